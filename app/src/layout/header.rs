@@ -1,0 +1,50 @@
+//! The site header: product name, navigation menu and the place for the login state.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_location;
+
+/// The header bar. Its menu opens only once the page is hydrated: the server renders it closed.
+#[component]
+pub fn Header() -> impl IntoView {
+    let (menu_open, set_menu_open) = signal(false);
+    // Close the menu whenever the route changes.
+    let location = use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        set_menu_open.set(false);
+    });
+
+    view! {
+        <header class="site-header">
+            <A href="/" attr:class="brand">
+                <span class="brand-mark" aria-hidden="true">"🥚"</span>
+                "TopCluck"
+            </A>
+            <nav class="site-nav" aria-label="Main">
+                <button
+                    type="button"
+                    class="menu-button"
+                    aria-controls="site-menu"
+                    aria-expanded=move || menu_open.get().to_string()
+                    on:click=move |_| set_menu_open.update(|open| *open = !*open)
+                >
+                    "Menu"
+                </button>
+                <ul id="site-menu" class="menu" hidden=move || !menu_open.get()>
+                    <li>
+                        <A href="/">"Home"</A>
+                    </li>
+                    <li>
+                        <a href="https://datatracker.ietf.org/doc/html/rfc6749" rel="noopener">
+                            "About OAuth 2.0"
+                        </a>
+                    </li>
+                </ul>
+            </nav>
+            <div class="login-state" aria-live="polite">
+                <span class="login-state-text">"Not logged in"</span>
+            </div>
+        </header>
+    }
+}

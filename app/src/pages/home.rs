@@ -1,0 +1,40 @@
+//! `/`: what TopCluck does.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// The home page.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    view! {
+        <Title text="Home" />
+        <section class="hero">
+            <h1>"Count your eggs, not your logins."</h1>
+            <p class="lead">
+                "TopCluck counts every farmer's eggs through the COOP API. Log in once with your "
+                "COOP account and TopCluck keeps you logged in: it renews your access silently "
+                "while you work, and counts your eggs every day while you are away."
+            </p>
+        </section>
+        <section class="features" aria-label="How it works">
+            <article>
+                <h2>"Log in with COOP"</h2>
+                <p>"Authorization code with PKCE. Your password never reaches TopCluck."</p>
+            </article>
+            <article>
+                <h2>"No tokens in your browser"</h2>
+                <p>
+                    "Access and refresh tokens stay on the server, sealed in an encrypted, "
+                    "HttpOnly cookie that scripts cannot read."
+                </p>
+            </article>
+            <article>
+                <h2>"Stay logged in"</h2>
+                <p>
+                    "Tokens are renewed before they expire, and your session survives a "
+                    "provider outage."
+                </p>
+            </article>
+        </section>
+    }
+}

@@ -1,0 +1,66 @@
+//! The HTML document and the router: every page of TopCluck is rendered inside [`App`].
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    StaticSegment,
+    components::{Route, Router, Routes},
+};
+
+use crate::layout::Header;
+use crate::pages::{HomePage, NotFound};
+
+/// The whole HTML document the server sends; the browser build hydrates its `<body>`.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="description" content="TopCluck counts your eggs through COOP." />
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The app: layout and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    mark_hydrated();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/topcluck.css" />
+        <Title formatter=|page: String| format!("{page} · TopCluck") />
+        <Router>
+            <Header />
+            <main class="page">
+                <Routes fallback=NotFound>
+                    <Route path=StaticSegment("") view=HomePage />
+                </Routes>
+            </main>
+            <footer class="site-footer">
+                <p>"TopCluck — OAuth 2.0 login that keeps farmers logged in."</p>
+            </footer>
+        </Router>
+    }
+}
+
+/// Sets `data-hydrated` on `<html>` once the browser build has taken over the page, so tests
+/// and scripts can tell a hydrated page from a server-rendered one. Effects never run on the
+/// server, so the attribute appears only after hydration.
+fn mark_hydrated() {
+    Effect::new(move |_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
+}
