@@ -31,7 +31,10 @@ async fn home_page_is_server_rendered_with_hydration_scripts() {
     assert!(body.contains("Count your eggs, not your logins."), "{body}");
     assert!(body.contains("<title>Home · TopCluck</title>"), "{body}");
     assert!(body.contains("/pkg/topcluck.js"), "no hydration script in {body}");
-    assert!(body.contains(r#"aria-expanded="false""#), "menu not rendered closed: {body}");
+    assert!(
+        body.contains(r#"aria-expanded="false""#),
+        "menu not rendered closed: {body}"
+    );
 }
 
 #[tokio::test]

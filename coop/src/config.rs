@@ -1,0 +1,296 @@
+//! COOP's configuration: read from `COOP_*` environment variables, with defaults that make
+//! `cargo run -p coop` (and TopCluck's embedded COOP) work with no setup.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How a client's refresh tokens behave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshTokenMode {
+    /// One-time use: each refresh returns a new refresh token; presenting a used one revokes
+    /// the whole grant (reuse detection, no grace period). The default.
+    Rotate,
+    /// The same refresh token is returned on every refresh.
+    Reuse,
+    /// No refresh tokens are issued to this client.
+    None,
+}
+
+impl std::str::FromStr for RefreshTokenMode {
+    type Err = String;
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value {
+            "rotate" => Ok(Self::Rotate),
+            "reuse" => Ok(Self::Reuse),
+            "none" => Ok(Self::None),
+            other => Err(format!("'{other}' is not one of rotate, reuse, none")),
+        }
+    }
+}
+
+/// A registered OAuth client (confidential: it has a secret).
+#[derive(Clone)]
+pub struct Client {
+    pub id: String,
+    pub secret: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub refresh_token_mode: RefreshTokenMode,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id)
+            .field("secret", &"[redacted]")
+            .field("redirect_uris", &self.redirect_uris)
+            .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
+            .field("refresh_token_mode", &self.refresh_token_mode)
+            .finish()
+    }
+}
+
+/// A farmer who can log in to COOP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// The login name, also the `sub` of every token.
+    pub username: String,
+    pub name: String,
+    pub email: String,
+}
+
+/// Everything COOP needs to run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub addr: SocketAddr,
+    /// The issuer URL; `None` means `http://<bound address>`.
+    pub issuer: Option<String>,
+    pub access_token_ttl: Duration,
+    /// Sliding lifetime of a refresh token: each use extends it by this much…
+    pub refresh_token_ttl: Duration,
+    /// …up to this long after the grant was made.
+    pub refresh_token_max_lifetime: Duration,
+    pub clients: Vec<Client>,
+    pub users: Vec<User>,
+    /// Log this user in without showing the form (for headless scripts).
+    pub auto_login: Option<String>,
+    /// Where the SQLite database lives.
+    pub data_dir: PathBuf,
+    /// Enables `/dev/*`: counters, the fault switch, grant inspection. Off unless enabled.
+    pub dev_endpoints: bool,
+}
+
+/// A configuration value that is missing or malformed.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+/// The client id of the default client, TopCluck.
+pub const DEFAULT_CLIENT_ID: &str = "topcluck";
+
+impl Config {
+    /// Defaults for a COOP whose data lives in `data_dir` and whose default client has
+    /// `client_secret`.
+    pub fn new(data_dir: PathBuf, client_secret: String) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3030)),
+            issuer: None,
+            access_token_ttl: Duration::from_secs(60),
+            refresh_token_ttl: Duration::from_secs(8 * 3600),
+            refresh_token_max_lifetime: Duration::from_secs(30 * 24 * 3600),
+            clients: vec![Client {
+                id: DEFAULT_CLIENT_ID.into(),
+                secret: client_secret,
+                redirect_uris: vec![
+                    "http://127.0.0.1:3000/callback".into(),
+                    "http://localhost:3000/callback".into(),
+                ],
+                post_logout_redirect_uris: vec![
+                    "http://127.0.0.1:3000/".into(),
+                    "http://localhost:3000/".into(),
+                ],
+                refresh_token_mode: RefreshTokenMode::Rotate,
+            }],
+            users: default_users(),
+            auto_login: None,
+            data_dir,
+            dev_endpoints: false,
+        }
+    }
+
+    /// Reads `COOP_*` variables over the defaults. Without `COOP_CLIENT_SECRET`, the default
+    /// client's secret is generated once and kept in the data directory (never in the repository).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let vars: BTreeMap<String, String> =
+            std::env::vars().filter(|(k, _)| k.starts_with("COOP_")).collect();
+        Self::from_vars(&vars)
+    }
+
+    /// [`Config::from_env`] over a given set of variables.
+    pub fn from_vars(vars: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| vars.get(name).map(String::as_str).filter(|v| !v.is_empty());
+        let data_dir = PathBuf::from(get("COOP_DATA_DIR").unwrap_or("data/coop"));
+        let secret = match get("COOP_CLIENT_SECRET") {
+            Some(secret) => secret.to_owned(),
+            None => crate::secret_file::load_or_create(&data_dir.join("client_secret"))
+                .map_err(|e| problem("COOP_CLIENT_SECRET", e.to_string()))?,
+        };
+        let mut config = Self::new(data_dir, secret);
+
+        if let Some(v) = get("COOP_ADDR") {
+            config.addr = v
+                .parse()
+                .map_err(|e| problem("COOP_ADDR", format!("{v:?}: {e}")))?;
+        }
+        config.issuer = get("COOP_ISSUER").map(|v| v.trim_end_matches('/').to_owned());
+        if let Some(v) = get("COOP_ACCESS_TOKEN_TTL") {
+            config.access_token_ttl = seconds("COOP_ACCESS_TOKEN_TTL", v)?;
+        }
+        if let Some(v) = get("COOP_REFRESH_TOKEN_TTL") {
+            config.refresh_token_ttl = seconds("COOP_REFRESH_TOKEN_TTL", v)?;
+        }
+        if let Some(v) = get("COOP_REFRESH_TOKEN_MAX_LIFETIME") {
+            config.refresh_token_max_lifetime = seconds("COOP_REFRESH_TOKEN_MAX_LIFETIME", v)?;
+        }
+        let client = &mut config.clients[0];
+        if let Some(v) = get("COOP_CLIENT_ID") {
+            client.id = v.to_owned();
+        }
+        if let Some(v) = get("COOP_REDIRECT_URIS") {
+            client.redirect_uris = v.split_whitespace().map(str::to_owned).collect();
+        }
+        if let Some(v) = get("COOP_POST_LOGOUT_REDIRECT_URIS") {
+            client.post_logout_redirect_uris = v.split_whitespace().map(str::to_owned).collect();
+        }
+        if let Some(v) = get("COOP_REFRESH_TOKEN_MODE") {
+            client.refresh_token_mode = v.parse().map_err(|e| problem("COOP_REFRESH_TOKEN_MODE", e))?;
+        }
+        if let Some(v) = get("COOP_USERS") {
+            config.users = parse_users(v)?;
+        }
+        config.auto_login = get("COOP_AUTO_LOGIN").map(str::to_owned);
+        if let Some(name) = &config.auto_login
+            && config.user(name).is_none()
+        {
+            return Err(problem("COOP_AUTO_LOGIN", format!("no user named {name:?}")));
+        }
+        config.dev_endpoints = matches!(get("COOP_DEV_ENDPOINTS"), Some("1" | "true"));
+        Ok(config)
+    }
+
+    pub fn client(&self, id: &str) -> Option<&Client> {
+        self.clients.iter().find(|c| c.id == id)
+    }
+
+    pub fn user(&self, username: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.username == username)
+    }
+}
+
+fn problem(name: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        name,
+        problem: problem.into(),
+    }
+}
+
+fn seconds(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
+    match value.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(Duration::from_secs(n)),
+        _ => Err(problem(
+            name,
+            format!("{value:?} is not a positive number of seconds"),
+        )),
+    }
+}
+
+/// `COOP_USERS`: `username:Display Name:email` entries separated by commas.
+fn parse_users(value: &str) -> Result<Vec<User>, ConfigError> {
+    let users: Result<Vec<User>, ConfigError> = value
+        .split(',')
+        .map(|entry| {
+            let mut parts = entry.trim().splitn(3, ':');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(u), Some(n), Some(e)) if !u.is_empty() => Ok(User {
+                    username: u.to_owned(),
+                    name: n.to_owned(),
+                    email: e.to_owned(),
+                }),
+                _ => Err(problem(
+                    "COOP_USERS",
+                    format!("{entry:?} is not username:Name:email"),
+                )),
+            }
+        })
+        .collect();
+    let users = users?;
+    if users.is_empty() {
+        return Err(problem("COOP_USERS", "no users"));
+    }
+    Ok(users)
+}
+
+fn default_users() -> Vec<User> {
+    [
+        ("ada", "Ada Henhouse", "ada@coop.example"),
+        ("bert", "Bert Barnes", "bert@coop.example"),
+        ("clara", "Clara Combs", "clara@coop.example"),
+    ]
+    .into_iter()
+    .map(|(u, n, e)| User {
+        username: u.into(),
+        name: n.into(),
+        email: e.into(),
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn reads_overrides_and_rejects_malformed_values() {
+        let config = Config::from_vars(&vars(&[
+            ("COOP_CLIENT_SECRET", "s"),
+            ("COOP_ACCESS_TOKEN_TTL", "5"),
+            ("COOP_REFRESH_TOKEN_MODE", "reuse"),
+            ("COOP_USERS", "dora:Dora D:dora@x"),
+            ("COOP_AUTO_LOGIN", "dora"),
+        ]))
+        .unwrap();
+        assert_eq!(config.access_token_ttl, Duration::from_secs(5));
+        assert_eq!(config.clients[0].refresh_token_mode, RefreshTokenMode::Reuse);
+        assert_eq!(config.auto_login.as_deref(), Some("dora"));
+
+        for (name, value) in [
+            ("COOP_ACCESS_TOKEN_TTL", "soon"),
+            ("COOP_ADDR", "nowhere"),
+            ("COOP_REFRESH_TOKEN_MODE", "sometimes"),
+            ("COOP_USERS", "nameonly"),
+            ("COOP_AUTO_LOGIN", "nobody"),
+        ] {
+            let error = Config::from_vars(&vars(&[("COOP_CLIENT_SECRET", "s"), (name, value)])).unwrap_err();
+            assert_eq!(error.name, name);
+        }
+    }
+
+    #[test]
+    fn debug_output_redacts_the_client_secret() {
+        let config = Config::new("data".into(), "very-secret-value".into());
+        assert!(!format!("{config:?}").contains("very-secret-value"));
+    }
+}

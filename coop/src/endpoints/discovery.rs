@@ -1,0 +1,37 @@
+//! `/.well-known/openid-configuration` and the JWKS.
+
+use axum::Json;
+use axum::extract::State;
+use jsonwebtoken::jwk::JwkSet;
+use serde_json::{Value, json};
+
+use crate::scope::SUPPORTED;
+use crate::state::SharedCoop;
+
+pub async fn openid_configuration(State(coop): State<SharedCoop>) -> Json<Value> {
+    Json(json!({
+        "issuer": coop.issuer,
+        "authorization_endpoint": coop.endpoint("/authorize"),
+        "token_endpoint": coop.endpoint("/token"),
+        "jwks_uri": coop.endpoint("/jwks.json"),
+        "userinfo_endpoint": coop.endpoint("/userinfo"),
+        "revocation_endpoint": coop.endpoint("/revoke"),
+        "end_session_endpoint": coop.endpoint("/end-session"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "scopes_supported": SUPPORTED,
+        "claims_supported": ["sub", "name", "email", "auth_time", "nonce"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login"],
+        "authorization_response_iss_parameter_supported": true,
+    }))
+}
+
+pub async fn jwks(State(coop): State<SharedCoop>) -> Json<JwkSet> {
+    Json(coop.keys.jwks().clone())
+}

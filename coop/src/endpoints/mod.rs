@@ -1,0 +1,9 @@
+//! COOP's OAuth 2.0 / OpenID Connect endpoints, one module each.
+
+pub mod authorize;
+pub mod discovery;
+pub mod end_session;
+pub mod login_page;
+pub mod revoke;
+pub mod token;
+pub mod userinfo;

@@ -1,0 +1,125 @@
+//! COOP: the development OAuth 2.0 / OpenID Connect provider TopCluck logs in against, and the
+//! egg API it calls. Small, but it follows the standards and reproduces the refresh-token
+//! behaviours a client must survive: rotation with reuse detection (no grace period), a
+//! reuse mode, no refresh tokens at all, sliding and absolute expiry, down-scoping, grant
+//! revocation, logout that kills non-offline tokens, and (for tests) an outage switch.
+//!
+//! [`start`] runs it on a socket; TopCluck's server calls it when no issuer is configured.
+#![forbid(unsafe_code)]
+
+mod api;
+mod client_auth;
+pub mod config;
+mod dev;
+mod endpoints;
+mod error;
+mod issue;
+mod keys;
+mod params;
+mod pkce;
+mod random;
+mod scope;
+pub mod secret_file;
+mod state;
+mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{Client, Config, ConfigError, RefreshTokenMode, User};
+use endpoints::{authorize, discovery, end_session, revoke, token, userinfo};
+use state::{Coop, SharedCoop};
+
+/// Why COOP could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot open the store in {dir}: {source}")]
+    Store { dir: String, source: rusqlite::Error },
+}
+
+/// A COOP serving on a socket.
+pub struct RunningCoop {
+    /// The issuer URL (no trailing slash); endpoints are found by discovery under it.
+    pub issuer: String,
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl RunningCoop {
+    /// Stops serving and closes the store.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(());
+        let _ = self.task.await;
+    }
+
+    /// Waits until the server ends (it does not, unless it fails).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Binds `config.addr` and serves COOP on it in the background.
+pub async fn start(config: Config) -> Result<RunningCoop, StartError> {
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.addr,
+        source,
+    })?;
+    let issuer = config.issuer.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let dir = config.data_dir.display().to_string();
+    let coop = Coop::new(config, issuer.clone()).map_err(|source| StartError::Store { dir, source })?;
+    let app = router(Arc::new(coop));
+    let (shutdown, on_shutdown) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+            let _ = on_shutdown.await;
+        });
+        if let Err(error) = serve.await {
+            tracing::error!(%error, "COOP stopped");
+        }
+    });
+    tracing::info!(%issuer, "COOP (development OAuth provider) listening");
+    Ok(RunningCoop {
+        issuer,
+        addr,
+        shutdown,
+        task,
+    })
+}
+
+fn router(coop: SharedCoop) -> Router {
+    let mut router = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route("/jwks.json", get(discovery::jwks))
+        .route("/authorize", get(authorize::authorize))
+        .route("/authorize/login", post(authorize::login))
+        .route("/token", post(token::token))
+        .route("/revoke", post(revoke::revoke))
+        .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
+        .route("/end-session", get(end_session::end_session))
+        .nest("/api", api::router());
+    if coop.config.dev_endpoints {
+        router = router.nest("/dev", dev::router());
+    }
+    router.with_state(coop)
+}

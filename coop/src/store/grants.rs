@@ -1,0 +1,107 @@
+//! Grants: what a farmer allowed a client, made when a code is redeemed. Every refresh token
+//! and access token belongs to one; revoking the grant revokes them all.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::{StoreError, now_ms};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Grant {
+    pub id: i64,
+    pub client_id: String,
+    pub username: String,
+    pub scope: String,
+    /// Made with `offline_access`: survives the farmer's logout from COOP.
+    pub offline: bool,
+    pub created_ms: i64,
+    /// The absolute end of its refresh tokens' lives.
+    pub expires_ms: i64,
+    pub revoked_reason: Option<String>,
+}
+
+impl Grant {
+    pub fn is_revoked(&self) -> bool {
+        self.revoked_reason.is_some()
+    }
+}
+
+const COLUMNS: &str = "id, client_id, username, scope, offline, created_ms, expires_ms, revoked_reason";
+
+fn from_row(row: &Row<'_>) -> Result<Grant, StoreError> {
+    Ok(Grant {
+        id: row.get(0)?,
+        client_id: row.get(1)?,
+        username: row.get(2)?,
+        scope: row.get(3)?,
+        offline: row.get(4)?,
+        created_ms: row.get(5)?,
+        expires_ms: row.get(6)?,
+        revoked_reason: row.get(7)?,
+    })
+}
+
+/// The fields a new grant is made of.
+pub struct NewGrant<'a> {
+    pub client_id: &'a str,
+    pub username: &'a str,
+    pub scope: &'a str,
+    pub session_digest: &'a str,
+    pub max_lifetime_ms: i64,
+}
+
+pub fn create(db: &Connection, new: &NewGrant<'_>) -> Result<Grant, StoreError> {
+    let now = now_ms();
+    let offline = new.scope.split(' ').any(|s| s == "offline_access");
+    db.execute(
+        "INSERT INTO grants (client_id, username, scope, session_digest, offline, created_ms, expires_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            new.client_id,
+            new.username,
+            new.scope,
+            new.session_digest,
+            offline,
+            now,
+            now + new.max_lifetime_ms
+        ],
+    )?;
+    let id = db.last_insert_rowid();
+    get(db, id).map(|grant| grant.expect("the grant just inserted"))
+}
+
+pub fn get(db: &Connection, id: i64) -> Result<Option<Grant>, StoreError> {
+    db.query_row(
+        &format!("SELECT {COLUMNS} FROM grants WHERE id = ?1"),
+        [id],
+        from_row,
+    )
+    .optional()
+}
+
+/// Revokes a grant; true when it was live until now.
+pub fn revoke(db: &Connection, id: i64, reason: &str) -> Result<bool, StoreError> {
+    let changed = db.execute(
+        "UPDATE grants SET revoked_reason = ?2 WHERE id = ?1 AND revoked_reason IS NULL",
+        params![id, reason],
+    )?;
+    Ok(changed > 0)
+}
+
+/// Revokes the grants of a COOP session made without `offline_access` (the farmer logged out
+/// of COOP); returns how many.
+pub fn revoke_online_grants_of_session(db: &Connection, session_digest: &str) -> Result<usize, StoreError> {
+    db.execute(
+        "UPDATE grants SET revoked_reason = 'logged out of COOP'
+         WHERE session_digest = ?1 AND offline = 0 AND revoked_reason IS NULL",
+        [session_digest],
+    )
+}
+
+/// Every grant of a farmer, newest first.
+pub fn of_user(db: &Connection, username: &str) -> Result<Vec<Grant>, StoreError> {
+    let mut statement = db.prepare(&format!(
+        "SELECT {COLUMNS} FROM grants WHERE username = ?1 ORDER BY id DESC"
+    ))?;
+    statement.query_map([username], from_row)?.collect()
+}

@@ -1,0 +1,89 @@
+//! COOP's state in SQLite, so a restart (a `cargo leptos watch` rebuild) logs nobody out:
+//! the signing key, COOP sessions, authorization codes, grants, refresh tokens, access-token
+//! ids and egg counts. Tokens, codes and session ids are stored as SHA-256 digests only.
+//!
+//! One connection behind a mutex: every operation is a short transaction, and holding the lock
+//! for a whole refresh makes "check the refresh token, then use it" atomic.
+
+pub mod access_tokens;
+pub mod codes;
+pub mod eggs;
+pub mod grants;
+pub mod refresh_tokens;
+pub mod sessions;
+pub mod settings;
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, Transaction};
+
+pub use rusqlite::Error as StoreError;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    id_digest TEXT PRIMARY KEY, username TEXT NOT NULL,
+    created_ms INTEGER NOT NULL, ended INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS codes (
+    code_digest TEXT PRIMARY KEY, client_id TEXT NOT NULL, redirect_uri TEXT NOT NULL,
+    code_challenge TEXT NOT NULL, scope TEXT NOT NULL, nonce TEXT, username TEXT NOT NULL,
+    session_digest TEXT NOT NULL, auth_time_s INTEGER NOT NULL, expires_ms INTEGER NOT NULL,
+    grant_id INTEGER);
+CREATE TABLE IF NOT EXISTS grants (
+    id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, username TEXT NOT NULL,
+    scope TEXT NOT NULL, session_digest TEXT NOT NULL, offline INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, revoked_reason TEXT);
+CREATE INDEX IF NOT EXISTS grants_by_session ON grants (session_digest);
+CREATE INDEX IF NOT EXISTS grants_by_user ON grants (username);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    token_digest TEXT PRIMARY KEY, grant_id INTEGER NOT NULL REFERENCES grants (id),
+    used INTEGER NOT NULL DEFAULT 0, expires_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS access_tokens (
+    jti TEXT PRIMARY KEY, grant_id INTEGER NOT NULL REFERENCES grants (id),
+    expires_ms INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS eggs (
+    username TEXT NOT NULL, day TEXT NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY (username, day));
+";
+
+/// The database.
+pub struct Store {
+    connection: Mutex<Connection>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database `coop.sqlite3` in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::InvalidPath(format!("{}: {e}", data_dir.display()).into()))?;
+        let connection = Connection::open(data_dir.join("coop.sqlite3"))?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        connection.busy_timeout(std::time::Duration::from_secs(5))?;
+        connection.execute_batch(SCHEMA)?;
+        Ok(Self {
+            connection: Mutex::new(connection),
+        })
+    }
+
+    /// Runs `work` in one transaction, committed when it returns `Ok`.
+    pub fn transaction<T, E: From<StoreError>>(
+        &self,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut connection = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        let transaction = connection.transaction()?;
+        let value = work(&transaction)?;
+        transaction.commit()?;
+        Ok(value)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

@@ -1,0 +1,338 @@
+//! A real COOP on a loopback socket with its own data directory, and an HTTP client that acts
+//! like a browser (keeps cookies, does not follow redirects) or like a client backend.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use coop::{Client, Config, RefreshTokenMode, RunningCoop};
+use reqwest::StatusCode;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub const REDIRECT_URI: &str = "http://127.0.0.1:3000/callback";
+pub const POST_LOGOUT_URI: &str = "http://127.0.0.1:3000/";
+pub const SECRET: &str = "test-client-secret";
+pub const ALL_SCOPES: &str = "openid profile email eggs:read eggs:write";
+
+pub struct TestCoop {
+    pub base: String,
+    pub config: Config,
+    running: Option<RunningCoop>,
+    _dir: tempfile::TempDir,
+}
+
+fn client(id: &str, mode: RefreshTokenMode) -> Client {
+    Client {
+        id: id.into(),
+        secret: SECRET.into(),
+        redirect_uris: vec![REDIRECT_URI.into()],
+        post_logout_redirect_uris: vec![POST_LOGOUT_URI.into()],
+        refresh_token_mode: mode,
+    }
+}
+
+impl TestCoop {
+    /// COOP with three clients: `topcluck` (rotation), `reuser` (reuse mode), `norefresh`.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(customize: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new(dir.path().to_owned(), SECRET.into());
+        config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.dev_endpoints = true;
+        config.clients = vec![
+            client("topcluck", RefreshTokenMode::Rotate),
+            client("reuser", RefreshTokenMode::Reuse),
+            client("norefresh", RefreshTokenMode::None),
+        ];
+        customize(&mut config);
+        let running = coop::start(config.clone()).await.unwrap();
+        Self {
+            base: running.issuer.clone(),
+            config,
+            running: Some(running),
+            _dir: dir,
+        }
+    }
+
+    /// Stops the process's server and starts a new one on the same address and data.
+    pub async fn restart(&mut self) {
+        let running = self.running.take().unwrap();
+        let addr = running.addr;
+        running.stop().await;
+        let mut config = self.config.clone();
+        config.addr = addr;
+        config.issuer = Some(self.base.clone());
+        self.running = Some(coop::start(config).await.unwrap());
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A farmer logged in through the form, then a code redeemed by `client_id`.
+    pub async fn login(&self, client_id: &str, scope: &str) -> Tokens {
+        let browser = browser();
+        let pkce = Pkce::new();
+        let code = self
+            .authorize_with_form(&browser, client_id, scope, &pkce, "ada")
+            .await;
+        self.redeem(client_id, &code, &pkce.verifier).await.expect_ok()
+    }
+
+    /// Runs the authorization request in `browser`, logging in as `username` through the form
+    /// if asked to; returns the code.
+    pub async fn authorize_with_form(
+        &self,
+        browser: &reqwest::Client,
+        client_id: &str,
+        scope: &str,
+        pkce: &Pkce,
+        username: &str,
+    ) -> String {
+        let response = browser
+            .get(self.authorize_url(client_id, scope, pkce, &[]))
+            .send()
+            .await
+            .unwrap();
+        let location = if response.status() == StatusCode::OK {
+            let page = response.text().await.unwrap();
+            let response = self.submit_login(browser, &page, username).await;
+            assert_eq!(response.status(), StatusCode::SEE_OTHER, "login form refused");
+            location(&response)
+        } else {
+            location(&response)
+        };
+        let query = query_of(&location);
+        query
+            .get("code")
+            .cloned()
+            .unwrap_or_else(|| panic!("no code in {location}"))
+    }
+
+    pub async fn submit_login(
+        &self,
+        browser: &reqwest::Client,
+        page: &str,
+        username: &str,
+    ) -> reqwest::Response {
+        let form = [
+            ("request", hidden(page, "request")),
+            ("csrf", hidden(page, "csrf")),
+            ("username", username.to_owned()),
+        ];
+        browser
+            .post(self.url("/authorize/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub fn authorize_url(&self, client_id: &str, scope: &str, pkce: &Pkce, extra: &[(&str, &str)]) -> String {
+        let mut url = url::Url::parse(&self.url("/authorize")).unwrap();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", REDIRECT_URI)
+            .append_pair("scope", scope)
+            .append_pair("state", "state-123")
+            .append_pair("nonce", "nonce-456")
+            .append_pair("code_challenge", &pkce.challenge)
+            .append_pair("code_challenge_method", "S256")
+            .extend_pairs(extra);
+        url.to_string()
+    }
+
+    pub async fn redeem(&self, client_id: &str, code: &str, verifier: &str) -> TokenAnswer {
+        self.token(
+            client_id,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", verifier),
+            ],
+        )
+        .await
+    }
+
+    pub async fn refresh(&self, client_id: &str, refresh_token: &str, scope: Option<&str>) -> TokenAnswer {
+        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        self.token(client_id, &form).await
+    }
+
+    /// A token request authenticated with `client_secret_basic`.
+    pub async fn token(&self, client_id: &str, form: &[(&str, &str)]) -> TokenAnswer {
+        let response = backend()
+            .post(self.url("/token"))
+            .basic_auth(client_id, Some(SECRET))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        TokenAnswer::read(response).await
+    }
+
+    pub async fn counters(&self) -> Value {
+        backend()
+            .get(self.url("/dev/counters"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        access_token: &str,
+        body: Option<&str>,
+    ) -> (StatusCode, String, Option<String>) {
+        let mut request = backend()
+            .request(method, self.url(path))
+            .bearer_auth(access_token);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_owned());
+        }
+        let response = request.send().await.unwrap();
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (response.status(), response.text().await.unwrap(), challenge)
+    }
+}
+
+/// A browser: keeps cookies, shows redirects instead of following them.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A client backend: no cookies, no redirects.
+pub fn backend() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+pub struct Pkce {
+    pub verifier: String,
+    pub challenge: String,
+}
+
+impl Pkce {
+    pub fn new() -> Self {
+        let verifier = URL_SAFE_NO_PAD.encode(rand_bytes());
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        Self { verifier, challenge }
+    }
+}
+
+fn rand_bytes() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).unwrap();
+    bytes
+}
+
+/// A token endpoint's answer.
+pub struct TokenAnswer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl TokenAnswer {
+    async fn read(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.json().await.unwrap_or(Value::Null);
+        Self {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub fn expect_ok(self) -> Tokens {
+        assert_eq!(self.status, StatusCode::OK, "token request failed: {}", self.body);
+        serde_json::from_value(self.body).unwrap()
+    }
+
+    /// Asserts an RFC 6749 error with this status and code.
+    pub fn expect_error(&self, status: StatusCode, code: &str) {
+        assert_eq!(
+            (self.status, self.body["error"].as_str()),
+            (status, Some(code)),
+            "{}",
+            self.body
+        );
+        assert_eq!(self.headers.get("cache-control").unwrap(), "no-store");
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct Tokens {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    pub scope: String,
+    pub refresh_token: Option<String>,
+    pub id_token: Option<String>,
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no Location; status {}", response.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub fn query_of(url: &str) -> HashMap<String, String> {
+    url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
+}
+
+/// The value of a hidden input in COOP's login form.
+pub fn hidden(page: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + marker.len();
+    let end = start + page[start..].find('"').unwrap();
+    page[start..end]
+        .replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#39;", "'")
+}
+
+/// The claims of a JWT, without checking it (tests check signatures separately).
+pub fn claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
