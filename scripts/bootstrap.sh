@@ -36,7 +36,7 @@ install_debian_toolchain() {
     mkdir -p "$scratch/src"
     printf '[package]\nname = "wasm-std-scratch"\nversion = "0.0.0"\nedition = "2021"\n[lib]\ncrate-type = ["rlib"]\n' >"$scratch/Cargo.toml"
     : >"$scratch/src/lib.rs"
-    (cd "$scratch" && RUSTC_BOOTSTRAP=1 RUSTUP_TOOLCHAIN= /usr/bin/cargo build --release -q \
+    (cd "$scratch" && RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo build --release -q \
       --target $WASM_TARGET -Zbuild-std=std,panic_abort,panic_unwind,proc_macro) ||
       die "building the wasm32 std failed" "see the cargo output above"
     as_root mkdir -p /usr/lib/rustlib/$WASM_TARGET/lib

@@ -60,3 +60,12 @@ test("static assets are served: stylesheet, favicon and WASM bundle", async ({ r
   const health = await request.get("/healthz");
   expect(await health.json()).toEqual({ status: "ok" });
 });
+
+test("with no issuer configured the server runs COOP, the development provider", async ({ request }) => {
+  const coop = process.env.COOP_URL ?? "http://127.0.0.1:3030";
+  const response = await request.get(`${coop}/.well-known/openid-configuration`);
+  expect(response.status()).toBe(200);
+  const discovery = await response.json();
+  expect(discovery.issuer).toBe(coop);
+  expect(discovery.code_challenge_methods_supported).toEqual(["S256"]);
+});

@@ -2,6 +2,7 @@
 //! browser) and is the app's backend-for-frontend.
 #![forbid(unsafe_code)]
 
+pub mod embedded_coop;
 mod health;
 
 use app::{App, shell};

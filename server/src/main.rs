@@ -10,6 +10,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
 
+    // The provider: TOPCLUCK_ISSUER, or COOP in this process. The login issue wires it in.
+    let _embedded_coop = match std::env::var("TOPCLUCK_ISSUER") {
+        Ok(issuer) if !issuer.is_empty() => {
+            tracing::info!(%issuer, "using the configured OpenID provider");
+            None
+        }
+        _ => Some(server::embedded_coop::start().await?),
+    };
+
     let configuration = get_configuration(None)?;
     let options = configuration.leptos_options;
     let address = options.site_addr;
