@@ -5,6 +5,7 @@
 //! browser. Browser-only code sits behind `hydrate`, server-only code behind `ssr`.
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod layout;
 pub mod pages;
 pub mod shell;

@@ -7,6 +7,7 @@ use leptos_router::{
     components::{Route, Router, Routes},
 };
 
+use crate::auth::{CallbackPage, provide_session};
 use crate::layout::Header;
 use crate::pages::{HomePage, NotFound};
 
@@ -35,6 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_session();
     mark_hydrated();
 
     view! {
@@ -45,6 +47,7 @@ pub fn App() -> impl IntoView {
             <main class="page">
                 <Routes fallback=NotFound>
                     <Route path=StaticSegment("") view=HomePage />
+                    <Route path=StaticSegment("callback") view=CallbackPage />
                 </Routes>
             </main>
             <footer class="site-footer">

@@ -1,24 +1,57 @@
 //! TopCluck's server: serves the Leptos app (server-side rendering, then hydration in the
-//! browser) and is the app's backend-for-frontend.
+//! browser) and is the app's backend-for-frontend (BFF): it completes logins as a confidential
+//! client, keeps the tokens in a sealed HttpOnly cookie, and answers who is logged in.
 #![forbid(unsafe_code)]
 
+pub mod bff;
 pub mod embedded_coop;
+pub mod error;
 mod health;
+pub mod oidc;
+pub mod session;
+pub mod settings;
+pub mod state;
 
+use app::auth::CurrentSession;
 use app::{App, shell};
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::{Router, routing::get};
-use leptos::prelude::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_sessions::Session;
 
-/// The whole HTTP application: health check, Leptos pages, static files and the 404 fallback.
-pub fn app(leptos_options: LeptosOptions) -> Router {
+use session::sealing::KeyRing;
+use state::AppState;
+
+/// The whole HTTP application: health check, BFF endpoints, Leptos pages and server functions,
+/// static files and the 404 fallback, inside the session-cookie layer.
+pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
     let routes = generate_route_list(App);
+    let bff = bff::router().route_layer(middleware::from_fn(bff::csrf::require));
     Router::new()
         .route("/healthz", get(health::healthz))
-        .leptos_routes(&leptos_options, routes, {
-            let options = leptos_options.clone();
+        .nest("/bff", bff)
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler(shell))
-        .with_state(leptos_options)
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(current_session))
+        .layer(session::layer(cookie_keys))
+        .with_state(state)
+}
+
+/// Puts the session's public part into the request, where server rendering (and the
+/// `current_session_info` server function) find it: pages render logged in or out from the first byte.
+async fn current_session(session: Session, mut request: Request, next: Next) -> Response {
+    let current = match session::load(&session).await {
+        Ok(data) => data.map(|d| d.info()),
+        Err(error) => {
+            tracing::warn!(%error, "session unreadable; treated as none");
+            None
+        }
+    };
+    request.extensions_mut().insert(CurrentSession(current));
+    next.run(request).await
 }

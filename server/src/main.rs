@@ -1,28 +1,69 @@
 //! Starts TopCluck on the address from the Leptos configuration (`LEPTOS_SITE_ADDR`,
-//! default 127.0.0.1:3000).
+//! default 127.0.0.1:3000), with the provider from `TOPCLUCK_ISSUER` or the embedded COOP.
 
+use std::sync::Arc;
+
+use leptos::config::Env;
 use leptos::prelude::get_configuration;
+use server::oidc::Provider;
+use server::session::sealing::KeyRing;
+use server::settings::Settings;
+use server::state::AppState;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
+    if let Err(error) = run().await {
+        eprintln!("TopCluck cannot start: {error}");
+        std::process::exit(1);
+    }
+}
 
-    // The provider: TOPCLUCK_ISSUER, or COOP in this process. The login issue wires it in.
-    let _embedded_coop = match std::env::var("TOPCLUCK_ISSUER") {
-        Ok(issuer) if !issuer.is_empty() => {
-            tracing::info!(%issuer, "using the configured OpenID provider");
-            None
-        }
-        _ => Some(server::embedded_coop::start().await?),
-    };
-
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let configuration = get_configuration(None)?;
     let options = configuration.leptos_options;
     let address = options.site_addr;
-    let app = server::app(options);
+    let site = url::Url::parse(&format!("http://{address}"))?;
+    let settings = Settings::from_env(
+        &site,
+        options.env == Env::PROD,
+        std::path::Path::new("data/topcluck"),
+    )?;
+    let cookie_keys = KeyRing::new(&settings.cookie_keys)?;
+
+    // Kept alive for the life of the process when it runs.
+    let mut _embedded = None;
+    let provider = match (&settings.issuer, &settings.client_secret) {
+        (Some(issuer), Some(secret)) => {
+            tracing::info!(%issuer, client_id = %settings.client_id, "using the configured OpenID provider");
+            Provider::new(
+                issuer.as_str(),
+                &settings.client_id,
+                secret.clone(),
+                settings.redirect_uri.as_str(),
+            )
+        }
+        _ => {
+            let coop = server::embedded_coop::start(&settings).await?;
+            let provider = Provider::new(
+                &coop.running.issuer,
+                &coop.client_id,
+                coop.client_secret.clone(),
+                settings.redirect_uri.as_str(),
+            );
+            _embedded = Some(coop);
+            provider
+        }
+    };
+    let state = AppState {
+        leptos_options: options,
+        settings: Arc::new(settings),
+        provider: Arc::new(provider),
+    };
+    let app = server::app(state, cookie_keys);
 
     let listener = tokio::net::TcpListener::bind(address)
         .await

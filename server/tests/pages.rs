@@ -3,12 +3,48 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use std::sync::Arc;
+
 use leptos::prelude::LeptosOptions;
+use server::oidc::Provider;
+use server::session::sealing::KeyRing;
+use server::settings::{Secret, Settings};
+use server::state::AppState;
 use tower::ServiceExt;
 
-async fn get(path: &str) -> (StatusCode, String) {
+/// The app with a provider that is never called by these pages.
+fn app() -> axum::Router {
     let options = LeptosOptions::builder().output_name("topcluck").build();
-    let response = server::app(options)
+    let site = url::Url::parse("http://127.0.0.1:3000").unwrap();
+    let vars = [
+        ("TOPCLUCK_ISSUER", "http://127.0.0.1:9"),
+        ("TOPCLUCK_CLIENT_SECRET", "unused"),
+        (
+            "TOPCLUCK_COOKIE_KEYS",
+            "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0",
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let settings = Settings::from_vars(&vars, &site, true, std::path::Path::new("unused")).unwrap();
+    let keys = KeyRing::new(&settings.cookie_keys).unwrap();
+    let provider = Provider::new(
+        "http://127.0.0.1:9",
+        "topcluck",
+        Secret::new("unused"),
+        "http://127.0.0.1:3000/callback",
+    );
+    let state = AppState {
+        leptos_options: options,
+        settings: Arc::new(settings),
+        provider: Arc::new(provider),
+    };
+    server::app(state, keys)
+}
+
+async fn get(path: &str) -> (StatusCode, String) {
+    let response = app()
         .oneshot(Request::get(path).body(Body::empty()).unwrap())
         .await
         .unwrap();

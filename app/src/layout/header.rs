@@ -4,6 +4,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
+use crate::auth::{LoginButton, LogoutButton, SessionResource};
+
 /// The header bar. Its menu opens only once the page is hydrated: the server renders it closed.
 #[component]
 pub fn Header() -> impl IntoView {
@@ -42,9 +44,36 @@ pub fn Header() -> impl IntoView {
                     </li>
                 </ul>
             </nav>
-            <div class="login-state" aria-live="polite">
-                <span class="login-state-text">"Not logged in"</span>
-            </div>
+            <LoginState />
         </header>
+    }
+}
+
+/// The farmer's name and "Log out", or "Log in". Rendered on the server from the session
+/// cookie, so a reload shows the right state from the first byte.
+#[component]
+fn LoginState() -> impl IntoView {
+    let SessionResource(session) = expect_context::<SessionResource>();
+    view! {
+        <div class="login-state" aria-live="polite">
+            <Transition fallback=|| view! { <span class="login-state-text">"…"</span> }>
+                {move || {
+                    session
+                        .get()
+                        .map(|result| match result.ok().flatten() {
+                            Some(info) => {
+                                view! {
+                                    <span class="farmer-name" data-testid="farmer-name">
+                                        {info.farmer.display_name().to_owned()}
+                                    </span>
+                                    <LogoutButton />
+                                }
+                                    .into_any()
+                            }
+                            None => view! { <LoginButton /> }.into_any(),
+                        })
+                }}
+            </Transition>
+        </div>
     }
 }

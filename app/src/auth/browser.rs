@@ -1,0 +1,156 @@
+//! Browser-only login plumbing: PKCE, state and nonce from the Web Crypto CSPRNG, the
+//! pending login in sessionStorage (gloo-storage), and the BFF calls (gloo-net).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gloo_net::http::{Request, Response};
+use gloo_storage::{SessionStorage, Storage};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::safe_return_path;
+use super::wire::{ApiError, CodeExchange, LoginParameters, LogoutResult};
+
+const PENDING_KEY: &str = "topcluck.login";
+
+/// A login under way: kept in sessionStorage between leaving for the provider and `/callback`.
+#[derive(Serialize, Deserialize)]
+struct PendingLogin {
+    state: String,
+    nonce: String,
+    code_verifier: String,
+    redirect_uri: String,
+    return_to: String,
+}
+
+fn window() -> web_sys::Window {
+    web_sys::window().expect("a browser window")
+}
+
+/// `n` bytes from the browser's CSPRNG, base64url.
+fn random(n: usize) -> Result<String, String> {
+    let mut bytes = vec![0u8; n];
+    window()
+        .crypto()
+        .and_then(|crypto| crypto.get_random_values_with_u8_array(&mut bytes).map(|_| ()))
+        .map_err(|_| "This browser cannot make secure random numbers.".to_owned())?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Sends the farmer to the provider's authorize endpoint.
+pub async fn start_login(return_to: Option<String>) -> Result<(), String> {
+    let location = window().location();
+    let here = format!(
+        "{}{}",
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default()
+    );
+    let return_to = safe_return_path(return_to.as_deref().unwrap_or(&here)).to_owned();
+
+    let response = Request::get("/bff/login")
+        .send()
+        .await
+        .map_err(|_| unreachable_message())?;
+    let parameters: LoginParameters = json_or_message(response).await?;
+    let pending = PendingLogin {
+        state: random(32)?,
+        nonce: random(32)?,
+        code_verifier: random(32)?,
+        redirect_uri: parameters.redirect_uri.clone(),
+        return_to,
+    };
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(pending.code_verifier.as_bytes()));
+    let mut url = url::Url::parse(&parameters.authorization_endpoint)
+        .map_err(|_| "The login provider's address is invalid.".to_owned())?;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &parameters.client_id)
+        .append_pair("redirect_uri", &parameters.redirect_uri)
+        .append_pair("scope", &parameters.scope)
+        .append_pair("state", &pending.state)
+        .append_pair("nonce", &pending.nonce)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    SessionStorage::set(PENDING_KEY, &pending)
+        .map_err(|_| "This browser does not allow session storage.".to_owned())?;
+    location
+        .assign(url.as_str())
+        .map_err(|_| "Could not open the login page.".to_owned())
+}
+
+/// At `/callback`: checks the answer, has the BFF redeem the code, goes back where the login
+/// started. `Err` is a message for the farmer.
+pub async fn complete_login() -> Result<(), String> {
+    let search = window().location().search().unwrap_or_default();
+    let query = web_sys::UrlSearchParams::new_with_str(&search)
+        .map_err(|_| "The login answer is unreadable.".to_owned())?;
+    if let Some(error) = query.get("error") {
+        SessionStorage::delete(PENDING_KEY);
+        let detail = query
+            .get("error_description")
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        return Err(match error.as_str() {
+            "access_denied" => format!("You did not allow TopCluck to log you in{detail}."),
+            "login_required" => "COOP asks you to log in first.".to_owned(),
+            _ => format!("COOP refused the login ({error}{detail})."),
+        });
+    }
+    let pending: PendingLogin = SessionStorage::get(PENDING_KEY)
+        .map_err(|_| "This login was started in another tab or has expired. Start it again.".to_owned())?;
+    if query.get("state").as_deref() != Some(pending.state.as_str()) {
+        SessionStorage::delete(PENDING_KEY);
+        return Err(
+            "The answer from COOP does not belong to the login started here. Start it again.".to_owned(),
+        );
+    }
+    let code = query
+        .get("code")
+        .ok_or_else(|| "COOP sent no authorization code.".to_owned())?;
+    let exchange = CodeExchange {
+        code,
+        code_verifier: pending.code_verifier,
+        nonce: pending.nonce,
+        redirect_uri: pending.redirect_uri,
+    };
+    let request = Request::post("/bff/login")
+        .header("X-CSRF", "1")
+        .json(&exchange)
+        .map_err(|_| "Could not send the login to TopCluck.".to_owned())?;
+    let response = request.send().await.map_err(|_| unreachable_message());
+    SessionStorage::delete(PENDING_KEY);
+    let _: super::wire::SessionInfo = json_or_message(response?).await?;
+    window()
+        .location()
+        .replace(safe_return_path(&pending.return_to))
+        .map_err(|_| "Logged in, but could not go back to your page.".to_owned())
+}
+
+/// Logs out at the BFF, then follows its redirect (the provider's end-session endpoint).
+pub async fn logout() {
+    let redirect = match Request::post("/bff/logout").header("X-CSRF", "1").send().await {
+        Ok(response) => json_or_message::<LogoutResult>(response)
+            .await
+            .map(|r| r.redirect_to)
+            .unwrap_or_else(|_| "/".into()),
+        Err(_) => "/".to_owned(),
+    };
+    let _ = window().location().assign(&redirect);
+}
+
+async fn json_or_message<T: for<'de> Deserialize<'de>>(response: Response) -> Result<T, String> {
+    if response.ok() {
+        return response
+            .json()
+            .await
+            .map_err(|_| "TopCluck sent an unreadable answer.".to_owned());
+    }
+    match response.json::<ApiError>().await {
+        Ok(error) => Err(error.message),
+        Err(_) => Err(format!("TopCluck answered with HTTP {}.", response.status())),
+    }
+}
+
+fn unreachable_message() -> String {
+    "TopCluck cannot be reached. Check your connection and try again.".to_owned()
+}

@@ -1,0 +1,53 @@
+//! The "Log in" and "Log out" buttons. They act only once the page is hydrated.
+
+use leptos::prelude::*;
+
+/// Starts a login that returns to `return_to` (default: the current page).
+#[component]
+pub fn LoginButton(#[prop(optional, into)] return_to: Option<String>) -> impl IntoView {
+    let (busy, set_busy) = signal(false);
+    let (error, set_error) = signal(None::<String>);
+    let on_click = move |_| {
+        set_busy.set(true);
+        set_error.set(None);
+        #[cfg(feature = "hydrate")]
+        {
+            let return_to = return_to.clone();
+            leptos::task::spawn_local(async move {
+                if let Err(message) = super::browser::start_login(return_to).await {
+                    set_error.set(Some(message));
+                    set_busy.set(false);
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &return_to;
+    };
+    view! {
+        <button type="button" class="login-button" on:click=on_click disabled=move || busy.get()>
+            {move || if busy.get() { "Logging in…" } else { "Log in" }}
+        </button>
+        <Show when=move || error.get().is_some()>
+            <span class="login-error" role="alert">{move || error.get()}</span>
+        </Show>
+    }
+}
+
+/// Logs out: the BFF revokes the refresh token and clears the cookie, then the browser goes
+/// through the provider's end-session endpoint.
+#[component]
+pub fn LogoutButton() -> impl IntoView {
+    let (busy, set_busy) = signal(false);
+    let on_click = move |_| {
+        set_busy.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            super::browser::logout().await;
+        });
+    };
+    view! {
+        <button type="button" class="logout-button" on:click=on_click disabled=move || busy.get()>
+            {move || if busy.get() { "Logging out…" } else { "Log out" }}
+        </button>
+    }
+}

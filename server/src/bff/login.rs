@@ -1,0 +1,84 @@
+//! Login, driven by the SPA. `GET /bff/login` gives it what it needs to send the farmer to the
+//! provider; `POST /bff/login` redeems the code it brings back (with the PKCE verifier and the
+//! nonce it made), validates the ID token, and seals the tokens into the session cookie.
+
+use app::auth::wire::{CodeExchange, Farmer, LoginParameters, SessionInfo};
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use tower_sessions::Session;
+
+use crate::error::BffError;
+use crate::oidc::ProviderError;
+use crate::session::{self, SessionData};
+use crate::state::AppState;
+
+pub async fn parameters(State(state): State<AppState>) -> Result<Json<LoginParameters>, BffError> {
+    let metadata = state.provider.metadata().await.map_err(provider_error)?;
+    Ok(Json(LoginParameters {
+        authorization_endpoint: metadata.authorization_endpoint.clone(),
+        client_id: state.provider.client_id().to_owned(),
+        scope: state.settings.scopes.join(" "),
+        redirect_uri: state.settings.redirect_uri.to_string(),
+    }))
+}
+
+pub async fn complete(
+    State(state): State<AppState>,
+    session: Session,
+    exchange: Result<Json<CodeExchange>, JsonRejection>,
+) -> Result<Json<SessionInfo>, BffError> {
+    let Json(exchange) = exchange.map_err(|e| BffError::BadRequest(e.body_text()))?;
+    if exchange.redirect_uri != state.settings.redirect_uri.as_str() {
+        return Err(BffError::BadRequest("redirect_uri is not this site's".into()));
+    }
+    if exchange.code.is_empty() || exchange.code_verifier.is_empty() || exchange.nonce.is_empty() {
+        return Err(BffError::BadRequest(
+            "code, code_verifier and nonce are required".into(),
+        ));
+    }
+
+    let tokens = state
+        .provider
+        .exchange_code(&exchange.code, &exchange.code_verifier)
+        .await
+        .map_err(provider_error)?;
+    let id_token = tokens
+        .id_token
+        .as_deref()
+        .ok_or_else(|| BffError::LoginFailed("no ID token in the token response".into()))?;
+    let claims = state
+        .provider
+        .validate_id_token(id_token, &exchange.nonce)
+        .await
+        .map_err(provider_error)?;
+
+    let now = session::now();
+    let data = SessionData {
+        farmer: Farmer {
+            sub: claims.sub,
+            name: claims.name,
+            email: claims.email,
+        },
+        access_token_expires_at: now + tokens.expires_in.map_or(300, |d| d.as_secs() as i64),
+        refresh_token_expires_at: tokens.refresh_expires_in.map(|d| now + d.as_secs() as i64),
+        refresh_token: tokens.refresh_token,
+        scopes: tokens.scopes.unwrap_or_else(|| state.settings.scopes.clone()),
+        access_token: tokens.access_token,
+        session_expires_at: now + state.settings.session_max_age.as_secs() as i64,
+    };
+    session::start(&session, &data).await?;
+    tracing::info!(sub = %data.farmer.sub, "farmer logged in");
+    Ok(Json(data.info()))
+}
+
+/// Provider failures during login: unavailable → 503 (retry), anything else → login failed.
+fn provider_error(error: ProviderError) -> BffError {
+    match error {
+        ProviderError::Unavailable(detail) => BffError::ProviderUnavailable {
+            detail,
+            retry_after_seconds: 5,
+        },
+        other => BffError::LoginFailed(other.to_string()),
+    }
+}

@@ -1,0 +1,108 @@
+//! Every error the BFF answers with, mapped to its HTTP response in this one place: a status
+//! and an [`ApiError`] body with a stable code. Details are logged, never sent.
+
+use app::auth::wire::{ApiError, ErrorCode};
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BffError {
+    #[error("no session")]
+    Unauthenticated,
+    #[error("CSRF check failed: {0}")]
+    Csrf(&'static str),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The login could not be completed; the detail is logged only.
+    #[error("login failed: {0}")]
+    LoginFailed(String),
+    #[error("the provider is unavailable: {detail}")]
+    ProviderUnavailable {
+        detail: String,
+        retry_after_seconds: u64,
+    },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl BffError {
+    fn parts(&self) -> (StatusCode, ErrorCode, &'static str) {
+        match self {
+            Self::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated,
+                "You are not logged in.",
+            ),
+            Self::Csrf(_) => (
+                StatusCode::FORBIDDEN,
+                ErrorCode::CsrfRejected,
+                "This request was refused: it did not come from TopCluck.",
+            ),
+            Self::BadRequest(_) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                "The request was malformed.",
+            ),
+            Self::LoginFailed(_) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::LoginFailed,
+                "The login could not be completed. Please try again.",
+            ),
+            Self::ProviderUnavailable { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::TemporarilyUnavailable,
+                "The login provider is unavailable right now. Please try again shortly.",
+            ),
+            Self::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "Something went wrong on our side.",
+            ),
+        }
+    }
+}
+
+impl IntoResponse for BffError {
+    fn into_response(self) -> Response {
+        let (status, error, message) = self.parts();
+        match status {
+            StatusCode::INTERNAL_SERVER_ERROR | StatusCode::SERVICE_UNAVAILABLE => {
+                tracing::error!(error = %self, "request failed")
+            }
+            StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN => {
+                tracing::warn!(error = %self, "request refused")
+            }
+            _ => tracing::debug!(error = %self, "request refused"),
+        }
+        let mut response = (
+            status,
+            Json(ApiError {
+                error,
+                message: message.to_owned(),
+            }),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Self::ProviderUnavailable {
+            retry_after_seconds, ..
+        } = self
+        {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+        }
+        response
+    }
+}
+
+impl From<tower_sessions_cookie_store::session_store::Error> for BffError {
+    fn from(error: tower_sessions_cookie_store::session_store::Error) -> Self {
+        Self::Internal(format!("session store: {error}"))
+    }
+}
+
+impl From<tower_sessions::session::Error> for BffError {
+    fn from(error: tower_sessions::session::Error) -> Self {
+        Self::Internal(format!("session: {error}"))
+    }
+}

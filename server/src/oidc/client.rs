@@ -1,0 +1,314 @@
+//! [`Provider`]: discovery and JWKS (cached; an unknown `kid` refetches the JWKS once), the
+//! code exchange, and revocation, as a confidential client (`client_secret_basic`).
+
+use std::fmt;
+use std::time::Duration;
+
+use jsonwebtoken::DecodingKey;
+use jsonwebtoken::jwk::JwkSet;
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
+};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ExtraTokenFields,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, StandardRevocableToken,
+    StandardTokenResponse, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{OnceCell, RwLock};
+
+use super::id_token::{self, IdClaims, IdTokenError};
+use super::metadata::Metadata;
+use crate::settings::Secret;
+
+/// The OpenID fields of a token response that `oauth2` does not know.
+#[derive(Clone, Deserialize, Serialize)]
+pub struct OidcFields {
+    id_token: Option<String>,
+    /// Not standard, but sent by some providers (Keycloak): the refresh token's lifetime.
+    refresh_expires_in: Option<u64>,
+}
+
+impl fmt::Debug for OidcFields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OidcFields")
+            .field("refresh_expires_in", &self.refresh_expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExtraTokenFields for OidcFields {}
+
+type OidcTokenResponse = StandardTokenResponse<OidcFields, BasicTokenType>;
+type OAuthClient = oauth2::Client<
+    BasicErrorResponse,
+    OidcTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+/// What the token endpoint gave. `Debug` shows no token.
+pub struct Tokens {
+    pub access_token: String,
+    pub expires_in: Option<Duration>,
+    pub refresh_token: Option<String>,
+    pub refresh_expires_in: Option<Duration>,
+    pub id_token: Option<String>,
+    pub scopes: Option<Vec<String>>,
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tokens")
+            .field("expires_in", &self.expires_in)
+            .field("has_refresh_token", &self.refresh_token.is_some())
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a call to the provider failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// Unreachable, timing out, 5xx, `temporarily_unavailable`: try again later.
+    #[error("provider unavailable: {0}")]
+    Unavailable(String),
+    /// The provider answered with an OAuth error (`invalid_grant`…).
+    #[error("provider refused: {code}")]
+    Refused { code: String },
+    /// The provider's answers do not fit the configuration (wrong issuer, bad ID token…).
+    #[error("provider answer rejected: {0}")]
+    Rejected(String),
+}
+
+/// The configured OpenID provider.
+pub struct Provider {
+    issuer: String,
+    client_id: String,
+    client_secret: Secret,
+    redirect_uri: String,
+    http: reqwest::Client,
+    metadata: OnceCell<Metadata>,
+    jwks: RwLock<Option<JwkSet>>,
+}
+
+impl Provider {
+    pub fn new(issuer: &str, client_id: &str, client_secret: Secret, redirect_uri: &str) -> Self {
+        let http = reqwest::Client::builder()
+            // The token endpoint must not redirect (RFC 6749 §3.2 leaves it undefined; following
+            // one could leak the client secret).
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("a reqwest client with rustls");
+        Self {
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            client_id: client_id.to_owned(),
+            client_secret,
+            redirect_uri: redirect_uri.to_owned(),
+            http,
+            metadata: OnceCell::new(),
+            jwks: RwLock::new(None),
+        }
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The discovery document, fetched on first use; a failed fetch is retried next time.
+    pub async fn metadata(&self) -> Result<&Metadata, ProviderError> {
+        self.metadata
+            .get_or_try_init(|| async {
+                let url = format!("{}/.well-known/openid-configuration", self.issuer);
+                let metadata: Metadata = self.get_json(&url).await?;
+                if metadata.issuer.trim_end_matches('/') != self.issuer {
+                    return Err(ProviderError::Rejected(format!(
+                        "discovery names issuer {}",
+                        metadata.issuer
+                    )));
+                }
+                Ok(metadata)
+            })
+            .await
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, ProviderError> {
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| ProviderError::Unavailable(format!("{url}: {e}")))?;
+        if response.status().is_server_error() {
+            return Err(ProviderError::Unavailable(format!(
+                "{url}: HTTP {}",
+                response.status()
+            )));
+        }
+        if !response.status().is_success() {
+            return Err(ProviderError::Rejected(format!(
+                "{url}: HTTP {}",
+                response.status()
+            )));
+        }
+        response
+            .json()
+            .await
+            .map_err(|e| ProviderError::Rejected(format!("{url}: {e}")))
+    }
+
+    /// The key with id `kid` (or the only key, when the token names none). An unknown kid
+    /// refetches the JWKS once: the provider may have rotated its keys.
+    async fn key(&self, kid: Option<&str>) -> Result<jsonwebtoken::jwk::Jwk, ProviderError> {
+        let find = |set: &JwkSet| match kid {
+            Some(kid) => set.find(kid).cloned(),
+            None if set.keys.len() == 1 => set.keys.first().cloned(),
+            None => None,
+        };
+        if let Some(set) = self.jwks.read().await.as_ref()
+            && let Some(key) = find(set)
+        {
+            return Ok(key);
+        }
+        let jwks_uri = self.metadata().await?.jwks_uri.clone();
+        let fresh: JwkSet = self.get_json(&jwks_uri).await?;
+        let key = find(&fresh);
+        *self.jwks.write().await = Some(fresh);
+        key.ok_or_else(|| ProviderError::Rejected(IdTokenError::UnknownKey.to_string()))
+    }
+
+    /// Validates an ID token of this provider for this client and `nonce`.
+    pub async fn validate_id_token(&self, token: &str, nonce: &str) -> Result<IdClaims, ProviderError> {
+        let (algorithm, kid) =
+            id_token::header(token).map_err(|e| ProviderError::Rejected(format!("ID token: {e}")))?;
+        let jwk = self.key(kid.as_deref()).await?;
+        let key = DecodingKey::from_jwk(&jwk).map_err(|e| ProviderError::Rejected(format!("JWK: {e}")))?;
+        let issuer = self.metadata().await?.issuer.clone();
+        id_token::validate(token, algorithm, &key, &issuer, &self.client_id, nonce)
+            .map_err(|e| ProviderError::Rejected(format!("ID token: {e}")))
+    }
+
+    async fn client(&self) -> Result<OAuthClient, ProviderError> {
+        let metadata = self.metadata().await?;
+        let bad = |what: &str| ProviderError::Rejected(format!("discovery: bad {what}"));
+        Ok(oauth2::Client::new(ClientId::new(self.client_id.clone()))
+            .set_client_secret(ClientSecret::new(self.client_secret.expose().to_owned()))
+            .set_auth_uri(
+                AuthUrl::new(metadata.authorization_endpoint.clone())
+                    .map_err(|_| bad("authorization_endpoint"))?,
+            )
+            .set_token_uri(TokenUrl::new(metadata.token_endpoint.clone()).map_err(|_| bad("token_endpoint"))?)
+            .set_redirect_uri(RedirectUrl::new(self.redirect_uri.clone()).map_err(|_| bad("redirect_uri"))?))
+    }
+
+    /// Redeems an authorization code with the PKCE verifier.
+    pub async fn exchange_code(&self, code: &str, verifier: &str) -> Result<Tokens, ProviderError> {
+        let response = self
+            .client()
+            .await?
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()))
+            .request_async(&self.http)
+            .await
+            .map_err(token_error)?;
+        Ok(tokens(response))
+    }
+
+    /// Uses a refresh token (the next issue's silent renewal calls this).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens, ProviderError> {
+        let response = self
+            .client()
+            .await?
+            .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
+            .request_async(&self.http)
+            .await
+            .map_err(token_error)?;
+        Ok(tokens(response))
+    }
+
+    /// Revokes a refresh token (RFC 7009). Providers with no revocation endpoint: `Ok`.
+    ///
+    /// Sent with reqwest rather than `oauth2`: that crate refuses any revocation endpoint that
+    /// is not HTTPS, which would make logout against a loopback development provider skip
+    /// revocation. Plain http is accepted here for loopback hosts only.
+    pub async fn revoke_refresh_token(&self, refresh_token: &str) -> Result<(), ProviderError> {
+        let Some(endpoint) = self.metadata().await?.revocation_endpoint.clone() else {
+            return Ok(());
+        };
+        let url = url::Url::parse(&endpoint)
+            .map_err(|_| ProviderError::Rejected("bad revocation_endpoint".into()))?;
+        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        if url.scheme() != "https" && !loopback {
+            return Err(ProviderError::Rejected("revocation_endpoint is not HTTPS".into()));
+        }
+        let response = self
+            .http
+            .post(url)
+            .basic_auth(
+                form_encode(&self.client_id),
+                Some(form_encode(self.client_secret.expose())),
+            )
+            .form(&[("token", refresh_token), ("token_type_hint", "refresh_token")])
+            .send()
+            .await
+            .map_err(|e| ProviderError::Unavailable(format!("revocation: {e}")))?;
+        match response.status() {
+            status if status.is_success() => Ok(()),
+            status if status.is_server_error() => {
+                Err(ProviderError::Unavailable(format!("revocation: HTTP {status}")))
+            }
+            status => Err(ProviderError::Refused {
+                code: format!("revocation: HTTP {status}"),
+            }),
+        }
+    }
+}
+
+/// RFC 6749 §2.3.1: client id and secret are form-encoded before HTTP Basic.
+fn form_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+fn tokens(response: OidcTokenResponse) -> Tokens {
+    Tokens {
+        access_token: response.access_token().secret().clone(),
+        expires_in: response.expires_in(),
+        refresh_token: response.refresh_token().map(|t| t.secret().clone()),
+        refresh_expires_in: response
+            .extra_fields()
+            .refresh_expires_in
+            .map(Duration::from_secs),
+        id_token: response.extra_fields().id_token.clone(),
+        scopes: response
+            .scopes()
+            .map(|scopes| scopes.iter().map(|s| s.to_string()).collect()),
+    }
+}
+
+fn token_error<E: std::error::Error + 'static>(
+    error: RequestTokenError<E, BasicErrorResponse>,
+) -> ProviderError {
+    match error {
+        RequestTokenError::ServerResponse(response) => {
+            let code = response.error().to_string();
+            if code == "temporarily_unavailable" || code == "server_error" {
+                ProviderError::Unavailable(code)
+            } else {
+                ProviderError::Refused { code }
+            }
+        }
+        RequestTokenError::Request(error) => ProviderError::Unavailable(error.to_string()),
+        RequestTokenError::Parse(error, _) => {
+            ProviderError::Unavailable(format!("unreadable token response: {error}"))
+        }
+        RequestTokenError::Other(other) => ProviderError::Unavailable(other),
+    }
+}

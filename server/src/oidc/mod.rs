@@ -1,0 +1,9 @@
+//! The OpenID provider as the BFF sees it: discovery, keys, and the token endpoint as a
+//! confidential client (the `oauth2` crate over `reqwest`).
+
+mod client;
+pub mod id_token;
+mod metadata;
+
+pub use client::{Provider, ProviderError, Tokens};
+pub use metadata::Metadata;

@@ -1,0 +1,165 @@
+//! The session: everything the BFF knows about a logged-in farmer — tokens included — sealed
+//! into one encrypted, HttpOnly cookie by tower-sessions with a cookie-backed store.
+//!
+//! Cookie: `__Host-topcluck` (so Secure, Path=/, no Domain), HttpOnly, SameSite=Lax, AEAD-sealed
+//! under the key ring of [`sealing`]. Only what the BFF needs is kept: the ID token is
+//! validated at login and then dropped (its claims are kept), which keeps the cookie well under
+//! 4 KB with a 1 KB access token.
+
+pub mod sealing;
+
+use std::fmt;
+
+use app::auth::wire::{Farmer, SessionInfo};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tower_sessions::{Expiry, Session};
+use tower_sessions_cookie_store::{CookieSessionConfig, CookieSessionManagerLayer, SameSite};
+
+use crate::error::BffError;
+use sealing::KeyRing;
+
+/// The session cookie's name. `__Host-` makes browsers insist on Secure, Path=/ and no Domain.
+pub const COOKIE_NAME: &str = "__Host-topcluck";
+/// The key under which [`SessionData`] sits in the session record.
+const KEY: &str = "s";
+
+/// The tower layer that reads and writes the sealed session cookie.
+pub fn layer(keys: KeyRing) -> CookieSessionManagerLayer<KeyRing> {
+    let config = CookieSessionConfig::default()
+        .with_name(COOKIE_NAME)
+        .with_http_only(true)
+        .with_secure(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_clear_on_decode_error(true);
+    // The layer is built private and then given our key ring as its controller (the crate has
+    // no constructor that takes a controller); the throwaway key is never used.
+    CookieSessionManagerLayer::private(tower_sessions_cookie_store::Key::generate())
+        .with_controller(keys)
+        .with_config(config)
+}
+
+/// What a session holds. Field names are short: they travel in every request's cookie.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SessionData {
+    #[serde(rename = "f")]
+    pub farmer: Farmer,
+    #[serde(rename = "a")]
+    pub access_token: String,
+    #[serde(rename = "ae")]
+    pub access_token_expires_at: i64,
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(rename = "re", default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_expires_at: Option<i64>,
+    #[serde(rename = "sc")]
+    pub scopes: Vec<String>,
+    #[serde(rename = "se")]
+    pub session_expires_at: i64,
+}
+
+impl fmt::Debug for SessionData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionData")
+            .field("farmer", &self.farmer.sub)
+            .field("access_token_expires_at", &self.access_token_expires_at)
+            .field("has_refresh_token", &self.refresh_token.is_some())
+            .field("session_expires_at", &self.session_expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionData {
+    /// What the browser may see of it: no token.
+    pub fn info(&self) -> SessionInfo {
+        SessionInfo {
+            farmer: self.farmer.clone(),
+            access_token_expires_at: self.access_token_expires_at,
+            refresh_token_expires_at: self.refresh_token_expires_at,
+            session_expires_at: self.session_expires_at,
+            scopes: self.scopes.clone(),
+        }
+    }
+}
+
+/// The session's data, if there is a live session.
+pub async fn load(session: &Session) -> Result<Option<SessionData>, BffError> {
+    let data: Option<SessionData> = session.get(KEY).await?;
+    Ok(data.filter(|d| d.session_expires_at > now()))
+}
+
+/// Starts a new session (a new id: no fixation) holding `data`.
+pub async fn start(session: &Session, data: &SessionData) -> Result<(), BffError> {
+    session.cycle_id().await?;
+    save(session, data).await
+}
+
+/// Replaces the session's data (after a renewal).
+pub async fn save(session: &Session, data: &SessionData) -> Result<(), BffError> {
+    let expires = OffsetDateTime::from_unix_timestamp(data.session_expires_at)
+        .map_err(|e| BffError::Internal(format!("session expiry: {e}")))?;
+    session.set_expiry(Some(Expiry::AtDateTime(expires)));
+    session.insert(KEY, data).await?;
+    Ok(())
+}
+
+/// Ends the session: the cookie is cleared.
+pub async fn end(session: &Session) -> Result<(), BffError> {
+    session.flush().await?;
+    Ok(())
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use tower_cookies::cookie::Cookie;
+
+    use super::*;
+    use crate::settings::Secret;
+
+    /// A session with a 1 KB access token — the size of real providers' JWTs — fits one cookie.
+    #[test]
+    fn a_session_with_a_1kb_access_token_fits_in_one_cookie() {
+        let data = SessionData {
+            farmer: Farmer {
+                sub: "f3a4c2e1-8d9b-4c6a-9e2f-0a1b2c3d4e5f".into(),
+                name: Some("Ada Henhouse".into()),
+                email: Some("ada.henhouse@coop.example".into()),
+            },
+            access_token: "x".repeat(1024),
+            access_token_expires_at: now() + 300,
+            refresh_token: Some("r".repeat(64)),
+            refresh_token_expires_at: Some(now() + 86_400),
+            scopes: crate::settings::DEFAULT_SCOPES
+                .split(' ')
+                .map(str::to_owned)
+                .collect(),
+            session_expires_at: now() + 7 * 86_400,
+        };
+        // What tower-sessions-cookie-store writes: its record envelope around our data.
+        let mut record_data = std::collections::HashMap::new();
+        record_data.insert(KEY.to_owned(), serde_json::to_value(&data).unwrap());
+        let record = tower_sessions::session::Record {
+            id: tower_sessions::session::Id::default(),
+            data: record_data,
+            expiry_date: OffsetDateTime::now_utc(),
+        };
+        let value = tower_sessions_cookie_store::encode_record(&record).unwrap();
+        let ring = KeyRing::new(&[Secret::new("bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0")]).unwrap();
+        let sealed = ring.seal(
+            Cookie::build((COOKIE_NAME, value))
+                .path("/")
+                .secure(true)
+                .http_only(true)
+                .build(),
+        );
+        let header = sealed.to_string();
+        println!("Set-Cookie with a 1024-byte access token: {} bytes", header.len());
+        assert!(header.len() < 4096, "{} bytes", header.len());
+    }
+}

@@ -1,0 +1,234 @@
+//! TopCluck's configuration: `TOPCLUCK_*` environment variables (a `.env` file is honoured),
+//! checked at startup so a missing or malformed value stops the server with a message that
+//! names it. Secrets have redacting `Debug`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use url::Url;
+
+/// A value that must never be printed.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Everything the BFF needs to know.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The OpenID provider's issuer; `None`: start the embedded COOP.
+    pub issuer: Option<Url>,
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    pub scopes: Vec<String>,
+    pub redirect_uri: Url,
+    pub post_logout_redirect_uri: Url,
+    /// The first seals cookies; all of them open cookies (key rotation).
+    pub cookie_keys: Vec<Secret>,
+    /// The upstream API that `/api/*` forwards to.
+    pub api_url: Option<Url>,
+    /// How long a session lasts after login, at most.
+    pub session_max_age: std::time::Duration,
+}
+
+/// A configuration value that is missing or malformed.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {name}: {problem}")]
+pub struct SettingsError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+pub const DEFAULT_SCOPES: &str = "openid profile email eggs:read eggs:write";
+
+impl Settings {
+    /// Reads the process environment (after loading `.env` if there is one). `site` is the
+    /// server's own origin, `production` whether a missing cookie key is an error.
+    pub fn from_env(site: &Url, production: bool, data_dir: &Path) -> Result<Self, SettingsError> {
+        let _ = dotenvy::dotenv();
+        let vars: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("TOPCLUCK_"))
+            .collect();
+        Self::from_vars(&vars, site, production, data_dir)
+    }
+
+    pub fn from_vars(
+        vars: &BTreeMap<String, String>,
+        site: &Url,
+        production: bool,
+        data_dir: &Path,
+    ) -> Result<Self, SettingsError> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let url = |name: &'static str, value: &str| {
+            Url::parse(value).map_err(|e| problem(name, format!("{value:?} is not a URL: {e}")))
+        };
+
+        let issuer = get("TOPCLUCK_ISSUER")
+            .map(|v| url("TOPCLUCK_ISSUER", v))
+            .transpose()?;
+        let client_secret = get("TOPCLUCK_CLIENT_SECRET").map(Secret::new);
+        if issuer.is_some() && client_secret.is_none() {
+            return Err(problem(
+                "TOPCLUCK_CLIENT_SECRET",
+                "required when TOPCLUCK_ISSUER is set",
+            ));
+        }
+        let client_id = get("TOPCLUCK_CLIENT_ID").unwrap_or("topcluck").to_owned();
+        let scopes: Vec<String> = get("TOPCLUCK_SCOPES")
+            .unwrap_or(DEFAULT_SCOPES)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        if !scopes.iter().any(|s| s == "openid") {
+            return Err(problem("TOPCLUCK_SCOPES", "must include openid"));
+        }
+        let redirect_uri = match get("TOPCLUCK_REDIRECT_URI") {
+            Some(v) => url("TOPCLUCK_REDIRECT_URI", v)?,
+            None => site.join("/callback").expect("a path joins any http URL"),
+        };
+        let post_logout_redirect_uri = match get("TOPCLUCK_POST_LOGOUT_REDIRECT_URI") {
+            Some(v) => url("TOPCLUCK_POST_LOGOUT_REDIRECT_URI", v)?,
+            None => site.join("/").expect("a path joins any http URL"),
+        };
+        let cookie_keys = match get("TOPCLUCK_COOKIE_KEYS") {
+            Some(v) => v
+                .split([',', ' '])
+                .filter(|k| !k.is_empty())
+                .map(Secret::new)
+                .collect(),
+            None if production => {
+                return Err(problem(
+                    "TOPCLUCK_COOKIE_KEYS",
+                    "required in production (one or more base64 keys of 32+ bytes)",
+                ));
+            }
+            None => {
+                let path = data_dir.join("cookie_key");
+                let key = coop::secret_file::load_or_create(&path).map_err(|e| {
+                    problem(
+                        "TOPCLUCK_COOKIE_KEYS",
+                        format!("cannot keep a development key in {}: {e}", path.display()),
+                    )
+                })?;
+                vec![Secret::new(key)]
+            }
+        };
+        let api_url = get("TOPCLUCK_API_URL")
+            .map(|v| url("TOPCLUCK_API_URL", v))
+            .transpose()?;
+        let session_max_age = match get("TOPCLUCK_SESSION_MAX_AGE") {
+            None => std::time::Duration::from_secs(7 * 24 * 3600),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|&n| n > 0)
+                .map(std::time::Duration::from_secs)
+                .ok_or_else(|| {
+                    problem(
+                        "TOPCLUCK_SESSION_MAX_AGE",
+                        format!("{v:?} is not a positive number of seconds"),
+                    )
+                })?,
+        };
+        Ok(Self {
+            issuer,
+            client_id,
+            client_secret,
+            scopes,
+            redirect_uri,
+            post_logout_redirect_uri,
+            cookie_keys,
+            api_url,
+            session_max_age,
+        })
+    }
+}
+
+fn problem(name: &'static str, problem: impl Into<String>) -> SettingsError {
+    SettingsError {
+        name,
+        problem: problem.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn site() -> Url {
+        Url::parse("http://127.0.0.1:3000").unwrap()
+    }
+
+    #[test]
+    fn defaults_development_and_names_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::from_vars(&vars(&[]), &site(), false, dir.path()).unwrap();
+        assert!(settings.issuer.is_none());
+        assert_eq!(settings.redirect_uri.as_str(), "http://127.0.0.1:3000/callback");
+        assert_eq!(settings.scopes.join(" "), DEFAULT_SCOPES);
+        // The generated development key persists: the same one next start.
+        let again = Settings::from_vars(&vars(&[]), &site(), false, dir.path()).unwrap();
+        assert_eq!(settings.cookie_keys[0].expose(), again.cookie_keys[0].expose());
+
+        // (variables, the one named in the error, production?)
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, bool);
+        let cases: [Case<'_>; 5] = [
+            (&[], "TOPCLUCK_COOKIE_KEYS", true),
+            (&[("TOPCLUCK_ISSUER", "not a url")], "TOPCLUCK_ISSUER", false),
+            (
+                &[("TOPCLUCK_ISSUER", "https://id.example")],
+                "TOPCLUCK_CLIENT_SECRET",
+                false,
+            ),
+            (&[("TOPCLUCK_SCOPES", "profile")], "TOPCLUCK_SCOPES", false),
+            (
+                &[("TOPCLUCK_SESSION_MAX_AGE", "forever")],
+                "TOPCLUCK_SESSION_MAX_AGE",
+                false,
+            ),
+        ];
+        for (pairs, name, production) in cases {
+            let error = Settings::from_vars(&vars(pairs), &site(), production, dir.path()).unwrap_err();
+            assert_eq!(error.name, name);
+        }
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::from_vars(
+            &vars(&[
+                ("TOPCLUCK_CLIENT_SECRET", "very-secret-value"),
+                ("TOPCLUCK_COOKIE_KEYS", "very-secret-key"),
+            ]),
+            &site(),
+            true,
+            dir.path(),
+        )
+        .unwrap();
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains("very-secret"), "{debug}");
+    }
+}
