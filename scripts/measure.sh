@@ -26,12 +26,14 @@ measure_release() {
 measure_reload() {
   step "edit -> reload under cargo leptos watch"
   if (exec 3<>/dev/tcp/127.0.0.1/3000) 2>/dev/null; then die "127.0.0.1:3000 is in use" "stop the running server first"; fi
-  local page=app/src/pages/home.rs backup
-  backup=$(mktemp)
-  cp "$page" "$backup"
+  # Globals: the EXIT trap runs after this function has returned.
+  reload_page=app/src/pages/home.rs
+  reload_backup=$(mktemp)
+  cp "$reload_page" "$reload_backup"
   cargo leptos watch >/tmp/topcluck-watch.log 2>&1 &
-  local watch_pid=$!
-  trap 'cp "$backup" "$page"; kill -- -$watch_pid 2>/dev/null || kill $watch_pid 2>/dev/null; pkill -f "target/debug/server" 2>/dev/null || true' EXIT
+  reload_watch_pid=$!
+  trap 'cp "$reload_backup" "$reload_page"; kill "$reload_watch_pid" 2>/dev/null; pkill -f "target/debug/server" 2>/dev/null || true' EXIT
+  local page=$reload_page
   local deadline=$((SECONDS + 900))
   until curl -fs "$site/healthz" >/dev/null; do
     [ $SECONDS -lt $deadline ] || die "watch did not come up" "see /tmp/topcluck-watch.log"

@@ -30,6 +30,8 @@ step "end-to-end: Playwright in Chromium against the real server"
 if (exec 3<>/dev/tcp/127.0.0.1/3000) 2>/dev/null; then
   die "something already listens on 127.0.0.1:3000" "stop it (a running 'cargo leptos watch'?) and run the tests again"
 fi
-cargo leptos end-to-end
+# Short-lived access tokens so the browser tests see renewals within seconds.
+COOP_ACCESS_TOKEN_TTL=${COOP_ACCESS_TOKEN_TTL:-3} TOPCLUCK_REFRESH_SKEW=${TOPCLUCK_REFRESH_SKEW:-1} \
+  cargo leptos end-to-end
 
 step "all checks passed"

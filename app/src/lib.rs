@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod farm;
 pub mod layout;
 pub mod pages;
 pub mod shell;

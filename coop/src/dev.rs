@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::error::OAuthError;
 use crate::state::SharedCoop;
-use crate::store::grants;
+use crate::store::{access_tokens, grants};
 
 /// What the token endpoint did, readable at `GET /dev/counters`.
 #[derive(Default)]
@@ -96,6 +96,7 @@ pub fn router() -> Router<SharedCoop> {
         .route("/faults", post(set_faults).delete(clear_faults))
         .route("/grants", get(list_grants))
         .route("/grants/revoke", post(revoke_grants))
+        .route("/access-tokens/revoke", post(revoke_access_tokens))
 }
 
 async fn counters(State(coop): State<SharedCoop>) -> Json<Value> {
@@ -158,6 +159,18 @@ async fn revoke_grants(State(coop): State<SharedCoop>, Json(user): Json<ForUser>
             coop.counters.grants_revoked(n);
             Json(json!({ "revoked": n })).into_response()
         }
+        Err(error) => OAuthError::Server(error).into_response(),
+    }
+}
+
+/// Revokes every access token of a farmer but not their grants, so the egg API answers
+/// `401 invalid_token` while the refresh token still works (to exercise reactive renewal).
+async fn revoke_access_tokens(State(coop): State<SharedCoop>, Json(user): Json<ForUser>) -> Response {
+    match coop
+        .store
+        .transaction(|db| access_tokens::revoke_of_user(db, &user.username))
+    {
+        Ok(n) => Json(json!({ "revoked": n })).into_response(),
         Err(error) => OAuthError::Server(error).into_response(),
     }
 }

@@ -17,6 +17,13 @@ pub enum BffError {
     /// The login could not be completed; the detail is logged only.
     #[error("login failed: {0}")]
     LoginFailed(String),
+    /// The refresh token is expired or revoked; the handler has cleared the cookie.
+    #[error("the session ended")]
+    ReauthenticationRequired,
+    #[error("upstream unreachable: {0}")]
+    BadGateway(String),
+    #[error("not found")]
+    NotFound,
     #[error("the provider is unavailable: {detail}")]
     ProviderUnavailable {
         detail: String,
@@ -33,6 +40,21 @@ impl BffError {
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::Unauthenticated,
                 "You are not logged in.",
+            ),
+            Self::ReauthenticationRequired => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::ReauthenticationRequired,
+                "Your session has ended. Log in again.",
+            ),
+            Self::BadGateway(_) => (
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::BadGateway,
+                "The farm's API cannot be reached right now.",
+            ),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "There is nothing here.",
             ),
             Self::Csrf(_) => (
                 StatusCode::FORBIDDEN,
@@ -67,7 +89,7 @@ impl IntoResponse for BffError {
     fn into_response(self) -> Response {
         let (status, error, message) = self.parts();
         match status {
-            StatusCode::INTERNAL_SERVER_ERROR | StatusCode::SERVICE_UNAVAILABLE => {
+            StatusCode::INTERNAL_SERVER_ERROR | StatusCode::SERVICE_UNAVAILABLE | StatusCode::BAD_GATEWAY => {
                 tracing::error!(error = %self, "request failed")
             }
             StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN => {

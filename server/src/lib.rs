@@ -8,6 +8,8 @@ pub mod embedded_coop;
 pub mod error;
 mod health;
 pub mod oidc;
+pub mod proxy;
+pub mod renewal;
 pub mod session;
 pub mod settings;
 pub mod state;
@@ -17,14 +19,17 @@ use app::{App, shell};
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::{Router, routing::get};
+use axum::{
+    Router,
+    routing::{any, get},
+};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_sessions::Session;
 
 use session::sealing::KeyRing;
 use state::AppState;
 
-/// The whole HTTP application: health check, BFF endpoints, Leptos pages and server functions,
+/// The whole HTTP application: health check, BFF endpoints, the API proxy, Leptos pages,
 /// static files and the 404 fallback, inside the session-cookie layer.
 pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
     let routes = generate_route_list(App);
@@ -32,6 +37,7 @@ pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .nest("/bff", bff)
+        .route("/api/{*rest}", any(proxy::forward))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -42,8 +48,8 @@ pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
         .with_state(state)
 }
 
-/// Puts the session's public part into the request, where server rendering (and the
-/// `current_session_info` server function) find it: pages render logged in or out from the first byte.
+/// Puts the session's public part into the request, where server rendering finds it: pages
+/// render logged in or out from the first byte.
 async fn current_session(session: Session, mut request: Request, next: Next) -> Response {
     let current = match session::load(&session).await {
         Ok(data) => data.map(|d| d.info()),

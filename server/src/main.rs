@@ -1,8 +1,6 @@
 //! Starts TopCluck on the address from the Leptos configuration (`LEPTOS_SITE_ADDR`,
 //! default 127.0.0.1:3000), with the provider from `TOPCLUCK_ISSUER` or the embedded COOP.
 
-use std::sync::Arc;
-
 use leptos::config::Env;
 use leptos::prelude::get_configuration;
 use server::oidc::Provider;
@@ -27,7 +25,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let options = configuration.leptos_options;
     let address = options.site_addr;
     let site = url::Url::parse(&format!("http://{address}"))?;
-    let settings = Settings::from_env(
+    let mut settings = Settings::from_env(
         &site,
         options.env == Env::PROD,
         std::path::Path::new("data/topcluck"),
@@ -54,15 +52,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 coop.client_secret.clone(),
                 settings.redirect_uri.as_str(),
             );
+            if settings.api_url.is_none() {
+                // COOP's egg API, in the same process.
+                settings.api_url = Some(url::Url::parse(&format!("{}/api", coop.running.issuer))?);
+            }
             _embedded = Some(coop);
             provider
         }
     };
-    let state = AppState {
-        leptos_options: options,
-        settings: Arc::new(settings),
-        provider: Arc::new(provider),
-    };
+    let state = AppState::new(options, settings, provider);
     let app = server::app(state, cookie_keys);
 
     let listener = tokio::net::TcpListener::bind(address)

@@ -44,6 +44,10 @@ pub struct Settings {
     pub api_url: Option<Url>,
     /// How long a session lasts after login, at most.
     pub session_max_age: std::time::Duration,
+    /// Renew an access token that expires within this long before using it.
+    pub refresh_skew: std::time::Duration,
+    /// Request bodies up to this size are kept so a request can be retried after a renewal.
+    pub retry_body_limit: usize,
 }
 
 /// A configuration value that is missing or malformed.
@@ -145,6 +149,16 @@ impl Settings {
                     )
                 })?,
         };
+        let refresh_skew = std::time::Duration::from_secs(number(
+            get("TOPCLUCK_REFRESH_SKEW"),
+            "TOPCLUCK_REFRESH_SKEW",
+            30,
+        )?);
+        let retry_body_limit = number(
+            get("TOPCLUCK_RETRY_BODY_LIMIT"),
+            "TOPCLUCK_RETRY_BODY_LIMIT",
+            64 * 1024,
+        )? as usize;
         Ok(Self {
             issuer,
             client_id,
@@ -155,7 +169,19 @@ impl Settings {
             cookie_keys,
             api_url,
             session_max_age,
+            refresh_skew,
+            retry_body_limit,
         })
+    }
+}
+
+/// A whole number (zero allowed), or `default` when unset.
+fn number(value: Option<&str>, name: &'static str, default: u64) -> Result<u64, SettingsError> {
+    match value {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| problem(name, format!("{v:?} is not a whole number"))),
     }
 }
 

@@ -3,8 +3,6 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use std::sync::Arc;
-
 use leptos::prelude::LeptosOptions;
 use server::oidc::Provider;
 use server::session::sealing::KeyRing;
@@ -35,11 +33,7 @@ fn app() -> axum::Router {
         Secret::new("unused"),
         "http://127.0.0.1:3000/callback",
     );
-    let state = AppState {
-        leptos_options: options,
-        settings: Arc::new(settings),
-        provider: Arc::new(provider),
-    };
+    let state = AppState::new(options, settings, provider);
     server::app(state, keys)
 }
 

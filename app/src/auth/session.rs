@@ -1,6 +1,7 @@
-//! The current session as a resource: resolved on the server from the request (the server puts
-//! a [`CurrentSession`] into the request's extensions), serialised into the page, and fetched
-//! again in the browser through the `current_session_info` server function when it changes.
+//! The session as the page shows it. The server reads it from the request (the BFF puts a
+//! [`CurrentSession`] into the request's extensions); a `SharedValue` carries it into the page,
+//! so hydration starts from the same value. No Suspense, no streaming: the first byte of HTML
+//! already says who is logged in, with or without JavaScript.
 
 use leptos::prelude::*;
 
@@ -10,23 +11,27 @@ use super::wire::SessionInfo;
 #[derive(Clone, Debug, Default)]
 pub struct CurrentSession(pub Option<SessionInfo>);
 
-/// The session resource every component reads.
+/// Who is logged in, for every component. Login and logout reload the page, so it does not
+/// change while a page lives (the farm panel keeps its own copy of the token expiry).
 #[derive(Clone, Copy)]
-pub struct SessionResource(pub Resource<Result<Option<SessionInfo>, ServerFnError>>);
+pub struct SessionState(pub ReadSignal<Option<SessionInfo>>);
 
-/// Who is logged in (no token: [`SessionInfo`] cannot hold one). Server functions live under
-/// `/fn`, off the `/api` the BFF proxies.
-#[server(prefix = "/fn", endpoint = "session")]
-pub async fn current_session_info() -> Result<Option<SessionInfo>, ServerFnError> {
-    let parts: Option<http::request::Parts> = use_context();
-    Ok(parts
-        .and_then(|parts| parts.extensions.get::<CurrentSession>().cloned())
-        .and_then(|current| current.0))
-}
-
-/// Creates the session resource and provides it to the app.
-pub fn provide_session() -> SessionResource {
-    let resource = SessionResource(Resource::new(|| (), |_| current_session_info()));
-    provide_context(resource);
-    resource
+/// Reads the session (server) or the value the server sent (hydration) and provides it.
+pub fn provide_session() -> SessionState {
+    let initial = SharedValue::new(|| {
+        #[cfg(feature = "ssr")]
+        {
+            use_context::<http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<CurrentSession>().cloned())
+                .and_then(|current| current.0)
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            None::<SessionInfo>
+        }
+    })
+    .into_inner();
+    let state = SessionState(RwSignal::new(initial).read_only());
+    provide_context(state);
+    state
 }

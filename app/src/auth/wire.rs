@@ -32,6 +32,8 @@ pub struct SessionInfo {
     /// When the session cookie expires.
     pub session_expires_at: i64,
     pub scopes: Vec<String>,
+    /// When the BFF last renewed the access token, if it has.
+    pub renewed_at: Option<i64>,
 }
 
 /// `GET /bff/login`: what the SPA needs to send the farmer to the provider.
@@ -80,7 +82,7 @@ pub struct ApiError {
 pub enum ErrorCode {
     /// No session: log in.
     Unauthenticated,
-    /// The session ended (refresh token expired or revoked): log in again.
+    /// The session ended (refresh token expired or revoked; the cookie is cleared): log in again.
     ReauthenticationRequired,
     /// The provider is unreachable; the session is kept. Retry later.
     TemporarilyUnavailable,
@@ -92,6 +94,8 @@ pub enum ErrorCode {
     BadRequest,
     /// The upstream API could not be reached.
     BadGateway,
+    /// No such endpoint (or no upstream API configured).
+    NotFound,
     /// Something failed on the server.
     Internal,
 }

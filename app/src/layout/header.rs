@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
-use crate::auth::{LoginButton, LogoutButton, SessionResource};
+use crate::auth::{LoginButton, LogoutButton, SessionState};
 
 /// The header bar. Its menu opens only once the page is hydrated: the server renders it closed.
 #[component]
@@ -53,27 +53,21 @@ pub fn Header() -> impl IntoView {
 /// cookie, so a reload shows the right state from the first byte.
 #[component]
 fn LoginState() -> impl IntoView {
-    let SessionResource(session) = expect_context::<SessionResource>();
+    let SessionState(session) = expect_context::<SessionState>();
     view! {
         <div class="login-state" aria-live="polite">
-            <Transition fallback=|| view! { <span class="login-state-text">"…"</span> }>
-                {move || {
-                    session
-                        .get()
-                        .map(|result| match result.ok().flatten() {
-                            Some(info) => {
-                                view! {
-                                    <span class="farmer-name" data-testid="farmer-name">
-                                        {info.farmer.display_name().to_owned()}
-                                    </span>
-                                    <LogoutButton />
-                                }
-                                    .into_any()
-                            }
-                            None => view! { <LoginButton /> }.into_any(),
-                        })
-                }}
-            </Transition>
+            {move || match session.get() {
+                Some(info) => {
+                    view! {
+                        <span class="farmer-name" data-testid="farmer-name">
+                            {info.farmer.display_name().to_owned()}
+                        </span>
+                        <LogoutButton />
+                    }
+                        .into_any()
+                }
+                None => view! { <LoginButton /> }.into_any(),
+            }}
         </div>
     }
 }

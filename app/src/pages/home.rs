@@ -3,11 +3,25 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// The home page.
+use crate::auth::SessionState;
+use crate::farm::FarmPanel;
+
+/// The home page: the farm for a logged-in farmer, what TopCluck does for everyone else.
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let SessionState(session) = expect_context::<SessionState>();
     view! {
         <Title text="Home" />
+        {move || {
+            if session.with(Option::is_some) { view! { <FarmPanel /> }.into_any() } else { view! { <About /> }.into_any() }
+        }}
+    }
+}
+
+/// What TopCluck does.
+#[component]
+fn About() -> impl IntoView {
+    view! {
         <section class="hero">
             <h1>"Count your eggs, not your logins."</h1>
             <p class="lead">

@@ -30,3 +30,12 @@ pub fn is_live(db: &Connection, jti: &str) -> Result<bool, StoreError> {
 pub fn revoke(db: &Connection, jti: &str) -> Result<bool, StoreError> {
     Ok(db.execute("UPDATE access_tokens SET revoked = 1 WHERE jti = ?1", [jti])? > 0)
 }
+
+/// Revokes every access token of `username`'s grants; returns how many.
+pub fn revoke_of_user(db: &Connection, username: &str) -> Result<usize, StoreError> {
+    db.execute(
+        "UPDATE access_tokens SET revoked = 1
+         WHERE revoked = 0 AND grant_id IN (SELECT id FROM grants WHERE username = ?1)",
+        [username],
+    )
+}

@@ -66,6 +66,7 @@ pub async fn complete(
         scopes: tokens.scopes.unwrap_or_else(|| state.settings.scopes.clone()),
         access_token: tokens.access_token,
         session_expires_at: now + state.settings.session_max_age.as_secs() as i64,
+        renewed_at: None,
     };
     session::start(&session, &data).await?;
     tracing::info!(sub = %data.farmer.sub, "farmer logged in");

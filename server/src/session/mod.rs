@@ -57,6 +57,8 @@ pub struct SessionData {
     pub scopes: Vec<String>,
     #[serde(rename = "se")]
     pub session_expires_at: i64,
+    #[serde(rename = "rn", default, skip_serializing_if = "Option::is_none")]
+    pub renewed_at: Option<i64>,
 }
 
 impl fmt::Debug for SessionData {
@@ -79,6 +81,7 @@ impl SessionData {
             refresh_token_expires_at: self.refresh_token_expires_at,
             session_expires_at: self.session_expires_at,
             scopes: self.scopes.clone(),
+            renewed_at: self.renewed_at,
         }
     }
 }
@@ -140,6 +143,7 @@ mod tests {
                 .map(str::to_owned)
                 .collect(),
             session_expires_at: now() + 7 * 86_400,
+            renewed_at: Some(now()),
         };
         // What tower-sessions-cookie-store writes: its record envelope around our data.
         let mut record_data = std::collections::HashMap::new();

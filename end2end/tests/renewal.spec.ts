@@ -1,0 +1,73 @@
+import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+
+// The test command runs the server with COOP_ACCESS_TOKEN_TTL=3 and TOPCLUCK_REFRESH_SKEW=1.
+const coop = process.env.COOP_URL ?? "http://127.0.0.1:3030";
+
+async function refreshes(request: APIRequestContext): Promise<number> {
+  const counters = await (await request.get(`${coop}/dev/counters`)).json();
+  return counters.token_requests?.refresh_token?.ok ?? 0;
+}
+
+async function logIn(page: Page, farmer: string) {
+  await page.goto("/");
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByLabel("Farmer name").fill(farmer);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByTestId("egg-count")).toBeVisible();
+}
+
+async function record(page: Page, eggs: string) {
+  await page.getByLabel("Eggs collected").fill(eggs);
+  await page.getByRole("button", { name: "Record" }).click();
+}
+
+test("after the access token expires, recording eggs still works: the BFF renewed it", async ({ page, request }) => {
+  await logIn(page, "ada");
+  const before = await refreshes(request);
+  const start = Number(await page.getByTestId("egg-count").textContent());
+  await page.waitForTimeout(3500);
+  await record(page, "2");
+  await expect(page.getByRole("status")).toContainText(`Recorded 2. Today's total: ${start + 2}.`);
+  await expect(page.getByTestId("egg-count")).toHaveText(String(start + 2));
+  expect(await refreshes(request)).toBeGreaterThan(before);
+  await expect(page.getByTestId("renewed-at")).toContainText("s ago");
+
+  // Bad input is refused in the page, with nothing sent.
+  await record(page, "0");
+  await expect(page.getByRole("alert")).toContainText("Enter a number from 1 to 100000.");
+});
+
+test("a revoked grant shows the log-in-again banner, and logging in returns to the page", async ({ page, request }) => {
+  await logIn(page, "bert");
+  const revoked = await request.post(`${coop}/dev/grants/revoke`, { data: { username: "bert" } });
+  expect(revoked.ok()).toBe(true);
+  await record(page, "1");
+  const banner = page.locator(".banner-ended");
+  await expect(banner).toContainText("Your session has ended — log in again.");
+  const session = await page.request.get("/bff/session");
+  expect(session.status(), "the session cookie was cleared").toBe(401);
+
+  await banner.getByRole("button", { name: "Log in" }).click();
+  // COOP still knows the farmer: no form, straight back, logged in again.
+  await expect(page.getByTestId("egg-count")).toBeVisible();
+  await expect(page.getByTestId("farmer-name")).toHaveText("Bert Barnes");
+  await expect(page).toHaveURL(/127\.0\.0\.1:3000\/$/);
+  await expect(banner).toHaveCount(0);
+});
+
+test("during a COOP outage the page says it will retry, and recovers", async ({ page, request }) => {
+  await logIn(page, "clara");
+  const faults = await request.post(`${coop}/dev/faults`, { data: { unavailable_seconds: 6 } });
+  expect(faults.status()).toBe(204);
+  try {
+    await page.waitForTimeout(3500);
+    await page.reload();
+    await expect(page.locator(".banner-retry")).toContainText("COOP is unavailable right now. Retrying in");
+    await expect(page.getByTestId("farmer-name")).toHaveText("Clara Combs");
+    await expect(page.getByTestId("egg-count")).toBeVisible({ timeout: 25_000 });
+    await expect(page.locator(".banner-retry")).toHaveCount(0);
+  } finally {
+    await request.delete(`${coop}/dev/faults`);
+  }
+});

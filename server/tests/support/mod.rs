@@ -1,0 +1,333 @@
+//! A real COOP and real BFFs on loopback sockets, driven over HTTP the way the SPA and a
+//! browser would. Shared by the BFF's integration tests.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use coop::{Client, RefreshTokenMode};
+use leptos::prelude::LeptosOptions;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use server::oidc::Provider;
+use server::session::sealing::KeyRing;
+use server::settings::{Secret, Settings};
+use server::state::AppState;
+use sha2::{Digest, Sha256};
+
+pub const SECRET: &str = "login-test-secret";
+pub const OLD_KEY: &str = "b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0";
+pub const NEW_KEY: &str = "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0";
+
+pub struct Harness {
+    pub coop: coop::RunningCoop,
+    dirs: Vec<tempfile::TempDir>,
+}
+
+/// A BFF on its own port.
+pub struct Bff {
+    pub base: String,
+}
+
+pub async fn listener() -> tokio::net::TcpListener {
+    tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl Harness {
+    /// COOP with client `topcluck` allowed to redirect to BFFs on `ports`.
+    pub async fn start(ports: &[u16]) -> Self {
+        Self::start_with(ports, |_| {}).await
+    }
+
+    pub async fn start_with(ports: &[u16], customize: impl FnOnce(&mut coop::Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = coop::Config::new(dir.path().to_owned(), SECRET.into());
+        config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.dev_endpoints = true;
+        config.clients = vec![Client {
+            id: "topcluck".into(),
+            secret: SECRET.into(),
+            redirect_uris: ports
+                .iter()
+                .map(|p| format!("http://127.0.0.1:{p}/callback"))
+                .collect(),
+            post_logout_redirect_uris: ports.iter().map(|p| format!("http://127.0.0.1:{p}/")).collect(),
+            refresh_token_mode: RefreshTokenMode::Rotate,
+        }];
+        customize(&mut config);
+        let coop = coop::start(config).await.unwrap();
+        Self {
+            coop,
+            dirs: vec![dir],
+        }
+    }
+
+    /// Starts a BFF on `listener` with these cookie keys, proxying `/api` to COOP's egg API.
+    pub async fn bff(&mut self, listener: tokio::net::TcpListener, keys: &str) -> Bff {
+        self.bff_with(listener, keys, &[]).await
+    }
+
+    /// [`Harness::bff`] with more `TOPCLUCK_*` variables.
+    pub async fn bff_with(
+        &mut self,
+        listener: tokio::net::TcpListener,
+        keys: &str,
+        extra: &[(&str, &str)],
+    ) -> Bff {
+        let addr = listener.local_addr().unwrap();
+        let site = url::Url::parse(&format!("http://{addr}")).unwrap();
+        let api = format!("{}/api", self.coop.issuer);
+        let mut vars: BTreeMap<String, String> = [
+            ("TOPCLUCK_ISSUER", self.coop.issuer.as_str()),
+            ("TOPCLUCK_CLIENT_SECRET", SECRET),
+            ("TOPCLUCK_COOKIE_KEYS", keys),
+            ("TOPCLUCK_API_URL", api.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::from_vars(&vars, &site, true, dir.path()).unwrap();
+        self.dirs.push(dir);
+        let keys = KeyRing::new(&settings.cookie_keys).unwrap();
+        let provider = Provider::new(
+            &self.coop.issuer,
+            &settings.client_id,
+            Secret::new(SECRET),
+            settings.redirect_uri.as_str(),
+        );
+        let options = LeptosOptions::builder()
+            .output_name("topcluck")
+            .site_addr(addr)
+            .build();
+        let state = AppState::new(options, settings, provider);
+        tokio::spawn(async move { axum::serve(listener, server::app(state, keys)).await.unwrap() });
+        Bff {
+            base: format!("http://{addr}"),
+        }
+    }
+
+    pub async fn grants(&self, username: &str) -> Value {
+        http()
+            .get(format!("{}/dev/grants?username={username}", self.coop.issuer))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn counters(&self) -> Value {
+        http()
+            .get(format!("{}/dev/counters", self.coop.issuer))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Successful refreshes COOP has answered.
+    pub async fn refreshes(&self) -> u64 {
+        self.counters().await["token_requests"]["refresh_token"]["ok"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    pub async fn dev(&self, path: &str, body: Value) {
+        let response = http()
+            .post(format!("{}/dev/{path}", self.coop.issuer))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+    }
+}
+
+/// What the SPA keeps in sessionStorage while the farmer is at COOP.
+pub struct Pending {
+    pub verifier: String,
+    pub nonce: String,
+    pub code: String,
+    pub redirect_uri: String,
+}
+
+/// An answer from the BFF.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The new session cookie (`name=value`) it sets, if any.
+    pub fn cookie(&self) -> Option<String> {
+        session_set_cookie(&self.headers).map(|line| line.split(';').next().unwrap().to_owned())
+    }
+}
+
+impl Bff {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Does what the SPA does up to `/callback`: parameters from the BFF, PKCE, the provider's
+    /// login form (as a browser would); returns the code with what the SPA kept.
+    pub async fn authorize(&self, farmer: &str) -> Pending {
+        let parameters: Value = http()
+            .get(self.url("/bff/login"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let verifier = URL_SAFE_NO_PAD.encode([7u8; 32]) + "x";
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        let mut url = url::Url::parse(parameters["authorization_endpoint"].as_str().unwrap()).unwrap();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", parameters["client_id"].as_str().unwrap())
+            .append_pair("redirect_uri", parameters["redirect_uri"].as_str().unwrap())
+            .append_pair("scope", parameters["scope"].as_str().unwrap())
+            .append_pair("state", "s1")
+            .append_pair("nonce", "n1")
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        let browser = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let page = browser.get(url).send().await.unwrap().text().await.unwrap();
+        let hidden = |name: &str| {
+            let marker = format!(r#"name="{name}" value=""#);
+            let start = page.find(&marker).unwrap() + marker.len();
+            page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&")
+        };
+        let form = [
+            ("request", hidden("request")),
+            ("csrf", hidden("csrf")),
+            ("username", farmer.to_owned()),
+        ];
+        let origin = url::Url::parse(parameters["authorization_endpoint"].as_str().unwrap()).unwrap();
+        let answer = browser
+            .post(origin.join("/authorize/login").unwrap())
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let location = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+        let query: BTreeMap<String, String> = location.query_pairs().into_owned().collect();
+        assert_eq!(query["state"], "s1");
+        Pending {
+            verifier,
+            nonce: "n1".into(),
+            code: query["code"].clone(),
+            redirect_uri: parameters["redirect_uri"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn complete(&self, pending: &Pending, nonce: &str) -> reqwest::Response {
+        http()
+            .post(self.url("/bff/login"))
+            .header("x-csrf", "1")
+            .json(&json!({
+                "code": pending.code,
+                "code_verifier": pending.verifier,
+                "nonce": nonce,
+                "redirect_uri": pending.redirect_uri,
+            }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Logs `farmer` in; returns the `name=value` of the session cookie and its Set-Cookie line.
+    pub async fn login(&self, farmer: &str) -> (String, String) {
+        let pending = self.authorize(farmer).await;
+        let response = self.complete(&pending, &pending.nonce).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let set_cookie = session_set_cookie(response.headers()).expect("a session cookie");
+        let body = response.text().await.unwrap();
+        assert!(
+            !body.contains("eyJ"),
+            "a JWT leaked into the login answer: {body}"
+        );
+        (set_cookie.split(';').next().unwrap().to_owned(), set_cookie)
+    }
+
+    pub async fn session(&self, cookie: Option<&str>) -> (StatusCode, Value) {
+        let mut request = http().get(self.url("/bff/session"));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
+    /// An `/api` call as the SPA makes it (cookie and `X-CSRF: 1`).
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        cookie: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = http()
+            .request(method, self.url(path))
+            .header("cookie", cookie)
+            .header("x-csrf", "1");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body = response.json().await.unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+pub fn session_set_cookie(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("__Host-topcluck="))
+}
+
+/// Sends `raw` as the request line's target, byte for byte (clients normalise `..` away).
+pub async fn raw_get(base: &str, target: &str, cookie: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+    let request = format!(
+        "GET {target} HTTP/1.1\r\nHost: {authority}\r\nCookie: {cookie}\r\nX-CSRF: 1\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&response);
+    text.split(' ').nth(1).unwrap().parse().unwrap()
+}
