@@ -20,7 +20,7 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="site-header">
             <A href="/" attr:class="brand">
-                <span class="brand-mark" aria-hidden="true">"🥚"</span>
+                <img class="brand-mark" src="/favicon.svg" alt="" width="24" height="24" />
                 "TopCluck"
             </A>
             <nav class="site-nav" aria-label="Main">
