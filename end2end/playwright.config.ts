@@ -13,7 +13,9 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   forbidOnly: !!process.env.CI,
-  reporter: [["list"]],
+  // The JSON report is how scripts/test.sh knows the tests ran: `cargo leptos end-to-end`
+  // exits 0 even when its build fails.
+  reporter: [["list"], ["json", { outputFile: "results/report.json" }]],
   use: {
     baseURL,
     trace: "retain-on-failure",

@@ -8,6 +8,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 select_toolchain || die "no Rust toolchain with $WASM_TARGET" "run scripts/bootstrap.sh and read its output"
 cd "$TOPCLUCK_ROOT"
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# A one-shot build (CI) gains nothing from incremental compilation, which doubles the disk used.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 
 step "cargo fmt --check"
 if cargo fmt --version >/dev/null 2>&1; then
@@ -26,12 +28,24 @@ cargo clippy -p app --lib --features hydrate --target $WASM_TARGET --locked -- -
 step "Rust tests"
 cargo test --workspace --locked
 
+step "build the site (server + WASM) for the end-to-end tests"
+# Built here first because `cargo leptos end-to-end` exits 0 when its own build fails.
+cargo leptos build
+
 step "end-to-end: Playwright in Chromium against the real server"
+rm -f end2end/results/report.json
 if (exec 3<>/dev/tcp/127.0.0.1/3000) 2>/dev/null; then
   die "something already listens on 127.0.0.1:3000" "stop it (a running 'cargo leptos watch'?) and run the tests again"
 fi
 # Short-lived access tokens so the browser tests see renewals within seconds.
 COOP_ACCESS_TOKEN_TTL=${COOP_ACCESS_TOKEN_TTL:-3} TOPCLUCK_REFRESH_SKEW=${TOPCLUCK_REFRESH_SKEW:-1} \
   cargo leptos end-to-end
+report=end2end/results/report.json
+[ -f "$report" ] || die "Playwright wrote no report: the end-to-end tests did not run" "read the output above"
+node -e '
+  const s = require(process.argv[1]).stats;
+  console.log(`playwright: ${s.expected} passed, ${s.unexpected + s.flaky} failed, ${s.skipped} skipped`);
+  process.exit(s.expected > 0 && s.unexpected === 0 && s.flaky === 0 ? 0 : 1);
+' "$TOPCLUCK_ROOT/$report" || die "end-to-end tests failed or did not run" "read the Playwright output above"
 
 step "all checks passed"
