@@ -37,7 +37,10 @@ pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .nest("/bff", bff)
-        .route("/api/{*rest}", any(proxy::forward))
+        .route(
+            "/api/{*rest}",
+            any(proxy::forward).layer(middleware::from_fn(bff::csrf::require_always)),
+        )
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

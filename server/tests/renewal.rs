@@ -180,6 +180,20 @@ async fn refuses_path_escapes_missing_csrf_and_anonymous_calls() {
         .await
         .unwrap();
     assert_eq!(no_csrf.status(), StatusCode::FORBIDDEN);
+    let cross_origin = http()
+        .post(bff.url("/api/eggs"))
+        .header("cookie", &cookie)
+        .header("x-csrf", "1")
+        .header("origin", "https://evil.example")
+        .json(&json!({ "count": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cross_origin.status(),
+        StatusCode::FORBIDDEN,
+        "the proxy checks Origin like /bff does"
+    );
     let anonymous = http()
         .get(bff.url("/api/eggs"))
         .header("x-csrf", "1")

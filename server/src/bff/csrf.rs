@@ -12,10 +12,17 @@ use crate::error::BffError;
 
 pub const HEADER: &str = "x-csrf";
 
+/// For `/bff`: checks state-changing requests only.
 pub async fn require(request: Request, next: Next) -> Response {
     if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(request).await;
     }
+    require_always(request, next).await
+}
+
+/// For the `/api` proxy: checks every request, reads included (the BFF attaches the farmer's
+/// access token to whatever reaches it).
+pub async fn require_always(request: Request, next: Next) -> Response {
     match check(request.headers()) {
         Ok(()) => next.run(request).await,
         Err(error) => error.into_response(),

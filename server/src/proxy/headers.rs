@@ -38,7 +38,7 @@ pub fn upstream_request(incoming: &HeaderMap) -> HeaderMap {
         .filter(|(name, _)| {
             !is_hop_by_hop(name, incoming)
                 && !dropped.contains(name)
-                && name.as_str() != super::super::bff::csrf::HEADER
+                && name.as_str() != crate::bff::csrf::HEADER
         })
         .map(|(n, v)| (n.clone(), v.clone()))
         .collect()
