@@ -9,7 +9,7 @@ use axum::extract::rejection::JsonRejection;
 use tower_sessions::Session;
 
 use crate::error::BffError;
-use crate::oidc::ProviderError;
+use crate::oidc::{ProviderError, RETRY_AFTER_SECONDS};
 use crate::session::{self, SessionData};
 use crate::state::AppState;
 
@@ -60,8 +60,8 @@ pub async fn complete(
             name: claims.name,
             email: claims.email,
         },
-        access_token_expires_at: now + tokens.expires_in.map_or(300, |d| d.as_secs() as i64),
-        refresh_token_expires_at: tokens.refresh_expires_in.map(|d| now + d.as_secs() as i64),
+        access_token_expires_at: tokens.access_token_expires_at(now),
+        refresh_token_expires_at: tokens.refresh_token_expires_at(now),
         refresh_token: tokens.refresh_token,
         scopes: tokens.scopes.unwrap_or_else(|| state.settings.scopes.clone()),
         access_token: tokens.access_token,
@@ -78,7 +78,7 @@ fn provider_error(error: ProviderError) -> BffError {
     match error {
         ProviderError::Unavailable(detail) => BffError::ProviderUnavailable {
             detail,
-            retry_after_seconds: 5,
+            retry_after_seconds: RETRY_AFTER_SECONDS,
         },
         other => BffError::LoginFailed(other.to_string()),
     }

@@ -73,6 +73,27 @@ impl fmt::Debug for Tokens {
     }
 }
 
+/// When the provider is unavailable, how long to tell the browser to wait. Fixed: `oauth2`
+/// does not expose the provider's own `Retry-After`.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
+
+/// An access token's lifetime when the provider does not say (`expires_in` is optional).
+const DEFAULT_ACCESS_TOKEN_LIFETIME: i64 = 300;
+
+impl Tokens {
+    /// When the access token expires, counted from `now` (Unix seconds).
+    pub fn access_token_expires_at(&self, now: i64) -> i64 {
+        now + self
+            .expires_in
+            .map_or(DEFAULT_ACCESS_TOKEN_LIFETIME, |d| d.as_secs() as i64)
+    }
+
+    /// When the refresh token expires, if the provider said.
+    pub fn refresh_token_expires_at(&self, now: i64) -> Option<i64> {
+        self.refresh_expires_in.map(|d| now + d.as_secs() as i64)
+    }
+}
+
 /// Why a call to the provider failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {

@@ -5,5 +5,5 @@ mod client;
 pub mod id_token;
 mod metadata;
 
-pub use client::{Provider, ProviderError, Tokens};
+pub use client::{Provider, ProviderError, RETRY_AFTER_SECONDS, Tokens};
 pub use metadata::Metadata;

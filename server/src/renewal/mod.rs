@@ -18,7 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
-use crate::oidc::{Provider, ProviderError};
+use crate::oidc::{Provider, ProviderError, RETRY_AFTER_SECONDS};
 use crate::session::{self, SessionData};
 
 /// The outcome of a refresh, shared by every request that needed it.
@@ -102,14 +102,14 @@ async fn refresh(provider: &Provider, data: &SessionData, refresh_token: &str) -
         Ok(tokens) => {
             let now = session::now();
             let mut renewed = data.clone();
+            renewed.access_token_expires_at = tokens.access_token_expires_at(now);
+            if let Some(expires_at) = tokens.refresh_token_expires_at(now) {
+                renewed.refresh_token_expires_at = Some(expires_at);
+            }
             renewed.access_token = tokens.access_token;
-            renewed.access_token_expires_at = now + tokens.expires_in.map_or(300, |d| d.as_secs() as i64);
             // Rotation: a new refresh token replaces the old; none returned keeps the old.
             if let Some(new) = tokens.refresh_token {
                 renewed.refresh_token = Some(new);
-            }
-            if let Some(lifetime) = tokens.refresh_expires_in {
-                renewed.refresh_token_expires_at = Some(now + lifetime.as_secs() as i64);
             }
             if let Some(scopes) = tokens.scopes {
                 renewed.scopes = scopes;
@@ -121,7 +121,7 @@ async fn refresh(provider: &Provider, data: &SessionData, refresh_token: &str) -
         Err(ProviderError::Unavailable(detail)) => {
             tracing::warn!(%detail, "refresh failed: provider unavailable");
             Renewal::Unavailable {
-                retry_after_seconds: 5,
+                retry_after_seconds: RETRY_AFTER_SECONDS,
             }
         }
         Err(error) => {
