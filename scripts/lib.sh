@@ -45,5 +45,18 @@ select_toolchain() {
   return 1
 }
 
-# Puts the project's npm-installed tools (wasm-opt from binaryen) on PATH.
-export PATH="$TOPCLUCK_ROOT/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# The "1.96.0" of a toolchain's rustc (pre-release tags such as -nightly dropped, as cargo does
+# when it checks rust-version), or nothing when that toolchain has no working rustc.
+toolchain_rustc_version() {
+  rustup run "$1" rustc --version 2>/dev/null | awk '{print $2}' | sed 's/-.*//'
+}
+
+# True when version $1 >= version $2 (dotted numbers).
+version_at_least() {
+  [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" = "$2" ]
+}
+
+# Where tools land: cargo installs into $CARGO_HOME/bin; the project's npm-installed tools
+# (wasm-opt from binaryen, Playwright) live in end2end/node_modules/.bin.
+CARGO_HOME=${CARGO_HOME:-$HOME/.cargo}
+export PATH="$TOPCLUCK_ROOT/end2end/node_modules/.bin:$CARGO_HOME/bin:$PATH"

@@ -6,7 +6,7 @@ use crate::random::random_token;
 use crate::scope::Scopes;
 use crate::state::Coop;
 use crate::store::grants::Grant;
-use crate::store::{StoreError, access_tokens, now_ms};
+use crate::store::{StoreError, access_tokens};
 
 /// The claims of a COOP access token (RFC 9068).
 #[derive(Debug, Serialize, Deserialize)]
@@ -56,15 +56,17 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
 }
 
-/// Mints an access token for `grant` with `scope` (the grant's or a subset) and records its id.
+/// Mints an access token for `grant` with `scope` (the grant's or a subset), issued at
+/// `now_ms`, and records its id.
 pub fn access_token(
     coop: &Coop,
     db: &rusqlite::Connection,
     grant: &Grant,
     scope: &Scopes,
+    now_ms: i64,
 ) -> Result<(String, u64), StoreError> {
     let ttl = coop.config.access_token_ttl.as_secs();
-    let now = now_ms() / 1000;
+    let now = now_ms.div_euclid(1000);
     let claims = AccessClaims {
         iss: coop.issuer.clone(),
         sub: grant.username.clone(),
@@ -79,11 +81,11 @@ pub fn access_token(
     Ok((coop.keys.sign("at+jwt", &claims), ttl))
 }
 
-/// Mints an ID token for the farmer of `grant`.
-pub fn id_token(coop: &Coop, grant: &Grant, nonce: Option<&str>, auth_time: i64) -> String {
+/// Mints an ID token for the farmer of `grant`, issued at `now_ms`.
+pub fn id_token(coop: &Coop, grant: &Grant, nonce: Option<&str>, auth_time: i64, now_ms: i64) -> String {
     let user = coop.config.user(&grant.username);
     let scopes = Scopes::parse(&grant.scope);
-    let now = now_ms() / 1000;
+    let now = now_ms.div_euclid(1000);
     let claims = IdClaims {
         iss: &coop.issuer,
         sub: &grant.username,

@@ -6,6 +6,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use p256::pkcs8::{EncodePrivateKey, LineEnding};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::random::random_bytes;
 use crate::store::{Store, StoreError, settings};
@@ -63,13 +64,15 @@ impl SigningKey {
         jsonwebtoken::encode(&header, claims, &self.encoding).expect("signing with our own key")
     }
 
-    /// Verifies signature, `typ`, `iss`, `aud` and `exp` of a JWT signed by this key.
+    /// Verifies signature, `typ`, `iss`, `aud` and `exp` of a JWT signed by this key; `exp`
+    /// against `now_s` (COOP's clock, in seconds), not the wall clock.
     pub fn verify<T: DeserializeOwned>(
         &self,
         token: &str,
         typ: &str,
         issuer: &str,
         audience: &str,
+        now_s: i64,
     ) -> Option<T> {
         let header = jsonwebtoken::decode_header(token).ok()?;
         if header.typ.as_deref() != Some(typ) {
@@ -79,10 +82,17 @@ impl SigningKey {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.leeway = 0;
+        validation.validate_exp = false;
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        jsonwebtoken::decode::<T>(token, &self.decoding, &validation)
-            .ok()
-            .map(|data| data.claims)
+        let claims = jsonwebtoken::decode::<Value>(token, &self.decoding, &validation)
+            .ok()?
+            .claims;
+        // RFC 7519 §4.1.4: not accepted on or after `exp`.
+        let exp = claims.get("exp")?.as_i64()?;
+        if now_s >= exp {
+            return None;
+        }
+        serde_json::from_value(claims).ok()
     }
 }
 

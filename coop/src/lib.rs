@@ -2,13 +2,15 @@
 //! egg API it calls. Small, but it follows the standards and reproduces the refresh-token
 //! behaviours a client must survive: rotation with reuse detection (no grace period), a
 //! reuse mode, no refresh tokens at all, sliding and absolute expiry, down-scoping, grant
-//! revocation, logout that kills non-offline tokens, and (for tests) an outage switch.
+//! revocation, logout that kills non-offline tokens, and (for tests) an outage switch, a
+//! clock that can be moved forward, and answers lost after the work is done.
 //!
 //! [`start`] runs it on a socket; TopCluck's server calls it when no issuer is configured.
 #![forbid(unsafe_code)]
 
 mod api;
 mod client_auth;
+mod clock;
 pub mod config;
 mod dev;
 mod endpoints;
@@ -31,6 +33,7 @@ use axum::routing::{get, post};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use clock::{Clock, TooFarAhead};
 pub use config::{Client, Config, ConfigError, RefreshTokenMode, User};
 use endpoints::{authorize, discovery, end_session, revoke, token, userinfo};
 use state::{Coop, SharedCoop};
@@ -53,11 +56,18 @@ pub struct RunningCoop {
     pub issuer: String,
     /// The address it listens on.
     pub addr: SocketAddr,
+    clock: Clock,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
 
 impl RunningCoop {
+    /// This COOP's clock: `running.clock().advance(d)` makes codes, tokens, sessions and
+    /// outages `d` older at once (what `POST /dev/clock` does over HTTP).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
     /// Stops serving and closes the store.
     pub async fn stop(self) {
         let _ = self.shutdown.send(());
@@ -70,8 +80,14 @@ impl RunningCoop {
     }
 }
 
-/// Binds `config.addr` and serves COOP on it in the background.
+/// Binds `config.addr` and serves COOP on it in the background, on a clock of its own.
 pub async fn start(config: Config) -> Result<RunningCoop, StartError> {
+    start_with_clock(config, Clock::new()).await
+}
+
+/// [`start`] on a given clock: pass the clock of a stopped COOP to restart it without its
+/// time going back.
+pub async fn start_with_clock(config: Config, clock: Clock) -> Result<RunningCoop, StartError> {
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartError::Listen {
@@ -84,7 +100,8 @@ pub async fn start(config: Config) -> Result<RunningCoop, StartError> {
     })?;
     let issuer = config.issuer.clone().unwrap_or_else(|| format!("http://{addr}"));
     let dir = config.data_dir.display().to_string();
-    let coop = Coop::new(config, issuer.clone()).map_err(|source| StartError::Store { dir, source })?;
+    let coop = Coop::new(config, issuer.clone(), clock.clone())
+        .map_err(|source| StartError::Store { dir, source })?;
     let app = router(Arc::new(coop));
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -99,6 +116,7 @@ pub async fn start(config: Config) -> Result<RunningCoop, StartError> {
     Ok(RunningCoop {
         issuer,
         addr,
+        clock,
         shutdown,
         task,
     })

@@ -1,8 +1,9 @@
-//! What every handler shares: configuration, the store, the signing key, and the dev-only
-//! counters and fault switch.
+//! What every handler shares: configuration, the store, the signing key, the clock, and the
+//! dev-only counters and fault switch.
 
 use std::sync::Arc;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::dev::{Counters, Faults};
 use crate::keys::SigningKey;
@@ -16,12 +17,14 @@ pub struct Coop {
     pub issuer: String,
     pub store: Store,
     pub keys: SigningKey,
+    /// This COOP's time: every expiry decision reads it.
+    pub clock: Clock,
     pub counters: Counters,
     pub faults: Faults,
 }
 
 impl Coop {
-    pub fn new(config: Config, issuer: String) -> Result<Self, StoreError> {
+    pub fn new(config: Config, issuer: String, clock: Clock) -> Result<Self, StoreError> {
         let store = Store::open(&config.data_dir)?;
         let keys = SigningKey::load_or_create(&store)?;
         Ok(Self {
@@ -29,6 +32,7 @@ impl Coop {
             issuer,
             store,
             keys,
+            clock,
             counters: Counters::default(),
             faults: Faults::default(),
         })

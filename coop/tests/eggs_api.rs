@@ -95,7 +95,7 @@ async fn bad_bodies_are_400_and_missing_scopes_403() {
 
 #[tokio::test]
 async fn missing_forged_and_expired_tokens_are_401_invalid_token() {
-    let coop = TestCoop::start_with(|config| config.access_token_ttl = Duration::from_secs(1)).await;
+    let coop = TestCoop::start_with(|config| config.access_token_ttl = Duration::from_secs(60)).await;
     let missing = backend().get(coop.url("/api/eggs")).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
     assert!(
@@ -122,10 +122,20 @@ async fn missing_forged_and_expired_tokens_are_401_invalid_token() {
         .api(Method::GET, "/api/eggs", &tokens.access_token, None)
         .await;
     assert_eq!(status, StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    let (status, _, challenge) = coop
+    // Expiry is on COOP's clock: still valid 55 s later, expired at 65 s, with no sleep.
+    coop.clock().advance(Duration::from_secs(55));
+    let (status, _, _) = coop
+        .api(Method::GET, "/api/eggs", &tokens.access_token, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    coop.clock().advance(Duration::from_secs(10));
+    let (status, body, challenge) = coop
         .api(Method::GET, "/api/eggs", &tokens.access_token, None)
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(challenge.unwrap().contains(r#"error="invalid_token""#));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"],
+        "invalid_token"
+    );
 }

@@ -62,15 +62,16 @@ async fn no_refresh_mode_issues_none_and_refuses_the_grant() {
 
 #[tokio::test]
 async fn refresh_tokens_slide_but_not_past_the_absolute_maximum() {
+    // Minutes of COOP's clock, moved with POST /dev/clock: no test sleeps.
     let coop = TestCoop::start_with(|config| {
-        config.refresh_token_ttl = Duration::from_millis(1500);
-        config.refresh_token_max_lifetime = Duration::from_millis(4000);
+        config.refresh_token_ttl = Duration::from_secs(100);
+        config.refresh_token_max_lifetime = Duration::from_secs(300);
     })
     .await;
     let mut refresh_token = coop.login("topcluck", ALL_SCOPES).await.refresh_token.unwrap();
-    // Each use within the sliding window extends it: 3 × 1.1 s outlives the 1.5 s TTL.
+    // Each use within the sliding window extends it: 3 × 90 s outlives the 100 s TTL.
     for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(coop.advance_clock(90).await.0, StatusCode::OK);
         refresh_token = coop
             .refresh("topcluck", &refresh_token, None)
             .await
@@ -78,18 +79,28 @@ async fn refresh_tokens_slide_but_not_past_the_absolute_maximum() {
             .refresh_token
             .unwrap();
     }
-    // 3.3 s in: the sliding window would reach 4.8 s, but the grant ends at 4 s.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    coop.refresh("topcluck", &refresh_token, None)
-        .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    // 310 s in: the sliding window would reach 370 s, but the grant ended at 300 s.
+    coop.advance_clock(40).await;
+    let late = coop.refresh("topcluck", &refresh_token, None).await;
+    late.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    assert_eq!(late.body["error_description"], "the refresh token has expired");
 
-    // An idle token dies when its sliding window ends.
+    // An idle token lives its sliding window and no longer.
     let idle = coop.login("topcluck", ALL_SCOPES).await.refresh_token.unwrap();
-    tokio::time::sleep(Duration::from_millis(1700)).await;
-    coop.refresh("topcluck", &idle, None)
-        .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    let expired = coop.login("topcluck", ALL_SCOPES).await.refresh_token.unwrap();
+    coop.advance_clock(95).await;
+    coop.refresh("topcluck", &idle, None).await.expect_ok();
+    coop.advance_clock(10).await;
+    let idle_too_long = coop.refresh("topcluck", &expired, None).await;
+    idle_too_long.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    assert_eq!(
+        idle_too_long.body["error_description"],
+        "the refresh token has expired"
+    );
+    let counters = coop.counters().await;
+    assert_eq!(counters["token_requests"]["refresh_token"]["ok"], 4);
+    assert_eq!(counters["token_requests"]["refresh_token"]["invalid_grant"], 2);
+    assert_eq!(counters["reuse_detections"], 0);
 }
 
 #[tokio::test]

@@ -1,65 +1,86 @@
-//! `scripts/bench.sh` (or `cargo run --release -p server --example proxy_bench`): prints, in one
-//! run, throughput and latency of `GET /api/eggs` through the BFF proxy vs. straight to the same
-//! upstream (COOP's egg API), and the refresh-storm figures. A benchmark, not a test: it prints
-//! figures and asserts nothing but that every request succeeded. Loopback only, bounded counts.
+//! `scripts/bench.sh`'s helper: the part of the proxy benchmark that must speak OAuth. The load
+//! itself comes from an external generator (wrk) against release builds of the BFF and COOP in
+//! their own processes; this program gets them what to send, with the same login code the
+//! integration tests use (`tests/support`: the BFF's `/bff/login`, COOP's login form with PKCE,
+//! `POST /bff/login`).
+//!
+//! ```text
+//! proxy_bench port                         a free loopback port
+//! proxy_bench wait <url>                   waits (up to 30 s) until <url> answers 2xx
+//! proxy_bench credentials <bff> <secret>   logs `ada` in through the BFF at <bff>; prints
+//!                                          COOKIE=<name=value> (the BFF's session cookie) and
+//!                                          TOKEN=<access token> (COOP's, for the direct run,
+//!                                          from COOP's token endpoint with client secret <secret>)
+//! proxy_bench storm                        the refresh storm, in-process: 200 parallel requests
+//!                                          with an expired access token → refreshes at COOP
+//! ```
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use serde_json::Value;
 use support::*;
 
-const REQUESTS: usize = 3000;
-const CONCURRENCY: usize = 16;
 const STORM: usize = 200;
-
-struct Figures {
-    per_second: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
-async fn load(make: impl Fn() -> reqwest::RequestBuilder) -> Figures {
-    let started = Instant::now();
-    let mut latencies: Vec<Duration> = futures_util::stream::iter(0..REQUESTS)
-        .map(|_| {
-            let request = make();
-            async move {
-                let t = Instant::now();
-                let response = request.send().await.expect("loopback request");
-                assert!(response.status().is_success(), "HTTP {}", response.status());
-                response.bytes().await.unwrap();
-                t.elapsed()
-            }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
-    let elapsed = started.elapsed();
-    latencies.sort();
-    Figures {
-        per_second: REQUESTS as f64 / elapsed.as_secs_f64(),
-        p50: latencies[latencies.len() / 2],
-        p99: latencies[latencies.len() * 99 / 100],
-    }
-}
 
 #[tokio::main]
 async fn main() {
-    // Throughput: long-lived tokens, so no renewal happens during the run.
-    let listener = listener().await;
-    let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
-    let bff = harness
-        .bff_with(listener, NEW_KEY, &[("TOPCLUCK_REFRESH_SKEW", "0")])
-        .await;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["port"] => {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+            println!("{}", listener.local_addr().unwrap().port());
+        }
+        ["wait", url] => wait(url).await,
+        ["credentials", bff, secret] => credentials(bff, secret).await,
+        ["storm"] => storm().await,
+        _ => {
+            eprintln!("usage: proxy_bench port | wait <url> | credentials <bff-url> <client-secret> | storm");
+            std::process::exit(2);
+        }
+    }
+}
+
+async fn wait(url: &str) {
+    let started = Instant::now();
+    loop {
+        if let Ok(response) = http().get(url).send().await
+            && response.status().is_success()
+        {
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            eprintln!("{url} did not answer within 30 s");
+            std::process::exit(1);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A session cookie from the BFF, and an access token straight from COOP for the same farmer.
+async fn credentials(bff: &str, secret: &str) {
+    let bff = Bff {
+        base: bff.trim_end_matches('/').to_owned(),
+    };
     let (cookie, _) = bff.login("ada").await;
+    // A second login at COOP, redeemed by us rather than the BFF: the direct run's bearer token.
     let pending = bff.authorize("ada").await;
-    let direct: Value = http()
-        .post(format!("{}/token", harness.coop.issuer))
-        .basic_auth("topcluck", Some(SECRET))
+    let parameters: Value = http()
+        .get(bff.url("/bff/login"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let authorize = url::Url::parse(parameters["authorization_endpoint"].as_str().unwrap()).unwrap();
+    let token_endpoint = authorize.join("/token").unwrap();
+    let answer: Value = http()
+        .post(token_endpoint)
+        .basic_auth(parameters["client_id"].as_str().unwrap(), Some(secret))
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", pending.code.as_str()),
@@ -72,43 +93,18 @@ async fn main() {
         .json()
         .await
         .unwrap();
-    let access_token = direct["access_token"].as_str().unwrap().to_owned();
+    let Some(token) = answer["access_token"].as_str() else {
+        eprintln!("COOP's token endpoint refused the code: {answer}");
+        std::process::exit(1);
+    };
+    println!("COOKIE={cookie}");
+    println!("TOKEN={token}");
+}
 
+/// One session's access token expired, many requests at once: how many refreshes reach COOP.
+async fn storm() {
     let client = reqwest::Client::new();
-    let upstream = format!("{}/api/eggs", harness.coop.issuer);
-    let through = bff.url("/api/eggs");
-    // Warm both paths (connections, caches) before measuring.
-    let _ = load(|| client.get(&upstream).bearer_auth(&access_token)).await;
-    let direct = load(|| client.get(&upstream).bearer_auth(&access_token)).await;
-    let proxied = load(|| {
-        client
-            .get(&through)
-            .header("cookie", &cookie)
-            .header("x-csrf", "1")
-    })
-    .await;
-
-    println!("GET /api/eggs, {REQUESTS} requests, {CONCURRENCY} at a time, loopback, one process:");
-    println!("{:<26} {:>10} {:>10} {:>10}", "", "req/s", "p50", "p99");
-    for (name, f) in [
-        ("straight to the egg API", &direct),
-        ("through the BFF proxy", &proxied),
-    ] {
-        println!(
-            "{name:<26} {:>10.0} {:>10.2?} {:>10.2?}",
-            f.per_second, f.p50, f.p99
-        );
-    }
-    println!(
-        "{:<26} {:>10.2} {:>10.2} {:>10.2}",
-        "ratio (BFF / straight)",
-        proxied.per_second / direct.per_second,
-        proxied.p50.as_secs_f64() / direct.p50.as_secs_f64(),
-        proxied.p99.as_secs_f64() / direct.p99.as_secs_f64()
-    );
-
-    // The refresh storm: one session's access token expired, many requests at once.
-    let listener = support::listener().await;
+    let listener = listener().await;
     let mut harness = Harness::start_with(&[listener.local_addr().unwrap().port()], |c| {
         c.access_token_ttl = Duration::from_secs(1)
     })
@@ -133,8 +129,7 @@ async fn main() {
     let elapsed = started.elapsed();
     let counters = harness.counters().await;
     let ok = statuses.iter().filter(|s| **s == 200).count();
-    println!();
-    println!("refresh storm: {STORM} parallel requests with an expired access token");
+    println!("refresh storm (in-process): {STORM} parallel requests with an expired access token");
     println!(
         "  {ok}/{STORM} answered 200 in {elapsed:.2?}; refreshes at COOP: {}; reuse detections: {}; grants revoked: {}",
         counters["token_requests"]["refresh_token"]["ok"],

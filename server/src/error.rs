@@ -31,6 +31,25 @@ pub enum BffError {
     },
     #[error("internal error: {0}")]
     Internal(String),
+    /// The provider refused TopCluck's client (`invalid_client`, `unauthorized_client`, …):
+    /// our configuration is wrong. The farmer's session is kept.
+    #[error("the provider refused this client: {0}")]
+    ClientMisconfigured(String),
+    /// The provider answered something that is not a token response.
+    #[error("unreadable answer from the provider: {0}")]
+    BadProviderAnswer(String),
+    /// The session would not fit in a cookie a browser keeps; nothing was stored.
+    #[error("session too large: {0}")]
+    SessionTooLarge(String),
+    /// A request body over the limit (answered by the edges, `crate::edges`).
+    #[error("request body over the limit")]
+    PayloadTooLarge,
+    /// A request body that stopped arriving (the edges' body timeout).
+    #[error("request body too slow")]
+    RequestTimeout,
+    /// A request the server could not answer in time (the edges' request timeout).
+    #[error("no answer in time")]
+    GatewayTimeout,
 }
 
 impl BffError {
@@ -81,6 +100,36 @@ impl BffError {
                 ErrorCode::Internal,
                 "Something went wrong on our side.",
             ),
+            Self::ClientMisconfigured(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::ClientMisconfigured,
+                "TopCluck cannot renew your access right now: the login provider refused TopCluck's own credentials. You are still logged in; an administrator must fix the configuration.",
+            ),
+            Self::BadProviderAnswer(_) => (
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::BadGateway,
+                "The login provider sent an answer TopCluck cannot read.",
+            ),
+            Self::SessionTooLarge(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::SessionTooLarge,
+                "The login provider issued tokens too large for a browser cookie, so TopCluck kept nothing and revoked them. Tell the administrator.",
+            ),
+            Self::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                "The request is too large.",
+            ),
+            Self::RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::Timeout,
+                "The request arrived too slowly. Please try again.",
+            ),
+            Self::GatewayTimeout => (
+                StatusCode::GATEWAY_TIMEOUT,
+                ErrorCode::Timeout,
+                "TopCluck took too long to answer. Please try again.",
+            ),
         }
     }
 }
@@ -89,7 +138,10 @@ impl IntoResponse for BffError {
     fn into_response(self) -> Response {
         let (status, error, message) = self.parts();
         match status {
-            StatusCode::INTERNAL_SERVER_ERROR | StatusCode::SERVICE_UNAVAILABLE | StatusCode::BAD_GATEWAY => {
+            StatusCode::INTERNAL_SERVER_ERROR
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::GATEWAY_TIMEOUT => {
                 tracing::error!(error = %self, "request failed")
             }
             StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN => {

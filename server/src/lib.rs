@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 
 pub mod bff;
+pub mod clock;
+pub mod edges;
 pub mod embedded_coop;
 pub mod error;
 mod health;
@@ -30,7 +32,8 @@ use session::sealing::KeyRing;
 use state::AppState;
 
 /// The whole HTTP application: health check, BFF endpoints, the API proxy, Leptos pages,
-/// static files and the 404 fallback, inside the session-cookie layer.
+/// static files and the 404 fallback, inside the session-cookie layer, inside the HTTP edges
+/// ([`edges`]: timeouts, the `/api` body limit, tracing, cache headers).
 pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
     let routes = generate_route_list(App);
     let bff = bff::router().route_layer(middleware::from_fn(bff::csrf::require));
@@ -39,23 +42,39 @@ pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
         .nest("/bff", bff)
         .route(
             "/api/{*rest}",
-            any(proxy::forward).layer(middleware::from_fn(bff::csrf::require_always)),
+            any(proxy::forward)
+                .layer(middleware::from_fn(bff::csrf::require_always))
+                .layer(edges::api_body_limit()),
         )
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn(current_session))
+        .layer(middleware::from_fn_with_state(state.clone(), current_session))
+        .layer(edges::inside_session())
         .layer(session::layer(cookie_keys))
+        .layer(edges::outside_session())
         .with_state(state)
 }
 
 /// Puts the session's public part into the request, where server rendering finds it: pages
-/// render logged in or out from the first byte.
-async fn current_session(session: Session, mut request: Request, next: Next) -> Response {
-    let current = match session::load(&session).await {
+/// render logged in or out from the first byte. A session that has ended renders logged out,
+/// and its cookie is cleared.
+async fn current_session(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    // The BFF's own endpoints and the proxy read (and end) the session themselves.
+    let path = request.uri().path();
+    if path.starts_with("/api/") || path.starts_with("/bff/") {
+        return next.run(request).await;
+    }
+    let current = match session::load(&session, state.clock.now()).await {
         Ok(data) => data.map(|d| d.info()),
+        Err(error::BffError::ReauthenticationRequired) => None,
         Err(error) => {
             tracing::warn!(%error, "session unreadable; treated as none");
             None

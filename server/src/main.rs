@@ -67,9 +67,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .await
         .map_err(|error| format!("cannot listen on {address}: {error}"))?;
     tracing::info!("TopCluck listening on http://{address}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // TCP_NODELAY, the header read timeout and graceful shutdown: see `server::edges::serve`.
+    server::edges::serve(listener, app, shutdown_signal()).await?;
     Ok(())
 }
 

@@ -48,6 +48,9 @@ pub struct Settings {
     pub refresh_skew: std::time::Duration,
     /// Request bodies up to this size are kept so a request can be retried after a renewal.
     pub retry_body_limit: usize,
+    /// How long a request waits for a refresh before answering 503 "retry" (the refresh itself
+    /// goes on, and its answer reaches the next request).
+    pub refresh_wait: std::time::Duration,
 }
 
 /// A configuration value that is missing or malformed.
@@ -159,6 +162,11 @@ impl Settings {
             "TOPCLUCK_RETRY_BODY_LIMIT",
             64 * 1024,
         )? as usize;
+        let refresh_wait = std::time::Duration::from_millis(number(
+            get("TOPCLUCK_REFRESH_WAIT_MS"),
+            "TOPCLUCK_REFRESH_WAIT_MS",
+            10_000,
+        )?);
         Ok(Self {
             issuer,
             client_id,
@@ -171,6 +179,7 @@ impl Settings {
             session_max_age,
             refresh_skew,
             retry_body_limit,
+            refresh_wait,
         })
     }
 }

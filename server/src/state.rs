@@ -6,12 +6,17 @@ use std::time::Duration;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 
+use crate::clock::Clock;
 use crate::oidc::Provider;
-use crate::renewal::Renewer;
+use crate::renewal::{self, Renewer};
 use crate::settings::Settings;
 
-/// How long a refresh's result is remembered for requests still carrying the old cookie.
-pub const RENEWAL_WINDOW: Duration = Duration::from_secs(120);
+/// The upstream API client's timeouts: to connect, between two reads, and for a whole call
+/// (response and body). A call cut short answers 502 `bad_gateway`; all three fit in the
+/// request timeout of `crate::edges` with a renewal besides.
+pub const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub const UPSTREAM_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(15);
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,23 +24,36 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub provider: Arc<Provider>,
     pub renewer: Arc<Renewer>,
+    /// Every expiry decision reads this clock (tests move it forward).
+    pub clock: Clock,
     /// The client for the upstream API: no redirects, no cookies.
     pub upstream: reqwest::Client,
 }
 
 impl AppState {
     pub fn new(leptos_options: LeptosOptions, settings: Settings, provider: Provider) -> Self {
+        Self::with_clock(leptos_options, settings, provider, Clock::default())
+    }
+
+    /// [`AppState::new`] with a clock of the caller's (tests advance it).
+    pub fn with_clock(leptos_options: LeptosOptions, settings: Settings, provider: Provider, clock: Clock) -> Self {
         let upstream = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(3))
-            .read_timeout(Duration::from_secs(30))
+            .connect_timeout(UPSTREAM_CONNECT_TIMEOUT)
+            .read_timeout(UPSTREAM_READ_TIMEOUT)
+            .timeout(UPSTREAM_TIMEOUT)
+            .tcp_nodelay(true)
             .build()
             .expect("a reqwest client with rustls");
         Self {
             leptos_options,
-            settings: Arc::new(settings),
             provider: Arc::new(provider),
-            renewer: Arc::new(Renewer::new(RENEWAL_WINDOW)),
+            renewer: Arc::new(Renewer::new(
+                renewal::Config::new(settings.refresh_skew, settings.refresh_wait),
+                clock.clone(),
+            )),
+            clock,
+            settings: Arc::new(settings),
             upstream,
         }
     }

@@ -98,4 +98,14 @@ pub enum ErrorCode {
     NotFound,
     /// Something failed on the server.
     Internal,
+    /// The provider refused TopCluck's own client credentials (`invalid_client`,
+    /// `unauthorized_client`): a configuration fault, not the farmer's. The session is kept.
+    ClientMisconfigured,
+    /// The provider issued a session too large for a browser cookie; nothing was kept and what
+    /// was issued has been revoked.
+    SessionTooLarge,
+    /// The request body is larger than the BFF accepts.
+    PayloadTooLarge,
+    /// The request took too long (to arrive, or to be answered upstream).
+    Timeout,
 }

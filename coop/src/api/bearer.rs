@@ -1,5 +1,5 @@
-//! The `Authorization: Bearer` extractor: signature (COOP's key), `typ`, `iss`, `aud`, `exp`,
-//! and that neither the token nor its grant was revoked.
+//! The `Authorization: Bearer` extractor: signature (COOP's key), `typ`, `iss`, `aud`, `exp`
+//! (on COOP's clock), and that neither the token nor its grant was revoked.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -40,7 +40,13 @@ impl FromRequestParts<SharedCoop> for Bearer {
             .ok_or(BearerError::Missing)?;
         let claims: AccessClaims = coop
             .keys
-            .verify(token.trim(), "at+jwt", &coop.issuer, &coop.api_audience())
+            .verify(
+                token.trim(),
+                "at+jwt",
+                &coop.issuer,
+                &coop.api_audience(),
+                coop.clock.now_s(),
+            )
             .ok_or(BearerError::InvalidToken(
                 "the access token is invalid or expired",
             ))?;

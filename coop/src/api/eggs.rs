@@ -1,4 +1,5 @@
 //! `GET /api/me`, `GET /api/eggs` (today's count), `POST /api/eggs` (add collected eggs).
+//! "Today" is the UTC date on COOP's clock.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -8,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::bearer::Bearer;
+use crate::clock::Clock;
 use crate::error::BearerError;
 use crate::state::SharedCoop;
 use crate::store::eggs;
@@ -25,7 +27,7 @@ pub async fn me(bearer: Bearer) -> Json<Value> {
 
 pub async fn today(State(coop): State<SharedCoop>, bearer: Bearer) -> Result<Json<Value>, BearerError> {
     bearer.require("eggs:read")?;
-    let day = today_utc();
+    let day = today_utc(&coop.clock);
     let count = coop
         .store
         .transaction(|db| eggs::count(db, &bearer.claims.sub, &day))?;
@@ -51,13 +53,17 @@ pub async fn record(
             "count must be from 1 to {MAX_EGGS_PER_REQUEST}"
         )));
     }
-    let day = today_utc();
+    let day = today_utc(&coop.clock);
     let total = coop
         .store
         .transaction(|db| eggs::add(db, &bearer.claims.sub, &day, collected.count))?;
     Ok((StatusCode::CREATED, Json(json!({ "date": day, "count": total }))))
 }
 
-fn today_utc() -> String {
-    time::OffsetDateTime::now_utc().date().to_string()
+/// Today's date in UTC on COOP's clock (so advancing the clock a day starts a new count).
+fn today_utc(clock: &Clock) -> String {
+    time::OffsetDateTime::from_unix_timestamp(clock.now_s())
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .date()
+        .to_string()
 }

@@ -109,7 +109,7 @@ pub async fn login(State(coop): State<SharedCoop>, headers: HeaderMap, body: Byt
 /// Starts a COOP session for `username` and answers the request with a code.
 fn log_in(coop: &Coop, request: &AuthorizationRequest<'_>, username: &str) -> Response {
     let created = coop.store.transaction(|db| {
-        let id = sessions::create(db, username)?;
+        let id = sessions::create(db, username, coop.clock.now_ms())?;
         let session = sessions::find(db, &id)?.expect("the session just created");
         Ok::<_, StoreError>((id, session))
     });
@@ -145,7 +145,10 @@ fn issue_code(
         expires_ms: 0,
         grant_id: None,
     };
-    let value = match coop.store.transaction(|db| codes::insert(db, &code)) {
+    let value = match coop
+        .store
+        .transaction(|db| codes::insert(db, &code, coop.clock.now_ms()))
+    {
         Ok(value) => value,
         Err(error) => return store_failure(error),
     };

@@ -26,9 +26,13 @@ fn handle(coop: &SharedCoop, headers: &HeaderMap, body: &[u8]) -> Result<(), OAu
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
-    let access_claims: Option<AccessClaims> =
-        coop.keys
-            .verify(token, "at+jwt", &coop.issuer, &coop.api_audience());
+    let access_claims: Option<AccessClaims> = coop.keys.verify(
+        token,
+        "at+jwt",
+        &coop.issuer,
+        &coop.api_audience(),
+        coop.clock.now_s(),
+    );
 
     coop.store.transaction(|db| {
         if let Some(refresh) = refresh_tokens::find(db, token)? {

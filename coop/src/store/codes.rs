@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{StoreError, now_ms};
+use super::StoreError;
 use crate::random::{digest, random_token};
 
 /// How long a code can be redeemed.
@@ -25,8 +25,8 @@ pub struct Code {
     pub grant_id: Option<i64>,
 }
 
-/// Stores a new code; returns its value.
-pub fn insert(db: &Connection, code: &Code) -> Result<String, StoreError> {
+/// Stores a new code, redeemable for [`CODE_TTL_MS`] from `now_ms`; returns its value.
+pub fn insert(db: &Connection, code: &Code, now_ms: i64) -> Result<String, StoreError> {
     let value = random_token();
     db.execute(
         "INSERT INTO codes (code_digest, client_id, redirect_uri, code_challenge, scope, nonce,
@@ -42,7 +42,7 @@ pub fn insert(db: &Connection, code: &Code) -> Result<String, StoreError> {
             code.username,
             code.session_digest,
             code.auth_time_s,
-            now_ms() + CODE_TTL_MS,
+            now_ms + CODE_TTL_MS,
         ],
     )?;
     Ok(value)

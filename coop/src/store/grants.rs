@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{StoreError, now_ms};
+use super::StoreError;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Grant {
@@ -50,8 +50,8 @@ pub struct NewGrant<'a> {
     pub max_lifetime_ms: i64,
 }
 
-pub fn create(db: &Connection, new: &NewGrant<'_>) -> Result<Grant, StoreError> {
-    let now = now_ms();
+/// Makes a grant at `now_ms`; its refresh tokens live at most `max_lifetime_ms` from then.
+pub fn create(db: &Connection, new: &NewGrant<'_>, now_ms: i64) -> Result<Grant, StoreError> {
     let offline = new.scope.split(' ').any(|s| s == "offline_access");
     db.execute(
         "INSERT INTO grants (client_id, username, scope, session_digest, offline, created_ms, expires_ms)
@@ -62,8 +62,8 @@ pub fn create(db: &Connection, new: &NewGrant<'_>) -> Result<Grant, StoreError> 
             new.scope,
             new.session_digest,
             offline,
-            now,
-            now + new.max_lifetime_ms
+            now_ms,
+            now_ms + new.max_lifetime_ms
         ],
     )?;
     let id = db.last_insert_rowid();

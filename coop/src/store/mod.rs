@@ -4,6 +4,11 @@
 //!
 //! One connection behind a mutex: every operation is a short transaction, and holding the lock
 //! for a whole refresh makes "check the refresh token, then use it" atomic.
+//!
+//! The store never reads a clock: callers pass the time (`now_ms`, from COOP's [`Clock`]), so a
+//! test can move it.
+//!
+//! [`Clock`]: crate::clock::Clock
 
 pub mod access_tokens;
 pub mod codes;
@@ -15,7 +20,6 @@ pub mod settings;
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, Transaction};
 
@@ -79,11 +83,4 @@ impl Store {
         transaction.commit()?;
         Ok(value)
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

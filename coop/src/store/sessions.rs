@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{StoreError, now_ms};
+use super::StoreError;
 use crate::random::{digest, random_token};
 
 /// A live COOP session.
@@ -14,12 +14,12 @@ pub struct Session {
     pub auth_time_s: i64,
 }
 
-/// Starts a session for `username`; returns the cookie value.
-pub fn create(db: &Connection, username: &str) -> Result<String, StoreError> {
+/// Starts a session for `username`, logged in at `now_ms`; returns the cookie value.
+pub fn create(db: &Connection, username: &str, now_ms: i64) -> Result<String, StoreError> {
     let id = random_token();
     db.execute(
         "INSERT INTO sessions (id_digest, username, created_ms) VALUES (?1, ?2, ?3)",
-        params![digest(&id), username, now_ms()],
+        params![digest(&id), username, now_ms],
     )?;
     Ok(id)
 }

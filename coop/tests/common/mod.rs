@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use coop::{Client, Config, RefreshTokenMode, RunningCoop};
+use coop::{Client, Clock, Config, RefreshTokenMode, RunningCoop};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -61,15 +61,61 @@ impl TestCoop {
         }
     }
 
-    /// Stops the process's server and starts a new one on the same address and data.
+    /// Stops the process's server and starts a new one on the same address, data and clock.
     pub async fn restart(&mut self) {
         let running = self.running.take().unwrap();
         let addr = running.addr;
+        let clock = running.clock().clone();
         running.stop().await;
         let mut config = self.config.clone();
         config.addr = addr;
         config.issuer = Some(self.base.clone());
-        self.running = Some(coop::start(config).await.unwrap());
+        self.running = Some(coop::start_with_clock(config, clock).await.unwrap());
+    }
+
+    /// This COOP's clock, in process.
+    pub fn clock(&self) -> &Clock {
+        self.running.as_ref().unwrap().clock()
+    }
+
+    /// `POST /dev/clock` `{"advance_seconds": seconds}`: the status and the body.
+    pub async fn advance_clock(&self, seconds: i64) -> (StatusCode, Value) {
+        let response = backend()
+            .post(self.url("/dev/clock"))
+            .json(&serde_json::json!({ "advance_seconds": seconds }))
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET /dev/clock`: `{"now", "offset_seconds"}`.
+    pub async fn read_clock(&self) -> Value {
+        backend()
+            .get(self.url("/dev/clock"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /dev/faults` with `settings`.
+    pub async fn set_faults(&self, settings: Value) {
+        let response = backend()
+            .post(self.url("/dev/faults"))
+            .json(&settings)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+
+    /// `DELETE /dev/faults`.
+    pub async fn clear_faults(&self) {
+        let response = backend().delete(self.url("/dev/faults")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
     }
 
     pub fn url(&self, path: &str) -> String {

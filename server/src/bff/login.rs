@@ -53,7 +53,7 @@ pub async fn complete(
         .await
         .map_err(provider_error)?;
 
-    let now = session::now();
+    let now = state.clock.now();
     let data = SessionData {
         farmer: Farmer {
             sub: claims.sub,
@@ -61,6 +61,7 @@ pub async fn complete(
             email: claims.email,
         },
         access_token_expires_at: tokens.access_token_expires_at(now),
+        access_token_issued_at: Some(now),
         refresh_token_expires_at: tokens.refresh_token_expires_at(now),
         refresh_token: tokens.refresh_token,
         scopes: tokens.scopes.unwrap_or_else(|| state.settings.scopes.clone()),
@@ -68,9 +69,28 @@ pub async fn complete(
         session_expires_at: now + state.settings.session_max_age.as_secs() as i64,
         renewed_at: None,
     };
-    session::start(&session, &data).await?;
+    if let Err(error) = session::start(&session, &data).await {
+        if matches!(error, BffError::SessionTooLarge(_)) {
+            // Nothing was kept: take back what the provider just issued.
+            revoke_issued(&state, &data).await;
+        }
+        return Err(error);
+    }
     tracing::info!(sub = %data.farmer.sub, "farmer logged in");
     Ok(Json(data.info()))
+}
+
+/// Revokes the tokens of a session that could not be kept (the refresh token, which ends the
+/// grant; else the access token).
+pub(crate) async fn revoke_issued(state: &AppState, data: &SessionData) {
+    let (token, hint) = match &data.refresh_token {
+        Some(refresh_token) => (refresh_token.as_str(), "refresh_token"),
+        None => (data.access_token.as_str(), "access_token"),
+    };
+    match state.provider.revoke(token, hint).await {
+        Ok(()) => tracing::warn!(sub = %data.farmer.sub, hint, "session not kept; issued token revoked"),
+        Err(error) => tracing::error!(sub = %data.farmer.sub, hint, %error, "session not kept; issued token NOT revoked"),
+    }
 }
 
 /// Provider failures during login: unavailable → 503 (retry), anything else → login failed.
@@ -80,6 +100,8 @@ fn provider_error(error: ProviderError) -> BffError {
             detail,
             retry_after_seconds: RETRY_AFTER_SECONDS,
         },
+        ProviderError::Misconfigured { code } => BffError::ClientMisconfigured(code),
+        ProviderError::BadAnswer(detail) => BffError::BadProviderAnswer(detail),
         other => BffError::LoginFailed(other.to_string()),
     }
 }

@@ -13,7 +13,9 @@ use crate::session;
 use crate::state::AppState;
 
 pub async fn logout(State(state): State<AppState>, session: Session) -> Result<Json<LogoutResult>, BffError> {
-    if let Some(data) = session::load(&session).await?
+    // An ended session has nothing left to revoke; its cookie is cleared all the same.
+    let data = session::load(&session, state.clock.now()).await.ok().flatten();
+    if let Some(data) = data
         && let Some(refresh_token) = &data.refresh_token
     {
         match state.provider.revoke_refresh_token(refresh_token).await {

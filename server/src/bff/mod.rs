@@ -6,6 +6,8 @@ mod login;
 mod logout;
 mod session_info;
 
+pub(crate) use login::revoke_issued;
+
 use axum::Router;
 use axum::routing::{get, post};
 

@@ -106,6 +106,51 @@ pub enum ProviderError {
     /// The provider's answers do not fit the configuration (wrong issuer, bad ID token…).
     #[error("provider answer rejected: {0}")]
     Rejected(String),
+    /// The provider refused this client, not the grant (`invalid_client`,
+    /// `unauthorized_client`, `invalid_scope`, `invalid_request`, unknown codes): TopCluck's
+    /// configuration is at fault, so no farmer's session should end over it.
+    #[error("provider refused this client: {code}")]
+    Misconfigured { code: String },
+    /// The token endpoint's answer is not a token response nor an OAuth error.
+    #[error("unreadable token endpoint answer: {0}")]
+    BadAnswer(String),
+}
+
+/// How long a refresh may wait for the provider's answer. Longer than any request waits for
+/// it: a refresh runs on its own task, and an answer that arrives after the requests gave up
+/// still reaches the successor cache (the provider may already have rotated the token).
+pub const REFRESH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A failure below OAuth: the provider could not be reached, or answered 5xx / 429.
+#[derive(Debug, thiserror::Error)]
+enum Transport {
+    #[error(transparent)]
+    Http(#[from] oauth2::HttpClientError<reqwest::Error>),
+    #[error("HTTP {0}")]
+    Status(axum::http::StatusCode),
+}
+
+/// The HTTP client oauth2 sends token requests with: reqwest, turning 5xx and 429 answers into
+/// [`Transport::Status`] (oauth2 would report an unparseable error body instead, losing the
+/// status, and an outage would look like a broken provider).
+struct StatusAware(reqwest::Client);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for StatusAware {
+    type Error = Transport;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = Result<oauth2::HttpResponse, Transport>> + Send + Sync + 'c>,
+    >;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let response = self.0.call(request).await?;
+            let status = response.status();
+            if status.is_server_error() || status == axum::http::StatusCode::TOO_MANY_REQUESTS {
+                return Err(Transport::Status(status));
+            }
+            Ok(response)
+        })
+    }
 }
 
 /// The configured OpenID provider.
@@ -115,26 +160,34 @@ pub struct Provider {
     client_secret: Secret,
     redirect_uri: String,
     http: reqwest::Client,
+    /// For refreshes: the same, with [`REFRESH_TIMEOUT`].
+    refresh_http: reqwest::Client,
     metadata: OnceCell<Metadata>,
     jwks: RwLock<Option<JwkSet>>,
 }
 
 impl Provider {
     pub fn new(issuer: &str, client_id: &str, client_secret: Secret, redirect_uri: &str) -> Self {
-        let http = reqwest::Client::builder()
-            // The token endpoint must not redirect (RFC 6749 §3.2 leaves it undefined; following
-            // one could leak the client secret).
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("a reqwest client with rustls");
+        let client = |timeout| {
+            reqwest::Client::builder()
+                // The token endpoint must not redirect (RFC 6749 §3.2 leaves it undefined;
+                // following one could leak the client secret).
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(Duration::from_secs(3))
+                .timeout(timeout)
+                .tcp_nodelay(true)
+                .build()
+                .expect("a reqwest client with rustls")
+        };
+        let http = client(Duration::from_secs(10));
+        let refresh_http = client(REFRESH_TIMEOUT);
         Self {
             issuer: issuer.trim_end_matches('/').to_owned(),
             client_id: client_id.to_owned(),
             client_secret,
             redirect_uri: redirect_uri.to_owned(),
             http,
+            refresh_http,
             metadata: OnceCell::new(),
             jwks: RwLock::new(None),
         }
@@ -237,7 +290,7 @@ impl Provider {
             .await?
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()))
-            .request_async(&self.http)
+            .request_async(&StatusAware(self.http.clone()))
             .await
             .map_err(token_error)?;
         Ok(tokens(response))
@@ -249,7 +302,7 @@ impl Provider {
             .client()
             .await?
             .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
-            .request_async(&self.http)
+            .request_async(&StatusAware(self.refresh_http.clone()))
             .await
             .map_err(token_error)?;
         Ok(tokens(response))
@@ -261,6 +314,12 @@ impl Provider {
     /// is not HTTPS, which would make logout against a loopback development provider skip
     /// revocation. Plain http is accepted here for loopback hosts only.
     pub async fn revoke_refresh_token(&self, refresh_token: &str) -> Result<(), ProviderError> {
+        self.revoke(refresh_token, "refresh_token").await
+    }
+
+    /// Revokes a token of the kind `hint` names (`refresh_token`, `access_token`); see
+    /// [`Provider::revoke_refresh_token`].
+    pub async fn revoke(&self, token: &str, hint: &str) -> Result<(), ProviderError> {
         let Some(endpoint) = self.metadata().await?.revocation_endpoint.clone() else {
             return Ok(());
         };
@@ -277,7 +336,7 @@ impl Provider {
                 form_encode(&self.client_id),
                 Some(form_encode(self.client_secret.expose())),
             )
-            .form(&[("token", refresh_token), ("token_type_hint", "refresh_token")])
+            .form(&[("token", token), ("token_type_hint", hint)])
             .send()
             .await
             .map_err(|e| ProviderError::Unavailable(format!("revocation: {e}")))?;
@@ -314,22 +373,18 @@ fn tokens(response: OidcTokenResponse) -> Tokens {
     }
 }
 
-fn token_error<E: std::error::Error + 'static>(
-    error: RequestTokenError<E, BasicErrorResponse>,
-) -> ProviderError {
+fn token_error(error: RequestTokenError<Transport, BasicErrorResponse>) -> ProviderError {
     match error {
         RequestTokenError::ServerResponse(response) => {
             let code = response.error().to_string();
-            if code == "temporarily_unavailable" || code == "server_error" {
-                ProviderError::Unavailable(code)
-            } else {
-                ProviderError::Refused { code }
+            match code.as_str() {
+                "invalid_grant" => ProviderError::Refused { code },
+                "temporarily_unavailable" | "server_error" => ProviderError::Unavailable(code),
+                _ => ProviderError::Misconfigured { code },
             }
         }
         RequestTokenError::Request(error) => ProviderError::Unavailable(error.to_string()),
-        RequestTokenError::Parse(error, _) => {
-            ProviderError::Unavailable(format!("unreadable token response: {error}"))
-        }
-        RequestTokenError::Other(other) => ProviderError::Unavailable(other),
+        RequestTokenError::Parse(error, _) => ProviderError::BadAnswer(error.to_string()),
+        RequestTokenError::Other(other) => ProviderError::BadAnswer(other),
     }
 }

@@ -44,12 +44,17 @@ pub fn upstream_request(incoming: &HeaderMap) -> HeaderMap {
         .collect()
 }
 
-/// The upstream's headers, as sent to the browser.
+/// The upstream's headers, as sent to the browser. `Content-Length` is kept (the body is passed
+/// on byte for byte: the client decompresses nothing), unless the upstream also sent
+/// `Transfer-Encoding`, which overrides it (RFC 9112 §6.3).
 pub fn downstream_response(upstream: &HeaderMap) -> HeaderMap {
+    let length_is_framing = upstream.contains_key(header::TRANSFER_ENCODING);
     upstream
         .iter()
         .filter(|(name, _)| {
-            !is_hop_by_hop(name, upstream) && *name != header::SET_COOKIE && *name != header::CONTENT_LENGTH
+            !is_hop_by_hop(name, upstream)
+                && *name != header::SET_COOKIE
+                && !(length_is_framing && *name == header::CONTENT_LENGTH)
         })
         .map(|(n, v)| (n.clone(), v.clone()))
         .collect()

@@ -10,6 +10,7 @@
 
 mod headers;
 pub mod path;
+mod response;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -21,6 +22,7 @@ use crate::error::BffError;
 use crate::renewal::Renewal;
 use crate::session::{self, SessionData};
 use crate::state::AppState;
+use response::downstream;
 
 /// The request body as it will be sent upstream.
 enum Outgoing {
@@ -39,7 +41,8 @@ pub async fn forward(
     let rest = path::safe_rest(request.uri().path())
         .ok_or_else(|| BffError::BadRequest("the path leaves the API".into()))?
         .to_owned();
-    let mut data = session::load(&session).await?.ok_or(BffError::Unauthenticated)?;
+    let now = state.clock.now();
+    let mut data = session::load(&session, now).await?.ok_or(BffError::Unauthenticated)?;
     let (parts, body) = request.into_parts();
     let outgoing = read_body(&parts, body, state.settings.retry_body_limit).await?;
     let url = format!(
@@ -48,19 +51,23 @@ pub async fn forward(
         parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default()
     );
 
-    if data.access_token_expires_at - session::now() <= state.settings.refresh_skew.as_secs() as i64 {
-        data = renew(&state, &session, &data).await?;
+    if data.needs_renewal(now, state.settings.refresh_skew) {
+        data = renew(&state, &session, &data, None).await?;
     }
     let (first_body, retry_body) = match outgoing {
         Outgoing::Buffered(bytes) => (reqwest::Body::from(bytes.clone()), Some(bytes)),
         Outgoing::Streaming(body) => (reqwest::Body::wrap_stream(body.into_data_stream()), None),
     };
     let response = send(&state, &parts, &url, &data, first_body).await?;
-    if !is_invalid_token(&response) {
-        return Ok(downstream(response));
+    match refusal(&response) {
+        None => return Ok(downstream(response)),
+        Some(Refusal::Bare) if !bare_401_may_renew(&data, now) => return Ok(downstream(response)),
+        Some(_) => {}
     }
-    // The upstream refused a token we thought valid: renew once, retry once.
-    data = renew(&state, &session, &data).await?;
+    // The upstream refused a token we thought valid: renew once, retry once — never more, so
+    // an API that keeps answering 401 gets its 401 passed through, not a loop.
+    let rejected = data.access_token.clone();
+    data = renew(&state, &session, &data, Some(&rejected)).await?;
     match retry_body {
         Some(bytes) => Ok(downstream(
             send(&state, &parts, &url, &data, reqwest::Body::from(bytes)).await?,
@@ -74,6 +81,38 @@ pub async fn forward(
             Ok(response)
         }
     }
+}
+
+/// Why the upstream answered 401.
+enum Refusal {
+    /// `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3.1): renew and retry.
+    InvalidToken,
+    /// A 401 that does not say why — many APIs send these, for expired tokens and for
+    /// requests the farmer may not make alike.
+    Bare,
+}
+
+fn refusal(response: &reqwest::Response) -> Option<Refusal> {
+    if response.status() != StatusCode::UNAUTHORIZED {
+        return None;
+    }
+    let invalid_token = response
+        .headers()
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("invalid_token"));
+    Some(if invalid_token { Refusal::InvalidToken } else { Refusal::Bare })
+}
+
+/// A bare 401 (no `invalid_token`) is taken as a refused token only when the token has been in
+/// use for [`BARE_401_MIN_TOKEN_AGE`] seconds: an API that answers bare 401s for other reasons
+/// costs at most one refresh per that many seconds, and each request is retried at most once.
+const BARE_401_MIN_TOKEN_AGE: i64 = 30;
+
+fn bare_401_may_renew(data: &SessionData, now: i64) -> bool {
+    data.access_token_issued_at
+        .is_none_or(|issued| now - issued >= BARE_401_MIN_TOKEN_AGE)
 }
 
 async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result<Outgoing, BffError> {
@@ -93,14 +132,24 @@ async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result<Outgoing, 
     }
 }
 
-/// Renews the session's tokens (single-flight) and stores them in the cookie, or ends the
-/// session when the refresh token is dead.
-async fn renew(state: &AppState, session: &Session, data: &SessionData) -> Result<SessionData, BffError> {
-    match state.renewer.renew(&state.provider, data).await {
-        Renewal::Renewed(renewed) => {
-            session::save(session, &renewed).await?;
-            Ok(*renewed)
-        }
+/// Renews the session's tokens (single flight, on its own task) and writes them into the
+/// response's cookie at once — so they reach the browser whatever the response's status — or
+/// ends the session when the refresh token is dead.
+async fn renew(
+    state: &AppState,
+    session: &Session,
+    data: &SessionData,
+    rejected: Option<&str>,
+) -> Result<SessionData, BffError> {
+    match state.renewer.renew(&state.provider, data, rejected).await {
+        Renewal::Renewed(renewed) => match session::save(session, &renewed).await {
+            Ok(()) => Ok(*renewed),
+            Err(error @ BffError::SessionTooLarge(_)) => {
+                crate::bff::revoke_issued(state, &renewed).await;
+                Err(error)
+            }
+            Err(error) => Err(error),
+        },
         Renewal::Ended => {
             session::end(session).await?;
             Err(BffError::ReauthenticationRequired)
@@ -109,6 +158,8 @@ async fn renew(state: &AppState, session: &Session, data: &SessionData) -> Resul
             detail: "token refresh".into(),
             retry_after_seconds,
         }),
+        Renewal::Misconfigured(code) => Err(BffError::ClientMisconfigured(code)),
+        Renewal::BadAnswer(detail) => Err(BffError::BadProviderAnswer(detail)),
     }
 }
 
@@ -133,24 +184,4 @@ async fn send(
                 e.url().map(|u| u.path().to_owned()).unwrap_or_default()
             ))
         })
-}
-
-fn is_invalid_token(response: &reqwest::Response) -> bool {
-    response.status() == StatusCode::UNAUTHORIZED
-        && response
-            .headers()
-            .get_all(header::WWW_AUTHENTICATE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.contains("invalid_token"))
-}
-
-/// The upstream's answer, streamed back.
-fn downstream(response: reqwest::Response) -> Response {
-    let status = response.status();
-    let headers = headers::downstream_response(response.headers());
-    let mut out = Response::new(Body::from_stream(response.bytes_stream()));
-    *out.status_mut() = status;
-    *out.headers_mut() = headers;
-    out
 }

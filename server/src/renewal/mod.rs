@@ -1,133 +1,215 @@
-//! Silent renewal of access tokens, safe under concurrency and rotation.
+//! Silent renewal of access tokens, safe under concurrency, rotation and abandoned requests.
 //!
-//! However many requests of one session need a refresh at once, the provider sees one refresh
-//! request: callers presenting the same refresh token share one in-flight refresh. Its result
-//! is remembered for a short window keyed by that (old) refresh token, so a request that still
-//! carries the old cookie gets the new tokens — and a new cookie — instead of replaying a used
-//! refresh token, which a rotating provider with no grace period punishes by revoking the
-//! whole grant. Failures that may pass (provider unavailable) are not remembered.
+//! The rule: a refresh token is never replayed and never lost. How this module keeps it:
+//! - **Single flight.** Requests presenting the same refresh token share one refresh.
+//! - **A refresh, once sent, finishes.** It runs on its own task (never inside a request's
+//!   future, which hyper drops when the browser goes away) with a longer timeout than any
+//!   request waits ([`crate::oidc::REFRESH_TIMEOUT`]). A request that stops waiting answers
+//!   503 "retry"; the answer still lands in the cache.
+//! - **The successor cache.** The outcome is remembered for a window, keyed by the (hash of
+//!   the) old refresh token: a request still carrying the old cookie gets the new tokens — and
+//!   a new cookie — instead of replaying a used refresh token, which a rotating provider with
+//!   no grace period punishes by revoking the whole grant.
+//! - **Never a stale token from memory.** A remembered access token that has expired (or will
+//!   within the skew) is not handed out: when the provider rotated, renewal continues from the
+//!   successor's refresh token; when it did not (the same token or none came back), refreshing
+//!   with the same token again is no replay, and is done.
+//! - Failures that may pass (provider unavailable, unreadable answer, our misconfiguration)
+//!   are not remembered: the next request tries again.
 //!
-//! This is per process. Several instances need a shared lease and successor cache (Redis, say).
+//! This is per process. Several instances need a shared lease and successor cache.
 
-use std::collections::HashMap;
+mod cache;
+mod outcome;
+
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
-use tokio::sync::OnceCell;
+use tokio::sync::watch;
 
-use crate::oidc::{Provider, ProviderError, RETRY_AFTER_SECONDS};
-use crate::session::{self, SessionData};
+pub use cache::Limits;
+use cache::{Cache, Key, State};
+pub use outcome::{Outcome, Successor};
 
-/// The outcome of a refresh, shared by every request that needed it.
+use crate::clock::Clock;
+use crate::oidc::{Provider, RETRY_AFTER_SECONDS};
+use crate::session::SessionData;
+
+/// What a request gets from [`Renewer::renew`].
 #[derive(Clone, Debug)]
 pub enum Renewal {
-    /// New tokens, already merged into a copy of the session.
+    /// New tokens, merged into a copy of the request's session.
     Renewed(Box<SessionData>),
-    /// The refresh token is expired or revoked: the session is over.
+    /// The refresh token is expired or revoked (`invalid_grant`), or there is none.
     Ended,
-    /// The provider could not be reached or failed; try again after this many seconds.
+    /// The provider could not be reached, failed, or has not answered yet.
     Unavailable { retry_after_seconds: u64 },
+    /// The provider refused TopCluck's client: a configuration fault.
+    Misconfigured(String),
+    /// The provider's answer was not a token response.
+    BadAnswer(String),
 }
 
-type Slot = Arc<OnceCell<Renewal>>;
+/// How the renewer behaves.
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    pub limits: Limits,
+    /// Renew when the access token expires within this (bounded by its lifetime, see
+    /// [`crate::session::effective_skew`]). Remembered tokens this close to expiry are stale.
+    pub skew: Duration,
+    /// How long a request waits for a refresh before answering "retry" (the refresh goes on).
+    pub wait: Duration,
+}
 
-/// Single-flight refreshes with a successor cache.
+impl Config {
+    pub fn new(skew: Duration, wait: Duration) -> Self {
+        Self {
+            limits: Limits {
+                window_seconds: 120,
+                max_entries: 50_000,
+                max_bytes: 32 << 20,
+            },
+            skew,
+            wait,
+        }
+    }
+}
+
+/// Single-flight refreshes on their own tasks, with a bounded successor cache.
 pub struct Renewer {
-    slots: Mutex<HashMap<String, (Instant, Slot)>>,
-    /// How long a result is remembered for requests still carrying the old cookie.
-    window: Duration,
+    cache: Mutex<Cache>,
+    config: Config,
+    clock: Clock,
+}
+
+/// How many remembered rotations one renewal follows at most (a tab asleep across several).
+const MAX_CHAIN: usize = 8;
+
+/// What to do after looking at the cache.
+enum Step {
+    Done(Renewal),
+    Follow(SessionData),
+    Wait(watch::Receiver<Option<Outcome>>),
 }
 
 impl Renewer {
-    pub fn new(window: Duration) -> Self {
+    pub fn new(config: Config, clock: Clock) -> Self {
         Self {
-            slots: Mutex::new(HashMap::new()),
-            window,
+            cache: Mutex::new(Cache::new(config.limits)),
+            config,
+            clock,
         }
     }
 
-    /// Renews `data`'s tokens, sharing the work and result with every other caller that
-    /// presents the same refresh token within the window.
-    pub async fn renew(&self, provider: &Provider, data: &SessionData) -> Renewal {
-        let Some(refresh_token) = data.refresh_token.clone() else {
-            return Renewal::Ended;
-        };
-        let key = URL_SAFE_NO_PAD.encode(Sha256::digest(refresh_token.as_bytes()));
-        let slot = self.slot(&key);
-        let renewal = slot
-            .get_or_init(|| async {
-                let renewal = refresh(provider, data, &refresh_token).await;
-                tracing::info!(sub = %data.farmer.sub, outcome = renewal.label(), "access token refresh");
-                renewal
-            })
-            .await
-            .clone();
-        if matches!(renewal, Renewal::Unavailable { .. }) {
-            // Let the next request try again rather than serve a stale failure.
-            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            if slots.get(&key).is_some_and(|(_, s)| Arc::ptr_eq(s, &slot)) {
-                slots.remove(&key);
-            }
-        }
-        renewal
+    /// Entries and bytes the successor cache holds now, and outcomes it dropped early.
+    pub fn cache_usage(&self) -> (usize, usize, u64) {
+        let cache = self.lock();
+        (cache.len(), cache.bytes(), cache.evicted_early)
     }
 
-    fn slot(&self, key: &str) -> Slot {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        slots.retain(|_, (created, _)| now.duration_since(*created) < self.window);
-        slots
-            .entry(key.to_owned())
-            .or_insert_with(|| (now, Arc::new(OnceCell::new())))
-            .1
-            .clone()
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
 
-impl Renewal {
-    fn label(&self) -> &'static str {
-        match self {
-            Self::Renewed(_) => "renewed",
-            Self::Ended => "session ended",
-            Self::Unavailable { .. } => "provider unavailable",
+    /// Renews `data`'s tokens. `rejected` is the access token the API just refused, if that is
+    /// why: a remembered result carrying that same token is not good enough.
+    pub async fn renew(
+        self: &Arc<Self>,
+        provider: &Arc<Provider>,
+        data: &SessionData,
+        rejected: Option<&str>,
+    ) -> Renewal {
+        let mut current = data.clone();
+        for _ in 0..MAX_CHAIN {
+            let Some(refresh_token) = current.refresh_token.clone() else {
+                return Renewal::Ended;
+            };
+            let key: Key = Sha256::digest(refresh_token.as_bytes()).into();
+            let step = self.look(provider, &current, key, &refresh_token, rejected);
+            let mut done = match step {
+                Step::Done(renewal) => return renewal,
+                Step::Follow(next) => {
+                    current = next;
+                    continue;
+                }
+                Step::Wait(done) => done,
+            };
+            let waited = tokio::time::timeout(self.config.wait, done.wait_for(Option::is_some)).await;
+            let outcome = match waited {
+                Ok(Ok(outcome)) => outcome.clone().expect("waited for Some"),
+                // The task died (it cannot, short of a panic): nothing is known.
+                Ok(Err(_)) => Outcome::Unavailable,
+                Err(_elapsed) => {
+                    tracing::warn!(sub = %current.farmer.sub, "refresh still in flight; answering retry, it goes on");
+                    Outcome::Unavailable
+                }
+            };
+            return outcome.for_session(&current);
+        }
+        tracing::warn!(sub = %data.farmer.sub, "too many remembered rotations to follow");
+        Renewal::Unavailable {
+            retry_after_seconds: RETRY_AFTER_SECONDS,
         }
     }
-}
 
-async fn refresh(provider: &Provider, data: &SessionData, refresh_token: &str) -> Renewal {
-    match provider.refresh(refresh_token).await {
-        Ok(tokens) => {
-            let now = session::now();
-            let mut renewed = data.clone();
-            renewed.access_token_expires_at = tokens.access_token_expires_at(now);
-            if let Some(expires_at) = tokens.refresh_token_expires_at(now) {
-                renewed.refresh_token_expires_at = Some(expires_at);
-            }
-            renewed.access_token = tokens.access_token;
-            // Rotation: a new refresh token replaces the old; none returned keeps the old.
-            if let Some(new) = tokens.refresh_token {
-                renewed.refresh_token = Some(new);
-            }
-            if let Some(scopes) = tokens.scopes {
-                renewed.scopes = scopes;
-            }
-            renewed.renewed_at = Some(now);
-            Renewal::Renewed(Box::new(renewed))
+    /// Decides, under the lock, between a remembered outcome, following a rotation, joining a
+    /// refresh in flight, or starting one.
+    fn look(
+        self: &Arc<Self>,
+        provider: &Arc<Provider>,
+        current: &SessionData,
+        key: Key,
+        refresh_token: &str,
+        rejected: Option<&str>,
+    ) -> Step {
+        let now = self.clock.now();
+        let mut cache = self.lock();
+        cache.prune(now);
+        match cache.get(&key) {
+            Some(State::InFlight(done)) => return Step::Wait(done.clone()),
+            Some(State::Done { outcome, .. }) => match outcome {
+                Outcome::Renewed(successor) => {
+                    let stale = successor.is_stale(now, self.config.skew)
+                        || rejected == Some(successor.access_token.as_str());
+                    if !stale {
+                        return Step::Done(outcome.for_session(current));
+                    }
+                    if successor.rotated_from(refresh_token) {
+                        // The remembered refresh token is used: continue from its successor.
+                        return Step::Follow(successor.apply(current));
+                    }
+                    // Not rotated: refreshing with the same token again is no replay.
+                }
+                remembered => return Step::Done(remembered.for_session(current)),
+            },
+            None => {}
         }
-        Err(ProviderError::Refused { code }) if code == "invalid_grant" => Renewal::Ended,
-        Err(ProviderError::Unavailable(detail)) => {
-            tracing::warn!(%detail, "refresh failed: provider unavailable");
-            Renewal::Unavailable {
-                retry_after_seconds: RETRY_AFTER_SECONDS,
-            }
-        }
-        Err(error) => {
-            // unauthorized_client, invalid_client…: this session cannot be renewed.
-            tracing::warn!(%error, "refresh refused");
-            Renewal::Ended
-        }
+        Step::Wait(self.start(&mut cache, provider, key, refresh_token, &current.farmer.sub, now))
+    }
+
+    /// Starts a refresh on its own task; its outcome reaches the cache whatever happens to the
+    /// request that started it.
+    fn start(
+        self: &Arc<Self>,
+        cache: &mut Cache,
+        provider: &Arc<Provider>,
+        key: Key,
+        refresh_token: &str,
+        sub: &str,
+        now: i64,
+    ) -> watch::Receiver<Option<Outcome>> {
+        let (tx, rx) = watch::channel(None);
+        let generation = cache.start(key, rx.clone(), now);
+        let (renewer, provider) = (Arc::clone(self), Arc::clone(provider));
+        let (refresh_token, sub) = (refresh_token.to_owned(), sub.to_owned());
+        tokio::spawn(async move {
+            let outcome = outcome::refresh(&provider, &refresh_token, &renewer.clock).await;
+            tracing::info!(%sub, outcome = outcome.label(), "access token refresh");
+            renewer.lock().finish(key, generation, outcome.clone(), renewer.clock.now());
+            // Nobody may be waiting any more: the cache has it.
+            let _ = tx.send(Some(outcome));
+        });
+        rx
     }
 }

@@ -3,9 +3,21 @@
 //!
 //! Cookie: `__Host-topcluck` (so Secure, Path=/, no Domain), HttpOnly, SameSite=Lax, AEAD-sealed
 //! under the key ring of [`sealing`]. Only what the BFF needs is kept: the ID token is
-//! validated at login and then dropped (its claims are kept), which keeps the cookie well under
-//! 4 KB with a 1 KB access token.
+//! validated at login and then dropped (its claims are kept).
+//!
+//! Two rules this module keeps:
+//! - **The cookie is the refresh token's only home**, so a saved session is written into the
+//!   response at once ([`save`]), not left to the session layer, which skips 5xx responses: a
+//!   renewal followed by an upstream 502 still reaches the browser.
+//! - **Never a cookie a browser drops.** Browsers ignore a `Set-Cookie` over 4,096 bytes. The
+//!   store's size limit applies before sealing, so it is set from [`budget`] to the largest
+//!   record whose *sealed* `Set-Cookie` fits; a bigger session is refused with
+//!   [`BffError::SessionTooLarge`] instead of silently not arriving.
+//!
+//! A session ends when the first of these passes: the configured maximum age, the refresh
+//! token's expiry (`refresh_expires_in`), or — with no refresh token — the access token's.
 
+pub mod budget;
 pub mod sealing;
 
 use std::fmt;
@@ -32,7 +44,8 @@ pub fn layer(keys: KeyRing) -> CookieSessionManagerLayer<KeyRing> {
         .with_secure(true)
         .with_same_site(SameSite::Lax)
         .with_path("/")
-        .with_clear_on_decode_error(true);
+        .with_clear_on_decode_error(true)
+        .with_max_cookie_bytes(budget::max_record_bytes(&keys));
     // The layer is built private and then given our key ring as its controller (the crate has
     // no constructor that takes a controller); the throwaway key is never used.
     CookieSessionManagerLayer::private(tower_sessions_cookie_store::Key::generate())
@@ -49,12 +62,16 @@ pub struct SessionData {
     pub access_token: String,
     #[serde(rename = "ae")]
     pub access_token_expires_at: i64,
+    /// When the access token was issued (as this BFF saw it): its lifetime bounds the skew.
+    #[serde(rename = "ai", default, skip_serializing_if = "Option::is_none")]
+    pub access_token_issued_at: Option<i64>,
     #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     #[serde(rename = "re", default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_expires_at: Option<i64>,
     #[serde(rename = "sc")]
     pub scopes: Vec<String>,
+    /// The configured maximum age's end; [`SessionData::ends_at`] is when the session ends.
     #[serde(rename = "se")]
     pub session_expires_at: i64,
     #[serde(rename = "rn", default, skip_serializing_if = "Option::is_none")]
@@ -67,6 +84,7 @@ impl fmt::Debug for SessionData {
             .field("farmer", &self.farmer.sub)
             .field("access_token_expires_at", &self.access_token_expires_at)
             .field("has_refresh_token", &self.refresh_token.is_some())
+            .field("refresh_token_expires_at", &self.refresh_token_expires_at)
             .field("session_expires_at", &self.session_expires_at)
             .finish_non_exhaustive()
     }
@@ -79,17 +97,50 @@ impl SessionData {
             farmer: self.farmer.clone(),
             access_token_expires_at: self.access_token_expires_at,
             refresh_token_expires_at: self.refresh_token_expires_at,
-            session_expires_at: self.session_expires_at,
+            session_expires_at: self.ends_at(),
             scopes: self.scopes.clone(),
             renewed_at: self.renewed_at,
         }
     }
+
+    /// When the session ends: never later than what the provider granted.
+    pub fn ends_at(&self) -> i64 {
+        let granted = match &self.refresh_token {
+            Some(_) => self.refresh_token_expires_at.unwrap_or(i64::MAX),
+            None => self.access_token_expires_at,
+        };
+        self.session_expires_at.min(granted)
+    }
+
+    /// The access token needs renewing: it expires within the skew, where the skew is never
+    /// more than a quarter of the token's own lifetime (a 4-second token with a 30-second skew
+    /// would otherwise be renewed on every request).
+    pub fn needs_renewal(&self, now: i64, skew: std::time::Duration) -> bool {
+        self.access_token_expires_at - now <= effective_skew(self.access_token_expires_at, self.access_token_issued_at, skew)
+    }
 }
 
-/// The session's data, if there is a live session.
-pub async fn load(session: &Session) -> Result<Option<SessionData>, BffError> {
-    let data: Option<SessionData> = session.get(KEY).await?;
-    Ok(data.filter(|d| d.session_expires_at > now()))
+/// The configured skew, bounded by a quarter of the token's lifetime when that is known.
+pub fn effective_skew(expires_at: i64, issued_at: Option<i64>, skew: std::time::Duration) -> i64 {
+    let skew = skew.as_secs() as i64;
+    match issued_at {
+        Some(issued) if expires_at > issued => skew.min((expires_at - issued) / 4),
+        _ => skew,
+    }
+}
+
+/// The session's data: `Ok(None)` when there is no session, `Err(ReauthenticationRequired)`
+/// (and the cookie cleared) when there was one and it has ended.
+pub async fn load(session: &Session, now: i64) -> Result<Option<SessionData>, BffError> {
+    let Some(data) = session.get::<SessionData>(KEY).await? else {
+        return Ok(None);
+    };
+    if data.ends_at() <= now {
+        tracing::info!(sub = %data.farmer.sub, "session over: its refresh token or maximum age has expired");
+        end(session).await?;
+        return Err(BffError::ReauthenticationRequired);
+    }
+    Ok(Some(data))
 }
 
 /// Starts a new session (a new id: no fixation) holding `data`.
@@ -98,13 +149,24 @@ pub async fn start(session: &Session, data: &SessionData) -> Result<(), BffError
     save(session, data).await
 }
 
-/// Replaces the session's data (after a renewal).
+/// Replaces the session's data and writes the cookie into the response now, whatever the
+/// response's status turns out to be. Too large for a browser: [`BffError::SessionTooLarge`],
+/// and nothing is written.
 pub async fn save(session: &Session, data: &SessionData) -> Result<(), BffError> {
-    let expires = OffsetDateTime::from_unix_timestamp(data.session_expires_at)
+    let expires = OffsetDateTime::from_unix_timestamp(data.ends_at().min(253_402_300_799))
         .map_err(|e| BffError::Internal(format!("session expiry: {e}")))?;
     session.set_expiry(Some(Expiry::AtDateTime(expires)));
     session.insert(KEY, data).await?;
-    Ok(())
+    match session.save().await {
+        Ok(()) => Ok(()),
+        Err(tower_sessions::session::Error::Store(tower_sessions::session_store::Error::Encode(detail))) => {
+            // Keep nothing: the session layer would otherwise retry the save and answer an
+            // empty 500.
+            session.flush().await?;
+            Err(BffError::SessionTooLarge(detail))
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Ends the session: the cookie is cleared.
@@ -113,17 +175,16 @@ pub async fn end(session: &Session) -> Result<(), BffError> {
     Ok(())
 }
 
-/// Seconds since the Unix epoch.
-pub fn now() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp()
-}
-
 #[cfg(test)]
 mod tests {
     use tower_cookies::cookie::Cookie;
 
     use super::*;
     use crate::settings::Secret;
+
+    fn now() -> i64 {
+        OffsetDateTime::now_utc().unix_timestamp()
+    }
 
     /// A session with a 1 KB access token — the size of real providers' JWTs — fits one cookie.
     #[test]
@@ -136,6 +197,7 @@ mod tests {
             },
             access_token: "x".repeat(1024),
             access_token_expires_at: now() + 300,
+            access_token_issued_at: Some(now()),
             refresh_token: Some("r".repeat(64)),
             refresh_token_expires_at: Some(now() + 86_400),
             scopes: crate::settings::DEFAULT_SCOPES

@@ -14,7 +14,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::oidc::Provider;
 use server::session::sealing::KeyRing;
-use server::settings::{Secret, Settings};
+use server::settings::Settings;
 use server::state::AppState;
 use sha2::{Digest, Sha256};
 
@@ -24,12 +24,15 @@ pub const NEW_KEY: &str = "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0";
 
 pub struct Harness {
     pub coop: coop::RunningCoop,
+    /// The clock every BFF of this harness reads; [`Harness::advance`] moves it with COOP's.
+    pub clock: server::clock::Clock,
     dirs: Vec<tempfile::TempDir>,
 }
 
 /// A BFF on its own port.
 pub struct Bff {
     pub base: String,
+    pub state: AppState,
 }
 
 pub async fn listener() -> tokio::net::TcpListener {
@@ -68,8 +71,47 @@ impl Harness {
         let coop = coop::start(config).await.unwrap();
         Self {
             coop,
+            clock: server::clock::Clock::default(),
             dirs: vec![dir],
         }
+    }
+
+    /// COOP whose client `topcluck` has refresh tokens of `mode`, with this access-token TTL.
+    pub async fn with_mode(ports: &[u16], mode: RefreshTokenMode, access_token_ttl: Duration) -> Self {
+        Self::start_with(ports, |config| {
+            config.clients[0].refresh_token_mode = mode;
+            config.access_token_ttl = access_token_ttl;
+        })
+        .await
+    }
+
+    /// Moves COOP's clock and the BFFs' clock forward together: tokens expire without a sleep.
+    pub fn advance(&self, by: Duration) {
+        self.coop.clock().advance(by);
+        self.clock.advance(by);
+    }
+
+    /// Sets COOP's fault switch (`unavailable_seconds`, `latency_ms`, `answer_delay_ms`).
+    pub async fn faults(&self, faults: Value) {
+        self.dev("faults", faults).await;
+    }
+
+    pub async fn clear_faults(&self) {
+        let cleared = http()
+            .delete(format!("{}/dev/faults", self.coop.issuer))
+            .send()
+            .await
+            .unwrap();
+        assert!(cleared.status().is_success());
+    }
+
+    /// Reuse detections and grants revoked at COOP: what a replayed refresh token costs.
+    pub async fn replays(&self) -> (u64, u64) {
+        let counters = self.counters().await;
+        (
+            counters["reuse_detections"].as_u64().unwrap(),
+            counters["grants_revoked"].as_u64().unwrap(),
+        )
     }
 
     /// Starts a BFF on `listener` with these cookie keys, proxying `/api` to COOP's egg API.
@@ -104,17 +146,19 @@ impl Harness {
         let provider = Provider::new(
             &self.coop.issuer,
             &settings.client_id,
-            Secret::new(SECRET),
+            settings.client_secret.clone().expect("a client secret"),
             settings.redirect_uri.as_str(),
         );
         let options = LeptosOptions::builder()
             .output_name("topcluck")
             .site_addr(addr)
             .build();
-        let state = AppState::new(options, settings, provider);
-        tokio::spawn(async move { axum::serve(listener, server::app(state, keys)).await.unwrap() });
+        let state = AppState::with_clock(options, settings, provider, self.clock.clone());
+        let app = server::app(state.clone(), keys);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Bff {
             base: format!("http://{addr}"),
+            state,
         }
     }
 

@@ -9,7 +9,7 @@ use crate::params::Params;
 use crate::pkce;
 use crate::scope::Scopes;
 use crate::state::Coop;
-use crate::store::{StoreError, codes, grants, now_ms, refresh_tokens};
+use crate::store::{StoreError, codes, grants, refresh_tokens};
 
 pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
     let code_value = required(params, "code")?;
@@ -17,6 +17,7 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
     let verifier = required(params, "code_verifier")?;
 
     coop.store.transaction(|db| -> Result<Result<TokenResponse, OAuthError>, StoreError> {
+        let now = coop.clock.now_ms();
         let Some(code) = codes::find(db, code_value)? else {
             return Ok(Err(OAuthError::InvalidGrant("unknown authorization code")));
         };
@@ -31,7 +32,7 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
             tracing::warn!(client_id = %client.id, grant_id, "authorization code replayed; grant revoked");
             return Ok(Err(OAuthError::InvalidGrant("the code was already used")));
         }
-        if code.expires_ms <= now_ms() {
+        if code.expires_ms <= now {
             return Ok(Err(OAuthError::InvalidGrant("the code has expired")));
         }
         if code.redirect_uri != redirect_uri {
@@ -50,20 +51,21 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
                 session_digest: &code.session_digest,
                 max_lifetime_ms: coop.config.refresh_token_max_lifetime.as_millis() as i64,
             },
+            now,
         )?;
         codes::mark_redeemed(db, &code.digest, grant.id)?;
         let scope = Scopes::parse(&grant.scope);
-        let (access_token, expires_in) = issue::access_token(coop, db, &grant, &scope)?;
+        let (access_token, expires_in) = issue::access_token(coop, db, &grant, &scope, now)?;
         let refresh_token = match client.refresh_token_mode {
             RefreshTokenMode::None => None,
             RefreshTokenMode::Rotate | RefreshTokenMode::Reuse => {
-                let expires = (now_ms() + coop.config.refresh_token_ttl.as_millis() as i64).min(grant.expires_ms);
+                let expires = (now + coop.config.refresh_token_ttl.as_millis() as i64).min(grant.expires_ms);
                 Some(refresh_tokens::insert(db, grant.id, expires)?)
             }
         };
         let id_token = scope
             .contains("openid")
-            .then(|| issue::id_token(coop, &grant, code.nonce.as_deref(), code.auth_time_s));
+            .then(|| issue::id_token(coop, &grant, code.nonce.as_deref(), code.auth_time_s, now));
         tracing::info!(client_id = %client.id, grant_id = grant.id, username = %grant.username, "code redeemed");
         Ok(Ok(TokenResponse {
             access_token,

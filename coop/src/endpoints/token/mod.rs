@@ -1,4 +1,7 @@
 //! `POST /token`: the `authorization_code` and `refresh_token` grants.
+//!
+//! The fault switch (`/dev/faults`) acts twice: before the work (an outage, latency) and after
+//! it, once the grant is committed and counted (the answer delay).
 
 mod authorization_code;
 mod refresh_token;
@@ -22,6 +25,7 @@ pub async fn token(State(coop): State<SharedCoop>, headers: HeaderMap, body: Byt
         Err(error) => error.code(),
     };
     coop.counters.token_request(&grant_type, outcome);
+    coop.faults.delay_answer().await;
     match result {
         Ok(tokens) => {
             let mut response = Json(tokens).into_response();
@@ -53,7 +57,7 @@ async fn handle(
             );
         }
     };
-    if let Err(error) = coop.faults.apply().await {
+    if let Err(error) = coop.faults.apply(&coop.clock).await {
         return (grant_type, Err(error));
     }
     let result = client_auth::authenticate(&coop.config, headers, &params).and_then(|client| {

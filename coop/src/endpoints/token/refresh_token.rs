@@ -11,7 +11,7 @@ use crate::issue::{self, TokenResponse};
 use crate::params::Params;
 use crate::scope::Scopes;
 use crate::state::Coop;
-use crate::store::{StoreError, grants, now_ms, refresh_tokens};
+use crate::store::{StoreError, grants, refresh_tokens};
 
 pub fn refresh(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
     if client.refresh_token_mode == RefreshTokenMode::None {
@@ -44,7 +44,7 @@ pub fn refresh(coop: &Coop, client: &Client, params: &Params) -> Result<TokenRes
             tracing::warn!(client_id = %client.id, grant_id = grant.id, "refresh token reused; grant revoked");
             return Ok(Err(OAuthError::InvalidGrant("the refresh token was already used")));
         }
-        let now = now_ms();
+        let now = coop.clock.now_ms();
         if token.expires_ms <= now || grant.expires_ms <= now {
             return Ok(Err(OAuthError::InvalidGrant("the refresh token has expired")));
         }
@@ -68,7 +68,7 @@ pub fn refresh(coop: &Coop, client: &Client, params: &Params) -> Result<TokenRes
                 refresh_tokens::insert(db, grant.id, expires)?
             }
         };
-        let (access_token, expires_in) = issue::access_token(coop, db, &grant, &scope)?;
+        let (access_token, expires_in) = issue::access_token(coop, db, &grant, &scope, now)?;
         Ok(Ok(TokenResponse {
             access_token,
             token_type: "Bearer",

@@ -1,0 +1,102 @@
+//! `POST /dev/faults` and `DELETE /dev/faults`: the token endpoint's fault switch. It can be
+//! unavailable for a while (503 `temporarily_unavailable` with `Retry-After`, timed on COOP's
+//! clock, so advancing the clock ends the outage), slow before doing the work (`latency_ms`),
+//! or slow after it (`answer_delay_ms`): the grant is done and committed, the counters
+//! counted, and only then the answer waits, so a client that times out or goes away meanwhile
+//! has lost, say, a rotated refresh token. Both waits are real time.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use crate::clock::Clock;
+use crate::error::OAuthError;
+use crate::state::SharedCoop;
+
+/// The longest outage that can be switched on.
+const MAX_UNAVAILABLE_SECONDS: u64 = 3600;
+/// The longest wait, before or after the work.
+const MAX_WAIT_MS: u64 = 60_000;
+
+/// The fault switch for the token endpoint.
+#[derive(Default)]
+pub struct Faults {
+    /// When the outage ends, milliseconds since the epoch on COOP's clock; 0 when there is none.
+    unavailable_until_ms: AtomicI64,
+    latency_ms: AtomicU64,
+    answer_delay_ms: AtomicU64,
+}
+
+impl Faults {
+    /// Waits the configured latency, then fails if the endpoint is switched off.
+    pub async fn apply(&self, clock: &Clock) -> Result<(), OAuthError> {
+        wait(self.latency_ms.load(Ordering::Relaxed)).await;
+        let until = self.unavailable_until_ms.load(Ordering::Relaxed);
+        let left_ms = until.saturating_sub(clock.now_ms());
+        if until > 0 && left_ms > 0 {
+            return Err(OAuthError::TemporarilyUnavailable {
+                retry_after_seconds: (left_ms as u64).div_ceil(1000),
+            });
+        }
+        Ok(())
+    }
+
+    /// Waits the configured answer delay. Called once a request has been handled and counted.
+    pub async fn delay_answer(&self) {
+        wait(self.answer_delay_ms.load(Ordering::Relaxed)).await;
+    }
+
+    fn set(&self, settings: &FaultSettings, clock: &Clock) {
+        let until = match settings.unavailable_seconds.min(MAX_UNAVAILABLE_SECONDS) {
+            0 => 0,
+            seconds => clock.now_ms() + seconds as i64 * 1000,
+        };
+        self.unavailable_until_ms.store(until, Ordering::Relaxed);
+        self.latency_ms
+            .store(settings.latency_ms.min(MAX_WAIT_MS), Ordering::Relaxed);
+        self.answer_delay_ms
+            .store(settings.answer_delay_ms.min(MAX_WAIT_MS), Ordering::Relaxed);
+    }
+}
+
+async fn wait(ms: u64) {
+    if ms > 0 {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+}
+
+/// The body of `POST /dev/faults`: every field left out is off.
+#[derive(Default, Deserialize)]
+pub struct FaultSettings {
+    /// The token endpoint answers 503 `temporarily_unavailable` for this many seconds (at most
+    /// an hour) of COOP's clock.
+    #[serde(default)]
+    unavailable_seconds: u64,
+    /// Added to every token-endpoint request before it is handled (at most a minute).
+    #[serde(default)]
+    latency_ms: u64,
+    /// Added to every token-endpoint request after it is handled, before the answer is sent
+    /// (at most a minute).
+    #[serde(default)]
+    answer_delay_ms: u64,
+}
+
+pub async fn set(State(coop): State<SharedCoop>, Json(settings): Json<FaultSettings>) -> StatusCode {
+    coop.faults.set(&settings, &coop.clock);
+    tracing::warn!(
+        settings.unavailable_seconds,
+        settings.latency_ms,
+        settings.answer_delay_ms,
+        "token endpoint faults set"
+    );
+    StatusCode::NO_CONTENT
+}
+
+pub async fn clear(State(coop): State<SharedCoop>) -> StatusCode {
+    coop.faults.set(&FaultSettings::default(), &coop.clock);
+    StatusCode::NO_CONTENT
+}

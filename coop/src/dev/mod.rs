@@ -1,0 +1,35 @@
+//! Development and test aids, served under `/dev/` only when `COOP_DEV_ENDPOINTS=1` (always on
+//! when TopCluck embeds COOP):
+//!
+//! - `GET /dev/counters`: what the token endpoint did ([`counters`]).
+//! - `POST /dev/faults` `{"unavailable_seconds", "latency_ms", "answer_delay_ms"}` and
+//!   `DELETE /dev/faults`: make the token endpoint unavailable, slow before the work, or slow
+//!   after it, so a client that gives up loses an answer whose work is done ([`faults`]).
+//! - `GET /dev/clock` → `{"now", "offset_seconds"}` and `POST /dev/clock`
+//!   `{"advance_seconds": n}`: move this COOP's clock forward, so codes, tokens and outages
+//!   expire without waiting ([`clock`]).
+//! - `GET /dev/grants?username=`, `POST /dev/grants/revoke` and `POST /dev/access-tokens/revoke`
+//!   `{"username"}`: look at and revoke a farmer's grants or access tokens ([`grants`]).
+
+mod clock;
+mod counters;
+mod faults;
+mod grants;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+pub use counters::Counters;
+pub use faults::Faults;
+
+use crate::state::SharedCoop;
+
+pub fn router() -> Router<SharedCoop> {
+    Router::new()
+        .route("/counters", get(counters::show))
+        .route("/faults", post(faults::set).delete(faults::clear))
+        .route("/clock", get(clock::show).post(clock::advance))
+        .route("/grants", get(grants::list))
+        .route("/grants/revoke", post(grants::revoke))
+        .route("/access-tokens/revoke", post(grants::revoke_access_tokens))
+}

@@ -1,0 +1,25 @@
+//! The upstream's answer as the browser gets it: status, the headers that may cross
+//! ([`super::headers::downstream_response`]), and the body, streamed.
+//!
+//! The upstream's `Content-Length` is kept, so hyper sends a sized body rather than re-chunking
+//! it (one write fewer per response, and the browser knows the size). Proxied answers carry
+//! personal data fetched with the session's token: whatever the upstream said about caching,
+//! they are `Cache-Control: no-store` and vary by `Cookie`.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+
+use super::headers;
+
+/// The upstream's answer, streamed back.
+pub(super) fn downstream(response: reqwest::Response) -> Response {
+    let status = response.status();
+    let mut headers = headers::downstream_response(response.headers());
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.append(header::VARY, HeaderValue::from_static("cookie"));
+    let mut out = Response::new(Body::from_stream(response.bytes_stream()));
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    out
+}
