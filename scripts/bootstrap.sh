@@ -139,11 +139,19 @@ cargo_leptos_needs() { # prints the rustc version cargo-leptos's lockfile needs
   local src=$TOOLS_CACHE/cargo-leptos-$CARGO_LEPTOS_VERSION stamp
   stamp=$src/.topcluck-rust-version
   if [ ! -s "$stamp" ]; then
-    local dl
+    # The download address as cargo builds it from the index's config.json (a mirror may
+    # answer for crates.io): "{dl}/{crate}/{version}/download" unless dl has markers.
+    local dl url
     dl=$(curl -fsSL https://index.crates.io/config.json 2>/dev/null | sed -n 's/.*"dl" *: *"\([^"]*\)".*/\1/p')
     dl=${dl:-https://static.crates.io/crates}
+    case $dl in
+      *'{crate}'* | *'{version}'*)
+        url=${dl//\{crate\}/cargo-leptos}
+        url=${url//\{version\}/$CARGO_LEPTOS_VERSION} ;;
+      *) url=$dl/cargo-leptos/$CARGO_LEPTOS_VERSION/download ;;
+    esac
     rm -rf "$src"
-    curl -fsSL "$dl/cargo-leptos/cargo-leptos-$CARGO_LEPTOS_VERSION.crate" | tar xz -C "$TOOLS_CACHE" ||
+    curl -fsSL "$url" | tar xz -C "$TOOLS_CACHE" ||
       die "could not download cargo-leptos $CARGO_LEPTOS_VERSION from crates.io" "check the network, then run this again"
     # Only what is built here counts: this platform, the features installed.
     cargo metadata --locked --format-version 1 --features no_downloads \
