@@ -52,6 +52,10 @@ pub struct TokenResponse {
     pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// Seconds the refresh token lives (an extension Keycloak and others send): its sliding
+    /// lifetime, capped by the grant's maximum. Clients should end sessions by it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_expires_in: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
 }

@@ -549,3 +549,41 @@ async fn a_refused_client_is_a_500_that_keeps_the_session() {
     assert_eq!(fine.status, StatusCode::OK, "{}", fine.body);
     assert_eq!(harness.replays().await, (0, 0));
 }
+
+/// A session ends when its refresh token does (`refresh_expires_in`), and the session
+/// endpoint, `/api` and server rendering agree on it — without asking the provider.
+#[tokio::test]
+async fn a_session_ends_with_its_refresh_token_and_every_view_agrees() {
+    let listener = listener().await;
+    let port = listener.local_addr().unwrap().port();
+    let mut harness = Harness::start_with(&[port], |config| {
+        config.access_token_ttl = Duration::from_secs(60);
+        config.refresh_token_ttl = Duration::from_secs(600);
+    })
+    .await;
+    let bff = harness.bff(listener, NEW_KEY).await;
+    let (cookie, set_cookie) = bff.login("ada").await;
+    let (_, info) = bff.session(Some(&cookie)).await;
+    let refresh_expires = info["refresh_token_expires_at"].as_i64().expect("COOP says when");
+    let session_expires = info["session_expires_at"].as_i64().unwrap();
+    assert_eq!(session_expires, refresh_expires, "the session never outlives its refresh token");
+    let max_age: i64 = set_cookie
+        .split("Max-Age=")
+        .nth(1)
+        .and_then(|v| v.split(';').next())
+        .and_then(|v| v.parse().ok())
+        .expect("a Max-Age");
+    assert!((595..=600).contains(&max_age), "the cookie ends with the session: {max_age}");
+
+    harness.advance(Duration::from_secs(601));
+    let (status, body) = bff.session(Some(&cookie)).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("reauthentication_required")));
+    let answer = bff.api(Method::GET, "/api/eggs", &cookie, None).await;
+    assert_eq!(answer.body["error"], "reauthentication_required");
+    assert!(session_set_cookie(&answer.headers).is_some_and(|c| c.contains("Max-Age=0")));
+    let page = http().get(bff.url("/")).header("cookie", &cookie).send().await.unwrap();
+    assert!(session_set_cookie(page.headers()).is_some_and(|c| c.contains("Max-Age=0")));
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Log in") && !page.contains("Log out"), "{page}");
+    assert_eq!(harness.refreshes().await, 0, "a dead refresh token is not sent");
+}

@@ -45,6 +45,9 @@ pub fn layer(keys: KeyRing) -> CookieSessionManagerLayer<KeyRing> {
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_clear_on_decode_error(true)
+        // Makes every cookie carry Max-Age: the record's expiry, which [`save`] sets to the
+        // session's end. (The layer would pass it on only when it saves; [`save`] writes first.)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(7)))
         .with_max_cookie_bytes(budget::max_record_bytes(&keys));
     // The layer is built private and then given our key ring as its controller (the crate has
     // no constructor that takes a controller); the throwaway key is never used.

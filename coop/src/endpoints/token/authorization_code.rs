@@ -56,11 +56,12 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
         codes::mark_redeemed(db, &code.digest, grant.id)?;
         let scope = Scopes::parse(&grant.scope);
         let (access_token, expires_in) = issue::access_token(coop, db, &grant, &scope, now)?;
-        let refresh_token = match client.refresh_token_mode {
-            RefreshTokenMode::None => None,
+        let (refresh_token, refresh_expires_in) = match client.refresh_token_mode {
+            RefreshTokenMode::None => (None, None),
             RefreshTokenMode::Rotate | RefreshTokenMode::Reuse => {
                 let expires = (now + coop.config.refresh_token_ttl.as_millis() as i64).min(grant.expires_ms);
-                Some(refresh_tokens::insert(db, grant.id, expires)?)
+                let token = refresh_tokens::insert(db, grant.id, expires)?;
+                (Some(token), Some(((expires - now) / 1000).max(0) as u64))
             }
         };
         let id_token = scope
@@ -73,6 +74,7 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
             expires_in,
             scope: scope.to_string(),
             refresh_token,
+            refresh_expires_in,
             id_token,
         }))
     })?

@@ -75,6 +75,7 @@ pub fn refresh(coop: &Coop, client: &Client, params: &Params) -> Result<TokenRes
             expires_in,
             scope: scope.to_string(),
             refresh_token: Some(refresh_token),
+            refresh_expires_in: Some(((expires - now) / 1000).max(0) as u64),
             id_token: None,
         }))
     })?
