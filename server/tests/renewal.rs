@@ -51,7 +51,9 @@ impl Farm {
 
     /// No replayed refresh token reached COOP, and no grant was revoked.
     async fn assert_no_replay(&self) {
-        assert_eq!(self.harness.replays().await, (0, 0), "reuse detections, grants revoked");
+        let replays = self.harness.replays().await;
+        println!("COOP counters [{:?}]: reuse_detections={} grants_revoked={}", self.mode, replays.0, replays.1);
+        assert_eq!(replays, (0, 0), "reuse detections, grants revoked");
     }
 }
 
@@ -375,6 +377,10 @@ async fn a_revoked_grant_ends_the_session(mode: RefreshTokenMode) {
     if farm.renews() {
         assert_eq!(farm.harness.refreshes().await, 0, "the refresh was refused");
     }
+    // The one grant revoked is the test's own (/dev/grants/revoke); no reuse detection.
+    let replays = farm.harness.replays().await;
+    println!("COOP counters [{:?}] (grant revoked on purpose): reuse_detections={} grants_revoked={}", farm.mode, replays.0, replays.1);
+    assert_eq!(replays, (0, 1));
 }
 
 async fn an_outage_keeps_the_session_and_recovers(mode: RefreshTokenMode) {
@@ -586,4 +592,22 @@ async fn a_session_ends_with_its_refresh_token_and_every_view_agrees() {
     let page = page.text().await.unwrap();
     assert!(page.contains("Log in") && !page.contains("Log out"), "{page}");
     assert_eq!(harness.refreshes().await, 0, "a dead refresh token is not sent");
+}
+
+/// A token endpoint that answers something other than OAuth (a proxy's login page) is a 502,
+/// not an endless "retry later"; the session is kept and recovers when the provider does.
+#[tokio::test]
+async fn an_unreadable_token_answer_is_a_502_that_keeps_the_session() {
+    let farm = farm(RefreshTokenMode::Rotate, 60, &[]).await;
+    farm.harness.advance(Duration::from_secs(61));
+    farm.harness.faults(json!({ "unreadable_answer": true })).await;
+    let answer = farm.eggs(&farm.cookie).await;
+    assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{}", answer.body);
+    assert_eq!(answer.body["error"], "bad_gateway");
+    assert!(answer.headers.get("retry-after").is_none());
+    assert!(session_set_cookie(&answer.headers).is_none(), "the cookie is kept");
+    farm.harness.clear_faults().await;
+    let recovered = farm.eggs(&farm.cookie).await;
+    assert_eq!(recovered.status, StatusCode::OK, "{}", recovered.body);
+    farm.assert_no_replay().await;
 }

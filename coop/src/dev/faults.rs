@@ -3,9 +3,10 @@
 //! clock, so advancing the clock ends the outage), slow before doing the work (`latency_ms`),
 //! or slow after it (`answer_delay_ms`): the grant is done and committed, the counters
 //! counted, and only then the answer waits, so a client that times out or goes away meanwhile
-//! has lost, say, a rotated refresh token. Both waits are real time.
+//! has lost, say, a rotated refresh token. Both waits are real time. `unreadable_answer`
+//! makes it answer `200 text/html` (a proxy's login page) without doing anything.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Json;
@@ -29,9 +30,15 @@ pub struct Faults {
     unavailable_until_ms: AtomicI64,
     latency_ms: AtomicU64,
     answer_delay_ms: AtomicU64,
+    unreadable_answer: AtomicBool,
 }
 
 impl Faults {
+    /// The token endpoint answers something that is not OAuth at all.
+    pub fn unreadable_answer(&self) -> bool {
+        self.unreadable_answer.load(Ordering::Relaxed)
+    }
+
     /// Waits the configured latency, then fails if the endpoint is switched off.
     pub async fn apply(&self, clock: &Clock) -> Result<(), OAuthError> {
         wait(self.latency_ms.load(Ordering::Relaxed)).await;
@@ -60,6 +67,8 @@ impl Faults {
             .store(settings.latency_ms.min(MAX_WAIT_MS), Ordering::Relaxed);
         self.answer_delay_ms
             .store(settings.answer_delay_ms.min(MAX_WAIT_MS), Ordering::Relaxed);
+        self.unreadable_answer
+            .store(settings.unreadable_answer, Ordering::Relaxed);
     }
 }
 
@@ -83,6 +92,9 @@ pub struct FaultSettings {
     /// (at most a minute).
     #[serde(default)]
     answer_delay_ms: u64,
+    /// The token endpoint answers `200 text/html` and does nothing.
+    #[serde(default)]
+    unreadable_answer: bool,
 }
 
 pub async fn set(State(coop): State<SharedCoop>, Json(settings): Json<FaultSettings>) -> StatusCode {

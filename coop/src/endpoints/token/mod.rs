@@ -19,6 +19,12 @@ use crate::params::Params;
 use crate::state::SharedCoop;
 
 pub async fn token(State(coop): State<SharedCoop>, headers: HeaderMap, body: Bytes) -> Response {
+    if coop.faults.unreadable_answer() {
+        // What a misconfigured proxy in front of a provider answers: no work done.
+        coop.counters.token_request("unknown", "unreadable_answer");
+        let page = "<html><body>Please sign in to the proxy</body></html>";
+        return ([(header::CONTENT_TYPE, "text/html")], page).into_response();
+    }
     let (grant_type, result) = handle(&coop, &headers, &body).await;
     let outcome = match &result {
         Ok(_) => "ok",
