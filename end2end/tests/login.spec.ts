@@ -24,7 +24,10 @@ async function logIn(page: Page, farmer: string): Promise<number> {
   await page.getByLabel("Farmer name").fill(farmer);
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page.getByTestId("farmer-name")).toBeVisible();
-  return Date.now() - started;
+  const elapsed = Date.now() - started;
+  // The name is in the server's HTML: wait until the page is live before pressing its buttons.
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  return elapsed;
 }
 
 // A JWT (access or ID token) starts with base64url of '{"': eyJ.

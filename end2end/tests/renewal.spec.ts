@@ -1,4 +1,5 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { holdNextRecord, recordButton } from "./helpers";
 
 // The test command runs the server with COOP_ACCESS_TOKEN_TTL=3 and TOPCLUCK_REFRESH_SKEW=1.
 const coop = process.env.COOP_URL ?? "http://127.0.0.1:3030";
@@ -28,7 +29,7 @@ test("after the access token expires, recording eggs still works: the BFF renewe
   const start = Number(await page.getByTestId("egg-count").textContent());
   await page.waitForTimeout(3500);
   await record(page, "2");
-  await expect(page.getByRole("status")).toContainText(`Recorded 2. Today's total: ${start + 2}.`);
+  await expect(page.getByTestId("record-status")).toContainText(`Recorded 2. Today's total: ${start + 2}.`);
   await expect(page.getByTestId("egg-count")).toHaveText(String(start + 2));
   expect(await refreshes(request)).toBeGreaterThan(before);
   await expect(page.getByTestId("renewed-at")).toContainText("s ago");
@@ -38,20 +39,38 @@ test("after the access token expires, recording eggs still works: the BFF renewe
   await expect(page.getByRole("alert")).toContainText("Enter a number from 1 to 100000.");
 });
 
-test("a revoked grant shows the log-in-again banner, and logging in returns to the page", async ({ page, request }) => {
+test("a revoked grant ends the session everywhere: the record button comes back, the page says log in again, the header shows Log in", async ({ page, request }) => {
   await logIn(page, "bert");
+  const header = page.locator(".site-header");
+  await expect(header.getByTestId("farmer-name")).toHaveText("Bert Barnes");
+  await expect(header.getByRole("button", { name: "Log out" })).toBeVisible();
   const revoked = await request.post(`${coop}/dev/grants/revoke`, { data: { username: "bert" } });
   expect(revoked.ok()).toBe(true);
+
+  const release = await holdNextRecord(page);
   await record(page, "1");
+  const button = recordButton(page);
+  await expect(button).toHaveText("Recording…");
+  await expect(button).toBeDisabled();
+  release();
   const banner = page.locator(".banner-ended");
   await expect(banner).toContainText("Your session has ended — log in again.");
+  await expect(button).toHaveText("Record");
+  await expect(button).toBeEnabled();
+  await expect(page.getByTestId("record-error")).toContainText("Your 1 egg was not recorded: your session has ended.");
+  // The header follows at once: no farmer, no "Log out", a "Log in" instead.
+  await expect(header.getByTestId("farmer-name")).toHaveCount(0);
+  await expect(header.getByRole("button", { name: "Log out" })).toHaveCount(0);
+  await expect(header.getByRole("button", { name: "Log in" })).toBeVisible();
+  await expect(page.getByTestId("session-ended")).toBeVisible();
   const session = await page.request.get("/bff/session");
   expect(session.status(), "the session cookie was cleared").toBe(401);
 
-  await banner.getByRole("button", { name: "Log in" }).click();
+  await banner.getByRole("button", { name: "Log in again" }).click();
   // COOP still knows the farmer: no form, straight back, logged in again.
   await expect(page.getByTestId("egg-count")).toBeVisible();
-  await expect(page.getByTestId("farmer-name")).toHaveText("Bert Barnes");
+  await expect(header.getByTestId("farmer-name")).toHaveText("Bert Barnes");
+  await expect(header.getByRole("button", { name: "Log out" })).toBeVisible();
   await expect(page).toHaveURL(/127\.0\.0\.1:3000\/$/);
   await expect(banner).toHaveCount(0);
 });

@@ -611,3 +611,100 @@ async fn an_unreadable_token_answer_is_a_502_that_keeps_the_session() {
     assert_eq!(recovered.status, StatusCode::OK, "{}", recovered.body);
     farm.assert_no_replay().await;
 }
+
+/// A cookie from two rotations ago is answered with the newest tokens, never with an
+/// intermediate refresh token that is already used (found in review: the browser was handed
+/// R1 after R1→R2, and replayed it once the cache forgot).
+#[tokio::test]
+async fn a_cookie_two_rotations_old_is_given_the_newest_tokens() {
+    let farm = farm(RefreshTokenMode::Rotate, 600, &[]).await;
+    let (harness, c0) = (&farm.harness, farm.cookie.clone());
+    harness.dev("access-tokens/revoke", json!({ "username": "ada" })).await;
+    let c1 = farm.eggs(&c0).await.cookie().expect("R0 -> R1");
+    harness.dev("access-tokens/revoke", json!({ "username": "ada" })).await;
+    let c2 = farm.eggs(&c1).await.cookie().expect("R1 -> R2");
+    assert_eq!(harness.refreshes().await, 2);
+    // A request sent before the browser had C1 arrives now, with C0.
+    let late = farm.eggs(&c0).await;
+    assert_eq!(late.status, StatusCode::OK, "{}", late.body);
+    let kept = late.cookie().expect("a cookie");
+    let (_, newest) = farm.bff.session(Some(&c2)).await;
+    let (_, given) = farm.bff.session(Some(&kept)).await;
+    assert_eq!(given["access_token_expires_at"], newest["access_token_expires_at"]);
+    // Long after every remembered outcome is gone, the cookie the browser kept still renews.
+    harness.advance(Duration::from_secs(601));
+    let later = farm.eggs(&kept).await;
+    assert_eq!(later.status, StatusCode::OK, "{}", later.body);
+    assert_eq!(harness.refreshes().await, 3);
+    farm.assert_no_replay().await;
+}
+
+/// Logging out while a refresh of the same session is in flight: the refresh's late answer
+/// must not bring the session back, and what it brought is revoked.
+#[tokio::test]
+async fn a_logout_during_a_refresh_is_not_undone_by_its_answer() {
+    let farm = farm(RefreshTokenMode::Rotate, 60, &[]).await;
+    farm.harness.advance(Duration::from_secs(61));
+    farm.harness.faults(json!({ "answer_delay_ms": 1500 })).await;
+    let (url, cookie) = (farm.bff.url("/api/eggs"), farm.cookie.clone());
+    let in_flight = tokio::spawn(async move {
+        http().get(url).header("cookie", cookie).header("x-csrf", "1").send().await.unwrap()
+    });
+    until_refreshes(&farm.harness, 1).await;
+    let out = http()
+        .post(farm.bff.url("/bff/logout"))
+        .header("cookie", &farm.cookie)
+        .header("x-csrf", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::OK);
+    let answer = in_flight.await.unwrap();
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    let set = session_set_cookie(answer.headers());
+    assert!(set.as_deref().is_none_or(|c| c.contains("Max-Age=0")), "no live cookie after logout: {set:?}");
+    let again = farm.eggs(&farm.cookie).await;
+    assert_eq!(again.body["error"], "reauthentication_required");
+    // The grant is over at COOP: the refresh token the late answer carried was revoked.
+    let grants = farm.harness.grants("ada").await;
+    assert!(grants["grants"][0]["revoked_reason"].is_string(), "{grants}");
+    assert_eq!(farm.harness.replays().await.0, 0, "no reuse detection");
+}
+
+/// A request that follows a remembered rotation and then cannot refresh (COOP down) still
+/// stores the successor it followed: the browser is never left holding only a used token.
+#[tokio::test]
+async fn a_followed_successor_is_stored_even_when_the_next_refresh_fails() {
+    let farm = farm(RefreshTokenMode::Rotate, 60, &[]).await;
+    farm.harness.advance(Duration::from_secs(61));
+    farm.harness.faults(json!({ "answer_delay_ms": 1000 })).await;
+    let impatient = reqwest::Client::builder().timeout(Duration::from_millis(200)).build().unwrap();
+    let abandoned = impatient
+        .get(farm.bff.url("/api/eggs"))
+        .header("cookie", &farm.cookie)
+        .header("x-csrf", "1")
+        .send()
+        .await;
+    assert!(abandoned.is_err());
+    until_refreshes(&farm.harness, 1).await;
+    // Wait (bounded) until the late answer is remembered: the BFF's successor cache holds it.
+    for _ in 0..100 {
+        if farm.bff.state.renewer.cache_usage().0 > 0 && farm.harness.refreshes().await == 1 {
+            let (entries, bytes, _) = farm.bff.state.renewer.cache_usage();
+            if entries == 1 && bytes > 200 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    farm.harness.advance(Duration::from_secs(50)); // the successor's access token is now stale
+    farm.harness.faults(json!({ "unavailable_seconds": 300 })).await;
+    let down = farm.eggs(&farm.cookie).await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE, "{}", down.body);
+    let followed = down.cookie().expect("the followed successor is stored with the 503");
+    farm.harness.clear_faults().await;
+    farm.harness.advance(Duration::from_secs(130)); // every remembered outcome is gone
+    let back = farm.eggs(&followed).await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+    farm.assert_no_replay().await;
+}

@@ -2,9 +2,14 @@
 
 use leptos::prelude::*;
 
-/// Starts a login that returns to `return_to` (default: the current page).
+/// Starts a login that returns to `return_to` (default: the current page). `label` names the
+/// button (default "Log in").
 #[component]
-pub fn LoginButton(#[prop(optional, into)] return_to: Option<String>) -> impl IntoView {
+pub fn LoginButton(
+    #[prop(optional, into)] return_to: Option<String>,
+    #[prop(optional)] label: Option<&'static str>,
+) -> impl IntoView {
+    let label = label.unwrap_or("Log in");
     let (busy, set_busy) = signal(false);
     let (error, set_error) = signal(None::<String>);
     let on_click = move |_| {
@@ -25,7 +30,7 @@ pub fn LoginButton(#[prop(optional, into)] return_to: Option<String>) -> impl In
     };
     view! {
         <button type="button" class="login-button" on:click=on_click disabled=move || busy.get()>
-            {move || if busy.get() { "Logging in…" } else { "Log in" }}
+            {move || if busy.get() { "Logging in…" } else { label }}
         </button>
         <Show when=move || error.get().is_some()>
             <span class="login-error" role="alert">{move || error.get()}</span>

@@ -12,7 +12,7 @@ pub mod wire;
 
 pub use callback::CallbackPage;
 pub use controls::{LoginButton, LogoutButton};
-pub use session::{CurrentSession, SessionState, provide_session};
+pub use session::{CurrentSession, Session, SessionState, provide_session};
 
 /// Only same-origin relative paths may be returned to after login; anything else goes home.
 pub fn safe_return_path(path: &str) -> &str {

@@ -1,7 +1,12 @@
-//! The session as the page shows it. The server reads it from the request (the BFF puts a
-//! [`CurrentSession`] into the request's extensions); a `SharedValue` carries it into the page,
-//! so hydration starts from the same value. No Suspense, no streaming: the first byte of HTML
-//! already says who is logged in, with or without JavaScript.
+//! The session as the page shows it: one signal, provided as context, that the header, the farm
+//! page and its session panel all read, so they can never disagree about who is logged in.
+//!
+//! The server reads the session from the request (the BFF puts a [`CurrentSession`] into the
+//! request's extensions); a `SharedValue` carries it into the page, so hydration starts from the
+//! same value. No Suspense, no streaming: the first byte of HTML already says who is logged in,
+//! with or without JavaScript. In the browser the value then follows what the BFF says: fresh
+//! session info after each call ([`SessionState::set_active`]), and [`Session::Ended`] as soon
+//! as any answer says `reauthentication_required` or `unauthenticated` ([`SessionState::end`]).
 
 use leptos::prelude::*;
 
@@ -11,10 +16,105 @@ use super::wire::SessionInfo;
 #[derive(Clone, Debug, Default)]
 pub struct CurrentSession(pub Option<SessionInfo>);
 
-/// Who is logged in, for every component. Login and logout reload the page, so it does not
-/// change while a page lives (the farm panel keeps its own copy of the token expiry).
+/// Who is logged in, as far as this page knows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Session {
+    /// Nobody was logged in when the page was rendered.
+    LoggedOut,
+    /// A farmer is logged in; the info is the BFF's latest word.
+    Active(SessionInfo),
+    /// A farmer was logged in, but the session ended while the page was open (refresh token
+    /// expired or revoked, cookie gone): the page asks them to log in again.
+    Ended,
+}
+
+/// The current session, for every component (`expect_context::<SessionState>()`).
+///
+/// Components that only care whether someone is logged in should read it through a `Memo`
+/// (as the header and the home page do): the info changes after every renewal, and a view
+/// that re-rendered on each change would lose its own state.
 #[derive(Clone, Copy)]
-pub struct SessionState(pub ReadSignal<Option<SessionInfo>>);
+pub struct SessionState(RwSignal<Session>, StoredValue<u64>);
+
+/// When a question about the session was asked: [`SessionState::asked`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Asked(u64);
+
+impl SessionState {
+    /// The whole state (tracked).
+    pub fn get(self) -> Session {
+        self.0.get()
+    }
+
+    /// Reads the state without cloning it (tracked).
+    pub fn with<R>(self, f: impl FnOnce(&Session) -> R) -> R {
+        self.0.with(f)
+    }
+
+    /// The session info while a farmer is logged in (tracked).
+    pub fn info(self) -> Option<SessionInfo> {
+        self.0.with(|session| match session {
+            Session::Active(info) => Some(info.clone()),
+            _ => None,
+        })
+    }
+
+    /// The logged-in farmer's display name (tracked).
+    pub fn farmer_name(self) -> Option<String> {
+        self.0.with(|session| match session {
+            Session::Active(info) => Some(info.farmer.display_name().to_owned()),
+            _ => None,
+        })
+    }
+
+    /// True once the session has ended while the page was open (tracked).
+    pub fn is_ended(self) -> bool {
+        self.0.with(|session| matches!(session, Session::Ended))
+    }
+
+    /// True once the session has ended (untracked: for code outside views and effects).
+    pub fn is_ended_untracked(self) -> bool {
+        self.0.with_untracked(|session| matches!(session, Session::Ended))
+    }
+
+    /// True when nobody was logged in to begin with (tracked).
+    pub fn is_logged_out(self) -> bool {
+        self.0.with(|session| matches!(session, Session::LoggedOut))
+    }
+
+    /// Call before asking the BFF for the session, and hand the result to
+    /// [`SessionState::set_active`] with the answer.
+    pub fn asked(self) -> Asked {
+        Asked(self.1.get_value())
+    }
+
+    /// The BFF answered a question asked at `asked` with session info: the farmer is (still, or
+    /// again) logged in. An answer to a question asked before the session ended is ignored: it
+    /// may have been sent with the cookie that is gone now.
+    pub fn set_active(self, asked: Asked, info: SessionInfo) {
+        if asked != self.asked() {
+            return;
+        }
+        let changed = self
+            .0
+            .with_untracked(|session| !matches!(session, Session::Active(current) if *current == info));
+        if changed {
+            self.0.set(Session::Active(info));
+        }
+    }
+
+    /// The BFF said the session is over (`reauthentication_required` or `unauthenticated`).
+    /// A page that had nobody logged in stays logged out.
+    pub fn end(self) {
+        let was_logged_in = self
+            .0
+            .with_untracked(|session| matches!(session, Session::Active(_)));
+        if was_logged_in {
+            self.1.update_value(|ends| *ends += 1);
+            self.0.set(Session::Ended);
+        }
+    }
+}
 
 /// Reads the session (server) or the value the server sent (hydration) and provides it.
 pub fn provide_session() -> SessionState {
@@ -31,7 +131,64 @@ pub fn provide_session() -> SessionState {
         }
     })
     .into_inner();
-    let state = SessionState(RwSignal::new(initial).read_only());
+    let state = SessionState(
+        RwSignal::new(match initial {
+            Some(info) => Session::Active(info),
+            None => Session::LoggedOut,
+        }),
+        StoredValue::new(0),
+    );
     provide_context(state);
     state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::wire::Farmer;
+
+    fn info(expires: i64) -> SessionInfo {
+        SessionInfo {
+            farmer: Farmer {
+                sub: "ada".into(),
+                name: Some("Ada Henhouse".into()),
+                email: None,
+            },
+            access_token_expires_at: expires,
+            refresh_token_expires_at: None,
+            session_expires_at: expires + 100,
+            scopes: vec![],
+            renewed_at: None,
+        }
+    }
+
+    #[test]
+    fn an_ended_session_shows_nobody_and_a_new_answer_brings_the_farmer_back() {
+        let owner = Owner::new();
+        owner.with(|| {
+            let state = SessionState(RwSignal::new(Session::Active(info(10))), StoredValue::new(0));
+            assert_eq!(state.farmer_name().as_deref(), Some("Ada Henhouse"));
+            let before_the_end = state.asked();
+            state.end();
+            assert!(state.is_ended());
+            assert_eq!(state.farmer_name(), None);
+            assert_eq!(state.info(), None);
+            // An answer to a question asked before the end may carry the old cookie: ignored.
+            state.set_active(before_the_end, info(15));
+            assert!(state.is_ended());
+            state.set_active(state.asked(), info(20));
+            assert_eq!(state.get(), Session::Active(info(20)));
+        });
+    }
+
+    #[test]
+    fn a_logged_out_page_stays_logged_out_when_told_the_session_ended() {
+        let owner = Owner::new();
+        owner.with(|| {
+            let state = SessionState(RwSignal::new(Session::LoggedOut), StoredValue::new(0));
+            state.end();
+            assert!(state.is_logged_out());
+            assert!(!state.is_ended());
+        });
+    }
 }

@@ -1,13 +1,20 @@
 //! The farm: today's egg count, recording collected eggs, and the session's state, all through
 //! the BFF's `/api` proxy. The browser never holds a token; renewals happen in the BFF.
+//!
+//! What every answer means for the page is decided here, in plain functions (unit-tested on
+//! the host): [`Failure::from_answer`] reads a BFF answer, [`record_note`] says what happened to
+//! the eggs the farmer tried to record. The browser-only plumbing is in `api` and `panel`.
 
 #[cfg(feature = "hydrate")]
 mod api;
 mod panel;
+pub mod time;
 
 pub use panel::FarmPanel;
 
 use serde::{Deserialize, Serialize};
+
+use crate::auth::wire::{ApiError, ErrorCode};
 
 /// `GET /api/eggs` and `POST /api/eggs`' answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,15 +29,185 @@ pub struct Collected {
     pub count: i64,
 }
 
-/// What a failed API call means for the page.
+/// How long the browser waits for any answer before giving up on a call.
+///
+/// Longer than the BFF's own limits (a refresh at the provider, then the upstream call), so the
+/// BFF normally answers first, with `timeout` or `bad_gateway`; this only catches an answer
+/// that never comes (a hung connection).
+pub const CLIENT_TIMEOUT_SECONDS: u32 = 60;
+
+/// The sentence for the farm page when COOP refuses TopCluck's own credentials.
+pub const CLIENT_MISCONFIGURED: &str = "TopCluck cannot renew your access right now: its configuration \
+                                        is being fixed. You are still logged in.";
+
+/// What a failed call means for the page.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
-    /// The session ended: log in again.
+    /// `reauthentication_required` or `unauthenticated`: the session ended, log in again.
     SessionEnded,
-    /// The provider is down; retry after this many seconds.
+    /// `temporarily_unavailable`: the provider is down; nothing was done. Retry after this many
+    /// seconds.
     Unavailable { retry_after_seconds: u32 },
-    /// Anything else, said in a sentence.
-    Other(String),
+    /// `client_misconfigured`: the provider refused TopCluck's own credentials, so the access
+    /// token could not be renewed; nothing was done, and the session is kept.
+    ClientMisconfigured,
+    /// `session_too_large`: the provider issued more than a cookie can hold; nothing was kept.
+    SessionTooLarge,
+    /// Refused before anything was done; the sentence says why.
+    Refused(String),
+    /// The call may or may not have been carried out (a timeout, a lost connection, an answer
+    /// that could not be read); the sentence says what went wrong.
+    Uncertain(String),
+}
+
+impl Failure {
+    /// Reads a BFF answer that was not a success: its status, its `Retry-After` header, and its
+    /// body if that was the BFF's [`ApiError`] (otherwise it is the upstream API's own answer,
+    /// passed through).
+    pub fn from_answer(status: u16, retry_after: Option<&str>, error: Option<ApiError>) -> Self {
+        let Some(ApiError { error, message }) = error else {
+            return match status {
+                400..=499 => Self::Refused(format!("the farm refused the request (HTTP {status}).")),
+                _ => Self::Uncertain(format!("The farm answered with an error (HTTP {status}).")),
+            };
+        };
+        match error {
+            ErrorCode::ReauthenticationRequired | ErrorCode::Unauthenticated => Self::SessionEnded,
+            ErrorCode::TemporarilyUnavailable => Self::Unavailable {
+                retry_after_seconds: retry_after_seconds(retry_after),
+            },
+            ErrorCode::ClientMisconfigured => Self::ClientMisconfigured,
+            ErrorCode::SessionTooLarge => Self::SessionTooLarge,
+            ErrorCode::PayloadTooLarge => Self::Refused("the request was too large for TopCluck.".into()),
+            ErrorCode::Timeout => Self::Uncertain("TopCluck gave up waiting for the farm.".into()),
+            ErrorCode::BadGateway => Self::Uncertain("The farm's API could not be reached.".into()),
+            ErrorCode::Internal => Self::Uncertain("Something went wrong inside TopCluck.".into()),
+            ErrorCode::CsrfRejected
+            | ErrorCode::LoginFailed
+            | ErrorCode::BadRequest
+            | ErrorCode::NotFound => Self::Refused(lowercase_first(&message)),
+        }
+    }
+
+    /// No answer: the browser could not reach TopCluck, or gave up waiting.
+    pub fn no_answer(timed_out: bool) -> Self {
+        Self::Uncertain(if timed_out {
+            format!("TopCluck did not answer within {CLIENT_TIMEOUT_SECONDS} s.")
+        } else {
+            "TopCluck cannot be reached: check your connection.".to_owned()
+        })
+    }
+
+    /// A success whose body could not be read.
+    pub fn unreadable() -> Self {
+        Self::Uncertain("The farm's answer could not be read.".into())
+    }
+
+    /// What the egg-count card says when loading today's count failed this way.
+    pub fn load_message(&self) -> String {
+        match self {
+            Self::SessionEnded => "Log in again to see today's count.".into(),
+            Self::Unavailable { .. } => "COOP is unavailable right now.".into(),
+            Self::ClientMisconfigured => CLIENT_MISCONFIGURED.into(),
+            Self::SessionTooLarge => session_too_large().into(),
+            Self::Refused(reason) => format!("Today's count could not be loaded: {reason}"),
+            Self::Uncertain(reason) => format!("{reason} Today's count could not be loaded."),
+        }
+    }
+}
+
+/// `Retry-After` in seconds (at least 1, at most an hour); 5 when absent or an HTTP date.
+fn retry_after_seconds(header: Option<&str>) -> u32 {
+    header
+        .and_then(|value| value.trim().parse::<u32>().ok())
+        .map_or(5, |seconds| seconds.clamp(1, 3600))
+}
+
+fn lowercase_first(sentence: &str) -> String {
+    let mut chars = sentence.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => "TopCluck refused the request.".into(),
+    }
+}
+
+fn session_too_large() -> &'static str {
+    "COOP issued more than a browser cookie can hold, so TopCluck could not keep your session. \
+     Log in again."
+}
+
+/// What the record form says after an attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub kind: NoteKind,
+    pub text: String,
+}
+
+/// How a [`Note`] is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoteKind {
+    /// Recorded.
+    Saved,
+    /// Not recorded, nothing wrong with the farmer's session: try again in a moment.
+    Retry,
+    /// Not recorded (or not known to be).
+    Failed,
+}
+
+/// "1 egg", "12 eggs".
+pub fn eggs(n: i64) -> String {
+    if n == 1 {
+        "1 egg".into()
+    } else {
+        format!("{n} eggs")
+    }
+}
+
+/// What happened to the `n` eggs the farmer tried to record.
+pub fn record_note(n: i64, outcome: &Result<EggCount, Failure>) -> Note {
+    let (eggs, were, them) = match n {
+        1 => (eggs(n), "was", "it"),
+        _ => (eggs(n), "were", "them"),
+    };
+    let (kind, text) = match outcome {
+        Ok(total) => (
+            NoteKind::Saved,
+            format!("Recorded {n}. Today's total: {}.", total.count),
+        ),
+        Err(Failure::SessionEnded) => (
+            NoteKind::Failed,
+            format!(
+                "Your {eggs} {were} not recorded: your session has ended. Log in again, then record {them}."
+            ),
+        ),
+        Err(Failure::Unavailable { retry_after_seconds }) => (
+            NoteKind::Retry,
+            format!(
+                "COOP is unavailable right now, so your {eggs} {were} not recorded. Try again in \
+                 {retry_after_seconds} s."
+            ),
+        ),
+        Err(Failure::ClientMisconfigured) => (
+            NoteKind::Retry,
+            format!("Your {eggs} {were} not recorded. {CLIENT_MISCONFIGURED}"),
+        ),
+        Err(Failure::SessionTooLarge) => (
+            NoteKind::Failed,
+            format!("Your {eggs} {were} not recorded. {}", session_too_large()),
+        ),
+        Err(Failure::Refused(reason)) => (
+            NoteKind::Failed,
+            format!("Your {eggs} {were} not recorded: {reason}"),
+        ),
+        Err(Failure::Uncertain(reason)) => (
+            NoteKind::Failed,
+            format!(
+                "{reason} Your {eggs} may or may not have been recorded: check today's count \
+                 before recording {them} again."
+            ),
+        ),
+    };
+    Note { kind, text }
 }
 
 /// The most eggs one record may add (the egg API's limit).
@@ -55,6 +232,13 @@ pub fn backoff(attempt: u32, retry_after_seconds: u32) -> u32 {
 mod tests {
     use super::*;
 
+    fn api_error(error: ErrorCode) -> Option<ApiError> {
+        Some(ApiError {
+            error,
+            message: "The request was malformed.".into(),
+        })
+    }
+
     #[test]
     fn counts_must_be_whole_and_in_range() {
         assert_eq!(parse_count(" 12 "), Ok(12));
@@ -70,5 +254,124 @@ mod tests {
             [1, 2, 4, 8, 16, 30, 30]
         );
         assert_eq!(backoff(0, 5), 5);
+    }
+
+    #[test]
+    fn every_error_code_has_a_meaning() {
+        use ErrorCode::*;
+        let failure = |code| Failure::from_answer(500, Some("7"), api_error(code));
+        assert_eq!(failure(ReauthenticationRequired), Failure::SessionEnded);
+        assert_eq!(failure(Unauthenticated), Failure::SessionEnded);
+        assert_eq!(
+            failure(TemporarilyUnavailable),
+            Failure::Unavailable {
+                retry_after_seconds: 7
+            }
+        );
+        assert_eq!(failure(ClientMisconfigured), Failure::ClientMisconfigured);
+        assert_eq!(failure(SessionTooLarge), Failure::SessionTooLarge);
+        assert!(matches!(failure(PayloadTooLarge), Failure::Refused(_)));
+        assert!(matches!(failure(BadRequest), Failure::Refused(m) if m == "the request was malformed."));
+        for uncertain in [Timeout, BadGateway, Internal] {
+            assert!(
+                matches!(failure(uncertain), Failure::Uncertain(_)),
+                "{uncertain:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_is_read_and_bounded() {
+        let unavailable =
+            |header| Failure::from_answer(503, header, api_error(ErrorCode::TemporarilyUnavailable));
+        assert_eq!(
+            unavailable(None),
+            Failure::Unavailable {
+                retry_after_seconds: 5
+            }
+        );
+        assert_eq!(
+            unavailable(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            Failure::Unavailable {
+                retry_after_seconds: 5
+            }
+        );
+        assert_eq!(
+            unavailable(Some("0")),
+            Failure::Unavailable {
+                retry_after_seconds: 1
+            }
+        );
+        assert_eq!(
+            unavailable(Some("86400")),
+            Failure::Unavailable {
+                retry_after_seconds: 3600
+            }
+        );
+    }
+
+    #[test]
+    fn upstream_answers_passed_through_are_refusals_or_uncertain() {
+        assert!(matches!(Failure::from_answer(422, None, None), Failure::Refused(m) if m.contains("422")));
+        assert!(matches!(Failure::from_answer(500, None, None), Failure::Uncertain(m) if m.contains("500")));
+    }
+
+    #[test]
+    fn every_record_outcome_says_what_happened_to_the_eggs() {
+        let ok = record_note(
+            2,
+            &Ok(EggCount {
+                date: "2026-11-23".into(),
+                count: 9,
+            }),
+        );
+        assert_eq!(
+            ok,
+            Note {
+                kind: NoteKind::Saved,
+                text: "Recorded 2. Today's total: 9.".into()
+            }
+        );
+        let cases = [
+            (Failure::SessionEnded, NoteKind::Failed, "your session has ended"),
+            (
+                Failure::Unavailable {
+                    retry_after_seconds: 4,
+                },
+                NoteKind::Retry,
+                "COOP is unavailable right now, so your 1 egg was not recorded. Try again in 4 s.",
+            ),
+            (
+                Failure::ClientMisconfigured,
+                NoteKind::Retry,
+                CLIENT_MISCONFIGURED,
+            ),
+            (
+                Failure::SessionTooLarge,
+                NoteKind::Failed,
+                "could not keep your session",
+            ),
+            (
+                Failure::Refused("no.".into()),
+                NoteKind::Failed,
+                "Your 1 egg was not recorded: no.",
+            ),
+            (
+                Failure::no_answer(true),
+                NoteKind::Failed,
+                "may or may not have been recorded",
+            ),
+            (
+                Failure::no_answer(false),
+                NoteKind::Failed,
+                "check your connection",
+            ),
+            (Failure::unreadable(), NoteKind::Failed, "could not be read"),
+        ];
+        for (failure, kind, text) in cases {
+            let note = record_note(1, &Err(failure.clone()));
+            assert_eq!(note.kind, kind, "{failure:?}");
+            assert!(note.text.contains(text), "{failure:?}: {}", note.text);
+        }
     }
 }

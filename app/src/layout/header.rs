@@ -50,17 +50,20 @@ pub fn Header() -> impl IntoView {
 }
 
 /// The farmer's name and "Log out", or "Log in". Rendered on the server from the session
-/// cookie, so a reload shows the right state from the first byte.
+/// cookie, so a reload shows the right state from the first byte; in the browser it follows the
+/// shared [`SessionState`], so an ended session shows "Log in" at once.
 #[component]
 fn LoginState() -> impl IntoView {
-    let SessionState(session) = expect_context::<SessionState>();
+    let session = expect_context::<SessionState>();
+    // Only the name matters here: renewals change the session info, not who is logged in.
+    let farmer = Memo::new(move |_| session.farmer_name());
     view! {
         <div class="login-state" aria-live="polite">
-            {move || match session.get() {
-                Some(info) => {
+            {move || match farmer.get() {
+                Some(name) => {
                     view! {
                         <span class="farmer-name" data-testid="farmer-name">
-                            {info.farmer.display_name().to_owned()}
+                            {name}
                         </span>
                         <LogoutButton />
                     }

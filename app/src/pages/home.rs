@@ -6,14 +6,17 @@ use leptos_meta::Title;
 use crate::auth::SessionState;
 use crate::farm::FarmPanel;
 
-/// The home page: the farm for a logged-in farmer, what TopCluck does for everyone else.
+/// The home page: the farm for a logged-in farmer (and, once their session has ended, the farm
+/// with the log-in-again notice), what TopCluck does for everyone else.
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let SessionState(session) = expect_context::<SessionState>();
+    let session = expect_context::<SessionState>();
+    // A memo, so renewals (new session info) do not re-create the farm page.
+    let logged_out = Memo::new(move |_| session.is_logged_out());
     view! {
         <Title text="Home" />
         {move || {
-            if session.with(Option::is_some) { view! { <FarmPanel /> }.into_any() } else { view! { <About /> }.into_any() }
+            if logged_out.get() { view! { <About /> }.into_any() } else { view! { <FarmPanel /> }.into_any() }
         }}
     }
 }

@@ -69,28 +69,40 @@ pub async fn complete(
         session_expires_at: now + state.settings.session_max_age.as_secs() as i64,
         renewed_at: None,
     };
+    // A session this browser already had is replaced: its grant is ended too.
+    let previous = session::load(&session, now).await.ok().flatten();
     if let Err(error) = session::start(&session, &data).await {
         if matches!(error, BffError::SessionTooLarge(_)) {
             // Nothing was kept: take back what the provider just issued.
-            revoke_issued(&state, &data).await;
+            revoke_issued(&state, &data);
         }
         return Err(error);
+    }
+    if let Some(previous) = previous {
+        for successor in state.renewer.end(&previous) {
+            revoke_issued(&state, &SessionData { refresh_token: Some(successor), ..previous.clone() });
+        }
+        revoke_issued(&state, &previous);
     }
     tracing::info!(sub = %data.farmer.sub, "farmer logged in");
     Ok(Json(data.info()))
 }
 
 /// Revokes the tokens of a session that could not be kept (the refresh token, which ends the
-/// grant; else the access token).
-pub(crate) async fn revoke_issued(state: &AppState, data: &SessionData) {
+/// grant; else the access token) — on its own task, so it happens even if the request that
+/// asked for it is gone.
+pub(crate) fn revoke_issued(state: &AppState, data: &SessionData) {
     let (token, hint) = match &data.refresh_token {
-        Some(refresh_token) => (refresh_token.as_str(), "refresh_token"),
-        None => (data.access_token.as_str(), "access_token"),
+        Some(refresh_token) => (refresh_token.clone(), "refresh_token"),
+        None => (data.access_token.clone(), "access_token"),
     };
-    match state.provider.revoke(token, hint).await {
-        Ok(()) => tracing::warn!(sub = %data.farmer.sub, hint, "session not kept; issued token revoked"),
-        Err(error) => tracing::error!(sub = %data.farmer.sub, hint, %error, "session not kept; issued token NOT revoked"),
-    }
+    let (provider, sub) = (state.provider.clone(), data.farmer.sub.clone());
+    tokio::spawn(async move {
+        match provider.revoke(&token, hint).await {
+            Ok(()) => tracing::warn!(%sub, hint, "session not kept; its token revoked"),
+            Err(error) => tracing::error!(%sub, hint, %error, "session not kept; its token NOT revoked"),
+        }
+    });
 }
 
 /// Provider failures during login: unavailable → 503 (retry), anything else → login failed.

@@ -15,13 +15,16 @@ use crate::state::AppState;
 pub async fn logout(State(state): State<AppState>, session: Session) -> Result<Json<LogoutResult>, BffError> {
     // An ended session has nothing left to revoke; its cookie is cleared all the same.
     let data = session::load(&session, state.clock.now()).await.ok().flatten();
-    if let Some(data) = data
-        && let Some(refresh_token) = &data.refresh_token
-    {
-        match state.provider.revoke_refresh_token(refresh_token).await {
-            Ok(()) => tracing::info!(sub = %data.farmer.sub, "refresh token revoked"),
-            Err(error) => {
-                tracing::warn!(sub = %data.farmer.sub, %error, "refresh token NOT revoked; logged out locally only")
+    if let Some(data) = data {
+        // Requests still carrying this cookie, and a refresh in flight for it, must not bring
+        // the session back: the renewer forgets its successors (and revokes a late answer).
+        let successors = state.renewer.end(&data);
+        for refresh_token in data.refresh_token.iter().chain(&successors) {
+            match state.provider.revoke_refresh_token(refresh_token).await {
+                Ok(()) => tracing::info!(sub = %data.farmer.sub, "refresh token revoked"),
+                Err(error) => {
+                    tracing::warn!(sub = %data.farmer.sub, %error, "refresh token NOT revoked; logged out locally only")
+                }
             }
         }
     }

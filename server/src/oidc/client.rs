@@ -362,9 +362,11 @@ fn tokens(response: OidcTokenResponse) -> Tokens {
         access_token: response.access_token().secret().clone(),
         expires_in: response.expires_in(),
         refresh_token: response.refresh_token().map(|t| t.secret().clone()),
+        // 0 means "no limit" to some providers (Keycloak's offline tokens), not "expired".
         refresh_expires_in: response
             .extra_fields()
             .refresh_expires_in
+            .filter(|&seconds| seconds > 0)
             .map(Duration::from_secs),
         id_token: response.extra_fields().id_token.clone(),
         scopes: response
@@ -386,5 +388,24 @@ fn token_error(error: RequestTokenError<Transport, BasicErrorResponse>) -> Provi
         RequestTokenError::Request(error) => ProviderError::Unavailable(error.to_string()),
         RequestTokenError::Parse(error, _) => ProviderError::BadAnswer(error.to_string()),
         RequestTokenError::Other(other) => ProviderError::BadAnswer(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refresh_expires_in_of_zero_means_no_limit_not_expired() {
+        let zero: OidcTokenResponse = serde_json::from_str(
+            r#"{"access_token":"a","token_type":"Bearer","refresh_token":"r","refresh_expires_in":0}"#,
+        )
+        .unwrap();
+        assert_eq!(tokens(zero).refresh_expires_in, None);
+        let some: OidcTokenResponse = serde_json::from_str(
+            r#"{"access_token":"a","token_type":"Bearer","refresh_token":"r","refresh_expires_in":60}"#,
+        )
+        .unwrap();
+        assert_eq!(tokens(some).refresh_expires_in, Some(Duration::from_secs(60)));
     }
 }

@@ -141,15 +141,19 @@ async fn renew(
     data: &SessionData,
     rejected: Option<&str>,
 ) -> Result<SessionData, BffError> {
-    match state.renewer.renew(&state.provider, data, rejected).await {
-        Renewal::Renewed(renewed) => match session::save(session, &renewed).await {
-            Ok(()) => Ok(*renewed),
-            Err(error @ BffError::SessionTooLarge(_)) => {
-                crate::bff::revoke_issued(state, &renewed).await;
-                Err(error)
-            }
-            Err(error) => Err(error),
-        },
+    let (renewal, progressed) = state.renewer.renew(&state.provider, data, rejected).await;
+    if let Some(progressed) = &progressed
+        && !matches!(renewal, Renewal::Renewed(_) | Renewal::Ended)
+    {
+        // Renewal followed a remembered rotation, then failed: the successor it followed holds
+        // the only live refresh token, so the cookie gets it even though the request fails.
+        save_or_revoke(state, session, progressed).await?;
+    }
+    match renewal {
+        Renewal::Renewed(renewed) => {
+            save_or_revoke(state, session, &renewed).await?;
+            Ok(*renewed)
+        }
         Renewal::Ended => {
             session::end(session).await?;
             Err(BffError::ReauthenticationRequired)
@@ -160,6 +164,18 @@ async fn renew(
         }),
         Renewal::Misconfigured(code) => Err(BffError::ClientMisconfigured(code)),
         Renewal::BadAnswer(detail) => Err(BffError::BadProviderAnswer(detail)),
+    }
+}
+
+/// Stores a renewed session in the cookie; one too large for a browser is refused, and the
+/// tokens it would have held are revoked (nothing else could ever use them).
+async fn save_or_revoke(state: &AppState, session: &Session, data: &SessionData) -> Result<(), BffError> {
+    match session::save(session, data).await {
+        Err(error @ BffError::SessionTooLarge(_)) => {
+            crate::bff::revoke_issued(state, data);
+            Err(error)
+        }
+        other => other,
     }
 }
 

@@ -32,6 +32,20 @@ struct Entry {
     generation: u64,
     state: State,
     bytes: usize,
+    /// The session was logged out while this refresh was in flight: its answer is revoked.
+    ended: bool,
+    /// A rotated successor: its old refresh token is used, so evicting it early risks a replay.
+    rotated: bool,
+}
+
+/// What ending a session found for one refresh token (see [`Cache::end`]).
+pub enum Ending {
+    /// A refresh is in flight: it is marked, and its answer will be revoked when it lands.
+    InFlight,
+    /// A remembered successor, now forgotten in favour of "ended".
+    Successor(Outcome),
+    /// Nothing remembered.
+    Nothing,
 }
 
 /// What one entry costs besides its outcome: the key, the map and queue slots.
@@ -82,6 +96,8 @@ impl Cache {
                 generation,
                 state: State::InFlight(done),
                 bytes: ENTRY_OVERHEAD,
+                ended: false,
+                rotated: false,
             },
         );
         self.bytes += ENTRY_OVERHEAD;
@@ -90,24 +106,76 @@ impl Cache {
         generation
     }
 
+    pub fn contains(&self, key: &Key) -> bool {
+        self.entries.contains_key(key)
+    }
+
     /// Stores the outcome of the refresh `generation` of `key` — or forgets it when it is not
-    /// worth remembering (a failure the next request should retry).
-    pub fn finish(&mut self, key: Key, generation: u64, outcome: Outcome, now: i64) {
-        let current = self.entries.get(&key).is_some_and(|e| e.generation == generation);
-        if current {
-            if outcome.remembered() {
-                let bytes = ENTRY_OVERHEAD + outcome.bytes();
-                let entry = self.entries.get_mut(&key).expect("checked above");
-                self.bytes = self.bytes - entry.bytes + bytes;
-                entry.bytes = bytes;
-                entry.state = State::Done { outcome, at: now };
-                // Its window starts now: move it to the back of the queue.
-                self.order.push_back((key, generation));
-            } else {
-                self.remove(&key);
-            }
+    /// worth remembering (a failure the next request should retry). `rotated`: the outcome
+    /// carries a new refresh token. Returns true when the session was ended (logged out) while
+    /// the refresh was in flight: the outcome is then remembered as [`Outcome::Ended`] and the
+    /// caller must revoke what the refresh brought.
+    pub fn finish(&mut self, key: Key, generation: u64, outcome: Outcome, rotated: bool, now: i64) -> bool {
+        let Some(entry) = self.entries.get_mut(&key).filter(|e| e.generation == generation) else {
+            self.prune(now);
+            return false;
+        };
+        let ended = entry.ended;
+        let outcome = if ended { Outcome::Ended } else { outcome };
+        if outcome.remembered() {
+            let bytes = ENTRY_OVERHEAD + outcome.bytes();
+            self.bytes = self.bytes - entry.bytes + bytes;
+            entry.bytes = bytes;
+            entry.rotated = rotated && !ended;
+            entry.state = State::Done { outcome, at: now };
+            // Its window starts now: move it to the back of the queue.
+            self.order.push_back((key, generation));
+        } else {
+            self.remove(&key);
         }
         self.prune(now);
+        ended
+    }
+
+    /// Ends the session whose refresh token hashes to `key` (logout): whatever is remembered
+    /// becomes [`Outcome::Ended`], so a request still carrying that cookie is told the session
+    /// is over instead of being handed the successor.
+    pub fn end(&mut self, key: Key, now: i64) -> Ending {
+        let ending = match self.entries.get_mut(&key) {
+            Some(entry) => match &entry.state {
+                State::InFlight(_) => {
+                    entry.ended = true;
+                    return Ending::InFlight;
+                }
+                State::Done { outcome, .. } => {
+                    let found = outcome.clone();
+                    self.bytes -= entry.bytes - ENTRY_OVERHEAD;
+                    entry.bytes = ENTRY_OVERHEAD;
+                    entry.rotated = false;
+                    entry.state = State::Done { outcome: Outcome::Ended, at: now };
+                    Ending::Successor(found)
+                }
+            },
+            None => {
+                let generation = self.next_generation;
+                self.next_generation += 1;
+                self.entries.insert(
+                    key,
+                    Entry {
+                        generation,
+                        state: State::Done { outcome: Outcome::Ended, at: now },
+                        bytes: ENTRY_OVERHEAD,
+                        ended: false,
+                        rotated: false,
+                    },
+                );
+                self.bytes += ENTRY_OVERHEAD;
+                self.order.push_back((key, generation));
+                Ending::Nothing
+            }
+        };
+        self.prune(now);
+        ending
     }
 
     fn remove(&mut self, key: &Key) {
@@ -139,23 +207,33 @@ impl Cache {
                 }
             }
         }
-        // Over a limit: evict from the front; refreshes in flight go to the back instead.
-        let mut budget = self.order.len();
-        while (self.entries.len() > self.limits.max_entries || self.bytes > self.limits.max_bytes) && budget > 0 {
-            budget -= 1;
-            let Some((key, generation)) = self.order.pop_front() else { break };
-            match self.entries.get(&key) {
-                Some(entry) if entry.generation == generation => {
-                    if matches!(entry.state, State::InFlight(_)) {
-                        self.order.push_back((key, generation));
-                    } else {
-                        self.remove(&key);
-                        self.evicted_early += 1;
-                    }
+        // Over a limit: evict from the front. Refreshes in flight are never evicted; rotated
+        // successors (whose old refresh token is used: a late request with the old cookie would
+        // replay it) only when evicting everything else did not suffice.
+        for spare_rotated in [true, false] {
+            let mut budget = self.order.len();
+            while self.over_limit() && budget > 0 {
+                budget -= 1;
+                let Some((key, generation)) = self.order.pop_front() else { break };
+                let Some(entry) = self.entries.get(&key).filter(|e| e.generation == generation) else {
+                    continue;
+                };
+                let in_flight = matches!(entry.state, State::InFlight(_));
+                if in_flight || (spare_rotated && entry.rotated) {
+                    self.order.push_back((key, generation));
+                    continue;
                 }
-                _ => {}
+                if entry.rotated {
+                    tracing::error!("successor cache full: a rotated refresh token's successor evicted early");
+                }
+                self.remove(&key);
+                self.evicted_early += 1;
             }
         }
+    }
+
+    fn over_limit(&self) -> bool {
+        self.entries.len() > self.limits.max_entries || self.bytes > self.limits.max_bytes
     }
 }
 
@@ -194,7 +272,7 @@ mod tests {
     fn finished(cache: &mut Cache, n: u32, outcome: Outcome, now: i64) {
         let (_tx, rx) = watch::channel(None);
         let generation = cache.start(key(n), rx, now);
-        cache.finish(key(n), generation, outcome, now);
+        cache.finish(key(n), generation, outcome, false, now);
     }
 
     #[test]
@@ -247,7 +325,7 @@ mod tests {
             finished(&mut cache, n, renewed(10), 0);
         }
         assert!(matches!(cache.get(&key(0)), Some(State::InFlight(_))));
-        cache.finish(key(0), generation, renewed(10), 1);
+        cache.finish(key(0), generation, renewed(10), true, 1);
         assert!(matches!(cache.get(&key(0)), Some(State::Done { .. })));
     }
 

@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 pub use cache::Limits;
-use cache::{Cache, Key, State};
+use cache::{Cache, Ending, Key, State};
 pub use outcome::{Outcome, Successor};
 
 use crate::clock::Clock;
@@ -114,23 +114,30 @@ impl Renewer {
 
     /// Renews `data`'s tokens. `rejected` is the access token the API just refused, if that is
     /// why: a remembered result carrying that same token is not good enough.
+    ///
+    /// The second value is the session as far as renewal got before a failure: when it
+    /// followed a remembered rotation and then could not refresh, the caller must still store
+    /// it — the remembered successor is the only copy of the current refresh token.
     pub async fn renew(
         self: &Arc<Self>,
         provider: &Arc<Provider>,
         data: &SessionData,
         rejected: Option<&str>,
-    ) -> Renewal {
+    ) -> (Renewal, Option<SessionData>) {
         let mut current = data.clone();
+        let mut followed = false;
         for _ in 0..MAX_CHAIN {
+            let progressed = followed.then(|| current.clone());
             let Some(refresh_token) = current.refresh_token.clone() else {
-                return Renewal::Ended;
+                return (Renewal::Ended, None);
             };
-            let key: Key = Sha256::digest(refresh_token.as_bytes()).into();
+            let key = digest(&refresh_token);
             let step = self.look(provider, &current, key, &refresh_token, rejected);
             let mut done = match step {
-                Step::Done(renewal) => return renewal,
+                Step::Done(renewal) => return (renewal, progressed),
                 Step::Follow(next) => {
                     current = next;
+                    followed = true;
                     continue;
                 }
                 Step::Wait(done) => done,
@@ -145,12 +152,39 @@ impl Renewer {
                     Outcome::Unavailable
                 }
             };
-            return outcome.for_session(&current);
+            return (outcome.for_session(&current), progressed);
         }
         tracing::warn!(sub = %data.farmer.sub, "too many remembered rotations to follow");
-        Renewal::Unavailable {
-            retry_after_seconds: RETRY_AFTER_SECONDS,
+        let progressed = followed.then_some(current);
+        (
+            Renewal::Unavailable {
+                retry_after_seconds: RETRY_AFTER_SECONDS,
+            },
+            progressed,
+        )
+    }
+
+    /// Ends a session (logout): every remembered successor of its refresh token becomes
+    /// "ended", so no request still carrying the cookie brings the session back, and a refresh
+    /// in flight has its answer revoked when it lands. Returns the refresh tokens the chain
+    /// had rotated to, newest last: they must be revoked too.
+    pub fn end(&self, data: &SessionData) -> Vec<String> {
+        let now = self.clock.now();
+        let mut cache = self.lock();
+        let mut successors = Vec::new();
+        let mut next = data.refresh_token.clone();
+        for _ in 0..MAX_CHAIN {
+            let Some(refresh_token) = next.take() else { break };
+            match cache.end(digest(&refresh_token), now) {
+                Ending::Successor(Outcome::Renewed(successor)) if successor.rotated_from(&refresh_token) => {
+                    let rotated = successor.refresh_token.clone().expect("rotated");
+                    successors.push(rotated.clone());
+                    next = Some(rotated);
+                }
+                _ => break,
+            }
         }
+        successors
     }
 
     /// Decides, under the lock, between a remembered outcome, following a rotation, joining a
@@ -172,12 +206,17 @@ impl Renewer {
                 Outcome::Renewed(successor) => {
                     let stale = successor.is_stale(now, self.config.skew)
                         || rejected == Some(successor.access_token.as_str());
-                    if !stale {
+                    if successor.rotated_from(refresh_token) {
+                        // The remembered refresh token is used. Hand out the successor only if
+                        // it is fresh and nothing newer is known; else continue from it.
+                        let newer = successor.refresh_token.as_deref().is_some_and(|next| cache.contains(&digest(next)));
+                        if stale || newer {
+                            return Step::Follow(successor.apply(current));
+                        }
                         return Step::Done(outcome.for_session(current));
                     }
-                    if successor.rotated_from(refresh_token) {
-                        // The remembered refresh token is used: continue from its successor.
-                        return Step::Follow(successor.apply(current));
+                    if !stale {
+                        return Step::Done(outcome.for_session(current));
                     }
                     // Not rotated: refreshing with the same token again is no replay.
                 }
@@ -206,10 +245,30 @@ impl Renewer {
         tokio::spawn(async move {
             let outcome = outcome::refresh(&provider, &refresh_token, &renewer.clock).await;
             tracing::info!(%sub, outcome = outcome.label(), "access token refresh");
-            renewer.lock().finish(key, generation, outcome.clone(), renewer.clock.now());
+            let rotated = matches!(&outcome, Outcome::Renewed(s) if s.rotated_from(&refresh_token));
+            let logged_out = renewer
+                .lock()
+                .finish(key, generation, outcome.clone(), rotated, renewer.clock.now());
+            let outcome = match outcome {
+                Outcome::Renewed(successor) if logged_out => {
+                    // Logged out while this refresh was in flight: what it brought is revoked.
+                    let token = successor.refresh_token.as_deref().unwrap_or(&refresh_token);
+                    match provider.revoke(token, "refresh_token").await {
+                        Ok(()) => tracing::info!(%sub, "refresh answered after logout: revoked"),
+                        Err(error) => tracing::warn!(%sub, %error, "refresh answered after logout: NOT revoked"),
+                    }
+                    Outcome::Ended
+                }
+                outcome => outcome,
+            };
             // Nobody may be waiting any more: the cache has it.
             let _ = tx.send(Some(outcome));
         });
         rx
     }
+}
+
+/// The cache key of a refresh token: its SHA-256 (the cache never holds a used token).
+fn digest(refresh_token: &str) -> Key {
+    Sha256::digest(refresh_token.as_bytes()).into()
 }
