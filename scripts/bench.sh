@@ -4,7 +4,8 @@
 # in its own process on a free loopback port. Prints, in one run: GET /api/eggs straight to
 # COOP's egg API vs. through the BFF (req/s, p50, p99 at 1 and at 32 connections, and the
 # ratios), the latency the BFF adds, and the BFF's CPU time per proxied request
-# (utime+stime from /proc/<pid>/stat); then the refresh storm (in-process).
+# (utime+stime from /proc/<pid>/stat), with the BFF's /healthz and COOP as yardsticks; the edge
+# layers' own cost in-process; then the refresh storm (in-process).
 #
 # A benchmark, not a test: figures vary with the machine; compare the ratios. It asserts only
 # that every request succeeded. Loopback only; every run is bounded in time; both servers are
@@ -67,7 +68,8 @@ step "starting COOP on $coop_url and the BFF on $bff_url (logs in $work)"
   COOP_CLIENT_SECRET=$secret COOP_ACCESS_TOKEN_TTL=86400 \
   COOP_REDIRECT_URIS="$bff_url/callback" COOP_POST_LOGOUT_REDIRECT_URIS="$bff_url/" \
   "$COOP" >"$work/coop.log" 2>&1) &
-pids+=($!)
+coop_pid=$!
+pids+=($coop_pid)
 timeout 40 "$HELPER" wait "$coop_url/.well-known/openid-configuration" ||
   die "COOP did not start" "see its log above: $(tail -5 "$work/coop.log")"
 # The working directory is empty, so no .env is read and nothing is written under data/.
@@ -126,16 +128,23 @@ LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A R
 for c in 1 32; do
   step "measuring at $c connection(s), ${SECONDS_PER_RUN} s per path"
+  before=$(cpu_ticks "$coop_pid")
   R[direct$c]=$(run "$SECONDS_PER_RUN" "$c" "${direct[@]}")
+  after=$(cpu_ticks "$coop_pid")
+  R[coopcpu$c]=$(((after - before) * TICK_US))
   before=$(cpu_ticks "$bff_pid")
   R[bff$c]=$(run "$SECONDS_PER_RUN" "$c" "${proxied[@]}")
   after=$(cpu_ticks "$bff_pid")
   R[cpu$c]=$(((after - before) * TICK_US))
 done
+before=$(cpu_ticks "$bff_pid")
 R[health1]=$(run "$SECONDS_PER_RUN" 1 "$bff_url/healthz")
+after=$(cpu_ticks "$bff_pid")
+R[healthcpu]=$(((after - before) * TICK_US))
 
 awk -v d1="${R[direct1]}" -v b1="${R[bff1]}" -v d32="${R[direct32]}" -v b32="${R[bff32]}" \
   -v h1="${R[health1]}" -v cpu1="${R[cpu1]}" -v cpu32="${R[cpu32]}" -v secs="$SECONDS_PER_RUN" \
+  -v hcpu="${R[healthcpu]}" -v ccpu1="${R[coopcpu1]}" -v ccpu32="${R[coopcpu32]}" \
   -v server="$SERVER" -v targets="$TARGETS" -v load="$LOAD" '
 function ms(us) { return sprintf("%.3f ms", us / 1000) }
 function row(label, r,   f) { split(r, f, " "); printf "  %-28s %10.0f %12s %12s\n", label, f[1] / f[2], ms(f[3]), ms(f[4]) }
@@ -152,8 +161,13 @@ BEGIN {
   printf "\nadded p50 at 1 connection: %s\n", ms(x[3] - u[3])
   printf "BFF CPU per proxied request: %.0f us at 1 connection (%d requests), %.0f us at 32 connections (%d requests)\n",
     cpu1 / x[1], x[1], cpu32 / y[1], y[1]
+  split(h1, h, " "); split(d32, v, " ")
+  printf "for comparison: the BFF'"'"'s CPU per /healthz request %.0f us; COOP'"'"'s per direct egg API request %.0f us (1 connection), %.0f us (32)\n",
+    hcpu / h[1], ccpu1 / u[1], ccpu32 / v[1]
   printf "targets: %s\n\n", targets
 }'
+
+timeout 120 "$HELPER" edges 2>/dev/null || echo "(this helper does not measure the edge layers)"
 
 step "the refresh storm (in-process)"
 timeout 120 "$HELPER" storm

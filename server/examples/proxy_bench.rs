@@ -11,6 +11,8 @@
 //!                                          COOKIE=<name=value> (the BFF's session cookie) and
 //!                                          TOKEN=<access token> (COOP's, for the direct run,
 //!                                          from COOP's token endpoint with client secret <secret>)
+//! proxy_bench edges                      the edge layers' own cost: a trivial route in-process,
+//!                                          with and without `server::edges`' layers
 //! proxy_bench storm                        the refresh storm, in-process: 200 parallel requests
 //!                                          with an expired access token → refreshes at COOP
 //! ```
@@ -36,9 +38,12 @@ async fn main() {
         }
         ["wait", url] => wait(url).await,
         ["credentials", bff, secret] => credentials(bff, secret).await,
+        ["edges"] => edges_cost().await,
         ["storm"] => storm().await,
         _ => {
-            eprintln!("usage: proxy_bench port | wait <url> | credentials <bff-url> <client-secret> | storm");
+            eprintln!(
+                "usage: proxy_bench port | wait <url> | credentials <bff-url> <client-secret> | edges | storm"
+            );
             std::process::exit(2);
         }
     }
@@ -62,9 +67,7 @@ async fn wait(url: &str) {
 
 /// A session cookie from the BFF, and an access token straight from COOP for the same farmer.
 async fn credentials(bff: &str, secret: &str) {
-    let bff = Bff {
-        base: bff.trim_end_matches('/').to_owned(),
-    };
+    let bff = external(bff, secret);
     let (cookie, _) = bff.login("ada").await;
     // A second login at COOP, redeemed by us rather than the BFF: the direct run's bearer token.
     let pending = bff.authorize("ada").await;
@@ -99,6 +102,86 @@ async fn credentials(bff: &str, secret: &str) {
     };
     println!("COOKIE={cookie}");
     println!("TOKEN={token}");
+}
+
+/// The support code's handle on a BFF, for one in another process. Its `state` is a placeholder:
+/// logging in goes over HTTP only.
+fn external(base: &str, secret: &str) -> Bff {
+    let base = base.trim_end_matches('/').to_owned();
+    let site = url::Url::parse(&base).unwrap();
+    let vars = [
+        ("TOPCLUCK_ISSUER", "http://127.0.0.1:9"),
+        ("TOPCLUCK_CLIENT_SECRET", secret),
+        ("TOPCLUCK_COOKIE_KEYS", NEW_KEY),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let settings =
+        server::settings::Settings::from_vars(&vars, &site, true, std::path::Path::new("unused")).unwrap();
+    let provider = server::oidc::Provider::new(
+        "http://127.0.0.1:9",
+        &settings.client_id,
+        server::settings::Secret::new(secret),
+        settings.redirect_uri.as_str(),
+    );
+    let options = leptos::prelude::LeptosOptions::builder()
+        .output_name("topcluck")
+        .build();
+    Bff {
+        base,
+        state: server::state::AppState::new(options, settings, provider),
+    }
+}
+
+/// Time per request through a trivial JSON route, in-process (no sockets), bare and inside the
+/// edge layers as `app()` stacks them (without the session layer between them), with the
+/// server's log subscriber at `info`.
+async fn edges_cost() {
+    use axum::routing::get;
+    use tower::ServiceExt;
+    const N: u32 = 100_000;
+    // The server's subscriber (main.rs), writing nowhere: enabled spans cost what they cost there.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_writer(std::io::sink)
+        .init();
+    let route = || {
+        axum::Router::new().route(
+            "/",
+            get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
+        )
+    };
+    let bare = route();
+    let edged = route()
+        .layer(server::edges::inside_session())
+        .layer(server::edges::outside_session());
+    let mut figures = Vec::new();
+    for app in [bare, edged] {
+        let request = || {
+            axum::http::Request::get("/")
+                .header("cookie", "__Host-topcluck=value")
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        for _ in 0..N / 10 {
+            app.clone().oneshot(request()).await.unwrap();
+        }
+        let started = Instant::now();
+        for _ in 0..N {
+            let response = app.clone().oneshot(request()).await.unwrap();
+            let _ = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .unwrap();
+        }
+        figures.push(started.elapsed().as_secs_f64() * 1e6 / f64::from(N));
+    }
+    println!(
+        "the edge layers in-process: {:.1} us per request bare, {:.1} us inside the edges (+{:.1} us)",
+        figures[0],
+        figures[1],
+        figures[1] - figures[0]
+    );
 }
 
 /// One session's access token expired, many requests at once: how many refreshes reach COOP.

@@ -51,7 +51,10 @@ pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn_with_state(state.clone(), current_session))
+        .layer(middleware::from_fn_with_state(
+            state.clock.clone(),
+            current_session,
+        ))
         .layer(edges::inside_session())
         .layer(session::layer(cookie_keys))
         .layer(edges::outside_session())
@@ -62,7 +65,7 @@ pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
 /// render logged in or out from the first byte. A session that has ended renders logged out,
 /// and its cookie is cleared.
 async fn current_session(
-    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::State(clock): axum::extract::State<clock::Clock>,
     session: Session,
     mut request: Request,
     next: Next,
@@ -72,7 +75,7 @@ async fn current_session(
     if path.starts_with("/api/") || path.starts_with("/bff/") {
         return next.run(request).await;
     }
-    let current = match session::load(&session, state.clock.now()).await {
+    let current = match session::load(&session, clock.now()).await {
         Ok(data) => data.map(|d| d.info()),
         Err(error::BffError::ReauthenticationRequired) => None,
         Err(error) => {

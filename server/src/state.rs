@@ -36,7 +36,12 @@ impl AppState {
     }
 
     /// [`AppState::new`] with a clock of the caller's (tests advance it).
-    pub fn with_clock(leptos_options: LeptosOptions, settings: Settings, provider: Provider, clock: Clock) -> Self {
+    pub fn with_clock(
+        leptos_options: LeptosOptions,
+        settings: Settings,
+        provider: Provider,
+        clock: Clock,
+    ) -> Self {
         let upstream = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(UPSTREAM_CONNECT_TIMEOUT)

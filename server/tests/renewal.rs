@@ -52,7 +52,10 @@ impl Farm {
     /// No replayed refresh token reached COOP, and no grant was revoked.
     async fn assert_no_replay(&self) {
         let replays = self.harness.replays().await;
-        println!("COOP counters [{:?}]: reuse_detections={} grants_revoked={}", self.mode, replays.0, replays.1);
+        println!(
+            "COOP counters [{:?}]: reuse_detections={} grants_revoked={}",
+            self.mode, replays.0, replays.1
+        );
         assert_eq!(replays, (0, 0), "reuse detections, grants revoked");
     }
 }
@@ -129,7 +132,11 @@ async fn renews_before_expiry_and_keeps_renewing(mode: RefreshTokenMode) {
     let farm = farm(mode, 60, &[]).await;
     let fresh = farm.eggs(&farm.cookie).await;
     assert_eq!(fresh.status, StatusCode::OK);
-    assert_eq!(farm.harness.refreshes().await, 0, "a fresh token needs no renewal");
+    assert_eq!(
+        farm.harness.refreshes().await,
+        0,
+        "a fresh token needs no renewal"
+    );
 
     farm.harness.advance(Duration::from_secs(61));
     let first = farm.eggs(&farm.cookie).await;
@@ -138,7 +145,9 @@ async fn renews_before_expiry_and_keeps_renewing(mode: RefreshTokenMode) {
     }
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
     assert_eq!(farm.harness.refreshes().await, 1);
-    let renewed = first.cookie().expect("the renewed tokens come back in a new cookie");
+    let renewed = first
+        .cookie()
+        .expect("the renewed tokens come back in a new cookie");
     let (_, info) = farm.bff.session(Some(&renewed)).await;
     assert!(info["renewed_at"].as_i64().is_some());
 
@@ -148,7 +157,10 @@ async fn renews_before_expiry_and_keeps_renewing(mode: RefreshTokenMode) {
         .bff
         .api(Method::POST, "/api/eggs", &renewed, Some(json!({ "count": 4 })))
         .await;
-    assert_eq!((second.status, second.body["count"].as_i64()), (StatusCode::CREATED, Some(4)));
+    assert_eq!(
+        (second.status, second.body["count"].as_i64()),
+        (StatusCode::CREATED, Some(4))
+    );
     assert_eq!(farm.harness.refreshes().await, 2);
     farm.assert_no_replay().await;
 }
@@ -156,10 +168,17 @@ async fn renews_before_expiry_and_keeps_renewing(mode: RefreshTokenMode) {
 async fn renews_and_retries_once_on_401_invalid_token(mode: RefreshTokenMode) {
     let farm = farm(mode, 600, &[]).await;
     // COOP revokes the access tokens (not the grant): the API answers 401 invalid_token.
-    farm.harness.dev("access-tokens/revoke", json!({ "username": "ada" })).await;
+    farm.harness
+        .dev("access-tokens/revoke", json!({ "username": "ada" }))
+        .await;
     let retried = farm
         .bff
-        .api(Method::POST, "/api/eggs", &farm.cookie, Some(json!({ "count": 3 })))
+        .api(
+            Method::POST,
+            "/api/eggs",
+            &farm.cookie,
+            Some(json!({ "count": 3 })),
+        )
         .await;
     if !farm.renews() {
         return assert_session_ended(&retried);
@@ -188,7 +207,11 @@ async fn fifty_parallel_requests_make_one_refresh(mode: RefreshTokenMode) {
         assert!(answer.cookie().is_some(), "every request gets the new cookie");
     }
     let expected = u64::from(farm.renews());
-    assert_eq!(farm.harness.refreshes().await, expected, "the provider saw one refresh");
+    assert_eq!(
+        farm.harness.refreshes().await,
+        expected,
+        "the provider saw one refresh"
+    );
     farm.assert_no_replay().await;
 }
 
@@ -228,7 +251,10 @@ async fn an_abandoned_request_does_not_lose_the_rotated_token(mode: RefreshToken
     }
     farm.harness.faults(json!({ "answer_delay_ms": 1500 })).await;
     // A client that gives up after 200 ms: hyper drops the BFF's handler for that request.
-    let impatient = reqwest::Client::builder().timeout(Duration::from_millis(200)).build().unwrap();
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
     let abandoned = impatient
         .get(farm.bff.url("/api/eggs"))
         .header("cookie", &farm.cookie)
@@ -261,7 +287,10 @@ async fn a_refresh_slower_than_the_wait_lands_for_the_next_request(mode: Refresh
     assert_eq!(waited.status, StatusCode::SERVICE_UNAVAILABLE, "{}", waited.body);
     assert_eq!(waited.body["error"], "temporarily_unavailable");
     assert!(waited.headers.get("retry-after").is_some());
-    assert!(session_set_cookie(&waited.headers).is_none(), "the session is kept");
+    assert!(
+        session_set_cookie(&waited.headers).is_none(),
+        "the session is kept"
+    );
     until_refreshes(&farm.harness, 1).await;
     farm.harness.clear_faults().await;
     // The retry joins the refresh still in flight (or finds its answer remembered).
@@ -284,7 +313,10 @@ async fn failing_upstream(status: u16) -> String {
     let listener = listener().await;
     let addr = listener.local_addr().unwrap();
     let app = axum::Router::new().fallback(move || async move {
-        (axum::http::StatusCode::from_u16(status).unwrap(), "the egg API is down")
+        (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            "the egg API is down",
+        )
     });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}/api")
@@ -311,12 +343,20 @@ async fn a_renewal_reaches_the_browser_on_an_upstream_5xx(mode: RefreshTokenMode
     }
     // The BFF's own 502 (upstream unreachable) after a renewal carries the cookie too.
     let closed = listener().await.local_addr().unwrap().port();
-    let farm = farm(mode, 60, &[("TOPCLUCK_API_URL", &format!("http://127.0.0.1:{closed}/api"))]).await;
+    let farm = farm(
+        mode,
+        60,
+        &[("TOPCLUCK_API_URL", &format!("http://127.0.0.1:{closed}/api"))],
+    )
+    .await;
     farm.harness.advance(Duration::from_secs(61));
     let unreachable = farm.eggs(&farm.cookie).await;
     assert_eq!(unreachable.status, StatusCode::BAD_GATEWAY);
     assert_eq!(unreachable.body["error"], "bad_gateway");
-    assert!(unreachable.cookie().is_some(), "the renewed cookie arrives with the 502");
+    assert!(
+        unreachable.cookie().is_some(),
+        "the renewed cookie arrives with the 502"
+    );
 }
 
 /// Loss 3: a remembered result whose access token has since expired.
@@ -334,7 +374,11 @@ async fn a_remembered_token_is_never_handed_out_expired(mode: RefreshTokenMode) 
         let old = farm.eggs(&farm.cookie).await;
         assert_eq!(old.status, StatusCode::OK, "round {round}: {}", old.body);
     }
-    assert_eq!(farm.harness.refreshes().await, 2, "one more refresh, then remembered");
+    assert_eq!(
+        farm.harness.refreshes().await,
+        2,
+        "one more refresh, then remembered"
+    );
     farm.assert_no_replay().await;
 }
 
@@ -345,7 +389,11 @@ async fn short_lived_tokens_are_not_renewed_on_every_request(mode: RefreshTokenM
     for _ in 0..5 {
         assert_eq!(farm.eggs(&farm.cookie).await.status, StatusCode::OK);
     }
-    assert_eq!(farm.harness.refreshes().await, 0, "a 4-second token is fresh for 3 seconds");
+    assert_eq!(
+        farm.harness.refreshes().await,
+        0,
+        "a 4-second token is fresh for 3 seconds"
+    );
     farm.harness.advance(Duration::from_secs(4));
     let mut cookie = farm.cookie.clone();
     for _ in 0..3 {
@@ -356,7 +404,11 @@ async fn short_lived_tokens_are_not_renewed_on_every_request(mode: RefreshTokenM
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
         cookie = answer.cookie().unwrap_or(cookie);
     }
-    assert_eq!(farm.harness.refreshes().await, 1, "one refresh per expiry, not per request");
+    assert_eq!(
+        farm.harness.refreshes().await,
+        1,
+        "one refresh per expiry, not per request"
+    );
     // Past the second expiry (a non-rotating provider used to fail every request from here).
     farm.harness.advance(Duration::from_secs(4));
     for _ in 0..3 {
@@ -370,7 +422,9 @@ async fn short_lived_tokens_are_not_renewed_on_every_request(mode: RefreshTokenM
 
 async fn a_revoked_grant_ends_the_session(mode: RefreshTokenMode) {
     let farm = farm(mode, 60, &[]).await;
-    farm.harness.dev("grants/revoke", json!({ "username": "ada" })).await;
+    farm.harness
+        .dev("grants/revoke", json!({ "username": "ada" }))
+        .await;
     // Reactive: the API refuses the revoked grant's token; the refresh is refused too.
     let answer = farm.eggs(&farm.cookie).await;
     assert_session_ended(&answer);
@@ -379,7 +433,10 @@ async fn a_revoked_grant_ends_the_session(mode: RefreshTokenMode) {
     }
     // The one grant revoked is the test's own (/dev/grants/revoke); no reuse detection.
     let replays = farm.harness.replays().await;
-    println!("COOP counters [{:?}] (grant revoked on purpose): reuse_detections={} grants_revoked={}", farm.mode, replays.0, replays.1);
+    println!(
+        "COOP counters [{:?}] (grant revoked on purpose): reuse_detections={} grants_revoked={}",
+        farm.mode, replays.0, replays.1
+    );
     assert_eq!(replays, (0, 1));
 }
 
@@ -394,7 +451,10 @@ async fn an_outage_keeps_the_session_and_recovers(mode: RefreshTokenMode) {
     assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(down.body["error"], "temporarily_unavailable");
     assert!(down.headers.get("retry-after").is_some());
-    assert!(session_set_cookie(&down.headers).is_none(), "the cookie is untouched");
+    assert!(
+        session_set_cookie(&down.headers).is_none(),
+        "the cookie is untouched"
+    );
     assert_eq!(farm.bff.session(Some(&farm.cookie)).await.0, StatusCode::OK);
     farm.harness.clear_faults().await;
     let up = farm.eggs(&farm.cookie).await;
@@ -423,7 +483,11 @@ async fn a_bare_401_renews_at_most_once_and_never_loops(mode: RefreshTokenMode) 
     let farm = farm(mode, 600, &[("TOPCLUCK_API_URL", &upstream)]).await;
     let young = farm.eggs(&farm.cookie).await;
     assert_eq!(young.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(hits.load(std::sync::atomic::Ordering::Relaxed), 1, "passed through, not retried");
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "passed through, not retried"
+    );
     assert_eq!(farm.harness.refreshes().await, 0);
 
     farm.harness.advance(Duration::from_secs(31));
@@ -434,11 +498,17 @@ async fn a_bare_401_renews_at_most_once_and_never_loops(mode: RefreshTokenMode) 
     assert_eq!(old.status, StatusCode::UNAUTHORIZED);
     assert_eq!(hits.load(std::sync::atomic::Ordering::Relaxed), 3, "one retry");
     assert_eq!(farm.harness.refreshes().await, 1);
-    let renewed = old.cookie().expect("the renewal reaches the browser with the 401");
+    let renewed = old
+        .cookie()
+        .expect("the renewal reaches the browser with the 401");
     let again = farm.eggs(&renewed).await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
     assert_eq!(hits.load(std::sync::atomic::Ordering::Relaxed), 4);
-    assert_eq!(farm.harness.refreshes().await, 1, "no refresh for a token just renewed");
+    assert_eq!(
+        farm.harness.refreshes().await,
+        1,
+        "no refresh for a token just renewed"
+    );
     farm.assert_no_replay().await;
 }
 
@@ -454,7 +524,12 @@ async fn refuses_path_escapes_missing_csrf_and_anonymous_calls() {
     ] {
         assert_eq!(raw_get(&bff.base, target, cookie).await, 400, "{target}");
     }
-    let no_csrf = http().get(bff.url("/api/eggs")).header("cookie", cookie).send().await.unwrap();
+    let no_csrf = http()
+        .get(bff.url("/api/eggs"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_csrf.status(), StatusCode::FORBIDDEN);
     let cross_origin = http()
         .post(bff.url("/api/eggs"))
@@ -465,13 +540,30 @@ async fn refuses_path_escapes_missing_csrf_and_anonymous_calls() {
         .send()
         .await
         .unwrap();
-    assert_eq!(cross_origin.status(), StatusCode::FORBIDDEN, "the proxy checks Origin like /bff does");
-    let anonymous = http().get(bff.url("/api/eggs")).header("x-csrf", "1").send().await.unwrap();
+    assert_eq!(
+        cross_origin.status(),
+        StatusCode::FORBIDDEN,
+        "the proxy checks Origin like /bff does"
+    );
+    let anonymous = http()
+        .get(bff.url("/api/eggs"))
+        .header("x-csrf", "1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(anonymous.json::<serde_json::Value>().await.unwrap()["error"], "unauthenticated");
+    assert_eq!(
+        anonymous.json::<serde_json::Value>().await.unwrap()["error"],
+        "unauthenticated"
+    );
     // Upstream statuses pass through: the egg API's own 400.
-    let bad = bff.api(Method::POST, "/api/eggs", cookie, Some(json!({ "count": -1 }))).await;
-    assert_eq!((bad.status, bad.body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+    let bad = bff
+        .api(Method::POST, "/api/eggs", cookie, Some(json!({ "count": -1 })))
+        .await;
+    assert_eq!(
+        (bad.status, bad.body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
 }
 
 #[tokio::test]
@@ -518,7 +610,10 @@ async fn loss_4_an_oversized_session_is_refused_and_revoked_never_sent() {
         } else {
             assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
             assert_eq!(body["error"], "session_too_large");
-            assert!(set_cookie.is_none_or(|c| c.contains("Max-Age=0")), "no session cookie");
+            assert!(
+                set_cookie.is_none_or(|c| c.contains("Max-Age=0")),
+                "no session cookie"
+            );
             let grants = harness.grants(&farmer).await;
             assert!(
                 grants["grants"][0]["revoked_reason"].is_string(),
@@ -528,7 +623,10 @@ async fn loss_4_an_oversized_session_is_refused_and_revoked_never_sent() {
         }
     }
     println!("kept: {kept:?}, refused: {refused:?}");
-    assert!(!kept.is_empty() && !refused.is_empty(), "kept {kept:?}, refused {refused:?}");
+    assert!(
+        !kept.is_empty() && !refused.is_empty(),
+        "kept {kept:?}, refused {refused:?}"
+    );
 }
 
 /// `invalid_client` is our misconfiguration: 500 with a clear message, and the farmer's session
@@ -543,14 +641,26 @@ async fn a_refused_client_is_a_500_that_keeps_the_session() {
     let mut harness = Harness::with_mode(&ports, RefreshTokenMode::Rotate, Duration::from_secs(60)).await;
     let good = harness.bff(good_listener, NEW_KEY).await;
     let misconfigured = harness
-        .bff_with(bad_listener, NEW_KEY, &[("TOPCLUCK_CLIENT_SECRET", "not-the-secret")])
+        .bff_with(
+            bad_listener,
+            NEW_KEY,
+            &[("TOPCLUCK_CLIENT_SECRET", "not-the-secret")],
+        )
         .await;
     let (cookie, _) = good.login("ada").await;
     harness.advance(Duration::from_secs(61));
     let refused = misconfigured.api(Method::GET, "/api/eggs", &cookie, None).await;
-    assert_eq!(refused.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", refused.body);
+    assert_eq!(
+        refused.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        refused.body
+    );
     assert_eq!(refused.body["error"], "client_misconfigured");
-    assert!(session_set_cookie(&refused.headers).is_none(), "the cookie is kept");
+    assert!(
+        session_set_cookie(&refused.headers).is_none(),
+        "the cookie is kept"
+    );
     let fine = good.api(Method::GET, "/api/eggs", &cookie, None).await;
     assert_eq!(fine.status, StatusCode::OK, "{}", fine.body);
     assert_eq!(harness.replays().await, (0, 0));
@@ -572,22 +682,36 @@ async fn a_session_ends_with_its_refresh_token_and_every_view_agrees() {
     let (_, info) = bff.session(Some(&cookie)).await;
     let refresh_expires = info["refresh_token_expires_at"].as_i64().expect("COOP says when");
     let session_expires = info["session_expires_at"].as_i64().unwrap();
-    assert_eq!(session_expires, refresh_expires, "the session never outlives its refresh token");
+    assert_eq!(
+        session_expires, refresh_expires,
+        "the session never outlives its refresh token"
+    );
     let max_age: i64 = set_cookie
         .split("Max-Age=")
         .nth(1)
         .and_then(|v| v.split(';').next())
         .and_then(|v| v.parse().ok())
         .expect("a Max-Age");
-    assert!((595..=600).contains(&max_age), "the cookie ends with the session: {max_age}");
+    assert!(
+        (595..=600).contains(&max_age),
+        "the cookie ends with the session: {max_age}"
+    );
 
     harness.advance(Duration::from_secs(601));
     let (status, body) = bff.session(Some(&cookie)).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("reauthentication_required")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("reauthentication_required"))
+    );
     let answer = bff.api(Method::GET, "/api/eggs", &cookie, None).await;
     assert_eq!(answer.body["error"], "reauthentication_required");
     assert!(session_set_cookie(&answer.headers).is_some_and(|c| c.contains("Max-Age=0")));
-    let page = http().get(bff.url("/")).header("cookie", &cookie).send().await.unwrap();
+    let page = http()
+        .get(bff.url("/"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert!(session_set_cookie(page.headers()).is_some_and(|c| c.contains("Max-Age=0")));
     let page = page.text().await.unwrap();
     assert!(page.contains("Log in") && !page.contains("Log out"), "{page}");
@@ -605,7 +729,10 @@ async fn an_unreadable_token_answer_is_a_502_that_keeps_the_session() {
     assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{}", answer.body);
     assert_eq!(answer.body["error"], "bad_gateway");
     assert!(answer.headers.get("retry-after").is_none());
-    assert!(session_set_cookie(&answer.headers).is_none(), "the cookie is kept");
+    assert!(
+        session_set_cookie(&answer.headers).is_none(),
+        "the cookie is kept"
+    );
     farm.harness.clear_faults().await;
     let recovered = farm.eggs(&farm.cookie).await;
     assert_eq!(recovered.status, StatusCode::OK, "{}", recovered.body);
@@ -619,9 +746,13 @@ async fn an_unreadable_token_answer_is_a_502_that_keeps_the_session() {
 async fn a_cookie_two_rotations_old_is_given_the_newest_tokens() {
     let farm = farm(RefreshTokenMode::Rotate, 600, &[]).await;
     let (harness, c0) = (&farm.harness, farm.cookie.clone());
-    harness.dev("access-tokens/revoke", json!({ "username": "ada" })).await;
+    harness
+        .dev("access-tokens/revoke", json!({ "username": "ada" }))
+        .await;
     let c1 = farm.eggs(&c0).await.cookie().expect("R0 -> R1");
-    harness.dev("access-tokens/revoke", json!({ "username": "ada" })).await;
+    harness
+        .dev("access-tokens/revoke", json!({ "username": "ada" }))
+        .await;
     let c2 = farm.eggs(&c1).await.cookie().expect("R1 -> R2");
     assert_eq!(harness.refreshes().await, 2);
     // A request sent before the browser had C1 arrives now, with C0.
@@ -630,7 +761,10 @@ async fn a_cookie_two_rotations_old_is_given_the_newest_tokens() {
     let kept = late.cookie().expect("a cookie");
     let (_, newest) = farm.bff.session(Some(&c2)).await;
     let (_, given) = farm.bff.session(Some(&kept)).await;
-    assert_eq!(given["access_token_expires_at"], newest["access_token_expires_at"]);
+    assert_eq!(
+        given["access_token_expires_at"],
+        newest["access_token_expires_at"]
+    );
     // Long after every remembered outcome is gone, the cookie the browser kept still renews.
     harness.advance(Duration::from_secs(601));
     let later = farm.eggs(&kept).await;
@@ -648,7 +782,13 @@ async fn a_logout_during_a_refresh_is_not_undone_by_its_answer() {
     farm.harness.faults(json!({ "answer_delay_ms": 1500 })).await;
     let (url, cookie) = (farm.bff.url("/api/eggs"), farm.cookie.clone());
     let in_flight = tokio::spawn(async move {
-        http().get(url).header("cookie", cookie).header("x-csrf", "1").send().await.unwrap()
+        http()
+            .get(url)
+            .header("cookie", cookie)
+            .header("x-csrf", "1")
+            .send()
+            .await
+            .unwrap()
     });
     until_refreshes(&farm.harness, 1).await;
     let out = http()
@@ -662,7 +802,10 @@ async fn a_logout_during_a_refresh_is_not_undone_by_its_answer() {
     let answer = in_flight.await.unwrap();
     assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
     let set = session_set_cookie(answer.headers());
-    assert!(set.as_deref().is_none_or(|c| c.contains("Max-Age=0")), "no live cookie after logout: {set:?}");
+    assert!(
+        set.as_deref().is_none_or(|c| c.contains("Max-Age=0")),
+        "no live cookie after logout: {set:?}"
+    );
     let again = farm.eggs(&farm.cookie).await;
     assert_eq!(again.body["error"], "reauthentication_required");
     // The grant is over at COOP: the refresh token the late answer carried was revoked.
@@ -678,7 +821,10 @@ async fn a_followed_successor_is_stored_even_when_the_next_refresh_fails() {
     let farm = farm(RefreshTokenMode::Rotate, 60, &[]).await;
     farm.harness.advance(Duration::from_secs(61));
     farm.harness.faults(json!({ "answer_delay_ms": 1000 })).await;
-    let impatient = reqwest::Client::builder().timeout(Duration::from_millis(200)).build().unwrap();
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
     let abandoned = impatient
         .get(farm.bff.url("/api/eggs"))
         .header("cookie", &farm.cookie)
@@ -701,7 +847,9 @@ async fn a_followed_successor_is_stored_even_when_the_next_refresh_fails() {
     farm.harness.faults(json!({ "unavailable_seconds": 300 })).await;
     let down = farm.eggs(&farm.cookie).await;
     assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE, "{}", down.body);
-    let followed = down.cookie().expect("the followed successor is stored with the 503");
+    let followed = down
+        .cookie()
+        .expect("the followed successor is stored with the 503");
     farm.harness.clear_faults().await;
     farm.harness.advance(Duration::from_secs(130)); // every remembered outcome is gone
     let back = farm.eggs(&followed).await;

@@ -80,7 +80,13 @@ pub async fn complete(
     }
     if let Some(previous) = previous {
         for successor in state.renewer.end(&previous) {
-            revoke_issued(&state, &SessionData { refresh_token: Some(successor), ..previous.clone() });
+            revoke_issued(
+                &state,
+                &SessionData {
+                    refresh_token: Some(successor),
+                    ..previous.clone()
+                },
+            );
         }
         revoke_issued(&state, &previous);
     }

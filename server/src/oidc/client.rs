@@ -137,9 +137,8 @@ struct StatusAware(reqwest::Client);
 
 impl<'c> oauth2::AsyncHttpClient<'c> for StatusAware {
     type Error = Transport;
-    type Future = std::pin::Pin<
-        Box<dyn Future<Output = Result<oauth2::HttpResponse, Transport>> + Send + Sync + 'c>,
-    >;
+    type Future =
+        std::pin::Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, Transport>> + Send + Sync + 'c>>;
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
         Box::pin(async move {

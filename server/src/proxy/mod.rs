@@ -42,7 +42,9 @@ pub async fn forward(
         .ok_or_else(|| BffError::BadRequest("the path leaves the API".into()))?
         .to_owned();
     let now = state.clock.now();
-    let mut data = session::load(&session, now).await?.ok_or(BffError::Unauthenticated)?;
+    let mut data = session::load(&session, now)
+        .await?
+        .ok_or(BffError::Unauthenticated)?;
     let (parts, body) = request.into_parts();
     let outgoing = read_body(&parts, body, state.settings.retry_body_limit).await?;
     let url = format!(
@@ -102,7 +104,11 @@ fn refusal(response: &reqwest::Response) -> Option<Refusal> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains("invalid_token"));
-    Some(if invalid_token { Refusal::InvalidToken } else { Refusal::Bare })
+    Some(if invalid_token {
+        Refusal::InvalidToken
+    } else {
+        Refusal::Bare
+    })
 }
 
 /// A bare 401 (no `invalid_token`) is taken as a refused token only when the token has been in

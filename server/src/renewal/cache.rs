@@ -152,7 +152,10 @@ impl Cache {
                     self.bytes -= entry.bytes - ENTRY_OVERHEAD;
                     entry.bytes = ENTRY_OVERHEAD;
                     entry.rotated = false;
-                    entry.state = State::Done { outcome: Outcome::Ended, at: now };
+                    entry.state = State::Done {
+                        outcome: Outcome::Ended,
+                        at: now,
+                    };
                     Ending::Successor(found)
                 }
             },
@@ -163,7 +166,10 @@ impl Cache {
                     key,
                     Entry {
                         generation,
-                        state: State::Done { outcome: Outcome::Ended, at: now },
+                        state: State::Done {
+                            outcome: Outcome::Ended,
+                            at: now,
+                        },
                         bytes: ENTRY_OVERHEAD,
                         ended: false,
                         rotated: false,
@@ -214,7 +220,9 @@ impl Cache {
             let mut budget = self.order.len();
             while self.over_limit() && budget > 0 {
                 budget -= 1;
-                let Some((key, generation)) = self.order.pop_front() else { break };
+                let Some((key, generation)) = self.order.pop_front() else {
+                    break;
+                };
                 let Some(entry) = self.entries.get(&key).filter(|e| e.generation == generation) else {
                     continue;
                 };
@@ -224,7 +232,9 @@ impl Cache {
                     continue;
                 }
                 if entry.rotated {
-                    tracing::error!("successor cache full: a rotated refresh token's successor evicted early");
+                    tracing::error!(
+                        "successor cache full: a rotated refresh token's successor evicted early"
+                    );
                 }
                 self.remove(&key);
                 self.evicted_early += 1;
@@ -295,7 +305,13 @@ mod tests {
         finished(&mut cache, 2, Outcome::Misconfigured("invalid_client".into()), 0);
         finished(&mut cache, 3, Outcome::Ended, 0);
         assert!(cache.get(&key(1)).is_none() && cache.get(&key(2)).is_none());
-        assert!(matches!(cache.get(&key(3)), Some(State::Done { outcome: Outcome::Ended, .. })));
+        assert!(matches!(
+            cache.get(&key(3)),
+            Some(State::Done {
+                outcome: Outcome::Ended,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -209,7 +209,10 @@ impl Renewer {
                     if successor.rotated_from(refresh_token) {
                         // The remembered refresh token is used. Hand out the successor only if
                         // it is fresh and nothing newer is known; else continue from it.
-                        let newer = successor.refresh_token.as_deref().is_some_and(|next| cache.contains(&digest(next)));
+                        let newer = successor
+                            .refresh_token
+                            .as_deref()
+                            .is_some_and(|next| cache.contains(&digest(next)));
                         if stale || newer {
                             return Step::Follow(successor.apply(current));
                         }
@@ -246,16 +249,19 @@ impl Renewer {
             let outcome = outcome::refresh(&provider, &refresh_token, &renewer.clock).await;
             tracing::info!(%sub, outcome = outcome.label(), "access token refresh");
             let rotated = matches!(&outcome, Outcome::Renewed(s) if s.rotated_from(&refresh_token));
-            let logged_out = renewer
-                .lock()
-                .finish(key, generation, outcome.clone(), rotated, renewer.clock.now());
+            let logged_out =
+                renewer
+                    .lock()
+                    .finish(key, generation, outcome.clone(), rotated, renewer.clock.now());
             let outcome = match outcome {
                 Outcome::Renewed(successor) if logged_out => {
                     // Logged out while this refresh was in flight: what it brought is revoked.
                     let token = successor.refresh_token.as_deref().unwrap_or(&refresh_token);
                     match provider.revoke(token, "refresh_token").await {
                         Ok(()) => tracing::info!(%sub, "refresh answered after logout: revoked"),
-                        Err(error) => tracing::warn!(%sub, %error, "refresh answered after logout: NOT revoked"),
+                        Err(error) => {
+                            tracing::warn!(%sub, %error, "refresh answered after logout: NOT revoked")
+                        }
                     }
                     Outcome::Ended
                 }

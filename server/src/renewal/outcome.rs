@@ -35,7 +35,11 @@ impl Successor {
     /// The access token expires within the skew: not to be handed out.
     pub fn is_stale(&self, now: i64, skew: Duration) -> bool {
         self.access_token_expires_at - now
-            <= effective_skew(self.access_token_expires_at, Some(self.access_token_issued_at), skew)
+            <= effective_skew(
+                self.access_token_expires_at,
+                Some(self.access_token_issued_at),
+                skew,
+            )
     }
 
     /// The provider rotated: it returned a refresh token other than `old`.

@@ -51,7 +51,10 @@ mod tests {
         let max = max_record_bytes(&keys);
         let at = sealed_line(&keys, max).len();
         let above = sealed_line(&keys, max + 1).len();
-        println!("largest record {max} bytes -> Set-Cookie {at} bytes; {} bytes -> {above}", max + 1);
+        println!(
+            "largest record {max} bytes -> Set-Cookie {at} bytes; {} bytes -> {above}",
+            max + 1
+        );
         assert!(at <= BROWSER_COOKIE_LIMIT, "{at}");
         assert!(above > BROWSER_COOKIE_LIMIT, "{above}");
         // Sealing costs about a third: the unsealed limit the crate defaults to is far too high.

@@ -119,7 +119,8 @@ impl SessionData {
     /// more than a quarter of the token's own lifetime (a 4-second token with a 30-second skew
     /// would otherwise be renewed on every request).
     pub fn needs_renewal(&self, now: i64, skew: std::time::Duration) -> bool {
-        self.access_token_expires_at - now <= effective_skew(self.access_token_expires_at, self.access_token_issued_at, skew)
+        self.access_token_expires_at - now
+            <= effective_skew(self.access_token_expires_at, self.access_token_issued_at, skew)
     }
 }
 

@@ -155,7 +155,12 @@ impl Harness {
             .build();
         let state = AppState::with_clock(options, settings, provider, self.clock.clone());
         let app = server::app(state.clone(), keys);
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        // The production accept loop (TCP_NODELAY, header timeout), as main.rs serves.
+        tokio::spawn(async move {
+            server::edges::serve(listener, app, std::future::pending())
+                .await
+                .unwrap()
+        });
         Bff {
             base: format!("http://{addr}"),
             state,
