@@ -23,13 +23,14 @@ TOOLS_CACHE=${TOPCLUCK_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/topcluck}
 LOGS=$TOOLS_CACHE/logs
 mkdir -p "$LOGS"
 
-# Minutes each long step took on a fresh 2-core machine of this project's kind (see README,
-# "First run"), scaled to this machine's cores for the estimates printed along the way.
+# Minutes each long step took on 2-core machines of this project's kind (see README, "First
+# run"): the low end on an idle machine, the high end on a busy one. Scaled to this machine's
+# cores for the estimates printed along the way.
 CORES=$(nproc 2>/dev/null || echo 2)
-est() { echo $(((${1} * 2 + CORES - 1) / CORES)); }
-MIN_CARGO_LEPTOS=$(est 19)
-MIN_WASM_BINDGEN=$(est 4)
-MIN_FIRST_BUILD=$(est 9)
+est() { echo "$(((${1} * 2 + CORES - 1) / CORES))-$(((${2} * 2 + CORES - 1) / CORES))"; }
+MIN_CARGO_LEPTOS=$(est 26 50)
+MIN_WASM_BINDGEN=$(est 4 6)
+MIN_FIRST_BUILD=$(est 7 20)
 
 # Wall time of each step, printed at the end so the first run shows where its time went.
 declare -a TIMES=()

@@ -11,6 +11,7 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 # A one-shot build (CI) gains nothing from incremental compilation, which doubles the disk used.
 if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 
+[ -d target/debug ] || echo "    first build of the workspace: about 7-20 min on 2 cores (7 on an idle machine), once"
 step "cargo fmt --check"
 if cargo fmt --version >/dev/null 2>&1; then
   cargo fmt --all -- --check
