@@ -28,8 +28,8 @@ mkdir -p "$LOGS"
 # cores for the estimates printed along the way.
 CORES=$(nproc 2>/dev/null || echo 2)
 est() { echo "$(((${1} * 2 + CORES - 1) / CORES))-$(((${2} * 2 + CORES - 1) / CORES))"; }
-MIN_CARGO_LEPTOS=$(est 26 50)
-MIN_WASM_BINDGEN=$(est 4 6)
+MIN_CARGO_LEPTOS=$(est 26 55)
+MIN_WASM_BINDGEN=$(est 4 7)
 MIN_FIRST_BUILD=$(est 7 20)
 
 # Wall time of each step, printed at the end so the first run shows where its time went.
