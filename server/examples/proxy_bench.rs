@@ -67,18 +67,11 @@ async fn wait(url: &str) {
 
 /// A session cookie from the BFF, and an access token straight from COOP for the same farmer.
 async fn credentials(bff: &str, secret: &str) {
-    let bff = external(bff, secret);
+    let bff = Bff::external(bff);
     let (cookie, _) = bff.login("ada").await;
     // A second login at COOP, redeemed by us rather than the BFF: the direct run's bearer token.
     let pending = bff.authorize("ada").await;
-    let parameters: Value = http()
-        .get(bff.url("/bff/login"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let parameters = bff.login_parameters().await;
     let authorize = url::Url::parse(parameters["authorization_endpoint"].as_str().unwrap()).unwrap();
     let token_endpoint = authorize.join("/token").unwrap();
     let answer: Value = http()
@@ -102,36 +95,6 @@ async fn credentials(bff: &str, secret: &str) {
     };
     println!("COOKIE={cookie}");
     println!("TOKEN={token}");
-}
-
-/// The support code's handle on a BFF, for one in another process. Its `state` is a placeholder:
-/// logging in goes over HTTP only.
-fn external(base: &str, secret: &str) -> Bff {
-    let base = base.trim_end_matches('/').to_owned();
-    let site = url::Url::parse(&base).unwrap();
-    let vars = [
-        ("TOPCLUCK_ISSUER", "http://127.0.0.1:9"),
-        ("TOPCLUCK_CLIENT_SECRET", secret),
-        ("TOPCLUCK_COOKIE_KEYS", NEW_KEY),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let settings =
-        server::settings::Settings::from_vars(&vars, &site, true, std::path::Path::new("unused")).unwrap();
-    let provider = server::oidc::Provider::new(
-        "http://127.0.0.1:9",
-        &settings.client_id,
-        server::settings::Secret::new(secret),
-        settings.redirect_uri.as_str(),
-    );
-    let options = leptos::prelude::LeptosOptions::builder()
-        .output_name("topcluck")
-        .build();
-    Bff {
-        base,
-        state: server::state::AppState::new(options, settings, provider),
-    }
 }
 
 /// Time per request through a trivial JSON route, in-process (no sockets), bare and inside the

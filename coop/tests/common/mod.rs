@@ -91,14 +91,7 @@ impl TestCoop {
 
     /// `GET /dev/clock`: `{"now", "offset_seconds"}`.
     pub async fn read_clock(&self) -> Value {
-        backend()
-            .get(self.url("/dev/clock"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.get_json("/dev/clock").await
     }
 
     /// `POST /dev/faults` with `settings`.
@@ -229,15 +222,20 @@ impl TestCoop {
         TokenAnswer::read(response).await
     }
 
-    pub async fn counters(&self) -> Value {
+    /// `GET path` as a client backend, its JSON body.
+    pub async fn get_json(&self, path: &str) -> Value {
         backend()
-            .get(self.url("/dev/counters"))
+            .get(self.url(path))
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap()
+    }
+
+    pub async fn counters(&self) -> Value {
+        self.get_json("/dev/counters").await
     }
 
     pub async fn api(

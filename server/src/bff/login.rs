@@ -71,22 +71,10 @@ pub async fn complete(
     };
     // A session this browser already had is replaced: its grant is ended too.
     let previous = session::load(&session, now).await.ok().flatten();
-    if let Err(error) = session::start(&session, &data).await {
-        if matches!(error, BffError::SessionTooLarge(_)) {
-            // Nothing was kept: take back what the provider just issued.
-            revoke_issued(&state, &data);
-        }
-        return Err(error);
-    }
+    revoke_if_unkept(&state, &data, session::start(&session, &data).await)?;
     if let Some(previous) = previous {
         for successor in state.renewer.end(&previous) {
-            revoke_issued(
-                &state,
-                &SessionData {
-                    refresh_token: Some(successor),
-                    ..previous.clone()
-                },
-            );
+            spawn_revoke(&state, &previous.farmer.sub, successor, "refresh_token");
         }
         revoke_issued(&state, &previous);
     }
@@ -94,15 +82,32 @@ pub async fn complete(
     Ok(Json(data.info()))
 }
 
-/// Revokes the tokens of a session that could not be kept (the refresh token, which ends the
-/// grant; else the access token) — on its own task, so it happens even if the request that
-/// asked for it is gone.
+/// Passes `stored` (the result of storing `data` in the cookie) on; when the session was too
+/// large to keep, first takes back what the provider issued for it: nothing else could ever use
+/// those tokens.
+pub(crate) fn revoke_if_unkept(
+    state: &AppState,
+    data: &SessionData,
+    stored: Result<(), BffError>,
+) -> Result<(), BffError> {
+    if let Err(BffError::SessionTooLarge(_)) = &stored {
+        revoke_issued(state, data);
+    }
+    stored
+}
+
+/// Revokes the tokens of a session that is not kept (the refresh token, which ends the grant;
+/// else the access token).
 pub(crate) fn revoke_issued(state: &AppState, data: &SessionData) {
-    let (token, hint) = match &data.refresh_token {
-        Some(refresh_token) => (refresh_token.clone(), "refresh_token"),
-        None => (data.access_token.clone(), "access_token"),
-    };
-    let (provider, sub) = (state.provider.clone(), data.farmer.sub.clone());
+    match &data.refresh_token {
+        Some(refresh_token) => spawn_revoke(state, &data.farmer.sub, refresh_token.clone(), "refresh_token"),
+        None => spawn_revoke(state, &data.farmer.sub, data.access_token.clone(), "access_token"),
+    }
+}
+
+/// Revokes `token` on its own task, so it happens even if the request that asked for it is gone.
+fn spawn_revoke(state: &AppState, sub: &str, token: String, hint: &'static str) {
+    let (provider, sub) = (state.provider.clone(), sub.to_owned());
     tokio::spawn(async move {
         match provider.revoke(&token, hint).await {
             Ok(()) => tracing::warn!(%sub, hint, "session not kept; its token revoked"),

@@ -6,7 +6,7 @@ mod login;
 mod logout;
 mod session_info;
 
-pub(crate) use login::revoke_issued;
+pub(crate) use login::revoke_if_unkept;
 
 use axum::Router;
 use axum::routing::{get, post};

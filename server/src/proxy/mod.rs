@@ -153,11 +153,13 @@ async fn renew(
     {
         // Renewal followed a remembered rotation, then failed: the successor it followed holds
         // the only live refresh token, so the cookie gets it even though the request fails.
-        save_or_revoke(state, session, progressed).await?;
+        let stored = session::save(session, progressed).await;
+        crate::bff::revoke_if_unkept(state, progressed, stored)?;
     }
     match renewal {
         Renewal::Renewed(renewed) => {
-            save_or_revoke(state, session, &renewed).await?;
+            let stored = session::save(session, &renewed).await;
+            crate::bff::revoke_if_unkept(state, &renewed, stored)?;
             Ok(*renewed)
         }
         Renewal::Ended => {
@@ -170,18 +172,6 @@ async fn renew(
         }),
         Renewal::Misconfigured(code) => Err(BffError::ClientMisconfigured(code)),
         Renewal::BadAnswer(detail) => Err(BffError::BadProviderAnswer(detail)),
-    }
-}
-
-/// Stores a renewed session in the cookie; one too large for a browser is refused, and the
-/// tokens it would have held are revoked (nothing else could ever use them).
-async fn save_or_revoke(state: &AppState, session: &Session, data: &SessionData) -> Result<(), BffError> {
-    match session::save(session, data).await {
-        Err(error @ BffError::SessionTooLarge(_)) => {
-            crate::bff::revoke_issued(state, data);
-            Err(error)
-        }
-        other => other,
     }
 }
 

@@ -127,14 +127,12 @@ impl Renewer {
         let mut current = data.clone();
         let mut followed = false;
         for _ in 0..MAX_CHAIN {
-            let progressed = followed.then(|| current.clone());
             let Some(refresh_token) = current.refresh_token.clone() else {
                 return (Renewal::Ended, None);
             };
-            let key = digest(&refresh_token);
-            let step = self.look(provider, &current, key, &refresh_token, rejected);
+            let step = self.look(provider, &current, &refresh_token, rejected);
             let mut done = match step {
-                Step::Done(renewal) => return (renewal, progressed),
+                Step::Done(renewal) => return (renewal, followed.then_some(current)),
                 Step::Follow(next) => {
                     current = next;
                     followed = true;
@@ -152,7 +150,7 @@ impl Renewer {
                     Outcome::Unavailable
                 }
             };
-            return (outcome.for_session(&current), progressed);
+            return (outcome.for_session(&current), followed.then_some(current));
         }
         tracing::warn!(sub = %data.farmer.sub, "too many remembered rotations to follow");
         let progressed = followed.then_some(current);
@@ -193,10 +191,10 @@ impl Renewer {
         self: &Arc<Self>,
         provider: &Arc<Provider>,
         current: &SessionData,
-        key: Key,
         refresh_token: &str,
         rejected: Option<&str>,
     ) -> Step {
+        let key = digest(refresh_token);
         let now = self.clock.now();
         let mut cache = self.lock();
         cache.prune(now);

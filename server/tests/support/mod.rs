@@ -32,7 +32,8 @@ pub struct Harness {
 /// A BFF on its own port.
 pub struct Bff {
     pub base: String,
-    pub state: AppState,
+    /// Its renewer, when the BFF runs in this process.
+    pub renewer: Option<std::sync::Arc<server::renewal::Renewer>>,
 }
 
 pub async fn listener() -> tokio::net::TcpListener {
@@ -154,7 +155,8 @@ impl Harness {
             .site_addr(addr)
             .build();
         let state = AppState::with_clock(options, settings, provider, self.clock.clone());
-        let app = server::app(state.clone(), keys);
+        let renewer = Some(state.renewer.clone());
+        let app = server::app(state, keys);
         // The production accept loop (TCP_NODELAY, header timeout), as main.rs serves.
         tokio::spawn(async move {
             server::edges::serve(listener, app, std::future::pending())
@@ -163,30 +165,20 @@ impl Harness {
         });
         Bff {
             base: format!("http://{addr}"),
-            state,
+            renewer,
         }
     }
 
     pub async fn grants(&self, username: &str) -> Value {
-        http()
-            .get(format!("{}/dev/grants?username={username}", self.coop.issuer))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.dev_get(&format!("grants?username={username}")).await
     }
 
     pub async fn counters(&self) -> Value {
-        http()
-            .get(format!("{}/dev/counters", self.coop.issuer))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.dev_get("counters").await
+    }
+
+    async fn dev_get(&self, path: &str) -> Value {
+        get_json(&format!("{}/dev/{path}", self.coop.issuer)).await
     }
 
     /// Successful refreshes COOP has answered.
@@ -236,15 +228,21 @@ impl Bff {
 
     /// Does what the SPA does up to `/callback`: parameters from the BFF, PKCE, the provider's
     /// login form (as a browser would); returns the code with what the SPA kept.
+    /// A BFF in another process, reached over HTTP only.
+    pub fn external(base: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            renewer: None,
+        }
+    }
+
+    /// `GET /bff/login`: what the SPA needs to send the farmer to the provider.
+    pub async fn login_parameters(&self) -> Value {
+        get_json(&self.url("/bff/login")).await
+    }
+
     pub async fn authorize(&self, farmer: &str) -> Pending {
-        let parameters: Value = http()
-            .get(self.url("/bff/login"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let parameters = self.login_parameters().await;
         let verifier = URL_SAFE_NO_PAD.encode([7u8; 32]) + "x";
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         let mut url = url::Url::parse(parameters["authorization_endpoint"].as_str().unwrap()).unwrap();
@@ -353,6 +351,10 @@ impl Bff {
             body,
         }
     }
+}
+
+pub async fn get_json(url: &str) -> Value {
+    http().get(url).send().await.unwrap().json().await.unwrap()
 }
 
 pub fn session_set_cookie(headers: &reqwest::header::HeaderMap) -> Option<String> {
