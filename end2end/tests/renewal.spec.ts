@@ -1,26 +1,11 @@
-import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { holdNextRecord, recordButton } from "./helpers";
+import { expect, test, type APIRequestContext } from "@playwright/test";
+import { coop, holdNextRecord, logIn, record, recordButton } from "./helpers";
 
 // The test command runs the server with COOP_ACCESS_TOKEN_TTL=3 and TOPCLUCK_REFRESH_SKEW=1.
-const coop = process.env.COOP_URL ?? "http://127.0.0.1:3030";
 
 async function refreshes(request: APIRequestContext): Promise<number> {
   const counters = await (await request.get(`${coop}/dev/counters`)).json();
   return counters.token_requests?.refresh_token?.ok ?? 0;
-}
-
-async function logIn(page: Page, farmer: string) {
-  await page.goto("/");
-  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.getByLabel("Farmer name").fill(farmer);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page.getByTestId("egg-count")).toBeVisible();
-}
-
-async function record(page: Page, eggs: string) {
-  await page.getByLabel("Eggs collected").fill(eggs);
-  await page.getByRole("button", { name: "Record" }).click();
 }
 
 test("after the access token expires, recording eggs still works: the BFF renewed it", async ({ page, request }) => {

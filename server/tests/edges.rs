@@ -87,25 +87,6 @@ async fn setup() -> (Harness, Bff, Upstream, String) {
     (harness, bff, upstream, cookie)
 }
 
-/// The response head, byte for byte as the server sent it (lower-cased), and the body.
-async fn raw(base: &str, request: &str) -> (String, Vec<u8>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
-        .await
-        .unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
-        .await
-        .unwrap()
-        .unwrap();
-    let end = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    (
-        String::from_utf8_lossy(&response[..end]).to_ascii_lowercase(),
-        response[end + 4..].to_vec(),
-    )
-}
-
 fn header_values(headers: &reqwest::header::HeaderMap, name: &str) -> Vec<String> {
     headers
         .get_all(name)

@@ -365,20 +365,33 @@ pub fn session_set_cookie(headers: &reqwest::header::HeaderMap) -> Option<String
         .find(|v| v.starts_with("__Host-topcluck="))
 }
 
-/// Sends `raw` as the request line's target, byte for byte (clients normalise `..` away).
+/// Sends `raw` as the request line's target, byte for byte (clients normalise `..` away);
+/// returns the status.
 pub async fn raw_get(base: &str, target: &str, cookie: &str) -> u16 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let authority = base.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
     let request = format!(
         "GET {target} HTTP/1.1\r\nHost: {authority}\r\nCookie: {cookie}\r\nX-CSRF: 1\r\nConnection: close\r\n\r\n"
     );
+    let (head, _) = raw(base, &request).await;
+    head.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+/// Sends `request` as it is; returns the response head, byte for byte as the server sent it
+/// (lower-cased), and the body.
+pub async fn raw(base: &str, request: &str) -> (String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
+        .await
+        .unwrap();
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
         .await
         .unwrap()
         .unwrap();
-    let text = String::from_utf8_lossy(&response);
-    text.split(' ').nth(1).unwrap().parse().unwrap()
+    let end = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    (
+        String::from_utf8_lossy(&response[..end]).to_ascii_lowercase(),
+        response[end + 4..].to_vec(),
+    )
 }
