@@ -50,6 +50,12 @@ pub enum BffError {
     /// A request the server could not answer in time (the edges' request timeout).
     #[error("no answer in time")]
     GatewayTimeout,
+    /// `POST /bff/login` without an open login transaction for its `state` in this browser.
+    #[error("no login under way for this state in this browser")]
+    LoginNotStarted,
+    /// Too many failed logins from one address (`crate::bff::failures`).
+    #[error("too many failed logins")]
+    TooManyFailures { retry_after_seconds: u64 },
 }
 
 impl BffError {
@@ -130,6 +136,16 @@ impl BffError {
                 ErrorCode::Timeout,
                 "TopCluck took too long to answer. Please try again.",
             ),
+            Self::LoginNotStarted => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::LoginNotStarted,
+                "This login was not started in this browser, or it took too long. Please log in again.",
+            ),
+            Self::TooManyFailures { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+                "Too many failed logins. Please wait a little and try again.",
+            ),
         }
     }
 }
@@ -161,7 +177,8 @@ impl IntoResponse for BffError {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Self::ProviderUnavailable {
             retry_after_seconds, ..
-        } = self
+        }
+        | Self::TooManyFailures { retry_after_seconds } = self
         {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
         }

@@ -36,14 +36,17 @@ use state::AppState;
 /// ([`edges`]: timeouts, the `/api` body limit, tracing, cache headers).
 pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
     let routes = generate_route_list(App);
-    let bff = bff::router().route_layer(middleware::from_fn(bff::csrf::require));
+    let bff = bff::router(&state, cookie_keys.clone());
     Router::new()
         .route("/healthz", get(health::healthz))
         .nest("/bff", bff)
         .route(
             "/api/{*rest}",
             any(proxy::forward)
-                .layer(middleware::from_fn(bff::csrf::require_always))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    bff::csrf::require_always,
+                ))
                 .layer(edges::api_body_limit()),
         )
         .leptos_routes(&state, routes, {

@@ -51,6 +51,13 @@ pub struct Settings {
     /// How long a request waits for a refresh before answering 503 "retry" (the refresh itself
     /// goes on, and its answer reaches the next request).
     pub refresh_wait: std::time::Duration,
+    /// The origin browsers show for TopCluck (`scheme://host[:port]`): the CSRF check compares
+    /// every request's `Origin` with it. Default: the redirect URI's origin.
+    pub public_origin: String,
+    /// Where to revoke tokens when the provider's discovery names no `revocation_endpoint`.
+    pub revocation_endpoint: Option<Url>,
+    /// Failed logins allowed from one address before it must wait (`crate::bff::failures`).
+    pub login_failure_burst: u32,
 }
 
 /// A configuration value that is missing or malformed.
@@ -167,6 +174,28 @@ impl Settings {
             "TOPCLUCK_REFRESH_WAIT_MS",
             10_000,
         )?);
+        let public_origin = match get("TOPCLUCK_PUBLIC_ORIGIN") {
+            Some(v) => origin_of("TOPCLUCK_PUBLIC_ORIGIN", v)?,
+            None => redirect_uri.origin().ascii_serialization(),
+        };
+        let revocation_endpoint = get("TOPCLUCK_REVOCATION_ENDPOINT")
+            .map(|v| url("TOPCLUCK_REVOCATION_ENDPOINT", v))
+            .transpose()?;
+        if let Some(endpoint) = &revocation_endpoint
+            && endpoint.scheme() != "https"
+            && !(endpoint.scheme() == "http" && is_loopback(endpoint))
+        {
+            return Err(problem(
+                "TOPCLUCK_REVOCATION_ENDPOINT",
+                "must be https (plain http only on a loopback host)",
+            ));
+        }
+        let login_failure_burst = number(
+            get("TOPCLUCK_LOGIN_FAILURE_BURST"),
+            "TOPCLUCK_LOGIN_FAILURE_BURST",
+            10,
+        )?
+        .clamp(1, u64::from(u32::MAX)) as u32;
         Ok(Self {
             issuer,
             client_id,
@@ -180,7 +209,38 @@ impl Settings {
             refresh_skew,
             retry_body_limit,
             refresh_wait,
+            public_origin,
+            revocation_endpoint,
+            login_failure_burst,
         })
+    }
+}
+
+/// `value` as an origin (`scheme://host[:port]`, nothing else), serialized as browsers send
+/// it in `Origin`.
+fn origin_of(name: &'static str, value: &str) -> Result<String, SettingsError> {
+    let url = Url::parse(value).map_err(|e| problem(name, format!("{value:?} is not a URL: {e}")))?;
+    let bare = matches!(url.path(), "" | "/")
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !bare {
+        return Err(problem(
+            name,
+            format!("{value:?} is not an origin (scheme://host[:port], no path)"),
+        ));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+/// Whether `url`'s host is this machine (127.0.0.0/8, ::1, localhost).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }
 
@@ -229,7 +289,27 @@ mod tests {
 
         // (variables, the one named in the error, production?)
         type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, bool);
-        let cases: [Case<'_>; 5] = [
+        let cases: [Case<'_>; 9] = [
+            (
+                &[("TOPCLUCK_PUBLIC_ORIGIN", "https://farm.example/app")],
+                "TOPCLUCK_PUBLIC_ORIGIN",
+                false,
+            ),
+            (
+                &[("TOPCLUCK_PUBLIC_ORIGIN", "https://user@farm.example")],
+                "TOPCLUCK_PUBLIC_ORIGIN",
+                false,
+            ),
+            (
+                &[("TOPCLUCK_PUBLIC_ORIGIN", "ftp://farm.example")],
+                "TOPCLUCK_PUBLIC_ORIGIN",
+                false,
+            ),
+            (
+                &[("TOPCLUCK_REVOCATION_ENDPOINT", "http://id.example/revoke")],
+                "TOPCLUCK_REVOCATION_ENDPOINT",
+                false,
+            ),
             (&[], "TOPCLUCK_COOKIE_KEYS", true),
             (&[("TOPCLUCK_ISSUER", "not a url")], "TOPCLUCK_ISSUER", false),
             (
@@ -248,6 +328,28 @@ mod tests {
             let error = Settings::from_vars(&vars(pairs), &site(), production, dir.path()).unwrap_err();
             assert_eq!(error.name, name);
         }
+    }
+
+    #[test]
+    fn the_public_origin_defaults_to_the_redirect_uris_and_is_written_as_browsers_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let default = Settings::from_vars(&vars(&[]), &site(), false, dir.path()).unwrap();
+        assert_eq!(default.public_origin, "http://127.0.0.1:3000");
+        let configured = Settings::from_vars(
+            &vars(&[
+                ("TOPCLUCK_PUBLIC_ORIGIN", "HTTPS://Farm.Example:443/"),
+                ("TOPCLUCK_REVOCATION_ENDPOINT", "http://127.0.0.1:9000/revoke"),
+            ]),
+            &site(),
+            false,
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(configured.public_origin, "https://farm.example");
+        assert_eq!(
+            configured.revocation_endpoint.unwrap().as_str(),
+            "http://127.0.0.1:9000/revoke"
+        );
     }
 
     #[test]

@@ -50,6 +50,7 @@ impl AppState {
             .tcp_nodelay(true)
             .build()
             .expect("a reqwest client with rustls");
+        let provider = provider.with_revocation_endpoint(settings.revocation_endpoint.as_ref());
         Self {
             leptos_options,
             provider: Arc::new(provider),

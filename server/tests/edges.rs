@@ -242,7 +242,7 @@ async fn pages_bff_and_api_answers_are_no_store_and_vary_by_cookie() {
 
     // The answer that sets the session cookie.
     let pending = bff.authorize("ada").await;
-    let login = bff.complete(&pending, &pending.nonce).await;
+    let login = bff.complete(&pending).await;
     assert_eq!(login.status(), StatusCode::OK);
     assert!(session_set_cookie(login.headers()).is_some());
     assert_private("POST /bff/login", login.headers(), true);

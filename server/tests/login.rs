@@ -5,6 +5,9 @@ mod support;
 
 use std::collections::BTreeMap;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::*;
@@ -81,8 +84,9 @@ async fn a_wrong_nonce_or_a_foreign_redirect_uri_fails_the_login_and_sets_no_coo
     let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
     let bff = harness.bff(listener, NEW_KEY).await;
 
-    let pending = bff.authorize("ada").await;
-    let response = bff.complete(&pending, "another-nonce").await;
+    // COOP sent a nonce other than the one the BFF chose for this transaction.
+    let pending = bff.authorize_with_nonce("ada", Some("another-nonce")).await;
+    let response = bff.complete(&pending).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(session_set_cookie(response.headers()).is_none());
     let body: Value = response.json().await.unwrap();
@@ -94,10 +98,7 @@ async fn a_wrong_nonce_or_a_foreign_redirect_uri_fails_the_login_and_sets_no_coo
 
     let mut foreign = bff.authorize("ada").await;
     foreign.redirect_uri = "https://evil.example/callback".into();
-    assert_eq!(
-        bff.complete(&foreign, "n1").await.status(),
-        StatusCode::BAD_REQUEST
-    );
+    assert_eq!(bff.complete(&foreign).await.status(), StatusCode::BAD_REQUEST);
 
     let bad_json = http()
         .post(bff.url("/bff/login"))
@@ -123,7 +124,7 @@ async fn an_unavailable_provider_answers_503_with_retry_after() {
         .send()
         .await
         .unwrap();
-    let response = bff.complete(&pending, &pending.nonce).await;
+    let response = bff.complete(&pending).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.headers().get("retry-after").is_some());
     assert_eq!(
@@ -252,8 +253,32 @@ async fn logout_revokes_the_refresh_token_clears_the_cookie_and_goes_through_end
         cleared.contains("; Secure") && cleared.contains("Path=/"),
         "{cleared}"
     );
+    let hint_cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("__Host-topcluck-logout="))
+        .expect("the logout hint cookie");
+    assert!(
+        hint_cookie.contains("HttpOnly") && hint_cookie.contains("SameSite=Strict"),
+        "{hint_cookie}"
+    );
     let body: Value = response.json().await.unwrap();
-    let redirect = url::Url::parse(body["redirect_to"].as_str().unwrap()).unwrap();
+    assert_eq!(body["revocation"], "revoked");
+    // The ID token never reaches script: the SPA only learns where to navigate.
+    assert_eq!(body["redirect_to"], "/bff/logout/continue");
+    assert!(!body.to_string().contains("eyJ"), "{body}");
+
+    // The navigation: a redirect to COOP's end-session endpoint with the login's ID token.
+    let continued = http()
+        .get(bff.url("/bff/logout/continue"))
+        .header("cookie", hint_cookie.split(';').next().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(continued.status(), StatusCode::SEE_OTHER);
+    let redirect = url::Url::parse(continued.headers()["location"].to_str().unwrap()).unwrap();
     assert_eq!(redirect.path(), "/end-session");
     let query: BTreeMap<String, String> = redirect.query_pairs().into_owned().collect();
     assert_eq!(
@@ -261,9 +286,223 @@ async fn logout_revokes_the_refresh_token_clears_the_cookie_and_goes_through_end
         format!("http://127.0.0.1:{port}/")
     );
     assert_eq!(query["client_id"], "topcluck");
+    let hint_claims = query["id_token_hint"].split('.').nth(1).unwrap();
+    let hint_claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(hint_claims).unwrap()).unwrap();
+    assert_eq!(
+        (hint_claims["aud"].clone(), hint_claims["sub"].clone()),
+        (json!("topcluck"), json!("ada"))
+    );
+    let used_up = continued
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("__Host-topcluck-logout="))
+        .expect("the hint cookie is cleared");
+    assert!(used_up.contains("Max-Age=0"), "{used_up}");
+
+    // Without the hint cookie (another browser, or a minute later): no hint, COOP asks.
+    let bare = http().get(bff.url("/bff/logout/continue")).send().await.unwrap();
+    let bare = url::Url::parse(bare.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(!bare.query_pairs().any(|(k, _)| k == "id_token_hint"), "{bare}");
 
     assert_eq!(
         harness.grants("ada").await["grants"][0]["revoked_reason"],
         "refresh token revoked"
     );
+}
+
+/// Code redemptions COOP has answered, whatever their outcome.
+async fn code_redemptions(harness: &Harness) -> u64 {
+    harness.counters().await["token_requests"]["authorization_code"]
+        .as_object()
+        .map_or(0, |outcomes| outcomes.values().filter_map(Value::as_u64).sum())
+}
+
+/// The XSS-extraction scenario (draft-ietf-oauth-browser-based-apps §5.1.3): script injected
+/// into the farmer's page opens a login in a hidden frame and carries the code, the verifier and
+/// the state to another machine. There, no login transaction of this browser exists: the BFF
+/// refuses without calling COOP. An attacker who opens a transaction of its own (with the
+/// stolen challenge) fails on the ID token's nonce, which the BFF chose per transaction — and
+/// what COOP issued for it is revoked.
+#[tokio::test]
+async fn a_code_taken_by_injected_script_is_not_redeemed_on_another_machine() {
+    let listener = listener().await;
+    let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
+    let bff = harness.bff(listener, NEW_KEY).await;
+
+    // In the farmer's browser: the script's login, up to the code.
+    let stolen = bff.authorize("ada").await;
+    let before = code_redemptions(&harness).await;
+
+    // On the attacker's machine: no transaction cookie.
+    let elsewhere = bff.complete_with_cookie(&stolen, None).await;
+    assert_eq!(elsewhere.status(), StatusCode::BAD_REQUEST);
+    assert!(session_set_cookie(elsewhere.headers()).is_none());
+    assert_eq!(
+        elsewhere.json::<Value>().await.unwrap()["error"],
+        "login_not_started"
+    );
+    assert_eq!(code_redemptions(&harness).await, before, "COOP was not called");
+
+    // The attacker's own transaction, with the stolen challenge: its state, then the nonce.
+    let (_, challenge) = pkce();
+    let (parameters, attacker_cookie) = bff.begin_login(&challenge).await;
+    let mirrored = bff.complete_with_cookie(&stolen, Some(&attacker_cookie)).await;
+    assert_eq!(
+        mirrored.json::<Value>().await.unwrap()["error"],
+        "login_not_started",
+        "the stolen state is not the attacker's transaction's"
+    );
+    let fresh = bff.authorize("ada").await;
+    let forged = Pending {
+        state: parameters["state"].as_str().unwrap().to_owned(),
+        login_cookie: attacker_cookie,
+        ..fresh
+    };
+    let response = bff.complete(&forged).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(session_set_cookie(response.headers()).is_none());
+    assert_eq!(response.json::<Value>().await.unwrap()["error"], "login_failed");
+    let revoked = wait_for_revoked_grants(&harness, "ada", 1).await;
+    assert_eq!(revoked, 1, "what COOP issued for the refused login is revoked");
+
+    // The farmer's own browser still redeems its code: the attempts above never used it.
+    let response = bff.complete(&stolen).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // A transaction is used once, even when its old cookie is sent again: the used code never
+    // reaches COOP twice (which would revoke the farmer's new grant).
+    let redeemed = code_redemptions(&harness).await;
+    let again = bff.complete(&stolen).await;
+    assert_eq!(again.json::<Value>().await.unwrap()["error"], "login_not_started");
+    assert_eq!(code_redemptions(&harness).await, redeemed);
+    assert_eq!(
+        revoked_grants(&harness, "ada").await,
+        1,
+        "the farmer's grant lives"
+    );
+}
+
+/// Grants of `username` COOP has revoked.
+async fn revoked_grants(harness: &Harness, username: &str) -> usize {
+    harness.grants(username).await["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| !g["revoked_reason"].is_null())
+        .count()
+}
+
+/// [`revoked_grants`], waiting (bounded) for background revocations to reach `at_least`.
+async fn wait_for_revoked_grants(harness: &Harness, username: &str, at_least: usize) -> usize {
+    let mut revoked = 0;
+    for _ in 0..100 {
+        revoked = revoked_grants(harness, username).await;
+        if revoked >= at_least {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    revoked
+}
+
+#[tokio::test]
+async fn a_login_transaction_needs_an_s256_challenge_and_the_matching_verifier() {
+    let listener = listener().await;
+    let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
+    let bff = harness.bff(listener, NEW_KEY).await;
+    for query in [
+        "",
+        "?code_challenge_method=S256",
+        "?code_challenge=abc&code_challenge_method=S256",
+        "?code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=plain",
+    ] {
+        let response = http()
+            .get(bff.url(&format!("/bff/login{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        assert!(response.headers().get("set-cookie").is_none(), "{query}");
+        assert_eq!(response.json::<Value>().await.unwrap()["error"], "bad_request");
+    }
+
+    let before = code_redemptions(&harness).await;
+    let mut pending = bff.authorize("ada").await;
+    pending.verifier.push('y');
+    let response = bff.complete(&pending).await;
+    assert_eq!(response.json::<Value>().await.unwrap()["error"], "login_failed");
+    assert_eq!(code_redemptions(&harness).await, before, "refused before COOP");
+
+    // Ten minutes later the transaction is gone.
+    let pending = bff.authorize("ada").await;
+    harness.advance(std::time::Duration::from_secs(601));
+    let response = bff.complete(&pending).await;
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "login_not_started"
+    );
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_from_one_address_are_rate_limited_before_the_provider() {
+    let listener = listener().await;
+    let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
+    let bff = harness
+        .bff_with(listener, NEW_KEY, &[("TOPCLUCK_LOGIN_FAILURE_BURST", "3")])
+        .await;
+    let mut guess = bff.authorize("ada").await;
+    guess.state = "guessed".into();
+    for _ in 0..3 {
+        let response = bff.complete(&guess).await;
+        assert_eq!(
+            response.json::<Value>().await.unwrap()["error"],
+            "login_not_started"
+        );
+    }
+    let before = code_redemptions(&harness).await;
+    // Now even a good login waits: the address spent its failures.
+    let good = bff.authorize("ada").await;
+    let refused = bff.complete(&guess).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=6).contains(&wait), "{wait}");
+    assert_eq!(refused.json::<Value>().await.unwrap()["error"], "rate_limited");
+    let blocked = bff.complete(&good).await;
+    assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(code_redemptions(&harness).await, before, "COOP was not called");
+
+    // After the wait, the good login passes: a blocked request never reached the handler, so
+    // its transaction is still open.
+    harness.advance(std::time::Duration::from_secs(7));
+    assert_eq!(bff.complete(&good).await.status(), StatusCode::OK);
+    // Successes do not count: more logins pass.
+    for _ in 0..4 {
+        let pending = bff.authorize("ada").await;
+        assert_eq!(bff.complete(&pending).await.status(), StatusCode::OK);
+    }
+}
+
+/// `offline_access` on an interactive login (more than TopCluck asked for) is refused, and the
+/// grant revoked at COOP.
+#[tokio::test]
+async fn a_grant_with_more_scope_than_asked_is_refused_and_revoked() {
+    let listener = listener().await;
+    let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
+    let bff = harness.bff(listener, NEW_KEY).await;
+    harness.faults(json!({ "extra_scope": "offline_access" })).await;
+    let pending = bff.authorize("ada").await;
+    let response = bff.complete(&pending).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(session_set_cookie(response.headers()).is_none());
+    assert_eq!(response.json::<Value>().await.unwrap()["error"], "login_failed");
+    assert_eq!(wait_for_revoked_grants(&harness, "ada", 1).await, 1);
+
+    harness.clear_faults().await;
+    let pending = bff.authorize("ada").await;
+    assert_eq!(bff.complete(&pending).await.status(), StatusCode::OK);
 }

@@ -603,7 +603,7 @@ async fn loss_4_an_oversized_session_is_refused_and_revoked_never_sent() {
     for size in sizes {
         let farmer = format!("big{size}");
         let pending = bff.authorize(&farmer).await;
-        let answer = bff.complete(&pending, &pending.nonce).await;
+        let answer = bff.complete(&pending).await;
         let status = answer.status();
         let set_cookie = session_set_cookie(answer.headers());
         let body: serde_json::Value = answer.json().await.unwrap();

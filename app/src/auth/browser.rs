@@ -1,5 +1,6 @@
-//! Browser-only login plumbing: PKCE, state and nonce from the Web Crypto CSPRNG, the
-//! pending login in sessionStorage (gloo-storage), and the BFF calls (gloo-net).
+//! Browser-only login plumbing: the PKCE verifier from the Web Crypto CSPRNG, the login
+//! transaction the BFF opens for its challenge (with the BFF's `state` and `nonce`), the pending
+//! login in sessionStorage (gloo-storage), and the BFF calls (gloo-net).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,12 +13,14 @@ use super::safe_return_path;
 use super::wire::{ApiError, CodeExchange, LoginParameters, LogoutResult};
 
 const PENDING_KEY: &str = "topcluck.login";
+/// What the farmer is told on the next page after logging out (see [`take_notice`]).
+const NOTICE_KEY: &str = "topcluck.notice";
 
 /// A login under way: kept in sessionStorage between leaving for the provider and `/callback`.
+/// (The nonce stays with the BFF's login transaction: only the BFF checks it.)
 #[derive(Serialize, Deserialize)]
 struct PendingLogin {
     state: String,
-    nonce: String,
     code_verifier: String,
     redirect_uri: String,
     return_to: String,
@@ -47,19 +50,24 @@ pub async fn start_login(return_to: Option<String>) -> Result<(), String> {
     );
     let return_to = safe_return_path(return_to.as_deref().unwrap_or(&here)).to_owned();
 
+    let code_verifier = random(32)?;
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(code_verifier.as_bytes()));
+    // Opens the login transaction in this browser (an HttpOnly cookie) for this challenge.
     let response = Request::get("/bff/login")
+        .query([
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ])
         .send()
         .await
         .map_err(|_| unreachable_message())?;
     let parameters: LoginParameters = json_or_message(response).await?;
     let pending = PendingLogin {
-        state: random(32)?,
-        nonce: random(32)?,
-        code_verifier: random(32)?,
+        state: parameters.state.clone(),
+        code_verifier,
         redirect_uri: parameters.redirect_uri.clone(),
         return_to,
     };
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(pending.code_verifier.as_bytes()));
     let mut url = url::Url::parse(&parameters.authorization_endpoint)
         .map_err(|_| "The login provider's address is invalid.".to_owned())?;
     url.query_pairs_mut()
@@ -68,7 +76,7 @@ pub async fn start_login(return_to: Option<String>) -> Result<(), String> {
         .append_pair("redirect_uri", &parameters.redirect_uri)
         .append_pair("scope", &parameters.scope)
         .append_pair("state", &pending.state)
-        .append_pair("nonce", &pending.nonce)
+        .append_pair("nonce", &parameters.nonce)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
     SessionStorage::set(PENDING_KEY, &pending)
@@ -110,7 +118,7 @@ pub async fn complete_login() -> Result<(), String> {
     let exchange = CodeExchange {
         code,
         code_verifier: pending.code_verifier,
-        nonce: pending.nonce,
+        state: pending.state,
         redirect_uri: pending.redirect_uri,
     };
     let request = Request::post("/bff/login")
@@ -126,16 +134,39 @@ pub async fn complete_login() -> Result<(), String> {
         .map_err(|_| "Logged in, but could not go back to your page.".to_owned())
 }
 
-/// Logs out at the BFF, then follows its redirect (the provider's end-session endpoint).
+/// Logs out at the BFF, then follows its redirect (through the provider's end-session
+/// endpoint). What the farmer must know about it — access not withdrawn at the provider — is
+/// kept for the page the browser comes back to.
 pub async fn logout() {
     let redirect = match Request::post("/bff/logout").header("X-CSRF", "1").send().await {
-        Ok(response) => json_or_message::<LogoutResult>(response)
-            .await
-            .map(|r| r.redirect_to)
-            .unwrap_or_else(|_| "/".into()),
-        Err(_) => "/".to_owned(),
+        Ok(response) => match json_or_message::<LogoutResult>(response).await {
+            Ok(result) => {
+                if let Some(notice) = result.revocation.notice() {
+                    let _ = SessionStorage::set(NOTICE_KEY, notice);
+                }
+                result.redirect_to
+            }
+            Err(message) => {
+                let _ = SessionStorage::set(
+                    NOTICE_KEY,
+                    format!("Logging out may not have completed: {message}"),
+                );
+                "/".into()
+            }
+        },
+        Err(_) => {
+            let _ = SessionStorage::set(NOTICE_KEY, unreachable_message());
+            "/".to_owned()
+        }
     };
     let _ = window().location().assign(&redirect);
+}
+
+/// The notice kept by [`logout`], once.
+pub fn take_notice() -> Option<String> {
+    let notice = SessionStorage::get::<String>(NOTICE_KEY).ok();
+    SessionStorage::delete(NOTICE_KEY);
+    notice
 }
 
 async fn json_or_message<T: for<'de> Deserialize<'de>>(response: Response) -> Result<T, String> {

@@ -56,3 +56,19 @@ pub fn LogoutButton() -> impl IntoView {
         </button>
     }
 }
+
+/// What logging out left to say (e.g. that the provider could not be reached to withdraw
+/// TopCluck's access), shown once on the page the browser comes back to.
+#[component]
+pub fn LogoutNotice() -> impl IntoView {
+    let (notice, set_notice) = signal(None::<String>);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| set_notice.set(super::browser::take_notice()));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = set_notice;
+    view! {
+        <Show when=move || notice.get().is_some()>
+            <p class="notice" role="status">{move || notice.get()}</p>
+        </Show>
+    }
+}

@@ -1,6 +1,6 @@
-//! Logging in and out, from the browser's side. The SPA makes the PKCE verifier, state and
-//! nonce, sends the farmer to the provider, and hands the code to the BFF at `/callback`; it
-//! never sees a token. The session state is rendered on the server (no flash of "logged out")
+//! Logging in and out, from the browser's side. The SPA makes the PKCE verifier, has the BFF
+//! open a login transaction for its challenge (the BFF picks state and nonce), sends the farmer
+//! to the provider, and hands the code to the BFF at `/callback`; it never sees a token. The session state is rendered on the server (no flash of "logged out")
 //! and refetched in the browser.
 
 #[cfg(feature = "hydrate")]
@@ -11,7 +11,7 @@ mod session;
 pub mod wire;
 
 pub use callback::CallbackPage;
-pub use controls::{LoginButton, LogoutButton};
+pub use controls::{LoginButton, LogoutButton, LogoutNotice};
 pub use session::{CurrentSession, Session, SessionState, provide_session};
 
 /// Only same-origin relative paths may be returned to after login; anything else goes home.

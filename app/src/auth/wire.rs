@@ -36,21 +36,34 @@ pub struct SessionInfo {
     pub renewed_at: Option<i64>,
 }
 
-/// `GET /bff/login`: what the SPA needs to send the farmer to the provider.
+/// `GET /bff/login?code_challenge=…&code_challenge_method=S256`: opens a login transaction in
+/// this browser (an HttpOnly cookie) and answers what the SPA needs to send the farmer to the
+/// provider, with the `state` and `nonce` the BFF chose for this transaction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginParameters {
     pub authorization_endpoint: String,
     pub client_id: String,
     pub scope: String,
     pub redirect_uri: String,
+    pub state: String,
+    pub nonce: String,
 }
 
-/// `POST /bff/login`: the SPA hands the BFF the code and what proves it started the login.
+/// The query of `GET /bff/login`: the SPA's PKCE challenge (its verifier stays in the SPA
+/// until the code comes back).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginStart {
+    pub code_challenge: String,
+    pub code_challenge_method: String,
+}
+
+/// `POST /bff/login`: the SPA hands the BFF the code, the `state` it came back with, and the
+/// PKCE verifier that proves it started the login.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct CodeExchange {
     pub code: String,
     pub code_verifier: String,
-    pub nonce: String,
+    pub state: String,
     pub redirect_uri: String,
 }
 
@@ -63,10 +76,45 @@ impl std::fmt::Debug for CodeExchange {
 }
 
 /// `POST /bff/logout`'s answer: where the browser goes next (the provider's end-session
-/// endpoint, or home).
+/// endpoint, or home), and what became of TopCluck's access at the provider.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogoutResult {
     pub redirect_to: String,
+    pub revocation: Revocation,
+}
+
+/// Whether logging out withdrew TopCluck's access at the provider (RFC 7009 revocation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Revocation {
+    /// Withdrawn.
+    Revoked,
+    /// The provider could not be reached; the BFF keeps trying in the background.
+    Retrying,
+    /// The provider offers no revocation: the access ends when its tokens expire.
+    Unsupported,
+    /// The provider refused the revocation (logged for the administrator).
+    Failed,
+    /// There was no session, so nothing to withdraw.
+    NothingToRevoke,
+}
+
+impl Revocation {
+    /// What the farmer is told after logging out, when there is something to say.
+    pub fn notice(self) -> Option<&'static str> {
+        match self {
+            Self::Revoked | Self::NothingToRevoke => None,
+            Self::Retrying => Some(
+                "You are logged out of TopCluck, but COOP could not be reached to withdraw TopCluck's access. TopCluck keeps trying.",
+            ),
+            Self::Unsupported => Some(
+                "You are logged out of TopCluck. Your login provider cannot withdraw TopCluck's access early: it ends when it expires.",
+            ),
+            Self::Failed => Some(
+                "You are logged out of TopCluck, but the login provider refused to withdraw TopCluck's access. It ends when it expires.",
+            ),
+        }
+    }
 }
 
 /// Every error the BFF answers with: a stable machine-readable code and a sentence for people.
@@ -108,4 +156,9 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The request took too long (to arrive, or to be answered upstream).
     Timeout,
+    /// `POST /bff/login` found no login started by this browser for its `state` (never started
+    /// here, already used, or older than ten minutes): start the login again.
+    LoginNotStarted,
+    /// Too many failed logins from this address: wait (`Retry-After`) and try again.
+    RateLimited,
 }

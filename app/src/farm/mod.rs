@@ -84,6 +84,8 @@ impl Failure {
             ErrorCode::Internal => Self::Uncertain("Something went wrong inside TopCluck.".into()),
             ErrorCode::CsrfRejected
             | ErrorCode::LoginFailed
+            | ErrorCode::LoginNotStarted
+            | ErrorCode::RateLimited
             | ErrorCode::BadRequest
             | ErrorCode::NotFound => Self::Refused(lowercase_first(&message)),
         }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::auth::SessionState;
+use crate::auth::{LogoutNotice, SessionState};
 use crate::farm::FarmPanel;
 
 /// The home page: the farm for a logged-in farmer (and, once their session has ended, the farm
@@ -25,6 +25,7 @@ pub fn HomePage() -> impl IntoView {
 #[component]
 fn About() -> impl IntoView {
     view! {
+        <LogoutNotice />
         <section class="hero">
             <h1>"Count your eggs, not your logins."</h1>
             <p class="lead">

@@ -1,40 +1,104 @@
-//! Login, driven by the SPA. `GET /bff/login` gives it what it needs to send the farmer to the
-//! provider; `POST /bff/login` redeems the code it brings back (with the PKCE verifier and the
-//! nonce it made), validates the ID token, and seals the tokens into the session cookie.
+//! Login, driven by the SPA and bound to its browser ([`super::transaction`]).
+//!
+//! `GET /bff/login?code_challenge=…&code_challenge_method=S256` opens a login transaction and
+//! answers what the SPA needs to send the farmer to the provider (with the `state` and `nonce`
+//! the BFF chose). `POST /bff/login` redeems the code it brings back — only with this browser's
+//! open transaction for its `state` and the PKCE verifier of that transaction's challenge,
+//! checked before the provider is called — validates the ID token against the transaction's
+//! nonce, refuses a grant with more scope than was asked for, and seals the tokens into the
+//! session cookie. Whatever the provider issued for a login that fails is revoked.
 
-use app::auth::wire::{CodeExchange, Farmer, LoginParameters, SessionInfo};
-use axum::Json;
-use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
+use app::auth::wire::{CodeExchange, Farmer, LoginParameters, LoginStart, SessionInfo};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use tower_sessions::Session;
 
+use super::revocation;
+use super::transaction::{self, Ledger, Transaction};
 use crate::error::BffError;
-use crate::oidc::{ProviderError, RETRY_AFTER_SECONDS};
+use crate::oidc::{ProviderError, RETRY_AFTER_SECONDS, Tokens};
 use crate::session::{self, SessionData};
 use crate::state::AppState;
 
-pub async fn parameters(State(state): State<AppState>) -> Result<Json<LoginParameters>, BffError> {
+pub async fn begin(
+    State(state): State<AppState>,
+    Extension(ledger): Extension<Ledger>,
+    headers: HeaderMap,
+    start: Result<Query<LoginStart>, QueryRejection>,
+) -> Result<Response, BffError> {
+    let Query(start) = start.map_err(|_| {
+        BffError::BadRequest("code_challenge and code_challenge_method=S256 are required".into())
+    })?;
+    if start.code_challenge_method != "S256" || !transaction::is_challenge(&start.code_challenge) {
+        return Err(BffError::BadRequest(
+            "code_challenge must be an S256 challenge (base64url of 32 bytes)".into(),
+        ));
+    }
     let metadata = state.provider.metadata().await.map_err(provider_error)?;
-    Ok(Json(LoginParameters {
+    let now = state.clock.now();
+    let opened = Transaction {
+        state: transaction::random_token(32),
+        nonce: transaction::random_token(32),
+        challenge: start.code_challenge,
+        scopes: state.settings.scopes.clone(),
+        expires_at: now + transaction::LIFETIME_SECONDS,
+    };
+    let parameters = LoginParameters {
         authorization_endpoint: metadata.authorization_endpoint.clone(),
         client_id: state.provider.client_id().to_owned(),
-        scope: state.settings.scopes.join(" "),
+        scope: opened.scopes.join(" "),
         redirect_uri: state.settings.redirect_uri.to_string(),
-    }))
+        state: opened.state.clone(),
+        nonce: opened.nonce.clone(),
+    };
+    let cookie = ledger.with(ledger.open(&headers, now), opened, now);
+    Ok(([(header::SET_COOKIE, cookie)], Json(parameters)).into_response())
 }
 
 pub async fn complete(
     State(state): State<AppState>,
+    Extension(ledger): Extension<Ledger>,
     session: Session,
+    headers: HeaderMap,
     exchange: Result<Json<CodeExchange>, JsonRejection>,
-) -> Result<Json<SessionInfo>, BffError> {
-    let Json(exchange) = exchange.map_err(|e| BffError::BadRequest(e.body_text()))?;
+) -> Response {
+    let Json(exchange) = match exchange {
+        Ok(exchange) => exchange,
+        Err(rejection) => return BffError::BadRequest(rejection.body_text()).into_response(),
+    };
+    // Used up whatever happens next: one code redemption per transaction.
+    let now = state.clock.now();
+    let (opened, rest) = ledger.take(ledger.open(&headers, now), &exchange.state, now);
+    let mut response = match opened {
+        None => BffError::LoginNotStarted.into_response(),
+        Some(opened) => match redeem(&state, &session, &exchange, &opened).await {
+            Ok(info) => Json(info).into_response(),
+            Err(error) => error.into_response(),
+        },
+    };
+    response.headers_mut().append(header::SET_COOKIE, rest);
+    response
+}
+
+/// The checks that need no provider, the code exchange, then what the provider answered.
+async fn redeem(
+    state: &AppState,
+    session: &Session,
+    exchange: &CodeExchange,
+    opened: &Transaction,
+) -> Result<SessionInfo, BffError> {
     if exchange.redirect_uri != state.settings.redirect_uri.as_str() {
         return Err(BffError::BadRequest("redirect_uri is not this site's".into()));
     }
-    if exchange.code.is_empty() || exchange.code_verifier.is_empty() || exchange.nonce.is_empty() {
-        return Err(BffError::BadRequest(
-            "code, code_verifier and nonce are required".into(),
+    if exchange.code.is_empty() {
+        return Err(BffError::BadRequest("code is required".into()));
+    }
+    if !opened.verifies(&exchange.code_verifier) {
+        return Err(BffError::LoginFailed(
+            "the PKCE verifier does not match the transaction's challenge".into(),
         ));
     }
 
@@ -43,18 +107,53 @@ pub async fn complete(
         .exchange_code(&exchange.code, &exchange.code_verifier)
         .await
         .map_err(provider_error)?;
+    let data = match accept(state, &tokens, opened).await {
+        Ok(data) => data,
+        Err(error) => {
+            // Nothing will ever use what was issued for a refused login.
+            revocation::revoke_tokens_later(state, "(refused login)", &tokens);
+            return Err(error);
+        }
+    };
+
+    // A session this browser already had is replaced: its grant is ended too.
+    let previous = session::load(session, state.clock.now()).await.ok().flatten();
+    let data = store(state, session, data).await?;
+    if let Some(previous) = previous {
+        revocation::end_grant_later(state, &previous);
+    }
+    tracing::info!(sub = %data.farmer.sub, "farmer logged in");
+    Ok(data.info())
+}
+
+/// What the provider issued, checked: an ID token for this client and this transaction's
+/// nonce, and no scope beyond what the transaction asked for.
+async fn accept(state: &AppState, tokens: &Tokens, opened: &Transaction) -> Result<SessionData, BffError> {
     let id_token = tokens
         .id_token
         .as_deref()
         .ok_or_else(|| BffError::LoginFailed("no ID token in the token response".into()))?;
     let claims = state
         .provider
-        .validate_id_token(id_token, &exchange.nonce)
+        .validate_id_token(id_token, &opened.nonce)
         .await
         .map_err(provider_error)?;
+    // RFC 6749 §5.1: no `scope` in the answer means the scopes asked for.
+    let granted = tokens.scopes.clone().unwrap_or_else(|| opened.scopes.clone());
+    let beyond: Vec<&str> = granted
+        .iter()
+        .filter(|s| !opened.scopes.contains(s))
+        .map(String::as_str)
+        .collect();
+    if !beyond.is_empty() {
+        return Err(BffError::LoginFailed(format!(
+            "the provider granted scopes beyond the request: {}",
+            beyond.join(" ")
+        )));
+    }
 
     let now = state.clock.now();
-    let data = SessionData {
+    Ok(SessionData {
         farmer: Farmer {
             sub: claims.sub,
             name: claims.name,
@@ -63,23 +162,25 @@ pub async fn complete(
         access_token_expires_at: tokens.access_token_expires_at(now),
         access_token_issued_at: Some(now),
         refresh_token_expires_at: tokens.refresh_token_expires_at(now),
-        refresh_token: tokens.refresh_token,
-        scopes: tokens.scopes.unwrap_or_else(|| state.settings.scopes.clone()),
-        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token.clone(),
+        scopes: granted,
+        access_token: tokens.access_token.clone(),
         session_expires_at: now + state.settings.session_max_age.as_secs() as i64,
         renewed_at: None,
-    };
-    // A session this browser already had is replaced: its grant is ended too.
-    let previous = session::load(&session, now).await.ok().flatten();
-    revoke_if_unkept(&state, &data, session::start(&session, &data).await)?;
-    if let Some(previous) = previous {
-        for successor in state.renewer.end(&previous) {
-            spawn_revoke(&state, &previous.farmer.sub, successor, "refresh_token");
-        }
-        revoke_issued(&state, &previous);
+        id_token: Some(id_token.to_owned()),
+    })
+}
+
+/// Starts the session with `data`; when it is too large for a browser cookie, the ID token (only
+/// the logout hint) gives way first, then nothing is kept and what was issued is revoked.
+async fn store(state: &AppState, session: &Session, mut data: SessionData) -> Result<SessionData, BffError> {
+    let mut stored = session::start(session, &data).await;
+    if matches!(stored, Err(BffError::SessionTooLarge(_))) && data.id_token.take().is_some() {
+        tracing::info!(sub = %data.farmer.sub, "the ID token does not fit in the cookie: logout will go without id_token_hint");
+        stored = session::start(session, &data).await;
     }
-    tracing::info!(sub = %data.farmer.sub, "farmer logged in");
-    Ok(Json(data.info()))
+    revoke_if_unkept(state, &data, stored)?;
+    Ok(data)
 }
 
 /// Passes `stored` (the result of storing `data` in the cookie) on; when the session was too
@@ -91,29 +192,9 @@ pub(crate) fn revoke_if_unkept(
     stored: Result<(), BffError>,
 ) -> Result<(), BffError> {
     if let Err(BffError::SessionTooLarge(_)) = &stored {
-        revoke_issued(state, data);
+        revocation::end_grant_later(state, data);
     }
     stored
-}
-
-/// Revokes the tokens of a session that is not kept (the refresh token, which ends the grant;
-/// else the access token).
-pub(crate) fn revoke_issued(state: &AppState, data: &SessionData) {
-    match &data.refresh_token {
-        Some(refresh_token) => spawn_revoke(state, &data.farmer.sub, refresh_token.clone(), "refresh_token"),
-        None => spawn_revoke(state, &data.farmer.sub, data.access_token.clone(), "access_token"),
-    }
-}
-
-/// Revokes `token` on its own task, so it happens even if the request that asked for it is gone.
-fn spawn_revoke(state: &AppState, sub: &str, token: String, hint: &'static str) {
-    let (provider, sub) = (state.provider.clone(), sub.to_owned());
-    tokio::spawn(async move {
-        match provider.revoke(&token, hint).await {
-            Ok(()) => tracing::warn!(%sub, hint, "session not kept; its token revoked"),
-            Err(error) => tracing::error!(%sub, hint, %error, "session not kept; its token NOT revoked"),
-        }
-    });
 }
 
 /// Provider failures during login: unavailable → 503 (retry), anything else → login failed.

@@ -114,6 +114,9 @@ pub enum ProviderError {
     /// The token endpoint's answer is not a token response nor an OAuth error.
     #[error("unreadable token endpoint answer: {0}")]
     BadAnswer(String),
+    /// Neither discovery nor `TOPCLUCK_REVOCATION_ENDPOINT` names a revocation endpoint.
+    #[error("the provider has no revocation endpoint")]
+    NoRevocationEndpoint,
 }
 
 /// How long a refresh may wait for the provider's answer. Longer than any request waits for
@@ -163,6 +166,8 @@ pub struct Provider {
     refresh_http: reqwest::Client,
     metadata: OnceCell<Metadata>,
     jwks: RwLock<Option<JwkSet>>,
+    /// Where to revoke when discovery names no revocation endpoint.
+    fallback_revocation_endpoint: Option<String>,
 }
 
 impl Provider {
@@ -189,7 +194,15 @@ impl Provider {
             refresh_http,
             metadata: OnceCell::new(),
             jwks: RwLock::new(None),
+            fallback_revocation_endpoint: None,
         }
+    }
+
+    /// Revokes at `endpoint` when discovery names no revocation endpoint
+    /// (`TOPCLUCK_REVOCATION_ENDPOINT`).
+    pub fn with_revocation_endpoint(mut self, endpoint: Option<&url::Url>) -> Self {
+        self.fallback_revocation_endpoint = endpoint.map(url::Url::to_string);
+        self
     }
 
     pub fn client_id(&self) -> &str {
@@ -307,7 +320,8 @@ impl Provider {
         Ok(tokens(response))
     }
 
-    /// Revokes a refresh token (RFC 7009). Providers with no revocation endpoint: `Ok`.
+    /// Revokes a refresh token (RFC 7009). No revocation endpoint, in discovery or configured:
+    /// [`ProviderError::NoRevocationEndpoint`].
     ///
     /// Sent with reqwest rather than `oauth2`: that crate refuses any revocation endpoint that
     /// is not HTTPS, which would make logout against a loopback development provider skip
@@ -319,8 +333,14 @@ impl Provider {
     /// Revokes a token of the kind `hint` names (`refresh_token`, `access_token`); see
     /// [`Provider::revoke_refresh_token`].
     pub async fn revoke(&self, token: &str, hint: &str) -> Result<(), ProviderError> {
-        let Some(endpoint) = self.metadata().await?.revocation_endpoint.clone() else {
-            return Ok(());
+        let Some(endpoint) = self
+            .metadata()
+            .await?
+            .revocation_endpoint
+            .clone()
+            .or_else(|| self.fallback_revocation_endpoint.clone())
+        else {
+            return Err(ProviderError::NoRevocationEndpoint);
         };
         let url = url::Url::parse(&endpoint)
             .map_err(|_| ProviderError::Rejected("bad revocation_endpoint".into()))?;

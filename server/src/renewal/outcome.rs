@@ -146,7 +146,11 @@ pub async fn refresh(provider: &Provider, refresh_token: &str, clock: &Clock) ->
             tracing::error!(%code, "refresh refused: the provider does not accept this client's configuration");
             Outcome::Misconfigured(code)
         }
-        Err(error @ (ProviderError::BadAnswer(_) | ProviderError::Rejected(_))) => {
+        Err(
+            error @ (ProviderError::BadAnswer(_)
+            | ProviderError::Rejected(_)
+            | ProviderError::NoRevocationEndpoint),
+        ) => {
             tracing::error!(%error, "refresh failed: unreadable answer");
             Outcome::BadAnswer(error.to_string())
         }

@@ -79,6 +79,10 @@ pub struct SessionData {
     pub session_expires_at: i64,
     #[serde(rename = "rn", default, skip_serializing_if = "Option::is_none")]
     pub renewed_at: Option<i64>,
+    /// The ID token of the login, kept as the `id_token_hint` of RP-initiated logout when it
+    /// fits in the cookie (dropped first when the session would not fit; see `bff::login`).
+    #[serde(rename = "it", default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 impl fmt::Debug for SessionData {
@@ -210,6 +214,7 @@ mod tests {
                 .collect(),
             session_expires_at: now() + 7 * 86_400,
             renewed_at: Some(now()),
+            id_token: None,
         };
         // What tower-sessions-cookie-store writes: its record envelope around our data.
         let mut record_data = std::collections::HashMap::new();

@@ -199,12 +199,25 @@ impl Harness {
     }
 }
 
-/// What the SPA keeps in sessionStorage while the farmer is at COOP.
+/// What the SPA keeps in sessionStorage while the farmer is at COOP, and the login-transaction
+/// cookie its browser holds.
 pub struct Pending {
     pub verifier: String,
+    pub state: String,
+    /// The nonce the BFF chose for this transaction (the one COOP was sent, unless a test
+    /// sent another).
     pub nonce: String,
     pub code: String,
     pub redirect_uri: String,
+    /// `name=value` of the `__Host-topcluck-login` cookie `GET /bff/login` set.
+    pub login_cookie: String,
+}
+
+/// A PKCE verifier and its S256 challenge.
+pub fn pkce() -> (String, String) {
+    let verifier = URL_SAFE_NO_PAD.encode([7u8; 32]) + "x";
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
 }
 
 /// An answer from the BFF.
@@ -226,8 +239,6 @@ impl Bff {
         format!("{}{path}", self.base)
     }
 
-    /// Does what the SPA does up to `/callback`: parameters from the BFF, PKCE, the provider's
-    /// login form (as a browser would); returns the code with what the SPA kept.
     /// A BFF in another process, reached over HTTP only.
     pub fn external(base: &str) -> Self {
         Self {
@@ -236,78 +247,87 @@ impl Bff {
         }
     }
 
-    /// `GET /bff/login`: what the SPA needs to send the farmer to the provider.
-    pub async fn login_parameters(&self) -> Value {
-        get_json(&self.url("/bff/login")).await
-    }
-
-    pub async fn authorize(&self, farmer: &str) -> Pending {
-        let parameters = self.login_parameters().await;
-        let verifier = URL_SAFE_NO_PAD.encode([7u8; 32]) + "x";
-        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-        let mut url = url::Url::parse(parameters["authorization_endpoint"].as_str().unwrap()).unwrap();
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", parameters["client_id"].as_str().unwrap())
-            .append_pair("redirect_uri", parameters["redirect_uri"].as_str().unwrap())
-            .append_pair("scope", parameters["scope"].as_str().unwrap())
-            .append_pair("state", "s1")
-            .append_pair("nonce", "n1")
-            .append_pair("code_challenge", &challenge)
-            .append_pair("code_challenge_method", "S256");
-        let browser = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let page = browser.get(url).send().await.unwrap().text().await.unwrap();
-        let hidden = |name: &str| {
-            let marker = format!(r#"name="{name}" value=""#);
-            let start = page.find(&marker).unwrap() + marker.len();
-            page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&")
-        };
-        let form = [
-            ("request", hidden("request")),
-            ("csrf", hidden("csrf")),
-            ("username", farmer.to_owned()),
-        ];
-        let origin = url::Url::parse(parameters["authorization_endpoint"].as_str().unwrap()).unwrap();
-        let answer = browser
-            .post(origin.join("/authorize/login").unwrap())
-            .form(&form)
+    /// `GET /bff/login` for `challenge`: what the SPA needs to send the farmer to the provider,
+    /// and the `name=value` of the login-transaction cookie it opened.
+    pub async fn begin_login(&self, challenge: &str) -> (Value, String) {
+        let response = http()
+            .get(self.url("/bff/login"))
+            .query(&[("code_challenge", challenge), ("code_challenge_method", "S256")])
             .send()
             .await
             .unwrap();
-        let location = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
-        let query: BTreeMap<String, String> = location.query_pairs().into_owned().collect();
-        assert_eq!(query["state"], "s1");
+        assert_eq!(response.status(), StatusCode::OK);
+        let cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .find(|v| v.starts_with("__Host-topcluck-login="))
+            .expect("a login-transaction cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        (response.json().await.unwrap(), cookie)
+    }
+
+    /// What the SPA needs to send the farmer to the provider (and a transaction nobody uses).
+    pub async fn login_parameters(&self) -> Value {
+        self.begin_login(&pkce().1).await.0
+    }
+
+    /// Does what the SPA does up to `/callback`: a transaction at the BFF for its PKCE
+    /// challenge, then COOP's login form (as a browser would); returns the code with what the
+    /// SPA and its browser kept.
+    pub async fn authorize(&self, farmer: &str) -> Pending {
+        self.authorize_with_nonce(farmer, None).await
+    }
+
+    /// [`Bff::authorize`], sending COOP `nonce` instead of the transaction's when given.
+    pub async fn authorize_with_nonce(&self, farmer: &str, nonce: Option<&str>) -> Pending {
+        let (verifier, challenge) = pkce();
+        let (parameters, login_cookie) = self.begin_login(&challenge).await;
+        let text = |name: &str| parameters[name].as_str().unwrap().to_owned();
+        let state = text("state");
+        let nonce = nonce.map_or_else(|| text("nonce"), str::to_owned);
+        let code = coop_login(&parameters, &challenge, &nonce, farmer).await;
         Pending {
             verifier,
-            nonce: "n1".into(),
-            code: query["code"].clone(),
-            redirect_uri: parameters["redirect_uri"].as_str().unwrap().to_owned(),
+            state,
+            nonce,
+            code,
+            redirect_uri: text("redirect_uri"),
+            login_cookie,
         }
     }
 
-    pub async fn complete(&self, pending: &Pending, nonce: &str) -> reqwest::Response {
-        http()
+    /// `POST /bff/login` as the SPA sends it from the browser that started the login.
+    pub async fn complete(&self, pending: &Pending) -> reqwest::Response {
+        self.complete_with_cookie(pending, Some(&pending.login_cookie))
+            .await
+    }
+
+    /// `POST /bff/login` with `cookie` (another browser's, or none) instead of the login's.
+    pub async fn complete_with_cookie(&self, pending: &Pending, cookie: Option<&str>) -> reqwest::Response {
+        let mut request = http()
             .post(self.url("/bff/login"))
             .header("x-csrf", "1")
             .json(&json!({
                 "code": pending.code,
                 "code_verifier": pending.verifier,
-                "nonce": nonce,
+                "state": pending.state,
                 "redirect_uri": pending.redirect_uri,
-            }))
-            .send()
-            .await
-            .unwrap()
+            }));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.unwrap()
     }
 
     /// Logs `farmer` in; returns the `name=value` of the session cookie and its Set-Cookie line.
     pub async fn login(&self, farmer: &str) -> (String, String) {
         let pending = self.authorize(farmer).await;
-        let response = self.complete(&pending, &pending.nonce).await;
+        let response = self.complete(&pending).await;
         assert_eq!(response.status(), StatusCode::OK);
         let set_cookie = session_set_cookie(response.headers()).expect("a session cookie");
         let body = response.text().await.unwrap();
@@ -351,6 +371,54 @@ impl Bff {
             body,
         }
     }
+}
+
+/// A farmer at COOP's authorize endpoint and login form, as a browser: returns the code.
+pub async fn coop_login(parameters: &Value, challenge: &str, nonce: &str, farmer: &str) -> String {
+    let text = |name: &str| parameters[name].as_str().unwrap().to_owned();
+    let mut url = url::Url::parse(&text("authorization_endpoint")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &text("client_id"))
+        .append_pair("redirect_uri", &text("redirect_uri"))
+        .append_pair("scope", &text("scope"))
+        .append_pair("state", &text("state"))
+        .append_pair("nonce", nonce)
+        .append_pair("code_challenge", challenge)
+        .append_pair("code_challenge_method", "S256");
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = browser
+        .get(url.clone())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let hidden = |name: &str| {
+        let marker = format!(r#"name="{name}" value=""#);
+        let start = page.find(&marker).unwrap() + marker.len();
+        page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&")
+    };
+    let form = [
+        ("request", hidden("request")),
+        ("csrf", hidden("csrf")),
+        ("username", farmer.to_owned()),
+    ];
+    let answer = browser
+        .post(url.join("/authorize/login").unwrap())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let location = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    let query: BTreeMap<String, String> = location.query_pairs().into_owned().collect();
+    assert_eq!(query["state"], text("state"));
+    query["code"].clone()
 }
 
 pub async fn get_json(url: &str) -> Value {

@@ -1,0 +1,216 @@
+//! Login transactions: what binds a code redemption to the browser that started the login.
+//!
+//! `GET /bff/login` opens one: the BFF picks the `state` and the `nonce`, records them with the
+//! SPA's PKCE challenge and the scopes asked for, and seals the record into a short-lived,
+//! HttpOnly `__Host-` cookie that script cannot read. `POST /bff/login` must find the open
+//! transaction of the `state` it brings — in that cookie, so on the same browser — before the
+//! provider is called; the transaction is then used up, whatever the outcome. A code fetched
+//! by injected script and carried to another machine meets no transaction there; on a machine
+//! that opened its own, the ID token's `nonce` (chosen by the BFF, per transaction) differs.
+//!
+//! A few transactions may be open at once (logins started in several tabs); the oldest gives
+//! way past [`MAX_OPEN`]. A cookie can be sent again (a double submit, a replayed request), so
+//! the [`Ledger`] also remembers the states used in this process until they would have expired:
+//! a used transaction never reaches the provider twice (a replayed code would make the provider
+//! revoke the farmer's new grant, RFC 6749 §4.1.2).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::sealed_cookie;
+use crate::session::sealing::KeyRing;
+use axum::http::{HeaderMap, HeaderValue};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const COOKIE: &str = "__Host-topcluck-login";
+/// How long a farmer has at the provider before the login must be started again.
+pub const LIFETIME_SECONDS: i64 = 600;
+pub const MAX_OPEN: usize = 3;
+/// Used states remembered at most (then the expired ones are forgotten; past that, the oldest).
+const MAX_SPENT: usize = 100_000;
+
+/// One login under way. Field names are short: they travel in a cookie.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transaction {
+    #[serde(rename = "s")]
+    pub state: String,
+    #[serde(rename = "n")]
+    pub nonce: String,
+    /// The SPA's PKCE challenge (S256).
+    #[serde(rename = "c")]
+    pub challenge: String,
+    /// The scopes asked for: a grant with more than these is refused.
+    #[serde(rename = "sc")]
+    pub scopes: Vec<String>,
+    #[serde(rename = "e")]
+    pub expires_at: i64,
+}
+
+impl Transaction {
+    /// Whether `verifier` is the one the challenge was made from (RFC 7636 S256).
+    pub fn verifies(&self, verifier: &str) -> bool {
+        URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == self.challenge
+    }
+}
+
+/// A well-formed S256 challenge: base64url of 32 bytes.
+pub fn is_challenge(value: &str) -> bool {
+    value.len() == 43 && URL_SAFE_NO_PAD.decode(value).is_ok_and(|bytes| bytes.len() == 32)
+}
+
+/// `n` random bytes, base64url.
+pub fn random_token(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes).expect("the operating system's random numbers");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The transaction cookie's key ring and the states used in this process.
+#[derive(Clone)]
+pub struct Ledger {
+    keys: KeyRing,
+    /// SHA-256 of a used state → when its transaction would have expired.
+    spent: Arc<Mutex<HashMap<[u8; 32], i64>>>,
+}
+
+impl Ledger {
+    pub fn new(keys: KeyRing) -> Self {
+        Self {
+            keys,
+            spent: Arc::default(),
+        }
+    }
+
+    /// The transactions this browser has open (expired, used, unreadable: none).
+    pub fn open(&self, headers: &HeaderMap, now: i64) -> Vec<Transaction> {
+        let Some(value) = sealed_cookie::read(headers, COOKIE, &self.keys) else {
+            return Vec::new();
+        };
+        let mut open: Vec<Transaction> = serde_json::from_str(&value).unwrap_or_default();
+        let spent = self.spent.lock().expect("not poisoned");
+        open.retain(|t| t.expires_at > now && !spent.contains_key(&digest(&t.state)));
+        open
+    }
+
+    /// `open` plus `new` (the oldest dropped past [`MAX_OPEN`]), as a `Set-Cookie` value.
+    pub fn with(&self, mut open: Vec<Transaction>, new: Transaction, now: i64) -> HeaderValue {
+        open.push(new);
+        let excess = open.len().saturating_sub(MAX_OPEN);
+        open.drain(..excess);
+        set_cookie(&open, &self.keys, now)
+    }
+
+    /// Takes the transaction of `state` out of `open` and marks it used; returns it (if there
+    /// was one) and the `Set-Cookie` value that keeps the rest.
+    pub fn take(
+        &self,
+        mut open: Vec<Transaction>,
+        state: &str,
+        now: i64,
+    ) -> (Option<Transaction>, HeaderValue) {
+        let taken = open.iter().position(|t| t.state == state).map(|i| open.remove(i));
+        if let Some(taken) = &taken {
+            let mut spent = self.spent.lock().expect("not poisoned");
+            if spent.len() >= MAX_SPENT {
+                spent.retain(|_, &mut expires_at| expires_at > now);
+                if spent.len() >= MAX_SPENT {
+                    spent.clear();
+                }
+            }
+            spent.insert(digest(&taken.state), taken.expires_at);
+        }
+        (taken, set_cookie(&open, &self.keys, now))
+    }
+}
+
+fn digest(state: &str) -> [u8; 32] {
+    Sha256::digest(state.as_bytes()).into()
+}
+
+fn set_cookie(open: &[Transaction], keys: &KeyRing, now: i64) -> HeaderValue {
+    let max_age = open.iter().map(|t| t.expires_at - now).max().unwrap_or(0);
+    let value = (!open.is_empty()).then(|| serde_json::to_string(open).expect("transactions serialize"));
+    sealed_cookie::set(COOKIE, value.as_deref(), max_age, keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::header;
+
+    use super::*;
+    use crate::settings::Secret;
+
+    fn keys(secret: &str) -> KeyRing {
+        KeyRing::new(&[Secret::new(secret)]).unwrap()
+    }
+
+    fn transaction(state: &str, expires_at: i64) -> Transaction {
+        Transaction {
+            state: state.into(),
+            nonce: format!("nonce-{state}"),
+            challenge: URL_SAFE_NO_PAD.encode(Sha256::digest(b"verifier")),
+            scopes: vec!["openid".into()],
+            expires_at,
+        }
+    }
+
+    fn request_with(set_cookie: &HeaderValue) -> HeaderMap {
+        let pair = set_cookie.to_str().unwrap().split(';').next().unwrap().to_owned();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("other=1; {pair}")).unwrap(),
+        );
+        headers
+    }
+
+    const KEY: &str = "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0";
+
+    #[test]
+    fn round_trips_sealed_keeps_the_newest_and_is_used_once() {
+        let ledger = Ledger::new(keys(KEY));
+        let mut cookie = ledger.with(Vec::new(), transaction("a", 1_000), 0);
+        assert!(!cookie.to_str().unwrap().contains("nonce-a"), "sealed");
+        for state in ["b", "c", "d"] {
+            cookie = ledger.with(
+                ledger.open(&request_with(&cookie), 0),
+                transaction(state, 1_000),
+                0,
+            );
+        }
+        let open_now = ledger.open(&request_with(&cookie), 0);
+        let states: Vec<&str> = open_now.iter().map(|t| t.state.as_str()).collect();
+        assert_eq!(states, ["b", "c", "d"]);
+
+        let (taken, rest) = ledger.take(open_now, "c", 0);
+        assert_eq!(taken.unwrap().nonce, "nonce-c");
+        let (again, _) = ledger.take(ledger.open(&request_with(&rest), 0), "c", 0);
+        assert!(again.is_none(), "a transaction is used once");
+        let (replayed, _) = ledger.take(ledger.open(&request_with(&cookie), 0), "c", 0);
+        assert!(replayed.is_none(), "even when the old cookie is sent again");
+    }
+
+    #[test]
+    fn expired_foreign_or_tampered_cookies_open_nothing() {
+        let ledger = Ledger::new(keys(KEY));
+        let cookie = ledger.with(Vec::new(), transaction("a", 100), 0);
+        assert!(ledger.open(&request_with(&cookie), 100).is_empty(), "expired");
+        let other = Ledger::new(keys("b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0"));
+        assert!(other.open(&request_with(&cookie), 0).is_empty(), "another key");
+        let tampered = HeaderValue::from_str(&cookie.to_str().unwrap().replacen('.', ".x", 1)).unwrap();
+        assert!(ledger.open(&request_with(&tampered), 0).is_empty(), "tampered");
+    }
+
+    #[test]
+    fn checks_the_pkce_verifier_and_challenge_shape() {
+        let t = transaction("a", 1);
+        assert!(t.verifies("verifier"));
+        assert!(!t.verifies("verifier2"));
+        assert!(is_challenge(&t.challenge));
+        assert!(!is_challenge("short"));
+        assert!(!is_challenge(&"A".repeat(44)));
+    }
+}
