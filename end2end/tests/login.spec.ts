@@ -51,7 +51,7 @@ test("log in, stay logged in across a reload, and no token ever reaches the brow
   expect(session, "the session cookie is set").toBeDefined();
   expect(session!.httpOnly).toBe(true);
   expect(session!.secure).toBe(true);
-  expect(session!.sameSite).toBe("Lax");
+  expect(session!.sameSite).toBe("Strict");
   console.log(`session cookie value: ${session!.value.length} bytes`);
 
   const visible = await page.evaluate(() => ({

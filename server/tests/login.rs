@@ -23,7 +23,7 @@ async fn login_seals_tokens_into_a_host_only_httponly_cookie_and_the_session_sho
     assert_eq!(body["error"], "unauthenticated");
 
     let (cookie, set_cookie) = bff.login("ada").await;
-    for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
         assert!(
             set_cookie.contains(attribute),
             "{attribute} missing: {set_cookie}"
@@ -505,4 +505,61 @@ async fn a_grant_with_more_scope_than_asked_is_refused_and_revoked() {
     harness.clear_faults().await;
     let pending = bff.authorize("ada").await;
     assert_eq!(bff.complete(&pending).await.status(), StatusCode::OK);
+}
+
+/// `POST /bff/logout` with `cookie`; returns the answer's JSON.
+async fn logout(bff: &Bff, cookie: &str) -> Value {
+    let response = http()
+        .post(bff.url("/bff/logout"))
+        .header("cookie", cookie)
+        .header("x-csrf", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(session_set_cookie(response.headers()).is_some_and(|c| c.contains("Max-Age=0")));
+    response.json().await.unwrap()
+}
+
+/// Logout does not depend on the provider: during an outage the farmer is logged out here and
+/// told that the revocation is pending; a background retry revokes the grant once COOP is back.
+#[tokio::test]
+async fn logout_during_an_outage_logs_out_says_so_and_revokes_in_the_background() {
+    let listener = listener().await;
+    let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
+    let bff = harness.bff(listener, NEW_KEY).await;
+    let (cookie, _) = bff.login("ada").await;
+    harness.faults(json!({ "unavailable_seconds": 3600 })).await;
+    let answer = logout(&bff, &cookie).await;
+    assert_eq!(answer["revocation"], "retrying");
+    assert_eq!(revoked_grants(&harness, "ada").await, 0);
+    harness.clear_faults().await;
+    // The first retry is a second after the logout.
+    assert_eq!(wait_for_revoked_grants(&harness, "ada", 1).await, 1);
+}
+
+/// With no refresh token (COOP's `none` mode), logout revokes the access token: it stops
+/// working at the egg API.
+#[tokio::test]
+async fn logout_without_a_refresh_token_revokes_the_access_token() {
+    let listener = listener().await;
+    let mut harness = Harness::with_mode(
+        &[listener.local_addr().unwrap().port()],
+        coop::RefreshTokenMode::None,
+        std::time::Duration::from_secs(300),
+    )
+    .await;
+    let bff = harness.bff(listener, NEW_KEY).await;
+    let (cookie, _) = bff.login("ada").await;
+    assert_eq!(
+        bff.api(reqwest::Method::GET, "/api/eggs", &cookie, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let answer = logout(&bff, &cookie).await;
+    assert_eq!(answer["revocation"], "revoked");
+    // The stale cookie still carries the access token: COOP no longer takes it.
+    let after = bff.api(reqwest::Method::GET, "/api/eggs", &cookie, None).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED, "{:?}", after.body);
 }

@@ -7,6 +7,8 @@
 //! with or without JavaScript. In the browser the value then follows what the BFF says: fresh
 //! session info after each call ([`SessionState::set_active`]), and [`Session::Ended`] as soon
 //! as any answer says `reauthentication_required` or `unauthenticated` ([`SessionState::end`]).
+//! A page rendered logged out asks `/bff/session` once after hydration (the cookie is
+//! `SameSite=Strict`: arriving from another site, the server did not see it).
 
 use leptos::prelude::*;
 
@@ -139,7 +141,28 @@ pub fn provide_session() -> SessionState {
         StoredValue::new(0),
     );
     provide_context(state);
+    #[cfg(feature = "hydrate")]
+    recheck_when_rendered_logged_out(state);
     state
+}
+
+/// The session cookie is `SameSite=Strict`: a page reached from another site (a link in an
+/// email, the provider's redirect) is rendered without it, so logged out. The app's own call
+/// carries it: once hydrated, a page rendered logged out asks the BFF once.
+#[cfg(feature = "hydrate")]
+fn recheck_when_rendered_logged_out(state: SessionState) {
+    if !state
+        .0
+        .with_untracked(|session| matches!(session, Session::LoggedOut))
+    {
+        return;
+    }
+    let asked = state.asked();
+    leptos::task::spawn_local(async move {
+        if let Ok(info) = crate::farm::api::get::<SessionInfo>("/bff/session").await {
+            state.set_active(asked, info);
+        }
+    });
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! the eggs the farmer tried to record. The browser-only plumbing is in `api` and `panel`.
 
 #[cfg(feature = "hydrate")]
-mod api;
+pub(crate) mod api;
 mod panel;
 pub mod time;
 

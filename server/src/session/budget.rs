@@ -21,7 +21,7 @@ pub const BROWSER_COOKIE_LIMIT: usize = 4096;
 pub fn sealed_line(keys: &KeyRing, record_bytes: usize) -> String {
     let cookie = Cookie::build((COOKIE_NAME, "x".repeat(record_bytes)))
         .http_only(true)
-        .same_site(SameSite::Lax)
+        .same_site(SameSite::Strict)
         .secure(true)
         .path("/")
         // Ten digits: longer than any Max-Age a session gets.

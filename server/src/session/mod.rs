@@ -1,9 +1,16 @@
 //! The session: everything the BFF knows about a logged-in farmer — tokens included — sealed
 //! into one encrypted, HttpOnly cookie by tower-sessions with a cookie-backed store.
 //!
-//! Cookie: `__Host-topcluck` (so Secure, Path=/, no Domain), HttpOnly, SameSite=Lax, AEAD-sealed
-//! under the key ring of [`sealing`]. Only what the BFF needs is kept: the ID token is
-//! validated at login and then dropped (its claims are kept).
+//! Cookie: `__Host-topcluck` (so Secure, Path=/, no Domain), HttpOnly, SameSite=Strict,
+//! AEAD-sealed under the key ring of [`sealing`]. Only what the BFF needs is kept: the tokens,
+//! the ID token's claims, and the ID token itself as the logout hint when it fits.
+//!
+//! Why Strict (draft-ietf-oauth-browser-based-apps §6.1.3.2): no request another site starts
+//! — a link, a form, a top-level navigation — carries the farmer's session, so none can act as
+//! the farmer, even by GET. What it costs: a page reached from another site (a link in an
+//! email; the provider's redirect back to `/callback`) is rendered logged out by the server,
+//! then the app's own `GET /bff/session` (same-site, so with the cookie) shows the farmer a
+//! moment later. `/callback` needs no session: the SPA's `POST /bff/login` is same-site.
 //!
 //! Two rules this module keeps:
 //! - **The cookie is the refresh token's only home**, so a saved session is written into the
@@ -42,7 +49,7 @@ pub fn layer(keys: KeyRing) -> CookieSessionManagerLayer<KeyRing> {
         .with_name(COOKIE_NAME)
         .with_http_only(true)
         .with_secure(true)
-        .with_same_site(SameSite::Lax)
+        .with_same_site(SameSite::Strict)
         .with_path("/")
         .with_clear_on_decode_error(true)
         // Makes every cookie carry Max-Age: the record's expiry, which [`save`] sets to the
