@@ -1,7 +1,8 @@
 //! Issue 10's table of bad inputs, COOP's part: each row a request COOP must refuse (or, for
 //! scheme names in another case, accept), with what must not happen as a side effect (a logout,
 //! a revoked grant, a revoked token). Run with `-- --nocapture` to see the `ROW|…` lines.
-//! Only HTTP and the test kit: the same table runs against older COOPs.
+//! Only HTTP and the test kit, and every row starts from a farmer of its own (so a row that
+//! fails cannot spoil the next): the same table runs against older COOPs.
 
 mod common;
 
@@ -18,7 +19,18 @@ fn oauth(status: StatusCode, body: &Value) -> String {
     format!("{} {}", status.as_u16(), body["error"].as_str().unwrap_or("-"))
 }
 
-/// The framing protection of an answer: `XFO=<X-Frame-Options>; <frame-ancestors directive>`.
+/// `"<status>[ redirect]; session alive|gone"` after an `/end-session` request in `browser`.
+async fn logout_outcome(coop: &TestCoop, browser: &reqwest::Client, response: reqwest::Response) -> String {
+    let redirected = response.headers().contains_key("location");
+    format!(
+        "{}{}; session {}",
+        response.status().as_u16(),
+        if redirected { " redirect" } else { "" },
+        alive(coop.session_alive(browser).await)
+    )
+}
+
+/// The framing protection of an answer: `<status> XFO=<X-Frame-Options>; <frame-ancestors>`.
 fn framing(response: &reqwest::Response) -> String {
     let header = |name: &str| {
         response
@@ -41,6 +53,7 @@ fn framing(response: &reqwest::Response) -> String {
     )
 }
 
+/// The JWT with one character of its signature changed.
 fn tamper(jwt: &str) -> String {
     let (rest, signature) = jwt.rsplit_once('.').unwrap();
     let flipped = if signature.starts_with('A') { "B" } else { "A" };
@@ -51,29 +64,52 @@ fn tamper(jwt: &str) -> String {
 async fn coop_refuses_the_bad_inputs_of_issue_10() {
     let coop = TestCoop::start().await;
     let mut table = BadInputs::default();
-    let area = "COOP end-session";
+    end_session_rows(&coop, &mut table).await;
+    token_rows(&coop, &mut table).await;
+    revoke_and_api_rows(&coop, &mut table).await;
+    page_and_dev_rows(&coop, &mut table).await;
+    // Last, as it ages every token: a code redeemed after it expired.
+    let pkce = Pkce::new();
+    let code = coop
+        .authorize_with_form(&browser(), "topcluck", "openid", &pkce, "ada")
+        .await;
+    coop.advance_clock(121).await;
+    let answer = coop.redeem("topcluck", &code, &pkce.verifier).await;
+    table.row(
+        "COOP token",
+        "code redeemed 121 s after issue (clock moved)",
+        "400 invalid_grant",
+        &oauth(answer.status, &answer.body),
+        answer.status,
+    );
+    table.finish();
+}
 
+async fn end_session_rows(coop: &TestCoop, table: &mut BadInputs) {
+    let area = "COOP end-session";
     // A forged hint, a hint for another client, an access token as hint: 400, still logged in.
-    let (browser, tokens) = coop.browser_login("topcluck", ALL_SCOPES, "ada").await;
-    let id_token = tokens.id_token.clone().unwrap();
-    let (_, other_client) = coop.browser_login("reuser", ALL_SCOPES, "ada").await;
-    for (request, hint, client_id) in [
+    type Hint = fn(&Tokens, &Tokens) -> String;
+    let hints: [(&str, Hint, Option<&str>); 3] = [
         (
             "GET id_token_hint with a forged signature",
-            tamper(&id_token),
+            |own, _| tamper(own.id_token.as_deref().unwrap()),
             None,
         ),
         (
             "GET id_token_hint of client reuser, client_id=topcluck",
-            other_client.id_token.clone().unwrap(),
+            |_, other| other.id_token.clone().unwrap(),
             Some("topcluck"),
         ),
         (
             "GET an access token as id_token_hint",
-            tokens.access_token.clone(),
+            |own, _| own.access_token.clone(),
             None,
         ),
-    ] {
+    ];
+    for (request, hint, client_id) in hints {
+        let (browser, own) = coop.browser_login("topcluck", ALL_SCOPES, "ada").await;
+        let (_, other_client) = coop.browser_login("reuser", ALL_SCOPES, "ada").await;
+        let hint = hint(&own, &other_client);
         let mut pairs = vec![
             ("id_token_hint", hint.as_str()),
             ("post_logout_redirect_uri", POST_LOGOUT_URI),
@@ -81,13 +117,7 @@ async fn coop_refuses_the_bad_inputs_of_issue_10() {
         pairs.extend(client_id.map(|id| ("client_id", id)));
         let response = browser.get(coop.end_session_url(&pairs)).send().await.unwrap();
         let status = response.status();
-        let redirected = response.headers().contains_key("location");
-        let seen = format!(
-            "{}{}; session {}",
-            status.as_u16(),
-            if redirected { " redirect" } else { "" },
-            alive(coop.session_alive(&browser).await)
-        );
+        let seen = logout_outcome(coop, &browser, response).await;
         table.row(area, request, "400; session alive", &seen, status);
     }
 
@@ -105,22 +135,15 @@ async fn coop_refuses_the_bad_inputs_of_issue_10() {
         ),
         ("GET unknown client_id", vec![("client_id", "nobody")]),
     ] {
+        let (browser, _) = coop.browser_login("topcluck", ALL_SCOPES, "ada").await;
         let response = browser.get(coop.end_session_url(&pairs)).send().await.unwrap();
         let status = response.status();
-        let seen = format!(
-            "{}{}; session {}",
-            status.as_u16(),
-            if response.headers().contains_key("location") {
-                " redirect"
-            } else {
-                ""
-            },
-            alive(coop.session_alive(&browser).await)
-        );
+        let seen = logout_outcome(coop, &browser, response).await;
         table.row(area, request, "400; session alive", &seen, status);
     }
 
     // Without a hint, a logged-in farmer is asked first: nothing ends yet.
+    let (browser, _) = coop.browser_login("topcluck", ALL_SCOPES, "ada").await;
     let response = browser
         .get(coop.end_session_url(&[
             ("client_id", "topcluck"),
@@ -150,6 +173,7 @@ async fn coop_refuses_the_bad_inputs_of_issue_10() {
         ("POST confirmation without CSRF token", false),
         ("POST confirmation, CSRF token without its cookie", true),
     ] {
+        let (browser, _) = coop.browser_login("topcluck", ALL_SCOPES, "ada").await;
         let mut form = vec![
             ("client_id", "topcluck"),
             ("post_logout_redirect_uri", POST_LOGOUT_URI),
@@ -171,50 +195,62 @@ async fn coop_refuses_the_bad_inputs_of_issue_10() {
         );
         table.row(area, request, "403; session alive", &seen, status);
     }
+}
 
+async fn token_rows(coop: &TestCoop, table: &mut BadInputs) {
     let area = "COOP token";
     // Replays of a redeemed code that fail client authentication or PKCE end nothing.
-    let pkce = Pkce::new();
-    let code = coop
-        .authorize_with_form(&browser, "topcluck", ALL_SCOPES, &pkce, "ada")
-        .await;
-    let first = coop.redeem("topcluck", &code, &pkce.verifier).await.expect_ok();
-    let wrong_verifier = Pkce::new().verifier;
-    let replay = |verifier: &str, redirect_uri: &str| {
-        vec![
-            ("grant_type", "authorization_code".to_owned()),
-            ("code", code.clone()),
-            ("redirect_uri", redirect_uri.to_owned()),
-            ("code_verifier", verifier.to_owned()),
-        ]
-    };
-    for (request, authorization, form, expected) in [
+    for (request, client_id, secret, right_verifier, redirect_uri, expected) in [
         (
             "code replay, wrong client secret",
-            basic("Basic", "topcluck", "wrong"),
-            replay(&pkce.verifier, REDIRECT_URI),
+            "topcluck",
+            "wrong",
+            true,
+            REDIRECT_URI,
             "401 invalid_client; grant alive",
         ),
         (
             "code replay, wrong code_verifier",
-            basic("Basic", "topcluck", SECRET),
-            replay(&wrong_verifier, REDIRECT_URI),
+            "topcluck",
+            SECRET,
+            false,
+            REDIRECT_URI,
             "400 invalid_grant; grant alive",
         ),
         (
             "code replay, wrong redirect_uri",
-            basic("Basic", "topcluck", SECRET),
-            replay(&pkce.verifier, "http://127.0.0.1:3000/elsewhere"),
+            "topcluck",
+            SECRET,
+            true,
+            "http://127.0.0.1:3000/elsewhere",
             "400 invalid_grant; grant alive",
         ),
         (
             "code replay by another client (reuser)",
-            basic("Basic", "reuser", SECRET),
-            replay(&pkce.verifier, REDIRECT_URI),
+            "reuser",
+            SECRET,
+            true,
+            REDIRECT_URI,
             "400 invalid_grant; grant alive",
         ),
     ] {
-        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let pkce = Pkce::new();
+        let code = coop
+            .authorize_with_form(&browser(), "topcluck", ALL_SCOPES, &pkce, "ada")
+            .await;
+        let first = coop.redeem("topcluck", &code, &pkce.verifier).await.expect_ok();
+        let verifier = if right_verifier {
+            pkce.verifier.clone()
+        } else {
+            Pkce::new().verifier
+        };
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", &verifier),
+        ];
+        let authorization = basic("Basic", client_id, secret);
         let answer = coop.token_with_authorization(Some(&authorization), &form).await;
         let seen = format!(
             "{}; grant {}",
@@ -225,13 +261,6 @@ async fn coop_refuses_the_bad_inputs_of_issue_10() {
     }
 
     // Client authentication: scheme names in any case; malformed or wrong credentials refused.
-    let refresh_form = |token: &str| {
-        vec![
-            ("grant_type", "refresh_token".to_owned()),
-            ("refresh_token", token.to_owned()),
-        ]
-    };
-    let mut refresh_token = first.refresh_token.clone().unwrap();
     for (request, authorization, expected) in [
         (
             "Authorization: BASIC (upper case)",
@@ -259,12 +288,9 @@ async fn coop_refuses_the_bad_inputs_of_issue_10() {
             "401 invalid_client",
         ),
     ] {
-        let form = refresh_form(&refresh_token);
-        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let refresh_token = coop.login("topcluck", ALL_SCOPES).await.refresh_token.unwrap();
+        let form = [("grant_type", "refresh_token"), ("refresh_token", &refresh_token)];
         let answer = coop.token_with_authorization(Some(&authorization), &form).await;
-        if let Some(next) = answer.body["refresh_token"].as_str() {
-            refresh_token = next.to_owned();
-        }
         table.row(
             area,
             request,
@@ -273,7 +299,9 @@ async fn coop_refuses_the_bad_inputs_of_issue_10() {
             answer.status,
         );
     }
+}
 
+async fn revoke_and_api_rows(coop: &TestCoop, table: &mut BadInputs) {
     let area = "COOP revoke";
     // Another client's tokens: refused, and they keep working.
     let victim = coop.login("topcluck", ALL_SCOPES).await;
@@ -290,12 +318,10 @@ async fn coop_refuses_the_bad_inputs_of_issue_10() {
         &seen,
         status,
     );
-    let (status, body) = coop
-        .revoke("reuser", victim.refresh_token.as_deref().unwrap())
-        .await;
-    let refreshed = coop
-        .refresh("topcluck", victim.refresh_token.as_deref().unwrap(), None)
-        .await;
+    let victim = coop.login("topcluck", ALL_SCOPES).await;
+    let refresh_token = victim.refresh_token.unwrap();
+    let (status, body) = coop.revoke("reuser", &refresh_token).await;
+    let refreshed = coop.refresh("topcluck", &refresh_token, None).await;
     let seen = format!(
         "{}; refresh token {}",
         oauth(status, &body),
@@ -309,25 +335,25 @@ async fn coop_refuses_the_bad_inputs_of_issue_10() {
         status,
     );
 
-    let area = "COOP API";
-    let (status, _, _) = {
-        let response = backend()
-            .get(coop.url("/api/me"))
-            .header("authorization", format!("BEARER {}", victim.access_token))
-            .send()
-            .await
-            .unwrap();
-        (response.status(), (), ())
-    };
+    let status = backend()
+        .get(coop.url("/api/me"))
+        .header("authorization", format!("BEARER {}", victim.access_token))
+        .send()
+        .await
+        .unwrap()
+        .status();
     table.row(
-        area,
+        "COOP API",
         "Authorization: BEARER (upper case)",
         "200",
         &status.as_u16().to_string(),
         status,
     );
+}
 
+async fn page_and_dev_rows(coop: &TestCoop, table: &mut BadInputs) {
     let area = "COOP pages";
+    let expected_ok = "200 XFO=DENY; frame-ancestors 'none'";
     let login_page = backend()
         .get(coop.authorize_url("topcluck", "openid", &Pkce::new(), &[]))
         .send()
@@ -337,7 +363,7 @@ async fn coop_refuses_the_bad_inputs_of_issue_10() {
     table.row(
         area,
         "login form, framed",
-        "200 XFO=DENY; frame-ancestors 'none'",
+        expected_ok,
         &framing(&login_page),
         status,
     );
@@ -360,12 +386,11 @@ async fn coop_refuses_the_bad_inputs_of_issue_10() {
     table.row(
         area,
         "logout confirmation, framed",
-        "200 XFO=DENY; frame-ancestors 'none'",
+        expected_ok,
         &framing(&confirmation),
         status,
     );
 
-    let area = "COOP dev";
     let response = backend()
         .post(coop.url("/dev/faults"))
         .json(&json!({ "extra_scope": 5 }))
@@ -374,28 +399,10 @@ async fn coop_refuses_the_bad_inputs_of_issue_10() {
         .unwrap();
     let status = response.status();
     table.row(
-        area,
+        "COOP dev",
         "POST /dev/faults extra_scope not a string",
         "422",
         &status.as_u16().to_string(),
         status,
     );
-
-    // Last, as it ages every token above: a code redeemed after it expired.
-    let area = "COOP token";
-    let pkce = Pkce::new();
-    let code = coop
-        .authorize_with_form(&browser, "topcluck", "openid", &pkce, "ada")
-        .await;
-    coop.advance_clock(121).await;
-    let answer = coop.redeem("topcluck", &code, &pkce.verifier).await;
-    table.row(
-        area,
-        "code redeemed 121 s after issue (clock moved)",
-        "400 invalid_grant",
-        &oauth(answer.status, &answer.body),
-        answer.status,
-    );
-
-    table.finish();
 }
