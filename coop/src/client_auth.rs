@@ -1,11 +1,14 @@
 //! Client authentication at the token and revocation endpoints: `client_secret_basic` and
-//! `client_secret_post` (RFC 6749 §2.3.1). One method per request.
+//! `client_secret_post` (RFC 6749 §2.3.1). One method per request. The `Basic` scheme name is
+//! case-insensitive (RFC 9110 §11.1); secrets are compared in constant time.
 
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::percent_decode_str;
+use subtle::ConstantTimeEq;
 
+use crate::authorization;
 use crate::config::{Client, Config};
 use crate::error::OAuthError;
 use crate::params::Params;
@@ -17,14 +20,7 @@ pub fn authenticate<'a>(
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<&'a Client, OAuthError> {
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| {
-            value
-                .strip_prefix("Basic ")
-                .or_else(|| value.strip_prefix("basic "))
-        });
+    let basic = authorization::credentials(headers, "Basic");
     let (id, secret) = match (basic, params.get("client_secret")) {
         (Some(_), Some(_)) => {
             return Err(OAuthError::InvalidRequest(
@@ -47,12 +43,21 @@ pub fn authenticate<'a>(
         (None, None) => return Err(OAuthError::InvalidClient),
     };
     let client = config.client(&id).ok_or(OAuthError::InvalidClient)?;
-    // Comparing digests keeps the comparison's timing independent of the secret.
-    if digest(&client.secret) != digest(&secret) {
+    if !secrets_match(&client.secret, &secret) {
         tracing::info!(client_id = %id, "client authentication failed");
         return Err(OAuthError::InvalidClient);
     }
     Ok(client)
+}
+
+/// Compares the SHA-256 digests of the two secrets in constant time: equal-length inputs to
+/// `ct_eq`, so neither the position of the first difference nor the secret's length shows in
+/// the timing.
+fn secrets_match(registered: &str, presented: &str) -> bool {
+    digest(registered)
+        .as_bytes()
+        .ct_eq(digest(presented).as_bytes())
+        .into()
 }
 
 /// `base64(urlencode(id) ":" urlencode(secret))`.

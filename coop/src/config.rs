@@ -73,6 +73,9 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     /// …up to this long after the grant was made.
     pub refresh_token_max_lifetime: Duration,
+    /// How long a COOP login (the `coop_session` cookie) lasts; after it, `prompt=none`
+    /// answers `login_required` and the session is purged.
+    pub session_lifetime: Duration,
     pub clients: Vec<Client>,
     pub users: Vec<User>,
     /// Log this user in without showing the form (for headless scripts).
@@ -104,6 +107,7 @@ impl Config {
             access_token_ttl: Duration::from_secs(60),
             refresh_token_ttl: Duration::from_secs(8 * 3600),
             refresh_token_max_lifetime: Duration::from_secs(30 * 24 * 3600),
+            session_lifetime: Duration::from_secs(12 * 3600),
             clients: vec![Client {
                 id: DEFAULT_CLIENT_ID.into(),
                 secret: client_secret,
@@ -157,6 +161,9 @@ impl Config {
         }
         if let Some(v) = get("COOP_REFRESH_TOKEN_MAX_LIFETIME") {
             config.refresh_token_max_lifetime = seconds("COOP_REFRESH_TOKEN_MAX_LIFETIME", v)?;
+        }
+        if let Some(v) = get("COOP_SESSION_LIFETIME") {
+            config.session_lifetime = seconds("COOP_SESSION_LIFETIME", v)?;
         }
         let client = &mut config.clients[0];
         if let Some(v) = get("COOP_CLIENT_ID") {
@@ -267,17 +274,20 @@ mod tests {
         let config = Config::from_vars(&vars(&[
             ("COOP_CLIENT_SECRET", "s"),
             ("COOP_ACCESS_TOKEN_TTL", "5"),
+            ("COOP_SESSION_LIFETIME", "60"),
             ("COOP_REFRESH_TOKEN_MODE", "reuse"),
             ("COOP_USERS", "dora:Dora D:dora@x"),
             ("COOP_AUTO_LOGIN", "dora"),
         ]))
         .unwrap();
         assert_eq!(config.access_token_ttl, Duration::from_secs(5));
+        assert_eq!(config.session_lifetime, Duration::from_secs(60));
         assert_eq!(config.clients[0].refresh_token_mode, RefreshTokenMode::Reuse);
         assert_eq!(config.auto_login.as_deref(), Some("dora"));
 
         for (name, value) in [
             ("COOP_ACCESS_TOKEN_TTL", "soon"),
+            ("COOP_SESSION_LIFETIME", "0"),
             ("COOP_ADDR", "nowhere"),
             ("COOP_REFRESH_TOKEN_MODE", "sometimes"),
             ("COOP_USERS", "nameonly"),

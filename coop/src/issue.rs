@@ -81,6 +81,7 @@ pub fn access_token(
         iat: now,
         jti: random_token(),
     };
+    coop.purge_expired(db)?;
     access_tokens::record(db, &claims.jti, grant.id, claims.exp * 1000)?;
     Ok((coop.keys.sign("at+jwt", &claims), ttl))
 }

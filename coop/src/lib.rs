@@ -9,12 +9,14 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod authorization;
 mod client_auth;
 mod clock;
 pub mod config;
 mod dev;
 mod endpoints;
 mod error;
+mod html_headers;
 mod issue;
 mod keys;
 mod params;
@@ -134,10 +136,19 @@ fn router(coop: SharedCoop) -> Router {
         .route("/token", post(token::token))
         .route("/revoke", post(revoke::revoke))
         .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
-        .route("/end-session", get(end_session::end_session))
+        .route(
+            "/end-session",
+            get(end_session::end_session).post(end_session::confirm),
+        )
         .nest("/api", api::router());
     if coop.config.dev_endpoints {
         router = router.nest("/dev", dev::router());
     }
-    router.with_state(coop)
+    let policy = html_headers::content_security_policy(&coop.config);
+    router
+        .layer(axum::middleware::map_response_with_state(
+            policy,
+            html_headers::add,
+        ))
+        .with_state(coop)
 }

@@ -44,6 +44,11 @@ impl Scopes {
         self.0.is_subset(&other.0)
     }
 
+    /// Every scope of `self` and of `other`.
+    pub fn union(&self, other: &Scopes) -> Scopes {
+        Self(self.0.union(&other.0).cloned().collect())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

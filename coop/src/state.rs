@@ -7,7 +7,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::dev::{Counters, Faults};
 use crate::keys::SigningKey;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, purge};
 
 pub type SharedCoop = Arc<Coop>;
 
@@ -41,6 +41,20 @@ impl Coop {
     /// The audience of access tokens: the egg API.
     pub fn api_audience(&self) -> String {
         format!("{}/api", self.issuer)
+    }
+
+    /// Sessions that began at or before this time (ms on COOP's clock) have expired.
+    pub fn sessions_expired_at_or_before_ms(&self) -> i64 {
+        self.clock.now_ms() - self.config.session_lifetime.as_millis() as i64
+    }
+
+    /// Deletes the codes, access-token ids and sessions that have expired (see [`purge`]).
+    pub fn purge_expired(&self, db: &rusqlite::Connection) -> Result<(), StoreError> {
+        let purged = purge::expired(db, self.clock.now_ms(), self.sessions_expired_at_or_before_ms())?;
+        if purged > 0 {
+            tracing::debug!(purged, "expired codes, access tokens and sessions deleted");
+        }
+        Ok(())
     }
 
     pub fn endpoint(&self, path: &str) -> String {

@@ -2,9 +2,9 @@
 //! (on COOP's clock), and that neither the token nor its grant was revoked.
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
 
+use crate::authorization;
 use crate::error::BearerError;
 use crate::issue::AccessClaims;
 use crate::scope::Scopes;
@@ -32,12 +32,7 @@ impl FromRequestParts<SharedCoop> for Bearer {
     type Rejection = BearerError;
 
     async fn from_request_parts(parts: &mut Parts, coop: &SharedCoop) -> Result<Self, BearerError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .ok_or(BearerError::Missing)?;
+        let token = authorization::credentials(&parts.headers, "Bearer").ok_or(BearerError::Missing)?;
         let claims: AccessClaims = coop
             .keys
             .verify(

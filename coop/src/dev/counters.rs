@@ -1,5 +1,6 @@
-//! `GET /dev/counters`: what the token endpoint did, per grant type and outcome, and how many
-//! reuses were detected and grants revoked.
+//! `GET /dev/counters`: what the token endpoint did, per grant type and outcome, how many
+//! reuses were detected and grants revoked, and how many rows each table of the store holds
+//! (`rows`: sessions, codes, grants, refresh_tokens, access_tokens), to see expired ones purged.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -7,9 +8,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Json;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::error::OAuthError;
 use crate::state::SharedCoop;
+use crate::store::purge;
 
 /// What the token endpoint did, readable at `GET /dev/counters`.
 #[derive(Default)]
@@ -52,6 +56,13 @@ impl Counters {
     }
 }
 
-pub async fn show(State(coop): State<SharedCoop>) -> Json<Value> {
-    Json(coop.counters.snapshot())
+pub async fn show(State(coop): State<SharedCoop>) -> Response {
+    match coop.store.transaction(|db| purge::row_counts(db)) {
+        Ok(rows) => {
+            let mut snapshot = coop.counters.snapshot();
+            snapshot["rows"] = json!(rows);
+            Json(snapshot).into_response()
+        }
+        Err(error) => OAuthError::Server(error).into_response(),
+    }
 }

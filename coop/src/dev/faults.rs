@@ -5,7 +5,11 @@
 //! counted, and only then the answer waits, so a client that times out or goes away meanwhile
 //! has lost, say, a rotated refresh token. Both waits are real time. `unreadable_answer`
 //! makes it answer `200 text/html` (a proxy's login page) without doing anything.
+//! `extra_scope` (e.g. `"offline_access"`) makes it grant more than was asked: code and refresh
+//! answers report those scopes in `scope` besides the real ones, and their access tokens carry
+//! them, so a client can prove it refuses (and revokes) a token wider than it asked for.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -16,6 +20,7 @@ use serde::Deserialize;
 
 use crate::clock::Clock;
 use crate::error::OAuthError;
+use crate::scope::Scopes;
 use crate::state::SharedCoop;
 
 /// The longest outage that can be switched on.
@@ -31,6 +36,8 @@ pub struct Faults {
     latency_ms: AtomicU64,
     answer_delay_ms: AtomicU64,
     unreadable_answer: AtomicBool,
+    /// Scopes added to every token answer's; empty when off.
+    extra_scope: Mutex<Scopes>,
 }
 
 impl Faults {
@@ -52,6 +59,12 @@ impl Faults {
         Ok(())
     }
 
+    /// `scope` plus the `extra_scope` fault's scopes: what a token answer reports, and its
+    /// access token carries.
+    pub fn widen(&self, scope: Scopes) -> Scopes {
+        scope.union(&self.extra_scope.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// Waits the configured answer delay. Called once a request has been handled and counted.
     pub async fn delay_answer(&self) {
         wait(self.answer_delay_ms.load(Ordering::Relaxed)).await;
@@ -69,6 +82,8 @@ impl Faults {
             .store(settings.answer_delay_ms.min(MAX_WAIT_MS), Ordering::Relaxed);
         self.unreadable_answer
             .store(settings.unreadable_answer, Ordering::Relaxed);
+        *self.extra_scope.lock().unwrap_or_else(|p| p.into_inner()) =
+            Scopes::parse(settings.extra_scope.as_deref().unwrap_or_default());
     }
 }
 
@@ -95,6 +110,10 @@ pub struct FaultSettings {
     /// The token endpoint answers `200 text/html` and does nothing.
     #[serde(default)]
     unreadable_answer: bool,
+    /// Space-separated scopes every code and refresh answer reports as granted besides the
+    /// real ones, and puts in its access token (e.g. `"offline_access"`).
+    #[serde(default)]
+    extra_scope: Option<String>,
 }
 
 pub async fn set(State(coop): State<SharedCoop>, Json(settings): Json<FaultSettings>) -> StatusCode {
@@ -103,6 +122,8 @@ pub async fn set(State(coop): State<SharedCoop>, Json(settings): Json<FaultSetti
         settings.unavailable_seconds,
         settings.latency_ms,
         settings.answer_delay_ms,
+        settings.unreadable_answer,
+        extra_scope = settings.extra_scope.as_deref().unwrap_or_default(),
         "token endpoint faults set"
     );
     StatusCode::NO_CONTENT

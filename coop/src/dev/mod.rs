@@ -2,9 +2,12 @@
 //! when TopCluck embeds COOP):
 //!
 //! - `GET /dev/counters`: what the token endpoint did ([`counters`]).
-//! - `POST /dev/faults` `{"unavailable_seconds", "latency_ms", "answer_delay_ms"}` and
-//!   `DELETE /dev/faults`: make the token endpoint unavailable, slow before the work, or slow
-//!   after it, so a client that gives up loses an answer whose work is done ([`faults`]).
+//! - `POST /dev/faults` `{"unavailable_seconds", "latency_ms", "answer_delay_ms",
+//!   "unreadable_answer", "extra_scope"}` and `DELETE /dev/faults`: make the token endpoint
+//!   unavailable, slow before the work, or slow after it (so a client that gives up loses an
+//!   answer whose work is done), answer HTML, or grant more scope than asked (`"extra_scope":
+//!   "offline_access"`: code and refresh answers report it and their access tokens carry it)
+//!   ([`faults`]).
 //! - `GET /dev/clock` → `{"now", "offset_seconds"}` and `POST /dev/clock`
 //!   `{"advance_seconds": n}`: move this COOP's clock forward, so codes, tokens and outages
 //!   expire without waiting ([`clock`]).

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use cookie::Cookie;
 
-use super::login_page;
+use super::{csrf, login_page, page};
 use crate::config::Client;
 use crate::params::Params;
 use crate::pkce;
@@ -48,9 +48,10 @@ pub async fn authorize(
         Ok(request) => request,
         Err(response) => return *response,
     };
-    let session = match cookie_value(&headers, SESSION_COOKIE)
-        .map(|id| coop.store.transaction(|db| sessions::find(db, &id)))
-    {
+    let session = match cookie_value(&headers, SESSION_COOKIE).map(|id| {
+        coop.store
+            .transaction(|db| sessions::find(db, &id, coop.sessions_expired_at_or_before_ms()))
+    }) {
         Some(Ok(session)) => session,
         Some(Err(error)) => return store_failure(error),
         None => None,
@@ -78,9 +79,7 @@ pub async fn login(State(coop): State<SharedCoop>, headers: HeaderMap, body: Byt
         Ok(form) => form,
         Err(problem) => return error_page(StatusCode::BAD_REQUEST, &problem),
     };
-    let csrf_ok =
-        matches!((cookie_value(&headers, CSRF_COOKIE), form.get("csrf")), (Some(c), Some(f)) if c == f);
-    if !csrf_ok {
+    if !csrf::check(&headers, CSRF_COOKIE, form.get("csrf")) {
         return error_page(
             StatusCode::FORBIDDEN,
             "This login form has expired. Go back to the app and log in again.",
@@ -109,8 +108,10 @@ pub async fn login(State(coop): State<SharedCoop>, headers: HeaderMap, body: Byt
 /// Starts a COOP session for `username` and answers the request with a code.
 fn log_in(coop: &Coop, request: &AuthorizationRequest<'_>, username: &str) -> Response {
     let created = coop.store.transaction(|db| {
+        coop.purge_expired(db)?;
         let id = sessions::create(db, username, coop.clock.now_ms())?;
-        let session = sessions::find(db, &id)?.expect("the session just created");
+        let session = sessions::find(db, &id, coop.sessions_expired_at_or_before_ms())?
+            .expect("the session just created");
         Ok::<_, StoreError>((id, session))
     });
     match created {
@@ -145,10 +146,10 @@ fn issue_code(
         expires_ms: 0,
         grant_id: None,
     };
-    let value = match coop
-        .store
-        .transaction(|db| codes::insert(db, &code, coop.clock.now_ms()))
-    {
+    let value = match coop.store.transaction(|db| {
+        coop.purge_expired(db)?;
+        codes::insert(db, &code, coop.clock.now_ms())
+    }) {
         Ok(value) => value,
         Err(error) => return store_failure(error),
     };
@@ -268,13 +269,8 @@ fn show_login_form(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let csrf = crate::random::random_token();
+    let (csrf, cookie) = csrf::issue(CSRF_COOKIE, "/authorize");
     let page = login_page::render(&params.to_query(), request.login_hint.as_deref(), &csrf, error);
-    let cookie = Cookie::build((CSRF_COOKIE, csrf))
-        .path("/authorize")
-        .http_only(true)
-        .same_site(cookie::SameSite::Strict)
-        .build();
     (
         status,
         [
@@ -299,7 +295,7 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 pub fn error_page(status: StatusCode, message: &str) -> Response {
-    (status, login_page::message_page("COOP cannot go on", message)).into_response()
+    (status, page::message_page("COOP cannot go on", message)).into_response()
 }
 
 fn store_failure(error: StoreError) -> Response {

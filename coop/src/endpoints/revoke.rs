@@ -1,5 +1,14 @@
 //! `POST /revoke` (RFC 7009). Revoking a refresh token revokes its grant; revoking an access
-//! token revokes that token. Unknown tokens, and tokens of other clients, get 200 all the same.
+//! token revokes that token. Unknown (or expired, or malformed) tokens get 200: RFC 7009 §2.2
+//! says an invalid token is not an error, the client has nothing left to do.
+//!
+//! A token issued to another client is refused and stays alive. RFC 7009 §2.1: the server
+//! "verifies whether the token was issued to the client making the revocation request. If this
+//! validation fails, the request is refused and the client is informed of the error", with the
+//! error responses of RFC 6749 §5.2 (§2.2.1). Of those, `invalid_grant` is the one whose
+//! definition names this case ("… or was issued to another client"), so: 400 `invalid_grant`.
+//! (`unsupported_token_type` is for token types the server cannot revoke at all, and a 200
+//! would tell the client its token is gone when it is not.)
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,6 +21,8 @@ use crate::issue::AccessClaims;
 use crate::params::Params;
 use crate::state::SharedCoop;
 use crate::store::{StoreError, access_tokens, grants, refresh_tokens};
+
+const OTHER_CLIENT: &str = "the token was issued to another client";
 
 pub async fn revoke(State(coop): State<SharedCoop>, headers: HeaderMap, body: Bytes) -> Response {
     match handle(&coop, &headers, &body) {
@@ -34,19 +45,27 @@ fn handle(coop: &SharedCoop, headers: &HeaderMap, body: &[u8]) -> Result<(), OAu
         coop.clock.now_s(),
     );
 
-    coop.store.transaction(|db| {
-        if let Some(refresh) = refresh_tokens::find(db, token)? {
-            let grant = grants::get(db, refresh.grant_id)?;
-            if grant.is_some_and(|g| g.client_id == client.id)
-                && grants::revoke(db, refresh.grant_id, "refresh token revoked")?
-            {
-                coop.counters.grants_revoked(1);
-                tracing::info!(client_id = %client.id, grant_id = refresh.grant_id, "grant revoked");
+    coop.store
+        .transaction(|db| -> Result<Result<(), OAuthError>, StoreError> {
+            if let Some(refresh) = refresh_tokens::find(db, token)? {
+                let Some(grant) = grants::get(db, refresh.grant_id)? else {
+                    return Ok(Ok(()));
+                };
+                if grant.client_id != client.id {
+                    tracing::warn!(client_id = %client.id, grant_id = grant.id, "revocation of another client's refresh token refused");
+                    return Ok(Err(OAuthError::InvalidGrant(OTHER_CLIENT)));
+                }
+                if grants::revoke(db, grant.id, "refresh token revoked")? {
+                    coop.counters.grants_revoked(1);
+                    tracing::info!(client_id = %client.id, grant_id = grant.id, "grant revoked");
+                }
+            } else if let Some(claims) = access_claims {
+                if claims.client_id != client.id {
+                    tracing::warn!(client_id = %client.id, "revocation of another client's access token refused");
+                    return Ok(Err(OAuthError::InvalidGrant(OTHER_CLIENT)));
+                }
+                access_tokens::revoke(db, &claims.jti)?;
             }
-        } else if let Some(claims) = access_claims.filter(|c| c.client_id == client.id) {
-            access_tokens::revoke(db, &claims.jti)?;
-        }
-        Ok::<_, StoreError>(())
-    })?;
-    Ok(())
+            Ok(Ok(()))
+        })?
 }

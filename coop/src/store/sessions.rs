@@ -24,11 +24,13 @@ pub fn create(db: &Connection, username: &str, now_ms: i64) -> Result<String, St
     Ok(id)
 }
 
-/// The live session whose cookie value is `id`.
-pub fn find(db: &Connection, id: &str) -> Result<Option<Session>, StoreError> {
+/// The live session whose cookie value is `id`: not ended, and begun after
+/// `logged_in_after_ms` (sessions begun earlier have expired).
+pub fn find(db: &Connection, id: &str, logged_in_after_ms: i64) -> Result<Option<Session>, StoreError> {
     db.query_row(
-        "SELECT id_digest, username, created_ms FROM sessions WHERE id_digest = ?1 AND ended = 0",
-        [digest(id)],
+        "SELECT id_digest, username, created_ms FROM sessions
+         WHERE id_digest = ?1 AND ended = 0 AND created_ms > ?2",
+        params![digest(id), logged_in_after_ms],
         |row| {
             Ok(Session {
                 digest: row.get(0)?,

@@ -1,5 +1,6 @@
 //! Redeeming an authorization code: once, by the client it was issued to, with the same
-//! redirect URI and the PKCE verifier. A replayed code revokes everything issued from it.
+//! redirect URI and the PKCE verifier. A replayed code that passes those checks (so the
+//! replay comes from the client itself, with the verifier) revokes everything issued from it.
 
 use super::required;
 use crate::config::{Client, RefreshTokenMode};
@@ -24,14 +25,6 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
         if code.client_id != client.id {
             return Ok(Err(OAuthError::InvalidGrant("the code was issued to another client")));
         }
-        if let Some(grant_id) = code.grant_id {
-            // RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
-            if grants::revoke(db, grant_id, "authorization code replayed")? {
-                coop.counters.grants_revoked(1);
-            }
-            tracing::warn!(client_id = %client.id, grant_id, "authorization code replayed; grant revoked");
-            return Ok(Err(OAuthError::InvalidGrant("the code was already used")));
-        }
         if code.expires_ms <= now {
             return Ok(Err(OAuthError::InvalidGrant("the code has expired")));
         }
@@ -40,6 +33,16 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
         }
         if !pkce::verify_s256(verifier, &code.code_challenge) {
             return Ok(Err(OAuthError::InvalidGrant("code_verifier does not match the code_challenge")));
+        }
+        if let Some(grant_id) = code.grant_id {
+            // RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it. Only now,
+            // once the client has authenticated and proved the PKCE verifier: someone who merely
+            // saw the code (a leaked URL, a log) cannot end the farmer's grant with it.
+            if grants::revoke(db, grant_id, "authorization code replayed")? {
+                coop.counters.grants_revoked(1);
+            }
+            tracing::warn!(client_id = %client.id, grant_id, "authorization code replayed; grant revoked");
+            return Ok(Err(OAuthError::InvalidGrant("the code was already used")));
         }
 
         let grant = grants::create(
@@ -55,7 +58,8 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
         )?;
         codes::mark_redeemed(db, &code.digest, grant.id)?;
         let scope = Scopes::parse(&grant.scope);
-        let (access_token, expires_in) = issue::access_token(coop, db, &grant, &scope, now)?;
+        let reported = coop.faults.widen(scope.clone());
+        let (access_token, expires_in) = issue::access_token(coop, db, &grant, &reported, now)?;
         let (refresh_token, refresh_expires_in) = match client.refresh_token_mode {
             RefreshTokenMode::None => (None, None),
             RefreshTokenMode::Rotate | RefreshTokenMode::Reuse => {
@@ -72,7 +76,7 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
             access_token,
             token_type: "Bearer",
             expires_in,
-            scope: scope.to_string(),
+            scope: reported.to_string(),
             refresh_token,
             refresh_expires_in,
             id_token,

@@ -68,6 +68,7 @@ pub fn refresh(coop: &Coop, client: &Client, params: &Params) -> Result<TokenRes
                 refresh_tokens::insert(db, grant.id, expires)?
             }
         };
+        let scope = coop.faults.widen(scope);
         let (access_token, expires_in) = issue::access_token(coop, db, &grant, &scope, now)?;
         Ok(Ok(TokenResponse {
             access_token,

@@ -1,0 +1,29 @@
+//! Double-submit CSRF tokens for COOP's forms (login, logout confirmation): the page carries a
+//! random token in a hidden field and sets it in an `HttpOnly`, `SameSite=Strict` cookie scoped
+//! to the form's endpoint; a post is accepted only when both are present and equal (compared in
+//! constant time). Another site can neither read the token nor make the browser send the cookie.
+
+use axum::http::HeaderMap;
+use cookie::Cookie;
+use subtle::ConstantTimeEq;
+
+use super::authorize::cookie_value;
+
+/// A new token, and the cookie that holds it (sent only to `path`).
+pub fn issue(cookie_name: &'static str, path: &'static str) -> (String, Cookie<'static>) {
+    let token = crate::random::random_token();
+    let cookie = Cookie::build((cookie_name, token.clone()))
+        .path(path)
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .build();
+    (token, cookie)
+}
+
+/// True when the form's token equals the one in the cookie `cookie_name`.
+pub fn check(headers: &HeaderMap, cookie_name: &str, from_form: Option<&str>) -> bool {
+    match (cookie_value(headers, cookie_name), from_form) {
+        (Some(cookie), Some(form)) if !cookie.is_empty() => cookie.as_bytes().ct_eq(form.as_bytes()).into(),
+        _ => false,
+    }
+}
