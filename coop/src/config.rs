@@ -84,6 +84,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Enables `/dev/*`: counters, the fault switch, grant inspection. Off unless enabled.
     pub dev_endpoints: bool,
+    /// Whether discovery names the revocation endpoint. Off plays a provider whose discovery
+    /// lacks it (django-oauth-toolkit's), while `/revoke` itself still works.
+    pub advertise_revocation: bool,
 }
 
 /// A configuration value that is missing or malformed.
@@ -125,6 +128,7 @@ impl Config {
             auto_login: None,
             data_dir,
             dev_endpoints: false,
+            advertise_revocation: true,
         }
     }
 

@@ -1,6 +1,7 @@
 //! `POST /dev/faults` and `DELETE /dev/faults`: the token endpoint's fault switch. It can be
 //! unavailable for a while (503 `temporarily_unavailable` with `Retry-After`, timed on COOP's
-//! clock, so advancing the clock ends the outage), slow before doing the work (`latency_ms`),
+//! clock, so advancing the clock ends the outage; the revocation endpoint goes down with it,
+//! and is slowed by `latency_ms` too), slow before doing the work (`latency_ms`),
 //! or slow after it (`answer_delay_ms`): the grant is done and committed, the counters
 //! counted, and only then the answer waits, so a client that times out or goes away meanwhile
 //! has lost, say, a rotated refresh token. Both waits are real time. `unreadable_answer`

@@ -9,7 +9,7 @@ use crate::scope::SUPPORTED;
 use crate::state::SharedCoop;
 
 pub async fn openid_configuration(State(coop): State<SharedCoop>) -> Json<Value> {
-    Json(json!({
+    let mut document = json!({
         "issuer": coop.issuer,
         "authorization_endpoint": coop.endpoint("/authorize"),
         "token_endpoint": coop.endpoint("/token"),
@@ -29,7 +29,11 @@ pub async fn openid_configuration(State(coop): State<SharedCoop>) -> Json<Value>
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login"],
         "authorization_response_iss_parameter_supported": true,
-    }))
+    });
+    if !coop.config.advertise_revocation {
+        document.as_object_mut().expect("an object").remove("revocation_endpoint");
+    }
+    Json(document)
 }
 
 pub async fn jwks(State(coop): State<SharedCoop>) -> Json<JwkSet> {

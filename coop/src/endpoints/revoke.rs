@@ -25,6 +25,10 @@ use crate::store::{StoreError, access_tokens, grants, refresh_tokens};
 const OTHER_CLIENT: &str = "the token was issued to another client";
 
 pub async fn revoke(State(coop): State<SharedCoop>, headers: HeaderMap, body: Bytes) -> Response {
+    // An outage (`/dev/faults`) takes the revocation endpoint down with the token endpoint.
+    if let Err(error) = coop.faults.apply(&coop.clock).await {
+        return error.into_response();
+    }
     match handle(&coop, &headers, &body) {
         Ok(()) => StatusCode::OK.into_response(),
         Err(error) => error.into_response(),
