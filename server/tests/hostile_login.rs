@@ -27,7 +27,8 @@ impl Table {
         println!("ROW|{area}|{request}|{expected}|{seen}");
         self.rows += 1;
         if seen != expected || status.is_server_error() {
-            self.mismatches.push(format!("{area}: {request}: expected {expected}, seen {seen}"));
+            self.mismatches
+                .push(format!("{area}: {request}: expected {expected}, seen {seen}"));
         }
         body
     }
@@ -58,7 +59,10 @@ fn exchange(pending: &Pending) -> Value {
 #[tokio::test]
 async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never_a_5xx() {
     let (listener_a, listener_b) = (listener().await, listener().await);
-    let ports = [listener_a.local_addr().unwrap().port(), listener_b.local_addr().unwrap().port()];
+    let ports = [
+        listener_a.local_addr().unwrap().port(),
+        listener_b.local_addr().unwrap().port(),
+    ];
     let mut harness = Harness::start(&ports).await;
     // Failures are rate-limited per address, and every row comes from 127.0.0.1: this BFF
     // allows many; the second one shows the limit.
@@ -83,16 +87,28 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
             "?code_challenge=abc&code_challenge_method=S256".to_owned(),
         ),
     ] {
-        let response = http().get(bff.url(&format!("/bff/login{query}"))).send().await.unwrap();
+        let response = http()
+            .get(bff.url(&format!("/bff/login{query}")))
+            .send()
+            .await
+            .unwrap();
         table.row("login", request, "400 bad_request", response).await;
     }
 
     // --- The code exchange's body.
     for (request, content_type, body) in [
         ("POST /bff/login, body `{`", "application/json", "{".to_owned()),
-        ("POST /bff/login, fields missing", "application/json", r#"{"code":"x"}"#.to_owned()),
+        (
+            "POST /bff/login, fields missing",
+            "application/json",
+            r#"{"code":"x"}"#.to_owned(),
+        ),
         ("POST /bff/login, text/plain body", "text/plain", "{}".to_owned()),
-        ("POST /bff/login, fields of the wrong type", "application/json", r#"{"code":1,"code_verifier":[],"state":null,"redirect_uri":{}}"#.to_owned()),
+        (
+            "POST /bff/login, fields of the wrong type",
+            "application/json",
+            r#"{"code":1,"code_verifier":[],"state":null,"redirect_uri":{}}"#.to_owned(),
+        ),
     ] {
         let response = post_login(&bff, None)
             .header("content-type", content_type)
@@ -105,65 +121,160 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
 
     // --- The transaction: the XSS-extraction scenario and its relatives.
     let pending = bff.authorize("ada").await;
-    let response = post_login(&bff, None).json(&exchange(&pending)).send().await.unwrap();
+    let response = post_login(&bff, None)
+        .json(&exchange(&pending))
+        .send()
+        .await
+        .unwrap();
     table
-        .row("login", "POST /bff/login, a real code from another machine (no transaction cookie)", "400 login_not_started", response)
+        .row(
+            "login",
+            "POST /bff/login, a real code from another machine (no transaction cookie)",
+            "400 login_not_started",
+            response,
+        )
         .await;
     let response = post_login(&bff, Some("__Host-topcluck-login=garbage"))
         .json(&exchange(&pending))
         .send()
         .await
         .unwrap();
-    table.row("login", "POST /bff/login, a forged transaction cookie", "400 login_not_started", response).await;
-    let (_, other_cookie) = bff.begin_login(&challenge).await;
-    let response = post_login(&bff, Some(&other_cookie)).json(&exchange(&pending)).send().await.unwrap();
     table
-        .row("login", "POST /bff/login, another transaction's cookie (state not in it)", "400 login_not_started", response)
+        .row(
+            "login",
+            "POST /bff/login, a forged transaction cookie",
+            "400 login_not_started",
+            response,
+        )
+        .await;
+    let (_, other_cookie) = bff.begin_login(&challenge).await;
+    let response = post_login(&bff, Some(&other_cookie))
+        .json(&exchange(&pending))
+        .send()
+        .await
+        .unwrap();
+    table
+        .row(
+            "login",
+            "POST /bff/login, another transaction's cookie (state not in it)",
+            "400 login_not_started",
+            response,
+        )
         .await;
     let mut wrong_verifier = exchange(&pending);
     wrong_verifier["code_verifier"] = json!("a-verifier-of-another-login-aaaaaaaaaaaaaaaaaa");
-    let response = post_login(&bff, Some(&pending.login_cookie)).json(&wrong_verifier).send().await.unwrap();
-    table.row("login", "POST /bff/login, the wrong PKCE verifier", "400 login_failed", response).await;
+    let response = post_login(&bff, Some(&pending.login_cookie))
+        .json(&wrong_verifier)
+        .send()
+        .await
+        .unwrap();
+    table
+        .row(
+            "login",
+            "POST /bff/login, the wrong PKCE verifier",
+            "400 login_failed",
+            response,
+        )
+        .await;
 
     let pending = bff.authorize("ada").await;
     let mut foreign = exchange(&pending);
     foreign["redirect_uri"] = json!("https://evil.example/callback");
-    let response = post_login(&bff, Some(&pending.login_cookie)).json(&foreign).send().await.unwrap();
-    table.row("login", "POST /bff/login, a foreign redirect_uri", "400 bad_request", response).await;
+    let response = post_login(&bff, Some(&pending.login_cookie))
+        .json(&foreign)
+        .send()
+        .await
+        .unwrap();
+    table
+        .row(
+            "login",
+            "POST /bff/login, a foreign redirect_uri",
+            "400 bad_request",
+            response,
+        )
+        .await;
 
     let pending = bff.authorize("ada").await;
     let mut empty = exchange(&pending);
     empty["code"] = json!("");
-    let response = post_login(&bff, Some(&pending.login_cookie)).json(&empty).send().await.unwrap();
-    table.row("login", "POST /bff/login, an empty code", "400 bad_request", response).await;
+    let response = post_login(&bff, Some(&pending.login_cookie))
+        .json(&empty)
+        .send()
+        .await
+        .unwrap();
+    table
+        .row(
+            "login",
+            "POST /bff/login, an empty code",
+            "400 bad_request",
+            response,
+        )
+        .await;
 
     let pending = bff.authorize("ada").await;
     let mut forged = exchange(&pending);
     forged["code"] = json!("a-code-coop-never-issued");
-    let response = post_login(&bff, Some(&pending.login_cookie)).json(&forged).send().await.unwrap();
-    table.row("login", "POST /bff/login, a code COOP never issued", "400 login_failed", response).await;
+    let response = post_login(&bff, Some(&pending.login_cookie))
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    table
+        .row(
+            "login",
+            "POST /bff/login, a code COOP never issued",
+            "400 login_failed",
+            response,
+        )
+        .await;
 
     let pending = bff.authorize("ada").await;
     assert_eq!(bff.complete(&pending).await.status(), StatusCode::OK);
     let response = bff.complete(&pending).await;
     table
-        .row("login", "POST /bff/login, the same transaction cookie and code again", "400 login_not_started", response)
+        .row(
+            "login",
+            "POST /bff/login, the same transaction cookie and code again",
+            "400 login_not_started",
+            response,
+        )
         .await;
 
     let pending = bff.authorize("ada").await;
     harness.advance(std::time::Duration::from_secs(601));
     let response = bff.complete(&pending).await;
-    table.row("login", "POST /bff/login, 10 minutes after the login started", "400 login_not_started", response).await;
+    table
+        .row(
+            "login",
+            "POST /bff/login, 10 minutes after the login started",
+            "400 login_not_started",
+            response,
+        )
+        .await;
 
-    let pending = bff.authorize_with_nonce("ada", Some("a-nonce-the-bff-did-not-choose")).await;
+    let pending = bff
+        .authorize_with_nonce("ada", Some("a-nonce-the-bff-did-not-choose"))
+        .await;
     let response = bff.complete(&pending).await;
-    table.row("login", "POST /bff/login, an ID token with another nonce", "400 login_failed", response).await;
+    table
+        .row(
+            "login",
+            "POST /bff/login, an ID token with another nonce",
+            "400 login_failed",
+            response,
+        )
+        .await;
 
     harness.faults(json!({ "extra_scope": "offline_access" })).await;
     let pending = bff.authorize("ada").await;
     let response = bff.complete(&pending).await;
     table
-        .row("login", "POST /bff/login, COOP grants offline_access that was not asked for", "400 login_failed", response)
+        .row(
+            "login",
+            "POST /bff/login, COOP grants offline_access that was not asked for",
+            "400 login_failed",
+            response,
+        )
         .await;
     harness.clear_faults().await;
 
@@ -173,7 +284,14 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
         strict.complete(&guess).await;
     }
     let response = strict.complete(&guess).await;
-    table.row("login", "POST /bff/login, a third failure in a row (burst 2)", "429 rate_limited", response).await;
+    table
+        .row(
+            "login",
+            "POST /bff/login, a third failure in a row (burst 2)",
+            "429 rate_limited",
+            response,
+        )
+        .await;
 
     // --- CSRF, on a state-changing endpoint and on the proxy.
     let (cookie, _) = bff.login("bert").await;
@@ -183,20 +301,52 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("POST /bff/logout without X-CSRF", vec![]),
         ("POST /bff/logout, X-CSRF: 0", vec![("x-csrf", "0")]),
-        ("POST /bff/logout, Origin: http://evil.example", vec![("x-csrf", "1"), ("origin", "http://evil.example")]),
-        ("POST /bff/logout, Origin: the same host on another port", vec![("x-csrf", "1"), ("origin", &other_port)]),
-        ("POST /bff/logout, Origin: https:// of this host", vec![("x-csrf", "1"), ("origin", &https_origin)]),
-        ("POST /bff/logout, Origin: null", vec![("x-csrf", "1"), ("origin", "null")]),
-        ("POST /bff/logout, Origin and Host both evil.example", vec![("x-csrf", "1"), ("host", "evil.example"), ("origin", "http://evil.example")]),
-        ("POST /bff/logout, Sec-Fetch-Site: cross-site", vec![("x-csrf", "1"), ("sec-fetch-site", "cross-site")]),
-        ("POST /bff/logout, Sec-Fetch-Site: same-site", vec![("x-csrf", "1"), ("sec-fetch-site", "same-site")]),
+        (
+            "POST /bff/logout, Origin: http://evil.example",
+            vec![("x-csrf", "1"), ("origin", "http://evil.example")],
+        ),
+        (
+            "POST /bff/logout, Origin: the same host on another port",
+            vec![("x-csrf", "1"), ("origin", &other_port)],
+        ),
+        (
+            "POST /bff/logout, Origin: https:// of this host",
+            vec![("x-csrf", "1"), ("origin", &https_origin)],
+        ),
+        (
+            "POST /bff/logout, Origin: null",
+            vec![("x-csrf", "1"), ("origin", "null")],
+        ),
+        (
+            "POST /bff/logout, Origin and Host both evil.example",
+            vec![
+                ("x-csrf", "1"),
+                ("host", "evil.example"),
+                ("origin", "http://evil.example"),
+            ],
+        ),
+        (
+            "POST /bff/logout, Sec-Fetch-Site: cross-site",
+            vec![("x-csrf", "1"), ("sec-fetch-site", "cross-site")],
+        ),
+        (
+            "POST /bff/logout, Sec-Fetch-Site: same-site",
+            vec![("x-csrf", "1"), ("sec-fetch-site", "same-site")],
+        ),
     ];
     for (request, headers) in cases {
         let mut builder = http().post(bff.url("/bff/logout")).header("cookie", &cookie);
         for (name, value) in headers {
             builder = builder.header(name, value);
         }
-        table.row("csrf", request, "403 csrf_rejected", builder.send().await.unwrap()).await;
+        table
+            .row(
+                "csrf",
+                request,
+                "403 csrf_rejected",
+                builder.send().await.unwrap(),
+            )
+            .await;
     }
     // Two Origin headers, the first one good.
     let (head, _) = raw(
@@ -211,8 +361,20 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     println!("ROW|csrf|POST /bff/logout, two Origin headers (this site's, then evil.example)|403|{status}");
     assert_eq!(status, "403");
     table.rows += 1;
-    let response = http().get(bff.url("/api/eggs")).header("cookie", &cookie).send().await.unwrap();
-    table.row("csrf", "GET /api/eggs without X-CSRF (a cross-site <img>)", "403 csrf_rejected", response).await;
+    let response = http()
+        .get(bff.url("/api/eggs"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    table
+        .row(
+            "csrf",
+            "GET /api/eggs without X-CSRF (a cross-site <img>)",
+            "403 csrf_rejected",
+            response,
+        )
+        .await;
     // The session survived all of the above.
     assert_eq!(bff.session(Some(&cookie)).await.0, StatusCode::OK);
 
@@ -227,14 +389,36 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
         old_cookie.replacen("__Host-topcluck=", "", 1)
     };
     for (request, bad) in [
-        ("GET /bff/session, a session cookie with one byte changed", format!("{name}={}", String::from_utf8(flipped).unwrap())),
-        ("GET /bff/session, a truncated session cookie", format!("{name}={}", &value[..value.len() - 10])),
-        ("GET /bff/session, a session cookie that is not base64", format!("{name}=not-a-cookie!!")),
-        ("GET /bff/session, an unknown key id", format!("{name}=deadbeef.{}", value.split_once('.').unwrap().1)),
-        ("GET /bff/session, a cookie another BFF sealed", format!("{name}={other_key}")),
+        (
+            "GET /bff/session, a session cookie with one byte changed",
+            format!("{name}={}", String::from_utf8(flipped).unwrap()),
+        ),
+        (
+            "GET /bff/session, a truncated session cookie",
+            format!("{name}={}", &value[..value.len() - 10]),
+        ),
+        (
+            "GET /bff/session, a session cookie that is not base64",
+            format!("{name}=not-a-cookie!!"),
+        ),
+        (
+            "GET /bff/session, an unknown key id",
+            format!("{name}=deadbeef.{}", value.split_once('.').unwrap().1),
+        ),
+        (
+            "GET /bff/session, a cookie another BFF sealed",
+            format!("{name}={other_key}"),
+        ),
     ] {
-        let response = http().get(bff.url("/bff/session")).header("cookie", bad).send().await.unwrap();
-        table.row("cookie", request, "401 unauthenticated", response).await;
+        let response = http()
+            .get(bff.url("/bff/session"))
+            .header("cookie", bad)
+            .send()
+            .await
+            .unwrap();
+        table
+            .row("cookie", request, "401 unauthenticated", response)
+            .await;
     }
 
     // --- Logout's hint cookie.
@@ -245,7 +429,15 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
         .await
         .unwrap();
     let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let seen = format!("{} {}", response.status().as_u16(), if location.contains("id_token_hint") { "with hint" } else { "without hint" });
+    let seen = format!(
+        "{} {}",
+        response.status().as_u16(),
+        if location.contains("id_token_hint") {
+            "with hint"
+        } else {
+            "without hint"
+        }
+    );
     println!("ROW|logout|GET /bff/logout/continue with a forged hint cookie|303 without hint|{seen}");
     assert_eq!(seen, "303 without hint");
     table.rows += 1;

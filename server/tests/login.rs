@@ -570,19 +570,34 @@ async fn logout_without_a_refresh_token_revokes_the_access_token() {
 #[tokio::test]
 async fn without_a_revocation_endpoint_logout_says_not_revoked_unless_one_is_configured() {
     let (plain, configured) = (listener().await, listener().await);
-    let ports = [plain.local_addr().unwrap().port(), configured.local_addr().unwrap().port()];
+    let ports = [
+        plain.local_addr().unwrap().port(),
+        configured.local_addr().unwrap().port(),
+    ];
     let mut harness = Harness::start_with(&ports, |config| config.advertise_revocation = false).await;
-    let discovery = get_json(&format!("{}/.well-known/openid-configuration", harness.coop.issuer)).await;
+    let discovery = get_json(&format!(
+        "{}/.well-known/openid-configuration",
+        harness.coop.issuer
+    ))
+    .await;
     assert!(discovery.get("revocation_endpoint").is_none());
 
     let bff = harness.bff(plain, NEW_KEY).await;
     let (cookie, _) = bff.login("ada").await;
     assert_eq!(logout(&bff, &cookie).await["revocation"], "unsupported");
-    assert_eq!(revoked_grants(&harness, "ada").await, 0, "nothing was revoked, and none said so");
+    assert_eq!(
+        revoked_grants(&harness, "ada").await,
+        0,
+        "nothing was revoked, and none said so"
+    );
 
     let revoke = format!("{}/revoke", harness.coop.issuer);
     let bff = harness
-        .bff_with(configured, NEW_KEY, &[("TOPCLUCK_REVOCATION_ENDPOINT", revoke.as_str())])
+        .bff_with(
+            configured,
+            NEW_KEY,
+            &[("TOPCLUCK_REVOCATION_ENDPOINT", revoke.as_str())],
+        )
         .await;
     let (cookie, _) = bff.login("bert").await;
     assert_eq!(logout(&bff, &cookie).await["revocation"], "revoked");

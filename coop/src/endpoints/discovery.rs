@@ -31,7 +31,10 @@ pub async fn openid_configuration(State(coop): State<SharedCoop>) -> Json<Value>
         "authorization_response_iss_parameter_supported": true,
     });
     if !coop.config.advertise_revocation {
-        document.as_object_mut().expect("an object").remove("revocation_endpoint");
+        document
+            .as_object_mut()
+            .expect("an object")
+            .remove("revocation_endpoint");
     }
     Json(document)
 }
