@@ -112,7 +112,7 @@ test("callback failures say what happened and offer to try again", async ({ page
   await page.evaluate(() =>
     sessionStorage.setItem(
       "topcluck.login",
-      JSON.stringify({ state: "mine", nonce: "n", code_verifier: "v", redirect_uri: "http://127.0.0.1:3000/callback", return_to: "/" }),
+      JSON.stringify({ state: "mine", code_verifier: "v", redirect_uri: "http://127.0.0.1:3000/callback", return_to: "/" }),
     ),
   );
   await page.goto("/callback?code=abc&state=theirs");
@@ -121,11 +121,13 @@ test("callback failures say what happened and offer to try again", async ({ page
   await page.evaluate(() =>
     sessionStorage.setItem(
       "topcluck.login",
-      JSON.stringify({ state: "mine", nonce: "n", code_verifier: "v".repeat(43), redirect_uri: "http://127.0.0.1:3000/callback", return_to: "/" }),
+      JSON.stringify({ state: "mine", code_verifier: "v".repeat(43), redirect_uri: "http://127.0.0.1:3000/callback", return_to: "/" }),
     ),
   );
+  // A code and state this browser's BFF never opened a login transaction for (what script
+  // injected elsewhere would bring): refused before COOP is asked.
   await page.goto("/callback?code=not-a-real-code&state=mine");
-  await expect(page.getByRole("alert")).toContainText("The login could not be completed");
+  await expect(page.getByRole("alert")).toContainText("This login was not started in this browser");
   await page.locator(".callback").getByRole("button", { name: "Log in" }).click();
   await expect(page.getByLabel("Farmer name")).toBeVisible();
 });

@@ -53,9 +53,9 @@ pub enum BffError {
     /// `POST /bff/login` without an open login transaction for its `state` in this browser.
     #[error("no login under way for this state in this browser")]
     LoginNotStarted,
-    /// Too many failed logins from one address (`crate::bff::failures`).
-    #[error("too many failed logins")]
-    TooManyFailures { retry_after_seconds: u64 },
+    /// Too many code redemptions from one address (`crate::bff::throttle`).
+    #[error("too many login attempts")]
+    TooManyAttempts { retry_after_seconds: u64 },
 }
 
 impl BffError {
@@ -141,10 +141,10 @@ impl BffError {
                 ErrorCode::LoginNotStarted,
                 "This login was not started in this browser, or it took too long. Please log in again.",
             ),
-            Self::TooManyFailures { .. } => (
+            Self::TooManyAttempts { .. } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::RateLimited,
-                "Too many failed logins. Please wait a little and try again.",
+                "Too many login attempts. Please wait a little and try again.",
             ),
         }
     }
@@ -178,7 +178,7 @@ impl IntoResponse for BffError {
         if let Self::ProviderUnavailable {
             retry_after_seconds, ..
         }
-        | Self::TooManyFailures { retry_after_seconds } = self
+        | Self::TooManyAttempts { retry_after_seconds } = self
         {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
         }

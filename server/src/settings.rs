@@ -56,8 +56,9 @@ pub struct Settings {
     pub public_origin: String,
     /// Where to revoke tokens when the provider's discovery names no `revocation_endpoint`.
     pub revocation_endpoint: Option<Url>,
-    /// Failed logins allowed from one address before it must wait (`crate::bff::failures`).
-    pub login_failure_burst: u32,
+    /// Code redemptions allowed in a row from one address before it must wait
+    /// (`crate::bff::throttle`).
+    pub login_attempt_burst: u32,
 }
 
 /// A configuration value that is missing or malformed.
@@ -115,6 +116,9 @@ impl Settings {
             Some(v) => url("TOPCLUCK_REDIRECT_URI", v)?,
             None => site.join("/callback").expect("a path joins any http URL"),
         };
+        if !matches!(redirect_uri.scheme(), "http" | "https") || redirect_uri.host().is_none() {
+            return Err(problem("TOPCLUCK_REDIRECT_URI", "must be an http(s) URL of this site"));
+        }
         let post_logout_redirect_uri = match get("TOPCLUCK_POST_LOGOUT_REDIRECT_URI") {
             Some(v) => url("TOPCLUCK_POST_LOGOUT_REDIRECT_URI", v)?,
             None => site.join("/").expect("a path joins any http URL"),
@@ -190,10 +194,10 @@ impl Settings {
                 "must be https (plain http only on a loopback host)",
             ));
         }
-        let login_failure_burst = number(
-            get("TOPCLUCK_LOGIN_FAILURE_BURST"),
-            "TOPCLUCK_LOGIN_FAILURE_BURST",
-            10,
+        let login_attempt_burst = number(
+            get("TOPCLUCK_LOGIN_ATTEMPT_BURST"),
+            "TOPCLUCK_LOGIN_ATTEMPT_BURST",
+            20,
         )?
         .clamp(1, u64::from(u32::MAX)) as u32;
         Ok(Self {
@@ -211,7 +215,7 @@ impl Settings {
             refresh_wait,
             public_origin,
             revocation_endpoint,
-            login_failure_burst,
+            login_attempt_burst,
         })
     }
 }

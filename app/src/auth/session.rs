@@ -7,8 +7,8 @@
 //! with or without JavaScript. In the browser the value then follows what the BFF says: fresh
 //! session info after each call ([`SessionState::set_active`]), and [`Session::Ended`] as soon
 //! as any answer says `reauthentication_required` or `unauthenticated` ([`SessionState::end`]).
-//! A page rendered logged out asks `/bff/session` once after hydration (the cookie is
-//! `SameSite=Strict`: arriving from another site, the server did not see it).
+//! A page rendered logged out for a request from another site asks `/bff/session` once after
+//! hydration (the cookie is `SameSite=Strict`: the server did not see it).
 
 use leptos::prelude::*;
 
@@ -120,16 +120,29 @@ impl SessionState {
 
 /// Reads the session (server) or the value the server sent (hydration) and provides it.
 pub fn provide_session() -> SessionState {
-    let initial = SharedValue::new(|| {
+    // The session as the server saw it, and whether the server could see it at all.
+    let (initial, unseen) = SharedValue::new(|| {
         #[cfg(feature = "ssr")]
         {
-            use_context::<http::request::Parts>()
+            let parts = use_context::<http::request::Parts>();
+            let current = parts
+                .as_ref()
                 .and_then(|parts| parts.extensions.get::<CurrentSession>().cloned())
-                .and_then(|current| current.0)
+                .and_then(|current| current.0);
+            // The session cookie is `SameSite=Strict`: a navigation from another site (a link
+            // in an email, the provider's redirect) does not carry it.
+            let cross_site = parts.is_some_and(|parts| {
+                parts
+                    .headers
+                    .get("sec-fetch-site")
+                    .is_some_and(|site| site.as_bytes() == b"cross-site")
+            });
+            let unseen = current.is_none() && cross_site;
+            (current, unseen)
         }
         #[cfg(not(feature = "ssr"))]
         {
-            None::<SessionInfo>
+            (None::<SessionInfo>, false)
         }
     })
     .into_inner();
@@ -142,21 +155,18 @@ pub fn provide_session() -> SessionState {
     );
     provide_context(state);
     #[cfg(feature = "hydrate")]
-    recheck_when_rendered_logged_out(state);
+    if unseen {
+        ask_once(state);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = unseen;
     state
 }
 
-/// The session cookie is `SameSite=Strict`: a page reached from another site (a link in an
-/// email, the provider's redirect) is rendered without it, so logged out. The app's own call
-/// carries it: once hydrated, a page rendered logged out asks the BFF once.
+/// A page rendered logged out because the request came from another site (so without the
+/// `SameSite=Strict` session cookie) asks the BFF once, with the cookie, after hydration.
 #[cfg(feature = "hydrate")]
-fn recheck_when_rendered_logged_out(state: SessionState) {
-    if !state
-        .0
-        .with_untracked(|session| matches!(session, Session::LoggedOut))
-    {
-        return;
-    }
+fn ask_once(state: SessionState) {
     let asked = state.asked();
     leptos::task::spawn_local(async move {
         if let Ok(info) = crate::farm::api::get::<SessionInfo>("/bff/session").await {

@@ -159,6 +159,6 @@ pub enum ErrorCode {
     /// `POST /bff/login` found no login started by this browser for its `state` (never started
     /// here, already used, or older than ten minutes): start the login again.
     LoginNotStarted,
-    /// Too many failed logins from this address: wait (`Retry-After`) and try again.
+    /// Too many login attempts from this address: wait (`Retry-After`) and try again.
     RateLimited,
 }

@@ -17,7 +17,9 @@ use axum::{Extension, Json};
 use tower_sessions::Session;
 
 use super::revocation;
+use super::throttle::Throttle;
 use super::transaction::{self, Ledger, Transaction};
+use crate::edges::Connection;
 use crate::error::BffError;
 use crate::oidc::{ProviderError, RETRY_AFTER_SECONDS, Tokens};
 use crate::session::{self, SessionData};
@@ -61,6 +63,8 @@ pub async fn begin(
 pub async fn complete(
     State(state): State<AppState>,
     Extension(ledger): Extension<Ledger>,
+    Extension(throttle): Extension<Throttle>,
+    connection: Option<Extension<Connection>>,
     session: Session,
     headers: HeaderMap,
     exchange: Result<Json<CodeExchange>, JsonRejection>,
@@ -74,7 +78,7 @@ pub async fn complete(
     let (opened, rest) = ledger.take(ledger.open(&headers, now), &exchange.state, now);
     let mut response = match opened {
         None => BffError::LoginNotStarted.into_response(),
-        Some(opened) => match redeem(&state, &session, &exchange, &opened).await {
+        Some(opened) => match redeem(&state, &session, &exchange, &opened, &throttle, connection).await {
             Ok(info) => Json(info).into_response(),
             Err(error) => error.into_response(),
         },
@@ -89,6 +93,8 @@ async fn redeem(
     session: &Session,
     exchange: &CodeExchange,
     opened: &Transaction,
+    throttle: &Throttle,
+    connection: Option<Extension<Connection>>,
 ) -> Result<SessionInfo, BffError> {
     if exchange.redirect_uri != state.settings.redirect_uri.as_str() {
         return Err(BffError::BadRequest("redirect_uri is not this site's".into()));
@@ -96,10 +102,17 @@ async fn redeem(
     if exchange.code.is_empty() {
         return Err(BffError::BadRequest("code is required".into()));
     }
-    if !opened.verifies(&exchange.code_verifier) {
+    if !transaction::is_verifier(&exchange.code_verifier) || !opened.verifies(&exchange.code_verifier) {
         return Err(BffError::LoginFailed(
             "the PKCE verifier does not match the transaction's challenge".into(),
         ));
+    }
+    let address = connection.map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.peer.ip());
+    if let Err(wait) = throttle.admit(address) {
+        tracing::warn!(%address, "login refused: too many code redemptions from this address");
+        return Err(BffError::TooManyAttempts {
+            retry_after_seconds: wait.as_secs().max(1),
+        });
     }
 
     let tokens = state

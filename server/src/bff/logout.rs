@@ -1,15 +1,17 @@
 //! Logout in two steps, so the ID token never reaches script:
 //!
-//! 1. `POST /bff/logout` (the SPA, with the CSRF header) withdraws TopCluck's access at the
-//!    provider ([`super::revocation`]), clears the session cookie, keeps the login's ID token
-//!    (if the cookie had room for it) in a sealed HttpOnly cookie for a minute, and answers
-//!    where the browser goes next and what became of the revocation.
+//! 1. `POST /bff/logout` (the SPA, with the CSRF header) clears the session cookie, withdraws
+//!    TopCluck's access at the provider ([`super::revocation`], waiting for it a few seconds
+//!    at most), sets a sealed HttpOnly "logout under way" cookie for a minute holding the
+//!    login's ID token (if the session cookie had room for it), and answers where the browser
+//!    goes next and what became of the revocation.
 //! 2. `GET /bff/logout/continue` (a top-level navigation) uses that cookie up and redirects to
 //!    the provider's end-session endpoint (OpenID Connect RP-Initiated Logout 1.0) with
 //!    `id_token_hint`, `client_id` and the post-logout redirect back here. The browser follows
-//!    the redirect; no page script sees it.
+//!    the redirect; no page script sees it. Without the cookie (a link from another site), it
+//!    goes home instead: nobody can send a farmer through the provider's logout from outside.
 //!
-//! Logging out never depends on the provider being up: the cookie is cleared in any case.
+//! Logging out never depends on the provider being up: the cookie is cleared first.
 
 use app::auth::wire::{LogoutResult, Revocation};
 use axum::extract::State;
@@ -26,6 +28,8 @@ use crate::state::AppState;
 
 pub const HINT_COOKIE: &str = "__Host-topcluck-logout";
 const HINT_SECONDS: i64 = 60;
+/// The cookie's value when the session kept no ID token: a logout is under way, unhinted.
+const NO_HINT: &str = "-";
 pub const CONTINUE_PATH: &str = "/bff/logout/continue";
 
 pub async fn logout(
@@ -35,13 +39,16 @@ pub async fn logout(
 ) -> Result<Response, BffError> {
     // An ended session has nothing left to revoke; its cookie is cleared all the same.
     let data = session::load(&session, state.clock.now()).await.ok().flatten();
+    session::end(&session).await?;
     let revocation = match &data {
         Some(data) => revocation::end_grant(&state, data).await,
         None => Revocation::NothingToRevoke,
     };
-    session::end(&session).await?;
 
-    let hint = data.as_ref().and_then(|d| d.id_token.as_deref());
+    let hint = data
+        .as_ref()
+        .and_then(|d| d.id_token.as_deref())
+        .unwrap_or(NO_HINT);
     let redirect_to = match end_session_endpoint(&state).await {
         Some(_) => CONTINUE_PATH.to_owned(),
         None => state.settings.post_logout_redirect_uri.to_string(),
@@ -49,7 +56,7 @@ pub async fn logout(
     Ok((
         [(
             header::SET_COOKIE,
-            sealed_cookie::set(HINT_COOKIE, hint, HINT_SECONDS, &keys),
+            sealed_cookie::set(HINT_COOKIE, Some(hint), HINT_SECONDS, &keys),
         )],
         Json(LogoutResult {
             redirect_to,
@@ -64,13 +71,18 @@ pub async fn continue_to_provider(
     Extension(keys): Extension<KeyRing>,
     headers: HeaderMap,
 ) -> Response {
-    let hint = sealed_cookie::read(&headers, HINT_COOKIE, &keys);
+    let pending = sealed_cookie::read(&headers, HINT_COOKIE, &keys);
+    let hint = pending.as_deref().filter(|hint| *hint != NO_HINT);
     let post_logout = state.settings.post_logout_redirect_uri.to_string();
-    let target = match end_session_endpoint(&state).await {
+    let endpoint = match pending {
+        Some(_) => end_session_endpoint(&state).await,
+        None => None,
+    };
+    let target = match endpoint {
         Some(mut url) => {
             {
                 let mut query = url.query_pairs_mut();
-                if let Some(hint) = &hint {
+                if let Some(hint) = hint {
                     query.append_pair("id_token_hint", hint);
                 }
                 query

@@ -1,17 +1,23 @@
 //! Withdrawing TopCluck's access at the provider (RFC 7009) when a session ends: the refresh
-//! token (and every successor the renewer still remembers), which ends the grant; without one,
-//! the access token. A revocation the provider could not receive (unreachable, 5xx) is retried
-//! in the background ([`RETRY_DELAYS`]); the logs say truthfully what happened — revoked, not
-//! revoked because the provider has no revocation endpoint, or refused.
+//! token (and every successor the renewer still remembers), which ends the grant, and the
+//! access token (RFC 7009 leaves it to the provider whether revoking the one revokes the
+//! other). The tokens are revoked concurrently, each on its own task; logout waits for them at
+//! most [`LOGOUT_WAIT`]. One the provider could not receive (unreachable, 5xx) is retried in the
+//! background ([`RETRY_DELAYS`]). The logs say truthfully what happened — revoked; not revoked
+//! because the provider has no revocation endpoint; refused by the provider; not sent.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use app::auth::wire::Revocation;
+use tokio::task::JoinSet;
 
 use crate::oidc::{Provider, ProviderError, Tokens};
 use crate::session::SessionData;
 use crate::state::AppState;
+
+/// How long logout waits for the provider before answering "retrying".
+pub const LOGOUT_WAIT: Duration = Duration::from_secs(3);
 
 /// Waits between background attempts (about 13 minutes in all). In memory: a restart forgets
 /// them (the log says which were still pending).
@@ -23,79 +29,80 @@ pub const RETRY_DELAYS: [Duration; 5] = [
     Duration::from_secs(600),
 ];
 
-/// What to revoke for `data`: the refresh tokens, else the access token. Forgets the session's
-/// successors in the renewer, so no request still carrying its cookie brings it back.
-fn tokens_of(state: &AppState, data: &SessionData) -> Vec<(String, &'static str)> {
+type Token = (String, &'static str);
+
+/// What to revoke for `data`. Forgets the session's successors in the renewer, so no request
+/// still carrying its cookie brings it back.
+fn tokens_of(state: &AppState, data: &SessionData) -> Vec<Token> {
     let successors = state.renewer.end(data);
-    let refresh: Vec<(String, &'static str)> = data
-        .refresh_token
+    data.refresh_token
         .iter()
         .cloned()
         .chain(successors)
         .map(|token| (token, "refresh_token"))
-        .collect();
-    if refresh.is_empty() {
-        vec![(data.access_token.clone(), "access_token")]
-    } else {
-        refresh
-    }
+        .chain([(data.access_token.clone(), "access_token")])
+        .collect()
 }
 
-/// Ends `data`'s grant now (logout): tries each token once, leaves failures that may pass later
-/// to the background, and says what came of it.
+/// Ends `data`'s grant (logout) and says what came of it within [`LOGOUT_WAIT`]; what is still
+/// under way then goes on, and is retried, in the background.
 pub async fn end_grant(state: &AppState, data: &SessionData) -> Revocation {
+    let mut tasks = revoke_all(&state.provider, &data.farmer.sub, tokens_of(state, data));
     let mut result = Revocation::Revoked;
-    for (token, hint) in tokens_of(state, data) {
-        let outcome = match state.provider.revoke(&token, hint).await {
-            Ok(()) => {
-                tracing::info!(sub = %data.farmer.sub, hint, "revoked");
-                Revocation::Revoked
-            }
-            Err(error) => settle(&state.provider, &data.farmer.sub, token, hint, error),
-        };
-        result = worst(result, outcome);
-    }
-    result
-}
-
-/// [`end_grant`] on its own task (a replaced session, a session too large to keep).
-pub fn end_grant_later(state: &AppState, data: &SessionData) {
-    let tokens = tokens_of(state, data);
-    spawn_revocations(&state.provider, &data.farmer.sub, tokens);
-}
-
-/// Revokes what a refused login was issued, on its own task.
-pub fn revoke_tokens_later(state: &AppState, sub: &str, tokens: &Tokens) {
-    let token = match &tokens.refresh_token {
-        Some(refresh) => (refresh.clone(), "refresh_token"),
-        None => (tokens.access_token.clone(), "access_token"),
-    };
-    spawn_revocations(&state.provider, sub, vec![token]);
-}
-
-fn spawn_revocations(provider: &Arc<Provider>, sub: &str, tokens: Vec<(String, &'static str)>) {
-    let (provider, sub) = (Arc::clone(provider), sub.to_owned());
-    tokio::spawn(async move {
-        for (token, hint) in tokens {
-            match provider.revoke(&token, hint).await {
-                Ok(()) => tracing::info!(%sub, hint, "revoked"),
-                Err(error) => {
-                    settle(&provider, &sub, token, hint, error);
-                }
+    let deadline = tokio::time::sleep(LOGOUT_WAIT);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            joined = tasks.join_next() => match joined {
+                Some(outcome) => result = worst(result, outcome.unwrap_or(Revocation::Failed)),
+                None => return result,
+            },
+            () = &mut deadline => {
+                tracing::warn!(sub = %data.farmer.sub, "revocation still under way after {LOGOUT_WAIT:?}: continuing in the background");
+                tasks.detach_all();
+                return worst(result, Revocation::Retrying);
             }
         }
-    });
+    }
+}
+
+/// [`end_grant`] without waiting (a replaced session, a session too large to keep).
+pub fn end_grant_later(state: &AppState, data: &SessionData) {
+    revoke_all(&state.provider, &data.farmer.sub, tokens_of(state, data)).detach_all();
+}
+
+/// Revokes what a refused login was issued, without waiting.
+pub fn revoke_tokens_later(state: &AppState, sub: &str, tokens: &Tokens) {
+    let issued = tokens
+        .refresh_token
+        .iter()
+        .map(|token| (token.clone(), "refresh_token"))
+        .chain([(tokens.access_token.clone(), "access_token")])
+        .collect();
+    revoke_all(&state.provider, sub, issued).detach_all();
+}
+
+/// One task per token.
+fn revoke_all(provider: &Arc<Provider>, sub: &str, tokens: Vec<Token>) -> JoinSet<Revocation> {
+    let mut tasks = JoinSet::new();
+    for (token, hint) in tokens {
+        let (provider, sub) = (Arc::clone(provider), sub.to_owned());
+        tasks.spawn(async move {
+            match provider.revoke(&token, hint).await {
+                Ok(()) => {
+                    tracing::info!(%sub, hint, "revoked");
+                    Revocation::Revoked
+                }
+                Err(error) => settle(&provider, &sub, token, hint, error),
+            }
+        });
+    }
+    tasks
 }
 
 /// Logs a failed revocation truthfully; retries it in the background when the provider may
 /// take it later.
-fn settle(
-    provider: &Arc<Provider>,
-    sub: &str,
-    token: String,
-    hint: &'static str,
-    error: ProviderError,
-) -> Revocation {
+fn settle(provider: &Arc<Provider>, sub: &str, token: String, hint: &'static str, error: ProviderError) -> Revocation {
     match error {
         ProviderError::NoRevocationEndpoint => {
             tracing::warn!(%sub, hint, "not revoked: the provider has no revocation endpoint");
@@ -106,8 +113,12 @@ fn settle(
             retry_in_background(Arc::clone(provider), sub.to_owned(), token, hint);
             Revocation::Retrying
         }
+        ProviderError::Refused { code } => {
+            tracing::error!(%sub, hint, %code, "not revoked: the provider refused");
+            Revocation::Failed
+        }
         error => {
-            tracing::error!(%sub, hint, %error, "not revoked: the provider refused");
+            tracing::error!(%sub, hint, %error, "not revoked: the request was not sent");
             Revocation::Failed
         }
     }
@@ -124,7 +135,7 @@ fn retry_in_background(provider: Arc<Provider>, sub: String, token: String, hint
                 }
                 Err(ProviderError::Unavailable(_)) => continue,
                 Err(error) => {
-                    tracing::error!(%sub, hint, %error, "not revoked: the provider refused a background retry");
+                    tracing::error!(%sub, hint, %error, "not revoked: a background retry failed");
                     return;
                 }
             }

@@ -29,8 +29,8 @@ pub const COOKIE: &str = "__Host-topcluck-login";
 /// How long a farmer has at the provider before the login must be started again.
 pub const LIFETIME_SECONDS: i64 = 600;
 pub const MAX_OPEN: usize = 3;
-/// Used states remembered at most (then the expired ones are forgotten; past that, the oldest).
-const MAX_SPENT: usize = 100_000;
+/// Used states remembered at most (about 60 MB); the expired ones are forgotten first.
+const MAX_SPENT: usize = 1_000_000;
 
 /// One login under way. Field names are short: they travel in a cookie.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +59,14 @@ impl Transaction {
 /// A well-formed S256 challenge: base64url of 32 bytes.
 pub fn is_challenge(value: &str) -> bool {
     value.len() == 43 && URL_SAFE_NO_PAD.decode(value).is_ok_and(|bytes| bytes.len() == 32)
+}
+
+/// A well-formed PKCE verifier (RFC 7636 §4.1): 43 to 128 unreserved characters.
+pub fn is_verifier(value: &str) -> bool {
+    (43..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// `n` random bytes, base64url.
@@ -112,16 +120,20 @@ impl Ledger {
         now: i64,
     ) -> (Option<Transaction>, HeaderValue) {
         let taken = open.iter().position(|t| t.state == state).map(|i| open.remove(i));
-        if let Some(taken) = &taken {
+        // Checked and marked under one lock: two requests racing with one cookie cannot both
+        // have it. When the ledger is full of unexpired states, nothing more is taken (a login
+        // refused beats a code redeemed twice).
+        let taken = taken.filter(|taken| {
             let mut spent = self.spent.lock().expect("not poisoned");
             if spent.len() >= MAX_SPENT {
                 spent.retain(|_, &mut expires_at| expires_at > now);
-                if spent.len() >= MAX_SPENT {
-                    spent.clear();
-                }
             }
-            spent.insert(digest(&taken.state), taken.expires_at);
-        }
+            if spent.len() >= MAX_SPENT {
+                tracing::error!("login transactions: {MAX_SPENT} used in ten minutes; refusing more");
+                return false;
+            }
+            spent.insert(digest(&taken.state), taken.expires_at).is_none()
+        });
         (taken, set_cookie(&open, &self.keys, now))
     }
 }

@@ -344,8 +344,7 @@ impl Provider {
         };
         let url = url::Url::parse(&endpoint)
             .map_err(|_| ProviderError::Rejected("bad revocation_endpoint".into()))?;
-        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-        if url.scheme() != "https" && !loopback {
+        if url.scheme() != "https" && !(url.scheme() == "http" && crate::settings::is_loopback(&url)) {
             return Err(ProviderError::Rejected("revocation_endpoint is not HTTPS".into()));
         }
         let response = self
