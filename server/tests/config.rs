@@ -65,7 +65,8 @@ fn unsafe_configurations_stop_the_server_before_it_listens() {
     const PROD: (&str, &str) = ("LEPTOS_ENV", "PROD");
     const DEV: (&str, &str) = ("LEPTOS_ENV", "DEV");
     // (what the row is, the variables, the variable the refusal must name)
-    let rows: [(&str, &[(&str, &str)], &str); 9] = [
+    type Row<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let rows: [Row<'_>; 9] = [
         ("LEPTOS_ENV=PROD, no issuer", &[PROD], "TOPCLUCK_ISSUER"),
         (
             "PROD, issuer http://id.example",
