@@ -13,6 +13,8 @@ use crate::pages::{HomePage, NotFound};
 
 /// The whole HTML document the server sends; the browser build hydrates its `<body>`.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    use_the_servers_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -29,6 +31,20 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// Hands Leptos the Content-Security-Policy nonce the server chose for this response (it is in
+/// the request's extensions, and in the response's header), so that the `<script>` elements of
+/// `AutoReload` and `HydrationScripts` carry it. leptos_axum provides a nonce of its own for
+/// every render, which the header does not know; this one, provided later, takes its place.
+#[cfg(feature = "ssr")]
+fn use_the_servers_nonce() {
+    use leptos::nonce::Nonce;
+    let nonce =
+        use_context::<http::request::Parts>().and_then(|parts| parts.extensions.get::<Nonce>().cloned());
+    if let Some(nonce) = nonce {
+        provide_context(nonce);
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod bff;
 pub mod clock;
+pub mod csp;
 pub mod edges;
 pub mod embedded_coop;
 pub mod error;
@@ -61,6 +62,7 @@ pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
         .layer(edges::inside_session())
         .layer(session::layer(cookie_keys))
         .layer(edges::outside_session())
+        .layer(csp::layer(&state.leptos_options))
         .with_state(state)
 }
 

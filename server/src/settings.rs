@@ -96,6 +96,17 @@ impl Settings {
         let issuer = get("TOPCLUCK_ISSUER")
             .map(|v| url("TOPCLUCK_ISSUER", v))
             .transpose()?;
+        match &issuer {
+            Some(issuer) => require_tls("TOPCLUCK_ISSUER", issuer)?,
+            None if production => {
+                return Err(problem(
+                    "TOPCLUCK_ISSUER",
+                    "required in production (LEPTOS_ENV=PROD): without it TopCluck would run its \
+                     embedded development provider, whose login takes no password",
+                ));
+            }
+            None => {}
+        }
         let client_secret = get("TOPCLUCK_CLIENT_SECRET").map(Secret::new);
         if issuer.is_some() && client_secret.is_none() {
             return Err(problem(
@@ -123,6 +134,10 @@ impl Settings {
             Some(v) => url("TOPCLUCK_POST_LOGOUT_REDIRECT_URI", v)?,
             None => site.join("/").expect("a path joins any http URL"),
         };
+        if production {
+            require_tls("TOPCLUCK_REDIRECT_URI", &redirect_uri)?;
+            require_tls("TOPCLUCK_POST_LOGOUT_REDIRECT_URI", &post_logout_redirect_uri)?;
+        }
         let cookie_keys = match get("TOPCLUCK_COOKIE_KEYS") {
             Some(v) => v
                 .split([',', ' '])
@@ -185,14 +200,8 @@ impl Settings {
         let revocation_endpoint = get("TOPCLUCK_REVOCATION_ENDPOINT")
             .map(|v| url("TOPCLUCK_REVOCATION_ENDPOINT", v))
             .transpose()?;
-        if let Some(endpoint) = &revocation_endpoint
-            && endpoint.scheme() != "https"
-            && !(endpoint.scheme() == "http" && is_loopback(endpoint))
-        {
-            return Err(problem(
-                "TOPCLUCK_REVOCATION_ENDPOINT",
-                "must be https (plain http only on a loopback host)",
-            ));
+        if let Some(endpoint) = &revocation_endpoint {
+            require_tls("TOPCLUCK_REVOCATION_ENDPOINT", endpoint)?;
         }
         let login_attempt_burst = number(
             get("TOPCLUCK_LOGIN_ATTEMPT_BURST"),
@@ -217,6 +226,25 @@ impl Settings {
             revocation_endpoint,
             login_attempt_burst,
         })
+    }
+}
+
+/// `https`, or `http` to this machine only (loopback: `127.0.0.0/8`, `::1`, `localhost`), where
+/// no network carries what is sent.
+fn require_tls(name: &'static str, url: &Url) -> Result<(), SettingsError> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err(problem(
+            name,
+            format!(
+                "{url} is plain http to another machine: use https (http only to 127.0.0.1, ::1 or localhost)"
+            ),
+        )),
+        other => Err(problem(
+            name,
+            format!("{url}: the scheme must be https, not {other}"),
+        )),
     }
 }
 
@@ -314,7 +342,14 @@ mod tests {
                 "TOPCLUCK_REVOCATION_ENDPOINT",
                 false,
             ),
-            (&[], "TOPCLUCK_COOKIE_KEYS", true),
+            (
+                &[
+                    ("TOPCLUCK_ISSUER", "https://id.example"),
+                    ("TOPCLUCK_CLIENT_SECRET", "s"),
+                ],
+                "TOPCLUCK_COOKIE_KEYS",
+                true,
+            ),
             (&[("TOPCLUCK_ISSUER", "not a url")], "TOPCLUCK_ISSUER", false),
             (
                 &[("TOPCLUCK_ISSUER", "https://id.example")],
@@ -361,6 +396,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let settings = Settings::from_vars(
             &vars(&[
+                ("TOPCLUCK_ISSUER", "https://id.example"),
                 ("TOPCLUCK_CLIENT_SECRET", "very-secret-value"),
                 ("TOPCLUCK_COOKIE_KEYS", "very-secret-key"),
             ]),
@@ -371,5 +407,91 @@ mod tests {
         .unwrap();
         let debug = format!("{settings:?}");
         assert!(!debug.contains("very-secret"), "{debug}");
+    }
+
+    const KEY: (&str, &str) = (
+        "TOPCLUCK_COOKIE_KEYS",
+        "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0",
+    );
+    const SECRET: (&str, &str) = ("TOPCLUCK_CLIENT_SECRET", "s");
+
+    fn refused(pairs: &[(&str, &str)], production: bool) -> SettingsError {
+        let dir = tempfile::tempdir().unwrap();
+        Settings::from_vars(&vars(pairs), &site(), production, dir.path()).unwrap_err()
+    }
+
+    fn accepted(pairs: &[(&str, &str)], production: bool) -> Settings {
+        let dir = tempfile::tempdir().unwrap();
+        Settings::from_vars(&vars(pairs), &site(), production, dir.path()).unwrap()
+    }
+
+    #[test]
+    fn production_without_an_issuer_is_refused() {
+        let error = refused(&[KEY], true);
+        assert_eq!(error.name, "TOPCLUCK_ISSUER");
+        assert!(error.to_string().contains("required in production"), "{error}");
+        // Development still runs the embedded provider.
+        assert!(accepted(&[KEY], false).issuer.is_none());
+    }
+
+    #[test]
+    fn a_plain_http_issuer_is_refused_outside_loopback_in_any_environment() {
+        for production in [false, true] {
+            for issuer in [
+                "http://id.example",
+                "http://10.0.0.7:8080",
+                "http://[2001:db8::1]",
+                "http://localhost.example",
+                "http://127.0.0.1.nip.io",
+                "ftp://id.example",
+            ] {
+                let error = refused(&[KEY, SECRET, ("TOPCLUCK_ISSUER", issuer)], production);
+                assert_eq!(error.name, "TOPCLUCK_ISSUER", "{issuer}");
+                assert!(error.to_string().contains(issuer), "{error}");
+            }
+            for issuer in [
+                "https://id.example",
+                "http://127.0.0.1:3030",
+                "http://127.8.9.10",
+                "http://[::1]:3030",
+                "http://localhost:3030",
+                "http://LOCALHOST",
+            ] {
+                let settings = accepted(&[KEY, SECRET, ("TOPCLUCK_ISSUER", issuer)], production);
+                assert!(settings.issuer.is_some(), "{issuer}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_plain_http_redirect_uri_is_refused_outside_loopback_in_production() {
+        let issuer = ("TOPCLUCK_ISSUER", "https://id.example");
+        for name in ["TOPCLUCK_REDIRECT_URI", "TOPCLUCK_POST_LOGOUT_REDIRECT_URI"] {
+            let error = refused(
+                &[KEY, SECRET, issuer, (name, "http://topcluck.example/callback")],
+                true,
+            );
+            assert_eq!(error.name, name);
+            assert!(error.to_string().contains("use https"), "{error}");
+            // Development on another machine of the network stays possible.
+            accepted(
+                &[KEY, SECRET, issuer, (name, "http://topcluck.example/callback")],
+                false,
+            );
+            accepted(
+                &[KEY, SECRET, issuer, (name, "https://topcluck.example/callback")],
+                true,
+            );
+            accepted(
+                &[KEY, SECRET, issuer, (name, "http://localhost:3000/callback")],
+                true,
+            );
+        }
+        // The default, derived from a server listening on every interface, is not loopback.
+        let dir = tempfile::tempdir().unwrap();
+        let everywhere = Url::parse("http://0.0.0.0:3000").unwrap();
+        let error =
+            Settings::from_vars(&vars(&[KEY, SECRET, issuer]), &everywhere, true, dir.path()).unwrap_err();
+        assert_eq!(error.name, "TOPCLUCK_REDIRECT_URI");
     }
 }

@@ -1,0 +1,167 @@
+//! The real server binary, started with configurations it must refuse: it exits non-zero
+//! before listening, and says which variable is wrong. Each row prints a `ROW|config|…` line.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const KEY: &str = "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0";
+/// A refused start takes well under a second; one that was not refused is stopped after this.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// What became of the process.
+#[derive(Debug)]
+enum Outcome {
+    Exited {
+        code: Option<i32>,
+        stderr: String,
+    },
+    /// Still running at the deadline: it started (and was stopped).
+    Started,
+}
+
+/// Runs the server in an empty directory (no `.env`, no data) with only `vars` (plus what any
+/// start needs: an output name, ports chosen by the system, a cookie key).
+fn run_server(vars: &[(&str, &str)]) -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+    command
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn")
+        .env("LEPTOS_OUTPUT_NAME", "topcluck")
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("COOP_ADDR", "127.0.0.1:0")
+        .env("TOPCLUCK_COOKIE_KEYS", KEY)
+        .envs(vars.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+            return Outcome::Exited {
+                code: status.code(),
+                stderr,
+            };
+        }
+        if started.elapsed() > DEADLINE {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return Outcome::Started;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn unsafe_configurations_stop_the_server_before_it_listens() {
+    const ISSUER: (&str, &str) = ("TOPCLUCK_ISSUER", "https://id.example");
+    const SECRET: (&str, &str) = ("TOPCLUCK_CLIENT_SECRET", "s");
+    const PROD: (&str, &str) = ("LEPTOS_ENV", "PROD");
+    const DEV: (&str, &str) = ("LEPTOS_ENV", "DEV");
+    // (what the row is, the variables, the variable the refusal must name)
+    type Row<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let rows: [Row<'_>; 9] = [
+        ("LEPTOS_ENV=PROD, no issuer", &[PROD], "TOPCLUCK_ISSUER"),
+        (
+            "PROD, issuer http://id.example",
+            &[PROD, SECRET, ("TOPCLUCK_ISSUER", "http://id.example")],
+            "TOPCLUCK_ISSUER",
+        ),
+        (
+            "DEV, issuer http://id.example",
+            &[DEV, SECRET, ("TOPCLUCK_ISSUER", "http://id.example")],
+            "TOPCLUCK_ISSUER",
+        ),
+        (
+            "DEV, issuer http://127.0.0.1.nip.io",
+            &[DEV, SECRET, ("TOPCLUCK_ISSUER", "http://127.0.0.1.nip.io")],
+            "TOPCLUCK_ISSUER",
+        ),
+        (
+            "PROD, issuer http://[2001:db8::1]",
+            &[PROD, SECRET, ("TOPCLUCK_ISSUER", "http://[2001:db8::1]")],
+            "TOPCLUCK_ISSUER",
+        ),
+        (
+            "DEV, issuer ftp://id.example",
+            &[DEV, SECRET, ("TOPCLUCK_ISSUER", "ftp://id.example")],
+            "TOPCLUCK_ISSUER",
+        ),
+        (
+            "PROD, redirect URI http://topcluck.example/callback",
+            &[
+                PROD,
+                SECRET,
+                ISSUER,
+                ("TOPCLUCK_REDIRECT_URI", "http://topcluck.example/callback"),
+            ],
+            "TOPCLUCK_REDIRECT_URI",
+        ),
+        (
+            "PROD, post-logout redirect URI http://topcluck.example/",
+            &[
+                PROD,
+                SECRET,
+                ISSUER,
+                ("TOPCLUCK_REDIRECT_URI", "https://topcluck.example/callback"),
+                ("TOPCLUCK_POST_LOGOUT_REDIRECT_URI", "http://topcluck.example/"),
+            ],
+            "TOPCLUCK_POST_LOGOUT_REDIRECT_URI",
+        ),
+        (
+            "PROD, site 0.0.0.0, default redirect URI (http)",
+            &[PROD, SECRET, ISSUER, ("LEPTOS_SITE_ADDR", "0.0.0.0:0")],
+            "TOPCLUCK_REDIRECT_URI",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (row, vars, name) in rows {
+        let expected = format!("exit 1, names {name}");
+        let outcome = run_server(vars);
+        let seen = match &outcome {
+            Outcome::Exited { code, stderr } => {
+                let names = stderr
+                    .lines()
+                    .find(|l| l.contains("TopCluck cannot start"))
+                    .and_then(|l| l.split(": ").nth(2))
+                    .unwrap_or("nothing");
+                let panicked = if stderr.contains("panicked") {
+                    ", PANIC"
+                } else {
+                    ""
+                };
+                format!(
+                    "exit {}, names {names}{panicked}",
+                    code.map_or("signal".into(), |c| c.to_string())
+                )
+            }
+            Outcome::Started => "started and listened".to_owned(),
+        };
+        println!("ROW|config|{row}|{expected}|{seen}");
+        if seen != expected {
+            failures.push(format!("{row}: expected {expected}, saw {seen} ({outcome:?})"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn production_without_an_issuer_says_why_it_refuses() {
+    let Outcome::Exited { code, stderr } = run_server(&[("LEPTOS_ENV", "PROD")]) else {
+        panic!("the server started in production without TOPCLUCK_ISSUER");
+    };
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "TopCluck cannot start: configuration: TOPCLUCK_ISSUER: required in production (LEPTOS_ENV=PROD)"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("development provider"), "{stderr}");
+}
