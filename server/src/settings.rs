@@ -128,7 +128,10 @@ impl Settings {
             None => site.join("/callback").expect("a path joins any http URL"),
         };
         if !matches!(redirect_uri.scheme(), "http" | "https") || redirect_uri.host().is_none() {
-            return Err(problem("TOPCLUCK_REDIRECT_URI", "must be an http(s) URL of this site"));
+            return Err(problem(
+                "TOPCLUCK_REDIRECT_URI",
+                "must be an http(s) URL of this site",
+            ));
         }
         let post_logout_redirect_uri = match get("TOPCLUCK_POST_LOGOUT_REDIRECT_URI") {
             Some(v) => url("TOPCLUCK_POST_LOGOUT_REDIRECT_URI", v)?,

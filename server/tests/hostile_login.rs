@@ -67,10 +67,10 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     // Failures are rate-limited per address, and every row comes from 127.0.0.1: this BFF
     // allows many; the second one shows the limit.
     let bff = harness
-        .bff_with(listener_a, NEW_KEY, &[("TOPCLUCK_LOGIN_FAILURE_BURST", "1000")])
+        .bff_with(listener_a, NEW_KEY, &[("TOPCLUCK_LOGIN_ATTEMPT_BURST", "1000")])
         .await;
     let strict = harness
-        .bff_with(listener_b, OLD_KEY, &[("TOPCLUCK_LOGIN_FAILURE_BURST", "2")])
+        .bff_with(listener_b, OLD_KEY, &[("TOPCLUCK_LOGIN_ATTEMPT_BURST", "2")])
         .await;
     let mut table = Table::default();
 
@@ -89,11 +89,28 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     ] {
         let response = http()
             .get(bff.url(&format!("/bff/login{query}")))
+            .header("x-csrf", "1")
             .send()
             .await
             .unwrap();
         table.row("login", request, "400 bad_request", response).await;
     }
+    let response = http()
+        .get(bff.url(&format!(
+            "/bff/login?code_challenge={challenge}&code_challenge_method=S256"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().get("set-cookie").is_none());
+    table
+        .row(
+            "csrf",
+            "GET /bff/login without X-CSRF (a link from another site replacing the farmer's logins)",
+            "403 csrf_rejected",
+            response,
+        )
+        .await;
 
     // --- The code exchange's body.
     for (request, content_type, body) in [
@@ -118,6 +135,22 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
             .unwrap();
         table.row("login", request, "400 bad_request", response).await;
     }
+    let response = http()
+        .get(bff.url(&format!(
+            "/bff/login?code_challenge={challenge}&code_challenge_method=S256"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().get("set-cookie").is_none());
+    table
+        .row(
+            "csrf",
+            "GET /bff/login without X-CSRF (a link from another site replacing the farmer's logins)",
+            "403 csrf_rejected",
+            response,
+        )
+        .await;
 
     // --- The transaction: the XSS-extraction scenario and its relatives.
     let pending = bff.authorize("ada").await;
@@ -278,17 +311,30 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
         .await;
     harness.clear_faults().await;
 
-    let mut guess = strict.authorize("ada").await;
-    guess.state = "guessed".into();
     for _ in 0..2 {
-        strict.complete(&guess).await;
+        let mut forged = strict.authorize("ada").await;
+        forged.code = "a-code-coop-never-issued".into();
+        strict.complete(&forged).await;
     }
-    let response = strict.complete(&guess).await;
+    let mut forged = strict.authorize("ada").await;
+    forged.code = "a-code-coop-never-issued".into();
+    let response = strict.complete(&forged).await;
     table
         .row(
             "login",
-            "POST /bff/login, a third failure in a row (burst 2)",
+            "POST /bff/login, a third forged code in a row (burst 2)",
             "429 rate_limited",
+            response,
+        )
+        .await;
+    let mut verifier = strict.authorize("ada").await;
+    verifier.verifier = "short".into();
+    let response = strict.complete(&verifier).await;
+    table
+        .row(
+            "login",
+            "POST /bff/login, a verifier that is not RFC 7636's 43-128 characters",
+            "400 login_failed",
             response,
         )
         .await;
@@ -438,8 +484,20 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
             "without hint"
         }
     );
-    println!("ROW|logout|GET /bff/logout/continue with a forged hint cookie|303 without hint|{seen}");
+    println!("ROW|logout|GET /bff/logout/continue with a forged logout cookie|303 home|{seen}");
     assert_eq!(seen, "303 without hint");
+    assert!(!location.contains("end-session"), "{location}");
+    table.rows += 1;
+    let response = http().get(bff.url("/bff/logout/continue")).send().await.unwrap();
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    println!(
+        "ROW|logout|GET /bff/logout/continue from a link on another site (no logout under way)|303 home|{} {location}",
+        response.status().as_u16()
+    );
+    assert!(
+        location.ends_with('/') && !location.contains("end-session"),
+        "{location}"
+    );
     table.rows += 1;
 
     table.finish();

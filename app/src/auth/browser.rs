@@ -54,6 +54,7 @@ pub async fn start_login(return_to: Option<String>) -> Result<(), String> {
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(code_verifier.as_bytes()));
     // Opens the login transaction in this browser (an HttpOnly cookie) for this challenge.
     let response = Request::get("/bff/login")
+        .header("X-CSRF", "1")
         .query([
             ("code_challenge", challenge.as_str()),
             ("code_challenge_method", "S256"),

@@ -28,7 +28,10 @@ pub fn router(state: &AppState, keys: KeyRing) -> Router<AppState> {
             "/login",
             // Opening a transaction replaces this browser's others: only TopCluck's page may.
             get(login::begin)
-                .layer(middleware::from_fn_with_state(state.clone(), csrf::require_always))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    csrf::require_always,
+                ))
                 .post(login::complete),
         )
         .route("/session", get(session_info::current))

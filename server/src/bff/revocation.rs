@@ -102,7 +102,13 @@ fn revoke_all(provider: &Arc<Provider>, sub: &str, tokens: Vec<Token>) -> JoinSe
 
 /// Logs a failed revocation truthfully; retries it in the background when the provider may
 /// take it later.
-fn settle(provider: &Arc<Provider>, sub: &str, token: String, hint: &'static str, error: ProviderError) -> Revocation {
+fn settle(
+    provider: &Arc<Provider>,
+    sub: &str,
+    token: String,
+    hint: &'static str,
+    error: ProviderError,
+) -> Revocation {
     match error {
         ProviderError::NoRevocationEndpoint => {
             tracing::warn!(%sub, hint, "not revoked: the provider has no revocation endpoint");

@@ -39,7 +39,8 @@ impl governor::clock::Clock for Clock {
         // Whole seconds from the (movable) clock, the sub-second part of the same reading.
         let wall = time::OffsetDateTime::now_utc();
         let offset = Clock::now(self) - wall.unix_timestamp();
-        Duration::from_nanos(wall.unix_timestamp_nanos().max(0) as u64) + Duration::from_secs(offset.max(0) as u64)
+        Duration::from_nanos(wall.unix_timestamp_nanos().max(0) as u64)
+            + Duration::from_secs(offset.max(0) as u64)
     }
 }
 
@@ -122,7 +123,10 @@ mod tests {
     fn ipv6_addresses_count_by_their_64() {
         let throttle = Throttle::new(1, Clock::default());
         assert_eq!(throttle.admit("2001:db8:1:2::1".parse().unwrap()), Ok(()));
-        assert!(throttle.admit("2001:db8:1:2:ffff::9".parse().unwrap()).is_err(), "same /64");
+        assert!(
+            throttle.admit("2001:db8:1:2:ffff::9".parse().unwrap()).is_err(),
+            "same /64"
+        );
         assert_eq!(throttle.admit("2001:db8:1:3::1".parse().unwrap()), Ok(()));
     }
 }

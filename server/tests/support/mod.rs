@@ -252,6 +252,7 @@ impl Bff {
     pub async fn begin_login(&self, challenge: &str) -> (Value, String) {
         let response = http()
             .get(self.url("/bff/login"))
+            .header("x-csrf", "1")
             .query(&[("code_challenge", challenge), ("code_challenge_method", "S256")])
             .send()
             .await
