@@ -50,6 +50,9 @@ pub enum BffError {
     /// A request the server could not answer in time (the edges' request timeout).
     #[error("no answer in time")]
     GatewayTimeout,
+    /// A method the endpoint does not take. The router adds the `Allow` header.
+    #[error("method not allowed")]
+    MethodNotAllowed,
 }
 
 impl BffError {
@@ -129,6 +132,11 @@ impl BffError {
                 StatusCode::GATEWAY_TIMEOUT,
                 ErrorCode::Timeout,
                 "TopCluck took too long to answer. Please try again.",
+            ),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::MethodNotAllowed,
+                "This address does not take that kind of request.",
             ),
         }
     }

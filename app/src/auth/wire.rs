@@ -108,4 +108,6 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The request took too long (to arrive, or to be answered upstream).
     Timeout,
+    /// The endpoint does not take this method; the `Allow` header lists those it takes.
+    MethodNotAllowed,
 }

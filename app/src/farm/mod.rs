@@ -85,7 +85,8 @@ impl Failure {
             ErrorCode::CsrfRejected
             | ErrorCode::LoginFailed
             | ErrorCode::BadRequest
-            | ErrorCode::NotFound => Self::Refused(lowercase_first(&message)),
+            | ErrorCode::NotFound
+            | ErrorCode::MethodNotAllowed => Self::Refused(lowercase_first(&message)),
         }
     }
 
