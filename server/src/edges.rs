@@ -244,7 +244,9 @@ fn no_store_if_private(mut response: Response) -> Response {
 /// keeping the cookies it sets.
 fn json_if_unanswered(response: Response) -> Response {
     let status = response.status();
-    if response.extensions().get::<Answered>().is_some() || !(status.is_client_error() || status.is_server_error()) {
+    if response.extensions().get::<Answered>().is_some()
+        || !(status.is_client_error() || status.is_server_error())
+    {
         return response;
     }
     let error = match status {
