@@ -270,7 +270,7 @@ impl Table {
 }
 
 /// The headers the SPA sends with every `/api` call.
-fn spa<'a>(cookie: &'a str) -> Vec<(&'static str, &'a [u8])> {
+fn spa(cookie: &str) -> Vec<(&'static str, &[u8])> {
     vec![("Cookie", cookie.as_bytes()), ("X-CSRF", b"1")]
 }
 
@@ -602,6 +602,10 @@ async fn hostile_upstream_answers_reach_the_browser_disarmed() {
 // ---------------------------------------------------------------------------------------------
 // The BFF's own errors: one JSON shape.
 
+/// The request (described), its bytes, the status and JSON `error` expected, and the `Allow`
+/// header a 405 must carry.
+type BffCase = (&'static str, Vec<u8>, u16, &'static str, Option<&'static str>);
+
 #[tokio::test]
 async fn every_bff_error_is_the_one_json_shape() {
     let (_harness, bff, upstream, cookie) = setup().await;
@@ -614,7 +618,7 @@ async fn every_bff_error_is_the_one_json_shape() {
         .map(|i| format!("c{i}=v{i}"))
         .collect::<Vec<_>>()
         .join("; ");
-    let cases: Vec<(&str, Vec<u8>, u16, &str, Option<&str>)> = vec![
+    let cases: Vec<BffCase> = vec![
         (
             "PUT /bff/login",
             request("PUT", b"/bff/login", csrf, b"{}"),
