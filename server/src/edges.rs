@@ -5,15 +5,18 @@
 //! | --- | --- | --- |
 //! | [`serve`] (accept loop) | `TCP_NODELAY` on every accepted socket; hyper's header read timeout ([`HEADER_READ_TIMEOUT`], also the idle keep-alive limit) | the connection is closed |
 //! | [`outside_session`] | `Cookie`, `Authorization`, `Proxy-Authorization` and `Set-Cookie` marked sensitive, around request tracing (`TraceLayer`), so no header value that is a credential reaches a log | — |
-//! | [`outside_session`] | `Cache-Control: no-store` on every response that sets a cookie or is a page or JSON (personal data), `Vary: Cookie` on pages and JSON; static assets stay cacheable | — |
+//! | [`outside_session`] | `Cache-Control: no-store` on every response that sets a cookie or is a page or JSON (personal data), whatever was there, and without the headers that let a shared cache keep it anyway (`Expires`, `CDN-Cache-Control` and other RFC 9213 targeted fields, `Surrogate-Control`); `Vary: Cookie` on pages and JSON; static assets stay cacheable | — |
+//! | [`outside_session`] | an error the session layer answered on its own (tower-sessions answers a failed save with a bare 500) | `{"error":"internal"}` |
 //! | [`inside_session`] | a request timeout ([`REQUEST_TIMEOUT`]) and a request-body timeout ([`BODY_TIMEOUT`], between chunks) | 504 / 408 `{"error":"timeout"}` |
 //! | [`api_body_limit`] (on `/api`) | request bodies up to [`API_BODY_LIMIT`] bytes | 413 `{"error":"payload_too_large"}` |
+//! | [`bff_body_limit`] (on `/bff`) | request bodies up to [`BFF_BODY_LIMIT`] bytes | 413 `{"error":"payload_too_large"}` |
 //!
 //! The timeouts sit inside the session layer, so a request cut short still carries the cookie a
 //! renewal wrote. Answers made by these layers (tower-http's bare 408/413/504, or a body error
 //! they caused inside a handler) are replaced with the BFF's one error shape, [`BffError`]'s
 //! `{"error","message"}`: the handler's own answers carry a marker, so an upstream's 413 or 504
-//! passing through the proxy is left alone.
+//! passing through the proxy is left alone. An error answer without the marker at the outer
+//! edge was made between the two stacks — by the session layer — and is replaced the same way.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -47,6 +50,8 @@ use crate::error::BffError;
 /// declared larger (`Content-Length`) is refused before the upstream is contacted; a chunked
 /// one is cut off at the limit.
 pub const API_BODY_LIMIT: usize = 1024 * 1024;
+/// The largest request body `/bff` accepts, in bytes: its endpoints take a few short strings.
+pub const BFF_BODY_LIMIT: usize = 64 * 1024;
 /// How long a client has to send a request's headers; also how long an idle kept-alive
 /// connection stays open.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -158,16 +163,14 @@ pub fn outside_session() -> EdgeLayer {
                     .on_failure(DefaultOnFailure::new().level(Level::WARN)),
             )
             .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
-            .layer(SetResponseHeaderLayer::overriding(
-                header::CACHE_CONTROL,
-                |response: &Response| is_private(response).then_some(HeaderValue::from_static("no-store")),
-            ))
+            .map_response(no_store_if_private)
             .layer(SetResponseHeaderLayer::appending(
                 header::VARY,
                 |response: &Response| {
                     (is_personal(response) && !varies_by_cookie(response)).then_some(HeaderValue::from_static("cookie"))
                 },
-            )),
+            ))
+            .map_response(json_if_unanswered),
     )
 }
 
@@ -197,6 +200,11 @@ pub fn api_body_limit() -> EdgeLayer {
     body_limit(API_BODY_LIMIT)
 }
 
+/// The request-body limit for `/bff` ([`BFF_BODY_LIMIT`]), answering in JSON.
+pub fn bff_body_limit() -> EdgeLayer {
+    body_limit(BFF_BODY_LIMIT)
+}
+
 /// A request-body limit of `bytes`, answering 413 in JSON.
 pub fn body_limit(bytes: usize) -> EdgeLayer {
     BoxCloneSyncServiceLayer::new(
@@ -206,6 +214,55 @@ pub fn body_limit(bytes: usize) -> EdgeLayer {
             .map_request(|request: hyper::Request<_>| request.map(Body::new))
             .layer(middleware::from_fn(answered)),
     )
+}
+
+/// A private response ([`is_private`]) gets `Cache-Control: no-store` in place of whatever it
+/// had, and loses what would let a cache keep it regardless: `Expires` (HTTP/1.0 caches ignore
+/// `Cache-Control`), `Surrogate-Control`, and `CDN-Cache-Control` with the other targeted
+/// fields of RFC 9213 (`*-CDN-Cache-Control`), which the CDNs that read them put before
+/// `Cache-Control`.
+fn no_store_if_private(mut response: Response) -> Response {
+    if !is_private(&response) {
+        return response;
+    }
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.remove(header::EXPIRES);
+    let for_caches: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| name.as_str() == "surrogate-control" || name.as_str().ends_with("cdn-cache-control"))
+        .cloned()
+        .collect();
+    for name in for_caches {
+        headers.remove(name);
+    }
+    response
+}
+
+/// An error answered without the marker of [`answered`]: made outside the routes and the inner
+/// edges, by the session layer (a failed save is a bare 500). Replaced with [`BffError`]'s JSON,
+/// keeping the cookies it sets.
+fn json_if_unanswered(response: Response) -> Response {
+    let status = response.status();
+    if response.extensions().get::<Answered>().is_some()
+        || !(status.is_client_error() || status.is_server_error())
+    {
+        return response;
+    }
+    let error = match status {
+        StatusCode::NOT_FOUND => BffError::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => BffError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => BffError::PayloadTooLarge,
+        StatusCode::REQUEST_TIMEOUT => BffError::RequestTimeout,
+        StatusCode::GATEWAY_TIMEOUT => BffError::GatewayTimeout,
+        s if s.is_client_error() => BffError::BadRequest(format!("answered {s} outside the routes")),
+        s => BffError::Internal(format!("answered {s} outside the routes (the session layer)")),
+    };
+    let mut json = error.into_response();
+    for cookie in response.headers().get_all(header::SET_COOKIE) {
+        json.headers_mut().append(header::SET_COOKIE, cookie.clone());
+    }
+    json
 }
 
 /// Whether a response must not be stored by any cache: it sets a cookie, or it is personal.

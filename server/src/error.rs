@@ -56,6 +56,9 @@ pub enum BffError {
     /// Too many code redemptions from one address (`crate::bff::throttle`).
     #[error("too many login attempts")]
     TooManyAttempts { retry_after_seconds: u64 },
+    /// A method the endpoint does not take. The router adds the `Allow` header.
+    #[error("method not allowed")]
+    MethodNotAllowed,
 }
 
 impl BffError {
@@ -145,6 +148,11 @@ impl BffError {
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::RateLimited,
                 "Too many login attempts. Please wait a little and try again.",
+            ),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::MethodNotAllowed,
+                "This address does not take that kind of request.",
             ),
         }
     }

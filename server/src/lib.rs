@@ -34,22 +34,24 @@ use state::AppState;
 
 /// The whole HTTP application: health check, BFF endpoints, the API proxy, Leptos pages,
 /// static files and the 404 fallback, inside the session-cookie layer, inside the HTTP edges
-/// ([`edges`]: timeouts, the `/api` body limit, tracing, cache headers).
+/// ([`edges`]: timeouts, the body limits, tracing, cache headers).
+///
+/// Under `/bff` and `/api` every error is the BFF's JSON ([`error::BffError`]): an unknown path
+/// is `404 not_found`, a method the endpoint does not take `405 method_not_allowed` (with
+/// `Allow`, before the CSRF check), a body over the limit `413 payload_too_large`.
 pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
     let routes = generate_route_list(App);
-    let bff = bff::router(&state, cookie_keys.clone());
+    let bff = bff::router(&state, cookie_keys.clone())
+        .method_not_allowed_fallback(|| async { error::BffError::MethodNotAllowed })
+        .fallback(|| async { error::BffError::NotFound })
+        .layer(edges::bff_body_limit());
+    let not_found = || async { error::BffError::NotFound };
     Router::new()
         .route("/healthz", get(health::healthz))
         .nest("/bff", bff)
-        .route(
-            "/api/{*rest}",
-            any(proxy::forward)
-                .layer(middleware::from_fn_with_state(
-                    state.clone(),
-                    bff::csrf::require_always,
-                ))
-                .layer(edges::api_body_limit()),
-        )
+        .route("/api/{*rest}", proxy::route(&state))
+        .route("/api", any(not_found))
+        .route("/api/", any(not_found))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -367,6 +367,33 @@ async fn slow_bodies_and_slow_answers_are_json_timeouts_but_upstream_answers_pas
     assert_eq!(&body[..], b"the upstream's own 504");
 }
 
+#[tokio::test]
+async fn an_error_the_session_layer_answers_on_its_own_is_json_too() {
+    // tower-sessions answers a save that fails (here: a record too large for a cookie) with a
+    // bare, empty 500 of its own, outside the routes.
+    let keys = server::session::sealing::KeyRing::new(&[server::settings::Secret::new(NEW_KEY)]).unwrap();
+    let app = Router::new()
+        .route(
+            "/",
+            get(|session: tower_sessions::Session| async move {
+                session.insert("big", "x".repeat(10_000)).await.unwrap();
+                "kept?"
+            }),
+        )
+        .layer(edges::inside_session())
+        .layer(server::session::layer(keys))
+        .layer(edges::outside_session());
+    let response = app
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    let error = json_of(response).await;
+    assert_eq!(error["error"], "internal", "{error}");
+    assert!(error["message"].is_string(), "{error}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Logs.
 

@@ -161,4 +161,6 @@ pub enum ErrorCode {
     LoginNotStarted,
     /// Too many login attempts from this address: wait (`Retry-After`) and try again.
     RateLimited,
+    /// The endpoint does not take this method; the `Allow` header lists those it takes.
+    MethodNotAllowed,
 }

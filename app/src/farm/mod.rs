@@ -87,7 +87,8 @@ impl Failure {
             | ErrorCode::LoginNotStarted
             | ErrorCode::RateLimited
             | ErrorCode::BadRequest
-            | ErrorCode::NotFound => Self::Refused(lowercase_first(&message)),
+            | ErrorCode::NotFound
+            | ErrorCode::MethodNotAllowed => Self::Refused(lowercase_first(&message)),
         }
     }
 

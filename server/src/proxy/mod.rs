@@ -6,7 +6,11 @@
 //! are streamed, not retried, and the response says so in `X-TopCluck-Retry`. Bodies stream in
 //! both directions. Outcomes the SPA sees: the upstream's answer, or `ApiError` with
 //! `unauthenticated`, `reauthentication_required` (cookie cleared), `temporarily_unavailable`
-//! (cookie kept, `Retry-After`), `bad_gateway`, `csrf_rejected`, `bad_request`, `not_found`.
+//! (cookie kept, `Retry-After`), `bad_gateway`, `csrf_rejected`, `bad_request` (a path outside
+//! the rules of [`path`]), `not_found`, `method_not_allowed`, `payload_too_large`.
+//!
+//! Only the methods an API uses pass ([`route`]); the headers that cross are chosen in
+//! [`headers`].
 
 mod headers;
 pub mod path;
@@ -15,7 +19,9 @@ mod response;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header, request::Parts};
+use axum::middleware;
 use axum::response::Response;
+use axum::routing::{MethodRouter, get};
 use tower_sessions::Session;
 
 use crate::error::BffError;
@@ -32,26 +38,39 @@ enum Outgoing {
     Streaming(Body),
 }
 
+/// `/api/{*rest}`: the methods an API uses — GET (and HEAD), POST, PUT, PATCH, DELETE — each
+/// behind the CSRF check and the body limit. Any other method (OPTIONS, TRACE, CONNECT,
+/// WebDAV's, made-up ones) is a `405 method_not_allowed` with `Allow`, answered before the CSRF
+/// check and without contacting the upstream.
+pub fn route(state: &AppState) -> MethodRouter<AppState> {
+    get(forward)
+        .post(forward)
+        .put(forward)
+        .patch(forward)
+        .delete(forward)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::bff::csrf::require_always,
+        ))
+        .fallback(|| async { BffError::MethodNotAllowed })
+        .layer(crate::edges::api_body_limit())
+}
+
 pub async fn forward(
     State(state): State<AppState>,
     session: Session,
     request: Request,
 ) -> Result<Response, BffError> {
-    let base = state.settings.api_url.clone().ok_or(BffError::NotFound)?;
-    let rest = path::safe_rest(request.uri().path())
-        .ok_or_else(|| BffError::BadRequest("the path leaves the API".into()))?
-        .to_owned();
+    let base = state.settings.api_url.as_ref().ok_or(BffError::NotFound)?;
+    let url = path::safe_rest(request.uri().path())
+        .and_then(|rest| path::upstream_url(base, rest, request.uri().query()))
+        .map_err(|refusal| BffError::BadRequest(format!("path: {refusal}")))?;
     let now = state.clock.now();
     let mut data = session::load(&session, now)
         .await?
         .ok_or(BffError::Unauthenticated)?;
     let (parts, body) = request.into_parts();
     let outgoing = read_body(&parts, body, state.settings.retry_body_limit).await?;
-    let url = format!(
-        "{}/{rest}{}",
-        base.as_str().trim_end_matches('/'),
-        parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default()
-    );
 
     if data.needs_renewal(now, state.settings.refresh_skew) {
         data = renew(&state, &session, &data, None).await?;
@@ -178,13 +197,13 @@ async fn renew(
 async fn send(
     state: &AppState,
     parts: &Parts,
-    url: &str,
+    url: &url::Url,
     data: &SessionData,
     body: reqwest::Body,
 ) -> Result<reqwest::Response, BffError> {
     state
         .upstream
-        .request(parts.method.clone(), url)
+        .request(parts.method.clone(), url.clone())
         .headers(headers::upstream_request(&parts.headers))
         .bearer_auth(&data.access_token)
         .body(body)

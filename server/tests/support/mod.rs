@@ -445,14 +445,14 @@ pub async fn raw_get(base: &str, target: &str, cookie: &str) -> u16 {
     head.split(' ').nth(1).unwrap().parse().unwrap()
 }
 
-/// Sends `request` as it is; returns the response head, byte for byte as the server sent it
-/// (lower-cased), and the body.
-pub async fn raw(base: &str, request: &str) -> (String, Vec<u8>) {
+/// Sends `request` as it is (text or any bytes); returns the response head, byte for byte as
+/// the server sent it (lower-cased), and the body.
+pub async fn raw(base: &str, request: impl AsRef<[u8]>) -> (String, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
         .await
         .unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(request.as_ref()).await.unwrap();
     let mut response = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response))
         .await
