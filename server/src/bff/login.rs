@@ -49,7 +49,7 @@ pub async fn complete(
         .ok_or_else(|| BffError::LoginFailed("no ID token in the token response".into()))?;
     let claims = state
         .provider
-        .validate_id_token(id_token, &exchange.nonce)
+        .validate_id_token(id_token, &exchange.nonce, state.clock.now())
         .await
         .map_err(provider_error)?;
 
