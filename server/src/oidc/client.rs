@@ -174,7 +174,8 @@ impl Provider {
     pub async fn metadata(&self) -> Result<&Metadata, ProviderError> {
         self.metadata
             .get_or_try_init(|| async {
-                let (metadata, keys) = metadata::discover(&StatusAware(self.http.clone()), &self.issuer).await?;
+                let (metadata, keys) =
+                    metadata::discover(&StatusAware(self.http.clone()), &self.issuer).await?;
                 *self.jwks.write().await = Some(keys);
                 Ok(metadata)
             })
@@ -196,7 +197,12 @@ impl Provider {
 
     /// Validates an ID token of this provider for this client and `nonce`, at `now` (the
     /// BFF's clock, Unix seconds).
-    pub async fn validate_id_token(&self, token: &str, nonce: &str, now: i64) -> Result<IdClaims, ProviderError> {
+    pub async fn validate_id_token(
+        &self,
+        token: &str,
+        nonce: &str,
+        now: i64,
+    ) -> Result<IdClaims, ProviderError> {
         let rejected = |e: id_token::IdTokenError| ProviderError::Rejected(format!("ID token: {e}"));
         let metadata = self.metadata().await?;
         let kid = id_token::key_id(token).map_err(rejected)?;

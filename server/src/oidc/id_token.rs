@@ -96,12 +96,16 @@ pub fn has_key(keys: &CoreJsonWebKeySet, kid: Option<&str>) -> bool {
 }
 
 /// Validates `token` against the provider's `keys` and what is `expected`.
-pub fn validate(token: &str, keys: &CoreJsonWebKeySet, expected: &Expected) -> Result<IdClaims, IdTokenError> {
+pub fn validate(
+    token: &str,
+    keys: &CoreJsonWebKeySet,
+    expected: &Expected,
+) -> Result<IdClaims, IdTokenError> {
     let token: CoreIdToken = token
         .parse()
         .map_err(|e: serde_json::Error| IdTokenError::Malformed(e.to_string()))?;
-    let issuer =
-        IssuerUrl::new(expected.issuer.to_owned()).map_err(|e| IdTokenError::Invalid(format!("issuer: {e}")))?;
+    let issuer = IssuerUrl::new(expected.issuer.to_owned())
+        .map_err(|e| IdTokenError::Invalid(format!("issuer: {e}")))?;
     let now = expected.now;
     let (leeway, max_age) = (IAT_LEEWAY.as_secs() as i64, IAT_MAX_AGE.as_secs() as i64);
     let verifier = openidconnect::IdTokenVerifier::new_public_client(
@@ -113,7 +117,9 @@ pub fn validate(token: &str, keys: &CoreJsonWebKeySet, expected: &Expected) -> R
     // Other audiences are checked below: accepted only with `azp` naming this client.
     .set_other_audience_verifier_fn(|_| true)
     // `exp` is compared with this time, so it is the clock less the leeway.
-    .set_time_fn(move || DateTime::from_timestamp(now - EXP_LEEWAY.as_secs() as i64, 0).unwrap_or(DateTime::<Utc>::MAX_UTC))
+    .set_time_fn(move || {
+        DateTime::from_timestamp(now - EXP_LEEWAY.as_secs() as i64, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    })
     .set_issue_time_verifier_fn(move |iat| {
         let iat = iat.timestamp();
         if iat > now + leeway {
@@ -129,16 +135,24 @@ pub fn validate(token: &str, keys: &CoreJsonWebKeySet, expected: &Expected) -> R
         .map_err(claims_error)?;
     match claims.authorized_party() {
         Some(azp) if azp.as_str() != expected.client_id => {
-            return Err(IdTokenError::AuthorizedParty(format!("{:?} is not this client", azp.as_str())));
+            return Err(IdTokenError::AuthorizedParty(format!(
+                "{:?} is not this client",
+                azp.as_str()
+            )));
         }
         None if claims.audiences().len() > 1 => {
-            return Err(IdTokenError::AuthorizedParty("missing, with several audiences".into()));
+            return Err(IdTokenError::AuthorizedParty(
+                "missing, with several audiences".into(),
+            ));
         }
         _ => {}
     }
     Ok(IdClaims {
         sub: claims.subject().to_string(),
-        name: claims.name().and_then(|name| name.get(None)).map(|name| name.to_string()),
+        name: claims
+            .name()
+            .and_then(|name| name.get(None))
+            .map(|name| name.to_string()),
         email: claims.email().map(|email| email.to_string()),
     })
 }
@@ -155,5 +169,172 @@ fn claims_error(error: ClaimsVerificationError) -> IdTokenError {
             | SignatureVerificationError::NoSignature),
         ) => IdTokenError::Algorithm(error.to_string()),
         other => IdTokenError::Invalid(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jsonwebtoken::jwk::Jwk;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use p256::pkcs8::{EncodePrivateKey, LineEnding};
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    const ISSUER: &str = "https://coop.example";
+    const NOW: i64 = 1_800_000_000;
+
+    fn encoding_key(seed: u8) -> EncodingKey {
+        let secret = p256::SecretKey::from_slice(&[seed; 32]).unwrap();
+        let pem = secret.to_pkcs8_pem(LineEnding::LF).unwrap();
+        EncodingKey::from_ec_pem(pem.as_bytes()).unwrap()
+    }
+
+    /// The JWKS of key `seed` (kid `k{seed}`), its JWK declaring `alg` if given.
+    fn keys(seed: u8, alg: Option<&str>) -> CoreJsonWebKeySet {
+        let mut jwk =
+            serde_json::to_value(Jwk::from_encoding_key(&encoding_key(seed), Algorithm::ES256).unwrap())
+                .unwrap();
+        let jwk_object = jwk.as_object_mut().unwrap();
+        jwk_object.remove("alg");
+        jwk_object.insert("kid".into(), json!(format!("k{seed}")));
+        if let Some(alg) = alg {
+            jwk_object.insert("alg".into(), json!(alg));
+        }
+        serde_json::from_value(json!({ "keys": [jwk] })).unwrap()
+    }
+
+    fn sign(seed: u8, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(format!("k{seed}"));
+        jsonwebtoken::encode(&header, claims, &encoding_key(seed)).unwrap()
+    }
+
+    fn claims(changes: Value) -> Value {
+        let mut claims = json!({ "iss": ISSUER, "aud": "topcluck", "sub": "ada", "exp": NOW + 300, "iat": NOW, "nonce": "n1", "name": "Ada" });
+        for (name, value) in changes.as_object().unwrap() {
+            match value {
+                Value::Null => drop(claims.as_object_mut().unwrap().remove(name)),
+                value => claims[name] = value.clone(),
+            }
+        }
+        claims
+    }
+
+    fn check(
+        token: &str,
+        keys: &CoreJsonWebKeySet,
+        algorithms: &[CoreJwsSigningAlgorithm],
+    ) -> Result<IdClaims, IdTokenError> {
+        let expected = Expected {
+            issuer: ISSUER,
+            client_id: "topcluck",
+            nonce: "n1",
+            algorithms,
+            now: NOW,
+        };
+        validate(token, keys, &expected)
+    }
+
+    const ES256: &[CoreJwsSigningAlgorithm] = &[CoreJwsSigningAlgorithm::EcdsaP256Sha256];
+
+    #[test]
+    fn accepts_a_good_token_with_the_injected_clock() {
+        let claims = check(&sign(1, &claims(json!({}))), &keys(1, Some("ES256")), ES256).unwrap();
+        assert_eq!(
+            (claims.sub.as_str(), claims.name.as_deref()),
+            ("ada", Some("Ada"))
+        );
+        // Within the leeways of the injected "now", though years away from the wall clock.
+        for changes in [
+            json!({ "iat": NOW + 60 }),
+            json!({ "iat": NOW - 600 }),
+            json!({ "exp": NOW - 29 }),
+        ] {
+            check(&sign(1, &claims(changes.clone())), &keys(1, None), ES256)
+                .unwrap_or_else(|e| panic!("{changes}: {e}"));
+        }
+        let several = claims(json!({ "aud": ["topcluck", "other"], "azp": "topcluck" }));
+        check(&sign(1, &several), &keys(1, None), ES256).unwrap();
+    }
+
+    #[test]
+    fn refuses_each_bad_claim_for_its_own_reason() {
+        let azp = |e: &IdTokenError| matches!(e, IdTokenError::AuthorizedParty(_));
+        let invalid = |e: &IdTokenError| matches!(e, IdTokenError::Invalid(_));
+        let malformed = |e: &IdTokenError| matches!(e, IdTokenError::Malformed(_));
+        let nonce = |e: &IdTokenError| *e == IdTokenError::Nonce;
+        let cases: [(Value, &dyn Fn(&IdTokenError) -> bool); 11] = [
+            (json!({ "aud": ["topcluck", "other"] }), &azp),
+            (json!({ "aud": ["topcluck", "other"], "azp": "other" }), &azp),
+            (json!({ "azp": "other" }), &azp),
+            (json!({ "iat": null }), &malformed),
+            (json!({ "iat": NOW + 61 }), &invalid),
+            (json!({ "iat": NOW - 601 }), &invalid),
+            (json!({ "exp": NOW - 30 }), &invalid),
+            (json!({ "iss": format!("{ISSUER}/") }), &invalid),
+            (json!({ "aud": "other" }), &invalid),
+            (json!({ "nonce": "n2" }), &nonce),
+            (json!({ "nonce": null }), &nonce),
+        ];
+        for (changes, reason) in cases {
+            let error = check(&sign(1, &claims(changes.clone())), &keys(1, None), ES256).unwrap_err();
+            assert!(reason(&error), "{changes}: {error}");
+        }
+        let error = check(
+            &sign(2, &claims(json!({}))).replace("k2", "k1"),
+            &keys(1, None),
+            ES256,
+        );
+        assert!(
+            matches!(error, Err(IdTokenError::Malformed(_) | IdTokenError::Invalid(_))),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn pins_the_algorithm_to_discovery_asymmetric_ones_and_the_key() {
+        let good = sign(1, &claims(json!({})));
+        let rs256 = [CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256];
+        assert!(matches!(
+            check(&good, &keys(1, None), &rs256),
+            Err(IdTokenError::Algorithm(_))
+        ));
+        let es256_es384 = [
+            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+            CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+        ];
+        assert_eq!(
+            check(&good, &keys(1, Some("ES384")), &es256_es384).unwrap_err(),
+            IdTokenError::NoMatchingKey
+        );
+        let hs256 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims(json!({})),
+            &EncodingKey::from_secret(b"secret"),
+        )
+        .unwrap();
+        let listed = [
+            CoreJwsSigningAlgorithm::HmacSha256,
+            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        ];
+        assert!(matches!(
+            check(&hs256, &keys(1, None), &listed),
+            Err(IdTokenError::Algorithm(_))
+        ));
+        let unsigned = format!("eyJhbGciOiJub25lIn0.{}.", hs256.split('.').nth(1).unwrap());
+        let none = [
+            CoreJwsSigningAlgorithm::None,
+            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        ];
+        assert!(check(&unsigned, &keys(1, None), &none).is_err());
+    }
+
+    #[test]
+    fn reads_the_kid_and_knows_which_keys_it_has() {
+        let token = sign(1, &claims(json!({})));
+        assert_eq!(key_id(&token).unwrap().as_deref(), Some("k1"));
+        assert!(has_key(&keys(1, None), Some("k1")) && !has_key(&keys(1, None), Some("k2")));
+        assert!(matches!(key_id("garbage!"), Err(IdTokenError::Malformed(_))));
     }
 }

@@ -8,8 +8,8 @@
 use std::error::Error as _;
 
 use openidconnect::core::{
-    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
-    CoreJsonWebKey, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey,
+    CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
     CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
@@ -94,7 +94,10 @@ pub(super) async fn discover(
 }
 
 /// Fetches the JWKS at `jwks_uri` (again: the provider may have rotated its keys).
-pub(super) async fn fetch_jwks(http: &StatusAware, jwks_uri: &str) -> Result<CoreJsonWebKeySet, ProviderError> {
+pub(super) async fn fetch_jwks(
+    http: &StatusAware,
+    jwks_uri: &str,
+) -> Result<CoreJsonWebKeySet, ProviderError> {
     let url = JsonWebKeySetUrl::new(jwks_uri.to_owned())
         .map_err(|e| ProviderError::Rejected(format!("jwks_uri {jwks_uri:?}: {e}")))?;
     CoreJsonWebKeySet::fetch_async(&url, http)
