@@ -257,22 +257,23 @@ mod tests {
 
     #[test]
     fn refuses_each_bad_claim_for_its_own_reason() {
-        let azp = |e: &IdTokenError| matches!(e, IdTokenError::AuthorizedParty(_));
-        let invalid = |e: &IdTokenError| matches!(e, IdTokenError::Invalid(_));
-        let malformed = |e: &IdTokenError| matches!(e, IdTokenError::Malformed(_));
-        let nonce = |e: &IdTokenError| *e == IdTokenError::Nonce;
-        let cases: [(Value, &dyn Fn(&IdTokenError) -> bool); 11] = [
-            (json!({ "aud": ["topcluck", "other"] }), &azp),
-            (json!({ "aud": ["topcluck", "other"], "azp": "other" }), &azp),
-            (json!({ "azp": "other" }), &azp),
-            (json!({ "iat": null }), &malformed),
-            (json!({ "iat": NOW + 61 }), &invalid),
-            (json!({ "iat": NOW - 601 }), &invalid),
-            (json!({ "exp": NOW - 30 }), &invalid),
-            (json!({ "iss": format!("{ISSUER}/") }), &invalid),
-            (json!({ "aud": "other" }), &invalid),
-            (json!({ "nonce": "n2" }), &nonce),
-            (json!({ "nonce": null }), &nonce),
+        type Reason = fn(&IdTokenError) -> bool;
+        let azp: Reason = |e| matches!(e, IdTokenError::AuthorizedParty(_));
+        let invalid: Reason = |e| matches!(e, IdTokenError::Invalid(_));
+        let malformed: Reason = |e| matches!(e, IdTokenError::Malformed(_));
+        let nonce: Reason = |e| *e == IdTokenError::Nonce;
+        let cases: [(Value, Reason); 11] = [
+            (json!({ "aud": ["topcluck", "other"] }), azp),
+            (json!({ "aud": ["topcluck", "other"], "azp": "other" }), azp),
+            (json!({ "azp": "other" }), azp),
+            (json!({ "iat": null }), malformed),
+            (json!({ "iat": NOW + 61 }), invalid),
+            (json!({ "iat": NOW - 601 }), invalid),
+            (json!({ "exp": NOW - 30 }), invalid),
+            (json!({ "iss": format!("{ISSUER}/") }), invalid),
+            (json!({ "aud": "other" }), invalid),
+            (json!({ "nonce": "n2" }), nonce),
+            (json!({ "nonce": null }), nonce),
         ];
         for (changes, reason) in cases {
             let error = check(&sign(1, &claims(changes.clone())), &keys(1, None), ES256).unwrap_err();
