@@ -80,6 +80,10 @@ struct Served {
     algorithms: Vec<&'static str>,
     jwks: Value,
     id_token: String,
+    /// When set, discovery answers with this status (a 302 to another host, a 503…).
+    discovery_status: Option<u16>,
+    /// Discovery leaves out `id_token_signing_alg_values_supported` (a required field).
+    without_algorithms: bool,
 }
 
 #[derive(Clone)]
@@ -88,10 +92,15 @@ struct Op {
     jwks_fetches: Arc<AtomicUsize>,
 }
 
-async fn discovery(State(op): State<Op>) -> Json<Value> {
+async fn discovery(State(op): State<Op>) -> axum::response::Response {
+    use axum::response::IntoResponse;
     let served = op.served.lock().unwrap();
+    if let Some(status) = served.discovery_status {
+        let status = axum::http::StatusCode::from_u16(status).unwrap();
+        return (status, [("location", "http://127.0.0.1:9/elsewhere")], "no").into_response();
+    }
     let base = served.issuer.trim_end_matches('/');
-    Json(json!({
+    let mut document = json!({
         "issuer": served.issuer,
         "authorization_endpoint": format!("{base}/authorize"),
         "token_endpoint": format!("{base}/token"),
@@ -99,7 +108,14 @@ async fn discovery(State(op): State<Op>) -> Json<Value> {
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": served.algorithms,
-    }))
+    });
+    if served.without_algorithms {
+        document
+            .as_object_mut()
+            .unwrap()
+            .remove("id_token_signing_alg_values_supported");
+    }
+    Json(document).into_response()
 }
 
 async fn jwks_document(State(op): State<Op>) -> Json<Value> {
@@ -137,6 +153,8 @@ impl Setup {
                 algorithms,
                 jwks,
                 id_token: String::new(),
+                discovery_status: None,
+                without_algorithms: false,
             })),
             jwks_fetches: Arc::new(AtomicUsize::new(0)),
         };
@@ -485,4 +503,45 @@ async fn a_rotated_key_is_found_by_refetching_the_jwks_once() {
     assert_eq!(setup.jwks_fetches(), 2, "one refetch");
     assert_eq!(setup.login(new.sign(&setup.claims())).await.0, StatusCode::OK);
     assert_eq!(setup.jwks_fetches(), 2, "then cached");
+}
+
+#[tokio::test]
+async fn a_failed_discovery_is_refused_or_unavailable_and_retried() {
+    let key = Key::new(1, "k1");
+    let setup = Setup::start(vec!["ES256"], json!({ "keys": [key.jwk(None)] }), "").await;
+    let set = |status: Option<u16>, without_algorithms: bool| {
+        let mut served = setup.op.served.lock().unwrap();
+        served.discovery_status = status;
+        served.without_algorithms = without_algorithms;
+    };
+    set(Some(302), false);
+    let redirected = row(
+        "GET /bff/login, discovery answers 302 elsewhere",
+        REFUSED,
+        &setup.parameters().await,
+    );
+    set(Some(404), false);
+    let missing = row(
+        "GET /bff/login, discovery answers 404",
+        REFUSED,
+        &setup.parameters().await,
+    );
+    set(None, true);
+    let no_algorithms = row(
+        "GET /bff/login, discovery without id_token_signing_alg_values_supported",
+        REFUSED,
+        &setup.parameters().await,
+    );
+    // Down: 503 with Retry-After (not a bad input: the provider's outage), then retried.
+    set(Some(503), false);
+    let down = http()
+        .get(format!("{}/bff/login", setup.bff))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(down.headers().get("retry-after").is_some());
+    set(None, false);
+    assert_eq!(setup.login(key.sign(&setup.claims())).await.0, StatusCode::OK);
+    assert!(redirected && missing && no_algorithms);
 }
