@@ -33,6 +33,9 @@ impl fmt::Debug for Secret {
 pub struct Settings {
     /// The OpenID provider's issuer; `None`: start the embedded COOP.
     pub issuer: Option<Url>,
+    /// The issuer exactly as `TOPCLUCK_ISSUER` writes it: discovery's `issuer` must equal it byte
+    /// for byte (a parsed URL would add a trailing slash to `https://id.example`).
+    pub issuer_as_written: Option<String>,
     pub client_id: String,
     pub client_secret: Option<Secret>,
     pub scopes: Vec<String>,
@@ -107,6 +110,7 @@ impl Settings {
             }
             None => {}
         }
+        let issuer_as_written = issuer.as_ref().and(get("TOPCLUCK_ISSUER")).map(str::to_owned);
         let client_secret = get("TOPCLUCK_CLIENT_SECRET").map(Secret::new);
         if issuer.is_some() && client_secret.is_none() {
             return Err(problem(
@@ -214,6 +218,7 @@ impl Settings {
         .clamp(1, u64::from(u32::MAX)) as u32;
         Ok(Self {
             issuer,
+            issuer_as_written,
             client_id,
             client_secret,
             scopes,
@@ -392,6 +397,21 @@ mod tests {
             configured.revocation_endpoint.unwrap().as_str(),
             "http://127.0.0.1:9000/revoke"
         );
+    }
+
+    #[test]
+    fn the_issuer_is_kept_as_written_for_the_exact_comparison_with_discovery() {
+        let dir = tempfile::tempdir().unwrap();
+        for issuer in ["https://id.example", "https://id.example/", "https://id.example/realms/farm"] {
+            let settings = Settings::from_vars(
+                &vars(&[("TOPCLUCK_ISSUER", issuer), ("TOPCLUCK_CLIENT_SECRET", "s")]),
+                &site(),
+                false,
+                dir.path(),
+            )
+            .unwrap();
+            assert_eq!(settings.issuer_as_written.as_deref(), Some(issuer));
+        }
     }
 
     #[test]

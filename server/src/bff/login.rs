@@ -148,7 +148,7 @@ async fn accept(state: &AppState, tokens: &Tokens, opened: &Transaction) -> Resu
         .ok_or_else(|| BffError::LoginFailed("no ID token in the token response".into()))?;
     let claims = state
         .provider
-        .validate_id_token(id_token, &opened.nonce)
+        .validate_id_token(id_token, &opened.nonce, state.clock.now())
         .await
         .map_err(provider_error)?;
     // RFC 6749 §5.1: no `scope` in the answer means the scopes asked for.

@@ -4,8 +4,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use jsonwebtoken::DecodingKey;
-use jsonwebtoken::jwk::JwkSet;
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
 };
@@ -17,8 +15,11 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OnceCell, RwLock};
 
-use super::id_token::{self, IdClaims, IdTokenError};
-use super::metadata::Metadata;
+use openidconnect::core::CoreJsonWebKeySet;
+
+use super::http::{StatusAware, Transport};
+use super::id_token::{self, Expected, IdClaims};
+use super::metadata::{self, Metadata};
 use crate::settings::Secret;
 
 /// The OpenID fields of a token response that `oauth2` does not know.
@@ -124,39 +125,9 @@ pub enum ProviderError {
 /// still reaches the successor cache (the provider may already have rotated the token).
 pub const REFRESH_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A failure below OAuth: the provider could not be reached, or answered 5xx / 429.
-#[derive(Debug, thiserror::Error)]
-enum Transport {
-    #[error(transparent)]
-    Http(#[from] oauth2::HttpClientError<reqwest::Error>),
-    #[error("HTTP {0}")]
-    Status(axum::http::StatusCode),
-}
-
-/// The HTTP client oauth2 sends token requests with: reqwest, turning 5xx and 429 answers into
-/// [`Transport::Status`] (oauth2 would report an unparseable error body instead, losing the
-/// status, and an outage would look like a broken provider).
-struct StatusAware(reqwest::Client);
-
-impl<'c> oauth2::AsyncHttpClient<'c> for StatusAware {
-    type Error = Transport;
-    type Future =
-        std::pin::Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, Transport>> + Send + Sync + 'c>>;
-
-    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
-        Box::pin(async move {
-            let response = self.0.call(request).await?;
-            let status = response.status();
-            if status.is_server_error() || status == axum::http::StatusCode::TOO_MANY_REQUESTS {
-                return Err(Transport::Status(status));
-            }
-            Ok(response)
-        })
-    }
-}
-
 /// The configured OpenID provider.
 pub struct Provider {
+    /// Exactly as configured: discovery must name this very string as its `issuer`.
     issuer: String,
     client_id: String,
     client_secret: Secret,
@@ -165,12 +136,14 @@ pub struct Provider {
     /// For refreshes: the same, with [`REFRESH_TIMEOUT`].
     refresh_http: reqwest::Client,
     metadata: OnceCell<Metadata>,
-    jwks: RwLock<Option<JwkSet>>,
+    jwks: RwLock<Option<CoreJsonWebKeySet>>,
     /// Where to revoke when discovery names no revocation endpoint.
     fallback_revocation_endpoint: Option<String>,
 }
 
 impl Provider {
+    /// `issuer` is compared exactly with the discovered one: write it as the provider's
+    /// discovery document does, trailing slash included or not.
     pub fn new(issuer: &str, client_id: &str, client_secret: Secret, redirect_uri: &str) -> Self {
         let client = |timeout| {
             reqwest::Client::builder()
@@ -186,7 +159,7 @@ impl Provider {
         let http = client(Duration::from_secs(10));
         let refresh_http = client(REFRESH_TIMEOUT);
         Self {
-            issuer: issuer.trim_end_matches('/').to_owned(),
+            issuer: issuer.to_owned(),
             client_id: client_id.to_owned(),
             client_secret,
             redirect_uri: redirect_uri.to_owned(),
@@ -209,77 +182,52 @@ impl Provider {
         &self.client_id
     }
 
-    /// The discovery document, fetched on first use; a failed fetch is retried next time.
+    /// The discovery document, fetched on first use (with the JWKS); a failed fetch is
+    /// retried next time.
     pub async fn metadata(&self) -> Result<&Metadata, ProviderError> {
         self.metadata
             .get_or_try_init(|| async {
-                let url = format!("{}/.well-known/openid-configuration", self.issuer);
-                let metadata: Metadata = self.get_json(&url).await?;
-                if metadata.issuer.trim_end_matches('/') != self.issuer {
-                    return Err(ProviderError::Rejected(format!(
-                        "discovery names issuer {}",
-                        metadata.issuer
-                    )));
-                }
+                let (metadata, keys) =
+                    metadata::discover(&StatusAware(self.http.clone()), &self.issuer).await?;
+                *self.jwks.write().await = Some(keys);
                 Ok(metadata)
             })
             .await
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, ProviderError> {
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| ProviderError::Unavailable(format!("{url}: {e}")))?;
-        if response.status().is_server_error() {
-            return Err(ProviderError::Unavailable(format!(
-                "{url}: HTTP {}",
-                response.status()
-            )));
-        }
-        if !response.status().is_success() {
-            return Err(ProviderError::Rejected(format!(
-                "{url}: HTTP {}",
-                response.status()
-            )));
-        }
-        response
-            .json()
-            .await
-            .map_err(|e| ProviderError::Rejected(format!("{url}: {e}")))
-    }
-
-    /// The key with id `kid` (or the only key, when the token names none). An unknown kid
-    /// refetches the JWKS once: the provider may have rotated its keys.
-    async fn key(&self, kid: Option<&str>) -> Result<jsonwebtoken::jwk::Jwk, ProviderError> {
-        let find = |set: &JwkSet| match kid {
-            Some(kid) => set.find(kid).cloned(),
-            None if set.keys.len() == 1 => set.keys.first().cloned(),
-            None => None,
-        };
-        if let Some(set) = self.jwks.read().await.as_ref()
-            && let Some(key) = find(set)
+    /// The provider's keys, with one for `kid` if the provider has it: a `kid` the cached
+    /// JWKS lacks refetches it once (the provider may have rotated its keys).
+    async fn keys(&self, metadata: &Metadata, kid: Option<&str>) -> Result<CoreJsonWebKeySet, ProviderError> {
+        if let Some(keys) = self.jwks.read().await.as_ref()
+            && id_token::has_key(keys, kid)
         {
-            return Ok(key);
+            return Ok(keys.clone());
         }
-        let jwks_uri = self.metadata().await?.jwks_uri.clone();
-        let fresh: JwkSet = self.get_json(&jwks_uri).await?;
-        let key = find(&fresh);
-        *self.jwks.write().await = Some(fresh);
-        key.ok_or_else(|| ProviderError::Rejected(IdTokenError::UnknownKey.to_string()))
+        let fresh = metadata::fetch_jwks(&StatusAware(self.http.clone()), &metadata.jwks_uri).await?;
+        *self.jwks.write().await = Some(fresh.clone());
+        Ok(fresh)
     }
 
-    /// Validates an ID token of this provider for this client and `nonce`.
-    pub async fn validate_id_token(&self, token: &str, nonce: &str) -> Result<IdClaims, ProviderError> {
-        let (algorithm, kid) =
-            id_token::header(token).map_err(|e| ProviderError::Rejected(format!("ID token: {e}")))?;
-        let jwk = self.key(kid.as_deref()).await?;
-        let key = DecodingKey::from_jwk(&jwk).map_err(|e| ProviderError::Rejected(format!("JWK: {e}")))?;
-        let issuer = self.metadata().await?.issuer.clone();
-        id_token::validate(token, algorithm, &key, &issuer, &self.client_id, nonce)
-            .map_err(|e| ProviderError::Rejected(format!("ID token: {e}")))
+    /// Validates an ID token of this provider for this client and `nonce`, at `now` (the
+    /// BFF's clock, Unix seconds).
+    pub async fn validate_id_token(
+        &self,
+        token: &str,
+        nonce: &str,
+        now: i64,
+    ) -> Result<IdClaims, ProviderError> {
+        let rejected = |e: id_token::IdTokenError| ProviderError::Rejected(format!("ID token: {e}"));
+        let metadata = self.metadata().await?;
+        let kid = id_token::key_id(token).map_err(rejected)?;
+        let keys = self.keys(metadata, kid.as_deref()).await?;
+        let expected = Expected {
+            issuer: &metadata.issuer,
+            client_id: &self.client_id,
+            nonce,
+            algorithms: &metadata.id_token_algorithms,
+            now,
+        };
+        id_token::validate(token, &keys, &expected).map_err(rejected)
     }
 
     async fn client(&self) -> Result<OAuthClient, ProviderError> {

@@ -1,185 +1,335 @@
-//! ID-token validation (OpenID Connect Core §3.1.3.7): signature by a key of the issuer's
-//! JWKS, `iss`, `aud`, `exp` and `nonce`. Only asymmetric algorithms are accepted.
+//! ID-token validation (OpenID Connect Core §3.1.3.7) with `openidconnect`'s verifier:
+//! signature by a key of the issuer's JWKS, with an algorithm that discovery lists, that is
+//! asymmetric, and that the key allows (a JWK's `alg`, when present, must equal the header's);
+//! `iss` exactly, `aud`, `exp`, `nonce`. Added here, as the crate leaves them to its users:
+//! `azp` (required with several audiences, and equal to the client id whenever present) and
+//! `iat` (required, at most [`IAT_LEEWAY`] ahead of the clock and [`IAT_MAX_AGE`] behind it).
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use openidconnect::core::{CoreIdToken, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
+use openidconnect::{
+    ClaimsVerificationError, ClientId, IssuerUrl, JsonWebKey, JwsSigningAlgorithm, Nonce,
+    SignatureVerificationError,
+};
 use serde::Deserialize;
 
+/// How far in the future `iat` may be (clock skew between the provider and the BFF).
+pub const IAT_LEEWAY: Duration = Duration::from_secs(60);
+/// How old an ID token may be: the BFF receives it straight from the token endpoint.
+pub const IAT_MAX_AGE: Duration = Duration::from_secs(600);
+/// How long after `exp` an ID token is still accepted (clock skew).
+pub const EXP_LEEWAY: Duration = Duration::from_secs(30);
+
 /// The claims the BFF keeps from an ID token.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct IdClaims {
     pub sub: String,
     pub name: Option<String>,
     pub email: Option<String>,
-    nonce: Option<String>,
 }
 
 /// Why an ID token was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum IdTokenError {
-    #[error("not a JWT")]
-    Malformed,
-    #[error("algorithm {0:?} is not accepted")]
-    Algorithm(Algorithm),
-    #[error("no key with this kid")]
-    UnknownKey,
+    #[error("not a readable ID token: {0}")]
+    Malformed(String),
+    #[error("algorithm refused: {0}")]
+    Algorithm(String),
+    #[error("no key of the provider has this kid and allows this algorithm")]
+    NoMatchingKey,
     #[error("invalid: {0}")]
     Invalid(String),
+    #[error("azp: {0}")]
+    AuthorizedParty(String),
     #[error("nonce mismatch")]
     Nonce,
 }
 
-const ACCEPTED: [Algorithm; 7] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
-
-/// The header's algorithm and key id, checked against the accepted algorithms.
-pub fn header(token: &str) -> Result<(Algorithm, Option<String>), IdTokenError> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| IdTokenError::Malformed)?;
-    if !ACCEPTED.contains(&header.alg) {
-        return Err(IdTokenError::Algorithm(header.alg));
-    }
-    Ok((header.alg, header.kid))
+/// What the token must match, besides the provider's keys.
+pub struct Expected<'a> {
+    /// The discovered issuer; `iss` must equal it exactly.
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    /// The nonce the SPA generated for this login.
+    pub nonce: &'a str,
+    /// Discovery's `id_token_signing_alg_values_supported`; symmetric ones and `none` are
+    /// dropped here too.
+    pub algorithms: &'a [CoreJwsSigningAlgorithm],
+    /// The BFF's clock, in Unix seconds.
+    pub now: i64,
 }
 
-/// Validates `token` with `key`; `nonce` is the one the SPA generated for this login.
+/// Signature algorithms with a public key: not `none`, not HMAC (whose key would be the
+/// client secret, known to more than the provider).
+pub fn asymmetric(algorithm: &CoreJwsSigningAlgorithm) -> bool {
+    !algorithm.uses_shared_secret() && *algorithm != CoreJwsSigningAlgorithm::None
+}
+
+/// The `kid` of the token's header, to decide whether the JWKS needs a refetch.
+pub fn key_id(token: &str) -> Result<Option<String>, IdTokenError> {
+    #[derive(Deserialize)]
+    struct Header {
+        kid: Option<String>,
+    }
+    let malformed = |what: &str| IdTokenError::Malformed(what.to_owned());
+    let header = token.split('.').next().ok_or_else(|| malformed("no header"))?;
+    let json = URL_SAFE_NO_PAD
+        .decode(header)
+        .map_err(|_| malformed("header is not base64url"))?;
+    let header: Header = serde_json::from_slice(&json).map_err(|_| malformed("header is not JSON"))?;
+    Ok(header.kid)
+}
+
+/// Whether `keys` has a key for `kid` (any key, when the token names none).
+pub fn has_key(keys: &CoreJsonWebKeySet, kid: Option<&str>) -> bool {
+    match kid {
+        Some(kid) => keys
+            .keys()
+            .iter()
+            .any(|key| key.key_id().map(|id| id.as_str()) == Some(kid)),
+        None => !keys.keys().is_empty(),
+    }
+}
+
+/// Validates `token` against the provider's `keys` and what is `expected`.
 pub fn validate(
     token: &str,
-    algorithm: Algorithm,
-    key: &DecodingKey,
-    issuer: &str,
-    client_id: &str,
-    nonce: &str,
+    keys: &CoreJsonWebKeySet,
+    expected: &Expected,
 ) -> Result<IdClaims, IdTokenError> {
-    let mut validation = Validation::new(algorithm);
-    validation.set_issuer(&[issuer]);
-    validation.set_audience(&[client_id]);
-    validation.set_required_spec_claims(&["iss", "aud", "exp", "sub"]);
-    validation.leeway = 30;
-    let claims = jsonwebtoken::decode::<IdClaims>(token, key, &validation)
-        .map_err(|e| IdTokenError::Invalid(format!("{:?}", e.kind())))?
-        .claims;
-    if claims.nonce.as_deref() != Some(nonce) {
-        return Err(IdTokenError::Nonce);
+    let token: CoreIdToken = token
+        .parse()
+        .map_err(|e: serde_json::Error| IdTokenError::Malformed(e.to_string()))?;
+    let issuer = IssuerUrl::new(expected.issuer.to_owned())
+        .map_err(|e| IdTokenError::Invalid(format!("issuer: {e}")))?;
+    let now = expected.now;
+    let (leeway, max_age) = (IAT_LEEWAY.as_secs() as i64, IAT_MAX_AGE.as_secs() as i64);
+    let verifier = openidconnect::IdTokenVerifier::new_public_client(
+        ClientId::new(expected.client_id.to_owned()),
+        issuer,
+        keys.clone(),
+    )
+    .set_allowed_algs(expected.algorithms.iter().filter(|a| asymmetric(a)).cloned())
+    // Other audiences are checked below: accepted only with `azp` naming this client.
+    .set_other_audience_verifier_fn(|_| true)
+    // `exp` is compared with this time, so it is the clock less the leeway.
+    .set_time_fn(move || {
+        DateTime::from_timestamp(now - EXP_LEEWAY.as_secs() as i64, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    })
+    .set_issue_time_verifier_fn(move |iat| {
+        let iat = iat.timestamp();
+        if iat > now + leeway {
+            Err(format!("iat is {} s in the future", iat - now))
+        } else if iat < now - max_age {
+            Err(format!("iat is {} s old", now - iat))
+        } else {
+            Ok(())
+        }
+    });
+    let claims = token
+        .into_claims(&verifier, &Nonce::new(expected.nonce.to_owned()))
+        .map_err(claims_error)?;
+    match claims.authorized_party() {
+        Some(azp) if azp.as_str() != expected.client_id => {
+            return Err(IdTokenError::AuthorizedParty(format!(
+                "{:?} is not this client",
+                azp.as_str()
+            )));
+        }
+        None if claims.audiences().len() > 1 => {
+            return Err(IdTokenError::AuthorizedParty(
+                "missing, with several audiences".into(),
+            ));
+        }
+        _ => {}
     }
-    Ok(claims)
+    Ok(IdClaims {
+        sub: claims.subject().to_string(),
+        name: claims
+            .name()
+            .and_then(|name| name.get(None))
+            .map(|name| name.to_string()),
+        email: claims.email().map(|email| email.to_string()),
+    })
+}
+
+fn claims_error(error: ClaimsVerificationError) -> IdTokenError {
+    match error {
+        ClaimsVerificationError::InvalidNonce(_) => IdTokenError::Nonce,
+        ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey) => {
+            IdTokenError::NoMatchingKey
+        }
+        ClaimsVerificationError::SignatureVerification(
+            error @ (SignatureVerificationError::DisallowedAlg(_)
+            | SignatureVerificationError::UnsupportedAlg(_)
+            | SignatureVerificationError::NoSignature),
+        ) => IdTokenError::Algorithm(error.to_string()),
+        other => IdTokenError::Invalid(other.to_string()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use jsonwebtoken::{EncodingKey, Header};
-    use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-    use serde_json::json;
+    use jsonwebtoken::jwk::Jwk;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use p256::pkcs8::{EncodePrivateKey, LineEnding};
+    use serde_json::{Value, json};
 
     use super::*;
 
-    struct Signer {
-        encoding: EncodingKey,
-        decoding: DecodingKey,
-    }
+    const ISSUER: &str = "https://coop.example";
+    const NOW: i64 = 1_800_000_000;
 
-    fn signer(seed: u8) -> Signer {
+    fn encoding_key(seed: u8) -> EncodingKey {
         let secret = p256::SecretKey::from_slice(&[seed; 32]).unwrap();
-        let private = secret.to_pkcs8_pem(LineEnding::LF).unwrap();
-        let public = secret.public_key().to_public_key_pem(LineEnding::LF).unwrap();
-        Signer {
-            encoding: EncodingKey::from_ec_pem(private.as_bytes()).unwrap(),
-            decoding: DecodingKey::from_ec_pem(public.as_bytes()).unwrap(),
+        let pem = secret.to_pkcs8_pem(LineEnding::LF).unwrap();
+        EncodingKey::from_ec_pem(pem.as_bytes()).unwrap()
+    }
+
+    /// The JWKS of key `seed` (kid `k{seed}`), its JWK declaring `alg` if given.
+    fn keys(seed: u8, alg: Option<&str>) -> CoreJsonWebKeySet {
+        let mut jwk =
+            serde_json::to_value(Jwk::from_encoding_key(&encoding_key(seed), Algorithm::ES256).unwrap())
+                .unwrap();
+        let jwk_object = jwk.as_object_mut().unwrap();
+        jwk_object.remove("alg");
+        jwk_object.insert("kid".into(), json!(format!("k{seed}")));
+        if let Some(alg) = alg {
+            jwk_object.insert("alg".into(), json!(alg));
         }
+        serde_json::from_value(json!({ "keys": [jwk] })).unwrap()
     }
 
-    fn now() -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64
+    fn sign(seed: u8, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(format!("k{seed}"));
+        jsonwebtoken::encode(&header, claims, &encoding_key(seed)).unwrap()
     }
 
-    fn token(key: &Signer, claims: serde_json::Value) -> String {
-        jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &key.encoding).unwrap()
+    fn claims(changes: Value) -> Value {
+        let mut claims = json!({ "iss": ISSUER, "aud": "topcluck", "sub": "ada", "exp": NOW + 300, "iat": NOW, "nonce": "n1", "name": "Ada" });
+        for (name, value) in changes.as_object().unwrap() {
+            match value {
+                Value::Null => drop(claims.as_object_mut().unwrap().remove(name)),
+                value => claims[name] = value.clone(),
+            }
+        }
+        claims
     }
 
-    fn claims() -> serde_json::Value {
-        json!({ "iss": "https://coop.example", "aud": "topcluck", "sub": "ada", "exp": now() + 300, "iat": now(), "nonce": "n1", "name": "Ada" })
+    fn check(
+        token: &str,
+        keys: &CoreJsonWebKeySet,
+        algorithms: &[CoreJwsSigningAlgorithm],
+    ) -> Result<IdClaims, IdTokenError> {
+        let expected = Expected {
+            issuer: ISSUER,
+            client_id: "topcluck",
+            nonce: "n1",
+            algorithms,
+            now: NOW,
+        };
+        validate(token, keys, &expected)
     }
 
-    fn check(token: &str, key: &Signer) -> Result<IdClaims, IdTokenError> {
-        validate(
-            token,
-            Algorithm::ES256,
-            &key.decoding,
-            "https://coop.example",
-            "topcluck",
-            "n1",
-        )
+    const ES256: &[CoreJwsSigningAlgorithm] = &[CoreJwsSigningAlgorithm::EcdsaP256Sha256];
+
+    #[test]
+    fn accepts_a_good_token_with_the_injected_clock() {
+        let kept = check(&sign(1, &claims(json!({}))), &keys(1, Some("ES256")), ES256).unwrap();
+        assert_eq!((kept.sub.as_str(), kept.name.as_deref()), ("ada", Some("Ada")));
+        // Within the leeways of the injected "now", though years away from the wall clock.
+        for changes in [
+            json!({ "iat": NOW + 60 }),
+            json!({ "iat": NOW - 600 }),
+            json!({ "exp": NOW - 29 }),
+        ] {
+            check(&sign(1, &claims(changes.clone())), &keys(1, None), ES256)
+                .unwrap_or_else(|e| panic!("{changes}: {e}"));
+        }
+        let several = claims(json!({ "aud": ["topcluck", "other"], "azp": "topcluck" }));
+        check(&sign(1, &several), &keys(1, None), ES256).unwrap();
     }
 
     #[test]
-    fn accepts_a_good_token() {
-        let key = signer(1);
-        let claims = check(&token(&key, claims()), &key).unwrap();
-        assert_eq!(
-            (claims.sub.as_str(), claims.name.as_deref()),
-            ("ada", Some("Ada"))
-        );
-    }
-
-    #[test]
-    fn refuses_bad_signature_wrong_audience_issuer_nonce_and_expired_tokens() {
-        let key = signer(1);
-        assert!(
-            matches!(
-                check(&token(&signer(2), claims()), &key),
-                Err(IdTokenError::Invalid(_))
-            ),
-            "bad signature"
-        );
-        let cases = [
-            ("aud", json!("someone-else")),
-            ("iss", json!("https://evil.example")),
-            ("exp", json!(now() - 120)),
+    fn refuses_each_bad_claim_for_its_own_reason() {
+        type Reason = fn(&IdTokenError) -> bool;
+        let azp: Reason = |e| matches!(e, IdTokenError::AuthorizedParty(_));
+        let invalid: Reason = |e| matches!(e, IdTokenError::Invalid(_));
+        let malformed: Reason = |e| matches!(e, IdTokenError::Malformed(_));
+        let nonce: Reason = |e| *e == IdTokenError::Nonce;
+        let cases: [(Value, Reason); 11] = [
+            (json!({ "aud": ["topcluck", "other"] }), azp),
+            (json!({ "aud": ["topcluck", "other"], "azp": "other" }), azp),
+            (json!({ "azp": "other" }), azp),
+            (json!({ "iat": null }), malformed),
+            (json!({ "iat": NOW + 61 }), invalid),
+            (json!({ "iat": NOW - 601 }), invalid),
+            (json!({ "exp": NOW - 30 }), invalid),
+            (json!({ "iss": format!("{ISSUER}/") }), invalid),
+            (json!({ "aud": "other" }), invalid),
+            (json!({ "nonce": "n2" }), nonce),
+            (json!({ "nonce": null }), nonce),
         ];
-        for (claim, value) in cases {
-            let mut bad = claims();
-            bad[claim] = value;
-            assert!(
-                matches!(check(&token(&key, bad), &key), Err(IdTokenError::Invalid(_))),
-                "{claim}"
-            );
+        for (changes, reason) in cases {
+            let error = check(&sign(1, &claims(changes.clone())), &keys(1, None), ES256).unwrap_err();
+            assert!(reason(&error), "{changes}: {error}");
         }
-        let mut other_nonce = claims();
-        other_nonce["nonce"] = json!("n2");
-        assert_eq!(
-            check(&token(&key, other_nonce), &key).unwrap_err(),
-            IdTokenError::Nonce
-        );
-        let mut no_nonce = claims();
-        no_nonce.as_object_mut().unwrap().remove("nonce");
-        assert_eq!(
-            check(&token(&key, no_nonce), &key).unwrap_err(),
-            IdTokenError::Nonce
-        );
+        // Key 2's signature under key 1's kid.
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some("k1".into());
+        let forged = jsonwebtoken::encode(&header, &claims(json!({})), &encoding_key(2)).unwrap();
+        let error = check(&forged, &keys(1, None), ES256).unwrap_err();
+        assert!(invalid(&error), "{error}");
     }
 
     #[test]
-    fn refuses_symmetric_and_unsigned_algorithms() {
+    fn pins_the_algorithm_to_discovery_asymmetric_ones_and_the_key() {
+        let good = sign(1, &claims(json!({})));
+        let rs256 = [CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256];
+        assert!(matches!(
+            check(&good, &keys(1, None), &rs256),
+            Err(IdTokenError::Algorithm(_))
+        ));
+        let es256_es384 = [
+            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+            CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+        ];
+        assert_eq!(
+            check(&good, &keys(1, Some("ES384")), &es256_es384).unwrap_err(),
+            IdTokenError::NoMatchingKey
+        );
         let hs256 = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
-            &claims(),
-            &EncodingKey::from_secret(b"k"),
+            &claims(json!({})),
+            &EncodingKey::from_secret(b"secret"),
         )
         .unwrap();
-        assert_eq!(
-            header(&hs256).unwrap_err(),
-            IdTokenError::Algorithm(Algorithm::HS256)
-        );
-        let unsigned = format!("{}.{}.", "eyJhbGciOiJub25lIn0", hs256.split('.').nth(1).unwrap());
-        assert_eq!(header(&unsigned).unwrap_err(), IdTokenError::Malformed);
-        assert_eq!(header("garbage").unwrap_err(), IdTokenError::Malformed);
+        let listed = [
+            CoreJwsSigningAlgorithm::HmacSha256,
+            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        ];
+        assert!(matches!(
+            check(&hs256, &keys(1, None), &listed),
+            Err(IdTokenError::Algorithm(_))
+        ));
+        let unsigned = format!("eyJhbGciOiJub25lIn0.{}.", hs256.split('.').nth(1).unwrap());
+        let none = [
+            CoreJwsSigningAlgorithm::None,
+            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        ];
+        assert!(check(&unsigned, &keys(1, None), &none).is_err());
+    }
+
+    #[test]
+    fn reads_the_kid_and_knows_which_keys_it_has() {
+        let token = sign(1, &claims(json!({})));
+        assert_eq!(key_id(&token).unwrap().as_deref(), Some("k1"));
+        assert!(has_key(&keys(1, None), Some("k1")) && !has_key(&keys(1, None), Some("k2")));
+        assert!(matches!(key_id("garbage!"), Err(IdTokenError::Malformed(_))));
     }
 }

@@ -1,9 +1,28 @@
-//! Discovery (OpenID Connect Discovery 1.0): the provider's endpoints, fetched once and cached.
+//! Discovery (OpenID Connect Discovery 1.0) with `openidconnect`'s provider metadata: the
+//! provider's endpoints and signing algorithms, and its keys (JWKS).
+//!
+//! The discovered `issuer` must equal the configured one *exactly* (Discovery §4.3; the crate
+//! compares the strings): `TOPCLUCK_ISSUER` is written exactly as the provider's `issuer`,
+//! trailing slash included or not.
 
-use serde::Deserialize;
+use std::error::Error as _;
+
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey,
+    CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    AdditionalProviderMetadata, DiscoveryError, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata,
+};
+use serde::{Deserialize, Serialize};
+
+use super::client::ProviderError;
+use super::http::{StatusAware, Transport};
+use super::id_token;
 
 /// The parts of the discovery document the BFF uses.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug)]
 pub struct Metadata {
     pub issuer: String,
     pub authorization_endpoint: String,
@@ -11,4 +30,93 @@ pub struct Metadata {
     pub jwks_uri: String,
     pub revocation_endpoint: Option<String>,
     pub end_session_endpoint: Option<String>,
+    /// `id_token_signing_alg_values_supported`, less the symmetric ones and `none`: an ID
+    /// token's algorithm must be one of these.
+    pub id_token_algorithms: Vec<CoreJwsSigningAlgorithm>,
+}
+
+/// What the discovery document has beyond OpenID Connect Core's fields.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+struct Extensions {
+    /// RFC 8414 / RFC 7009.
+    revocation_endpoint: Option<String>,
+    /// OpenID Connect RP-Initiated Logout.
+    end_session_endpoint: Option<String>,
+}
+
+impl AdditionalProviderMetadata for Extensions {}
+
+type Discovered = ProviderMetadata<
+    Extensions,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+/// Fetches `{issuer}/.well-known/openid-configuration` and the JWKS it names. Fails when the
+/// document's `issuer` is not `issuer`, byte for byte.
+pub(super) async fn discover(
+    http: &StatusAware,
+    issuer: &str,
+) -> Result<(Metadata, CoreJsonWebKeySet), ProviderError> {
+    let issuer_url = IssuerUrl::new(issuer.to_owned())
+        .map_err(|e| ProviderError::Rejected(format!("issuer {issuer:?}: {e}")))?;
+    let discovered = Discovered::discover_async(issuer_url, http)
+        .await
+        .map_err(|e| provider_error("discovery", e))?;
+    let token_endpoint = discovered
+        .token_endpoint()
+        .ok_or_else(|| ProviderError::Rejected("discovery: no token_endpoint".into()))?;
+    let extensions = discovered.additional_metadata();
+    let metadata = Metadata {
+        issuer: discovered.issuer().as_str().to_owned(),
+        authorization_endpoint: discovered.authorization_endpoint().as_str().to_owned(),
+        token_endpoint: token_endpoint.as_str().to_owned(),
+        jwks_uri: discovered.jwks_uri().as_str().to_owned(),
+        revocation_endpoint: extensions.revocation_endpoint.clone(),
+        end_session_endpoint: extensions.end_session_endpoint.clone(),
+        id_token_algorithms: discovered
+            .id_token_signing_alg_values_supported()
+            .iter()
+            .filter(|alg| id_token::asymmetric(alg))
+            .cloned()
+            .collect(),
+    };
+    Ok((metadata, discovered.jwks().clone()))
+}
+
+/// Fetches the JWKS at `jwks_uri` (again: the provider may have rotated its keys).
+pub(super) async fn fetch_jwks(
+    http: &StatusAware,
+    jwks_uri: &str,
+) -> Result<CoreJsonWebKeySet, ProviderError> {
+    let url = JsonWebKeySetUrl::new(jwks_uri.to_owned())
+        .map_err(|e| ProviderError::Rejected(format!("jwks_uri {jwks_uri:?}: {e}")))?;
+    CoreJsonWebKeySet::fetch_async(&url, http)
+        .await
+        .map_err(|e| provider_error("JWKS", e))
+}
+
+/// Unreachable, 5xx, 429: unavailable (try again later); anything else: the provider's answer
+/// does not fit (rejected).
+fn provider_error(what: &str, error: DiscoveryError<Transport>) -> ProviderError {
+    match error {
+        DiscoveryError::Request(transport) => ProviderError::Unavailable(format!("{what}: {transport}")),
+        DiscoveryError::Response(status, _, detail) if status.is_server_error() => {
+            ProviderError::Unavailable(format!("{what}: {detail}"))
+        }
+        DiscoveryError::Response(_, _, detail) => ProviderError::Rejected(format!("{what}: {detail}")),
+        other => {
+            let cause = other.source().map(|s| format!(": {s}")).unwrap_or_default();
+            ProviderError::Rejected(format!("{what}: {other}{cause}"))
+        }
+    }
 }

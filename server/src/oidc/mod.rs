@@ -1,7 +1,8 @@
-//! The OpenID provider as the BFF sees it: discovery, keys, and the token endpoint as a
-//! confidential client (the `oauth2` crate over `reqwest`).
+//! The OpenID provider as the BFF sees it: discovery, keys and ID tokens (the `openidconnect`
+//! crate), and the token endpoint as a confidential client (the `oauth2` crate over `reqwest`).
 
 mod client;
+mod http;
 pub mod id_token;
 mod metadata;
 
