@@ -402,7 +402,11 @@ mod tests {
     #[test]
     fn the_issuer_is_kept_as_written_for_the_exact_comparison_with_discovery() {
         let dir = tempfile::tempdir().unwrap();
-        for issuer in ["https://id.example", "https://id.example/", "https://id.example/realms/farm"] {
+        for issuer in [
+            "https://id.example",
+            "https://id.example/",
+            "https://id.example/realms/farm",
+        ] {
             let settings = Settings::from_vars(
                 &vars(&[("TOPCLUCK_ISSUER", issuer), ("TOPCLUCK_CLIENT_SECRET", "s")]),
                 &site(),

@@ -20,11 +20,11 @@ use leptos::prelude::LeptosOptions;
 use p256::pkcs8::{EncodePrivateKey, LineEnding};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use server::bff::transaction::{self, Transaction};
 use server::oidc::Provider;
 use server::session::sealing::KeyRing;
 use server::settings::Settings;
 use server::state::AppState;
-use server::bff::transaction::{self, Transaction};
 use support::{NEW_KEY, SECRET, http, listener, pkce};
 
 const CLIENT: &str = "topcluck";
@@ -235,7 +235,10 @@ impl Setup {
             state: state.clone(),
             nonce: NONCE.into(),
             challenge,
-            scopes: server::settings::DEFAULT_SCOPES.split(' ').map(str::to_owned).collect(),
+            scopes: server::settings::DEFAULT_SCOPES
+                .split(' ')
+                .map(str::to_owned)
+                .collect(),
             expires_at: now() + 600,
         };
         let keys = KeyRing::new(&[server::settings::Secret::new(NEW_KEY)]).unwrap();
@@ -266,7 +269,10 @@ async fn begin_login(bff: &str) -> reqwest::Response {
     http()
         .get(format!("{bff}/bff/login"))
         .header("x-csrf", "1")
-        .query(&[("code_challenge", pkce().1.as_str()), ("code_challenge_method", "S256")])
+        .query(&[
+            ("code_challenge", pkce().1.as_str()),
+            ("code_challenge_method", "S256"),
+        ])
         .send()
         .await
         .unwrap()
