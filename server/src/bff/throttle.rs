@@ -70,7 +70,11 @@ impl Throttle {
     /// Counts an attempt of `address`: `Err(wait)` when it must wait first.
     pub fn admit(&self, address: IpAddr) -> Result<(), Duration> {
         let inner = &self.0;
-        if inner.attempts.fetch_add(1, Ordering::Relaxed).is_multiple_of(PRUNE_EVERY) {
+        if inner
+            .attempts
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(PRUNE_EVERY)
+        {
             inner.limiter.retain_recent();
         }
         let key = match key(address) {
