@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use coop::{Client, Clock, Config, RefreshTokenMode, RunningCoop};
+use coop::{Client, ClientPolicy, Clock, Config, RefreshTokenMode, RunningCoop};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -36,7 +36,8 @@ fn client(id: &str, mode: RefreshTokenMode) -> Client {
 }
 
 impl TestCoop {
-    /// COOP with three clients: `topcluck` (rotation), `reuser` (reuse mode), `norefresh`.
+    /// COOP with three clients: `topcluck` (rotation), `reuser` (reuse mode), `norefresh`; the
+    /// first two may ask for `offline_access`, `norefresh` may not.
     pub async fn start() -> Self {
         Self::start_with(|_| {}).await
     }
@@ -51,6 +52,19 @@ impl TestCoop {
             client("reuser", RefreshTokenMode::Reuse),
             client("norefresh", RefreshTokenMode::None),
         ];
+        for (id, name, offline_access) in [
+            ("topcluck", "TopCluck", true),
+            ("reuser", "Reuser", true),
+            ("norefresh", "No Refresh", false),
+        ] {
+            config.client_policies.insert(
+                id.into(),
+                ClientPolicy {
+                    display_name: name.into(),
+                    offline_access,
+                },
+            );
+        }
         customize(&mut config);
         let running = coop::start(config.clone()).await.unwrap();
         Self {
