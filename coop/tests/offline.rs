@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 const OFFLINE: &str = "openid offline_access eggs:read";
 const DAY: u64 = 24 * 3600;
 
-fn grant_of<'a>(grants: &'a [Value], offline: bool) -> &'a Value {
+fn grant_of(grants: &[Value], offline: bool) -> &Value {
     grants
         .iter()
         .find(|g| g["offline"] == offline)
@@ -26,7 +26,9 @@ async fn the_consent_page_names_the_client_and_the_scopes_and_allow_grants_offli
     let coop = TestCoop::start().await;
     let browser = browser();
     let pkce = Pkce::new();
-    let page = coop.consent_page(&browser, "topcluck", OFFLINE, &pkce, "ada").await;
+    let page = coop
+        .consent_page(&browser, "topcluck", OFFLINE, &pkce, "ada")
+        .await;
     for words in [
         "TopCluck wants to count your eggs while you are away",
         "as ada",
@@ -38,7 +40,10 @@ async fn the_consent_page_names_the_client_and_the_scopes_and_allow_grants_offli
     ] {
         assert!(page.contains(words), "{words:?} not in {page}");
     }
-    assert!(coop.grants("ada").await.is_empty(), "showing the page grants nothing");
+    assert!(
+        coop.grants("ada").await.is_empty(),
+        "showing the page grants nothing"
+    );
 
     // Asked again with the session alive, the page comes at once, with COOP's page headers.
     let again = browser
@@ -64,7 +69,10 @@ async fn the_consent_page_names_the_client_and_the_scopes_and_allow_grants_offli
         .await
         .expect_ok();
     assert_eq!(tokens.scope, "eggs:read offline_access openid");
-    assert_eq!(claims(&tokens.access_token)["scope"], "eggs:read offline_access openid");
+    assert_eq!(
+        claims(&tokens.access_token)["scope"],
+        "eggs:read offline_access openid"
+    );
     assert!(tokens.refresh_token.is_some());
 
     let grants = coop.grants("ada").await;
@@ -123,10 +131,21 @@ async fn prompt_consent_without_offline_access_asks_too_and_grants_an_online_gra
 async fn without_prompt_consent_offline_access_is_ignored_and_the_grant_dies_at_logout() {
     let coop = TestCoop::start().await;
     let (browser, tokens) = coop.browser_login("topcluck", OFFLINE, "ada").await;
-    assert_eq!(tokens.scope, "eggs:read openid", "offline_access is not granted silently");
-    assert!(!claims(&tokens.access_token)["scope"].as_str().unwrap().contains("offline_access"));
+    assert_eq!(
+        tokens.scope, "eggs:read openid",
+        "offline_access is not granted silently"
+    );
+    assert!(
+        !claims(&tokens.access_token)["scope"]
+            .as_str()
+            .unwrap()
+            .contains("offline_access")
+    );
     let grants = coop.grants("ada").await;
-    assert_eq!((grants[0]["offline"].clone(), grants[0]["scope"].clone()), (json!(false), json!("eggs:read openid")));
+    assert_eq!(
+        (grants[0]["offline"].clone(), grants[0]["scope"].clone()),
+        (json!(false), json!("eggs:read openid"))
+    );
 
     let response = browser
         .get(coop.end_session_url(&[("id_token_hint", tokens.id_token.as_deref().unwrap())]))
@@ -160,12 +179,21 @@ async fn an_offline_grant_survives_end_session_an_online_one_does_not_and_both_a
         .await
         .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
     assert!(!coop.token_alive(&online.access_token).await);
-    assert!(coop.token_alive(&offline.access_token).await, "the offline grant's access token lives on");
+    assert!(
+        coop.token_alive(&offline.access_token).await,
+        "the offline grant's access token lives on"
+    );
     let renewed = coop
-        .refresh("topcluck", offline.refresh_token.as_deref().unwrap(), Some("eggs:read"))
+        .refresh(
+            "topcluck",
+            offline.refresh_token.as_deref().unwrap(),
+            Some("eggs:read"),
+        )
         .await
         .expect_ok();
-    let (status, body, _) = coop.api(Method::GET, "/api/eggs", &renewed.access_token, None).await;
+    let (status, body, _) = coop
+        .api(Method::GET, "/api/eggs", &renewed.access_token, None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     let grants = coop.grants("ada").await;
@@ -177,7 +205,15 @@ async fn an_offline_grant_survives_end_session_an_online_one_does_not_and_both_a
     assert_eq!(ended["revoked_reason"], "logged out of COOP");
     assert_eq!(ended["scope"], "eggs:read eggs:write email openid profile");
     for grant in [kept, ended] {
-        for field in ["id", "client_id", "username", "created_ms", "expires_ms", "created_at", "expires_at"] {
+        for field in [
+            "id",
+            "client_id",
+            "username",
+            "created_ms",
+            "expires_ms",
+            "created_at",
+            "expires_at",
+        ] {
             assert!(!grant[field].is_null(), "{field} missing in {grant}");
         }
     }
@@ -203,7 +239,10 @@ async fn dev_grants_revoke_can_target_offline_or_online_grants_only() {
         .refresh("topcluck", online.refresh_token.as_deref().unwrap(), None)
         .await
         .expect_ok();
-    assert_eq!(grant_of(&coop.grants("ada").await, true)["revoked_reason"], "revoked by an administrator");
+    assert_eq!(
+        grant_of(&coop.grants("ada").await, true)["revoked_reason"],
+        "revoked by an administrator"
+    );
 
     let (status, body) = coop
         .revoke_grants(json!({ "username": "ada", "offline": false }))
@@ -248,7 +287,11 @@ async fn offline_refresh_tokens_live_longer_slide_and_expire_on_coops_clock() {
         let left = answer.body["refresh_expires_in"].as_u64().unwrap();
         // Seconds of wall time pass between the grant and this refresh: allow two.
         let expected = (90 * DAY).min(365 * DAY - elapsed);
-        assert!(left.abs_diff(expected) <= 2, "{left} ≠ {expected}: {}", answer.body);
+        assert!(
+            left.abs_diff(expected) <= 2,
+            "{left} ≠ {expected}: {}",
+            answer.body
+        );
         token = answer.expect_ok().refresh_token.unwrap();
     }
     // 320 days and 8 hours in: the token lives until the year is over, not one day more.
@@ -289,7 +332,10 @@ async fn offline_refresh_tokens_rotate_and_a_reused_one_revokes_the_offline_gran
     let browser = browser();
     let tokens = coop.consented_login(&browser, "topcluck", OFFLINE, "ada").await;
     let old = tokens.refresh_token.unwrap();
-    let narrow = coop.refresh("topcluck", &old, Some("eggs:read")).await.expect_ok();
+    let narrow = coop
+        .refresh("topcluck", &old, Some("eggs:read"))
+        .await
+        .expect_ok();
     let new = narrow.refresh_token.unwrap();
     assert_ne!(new, old, "rotated");
     assert_eq!(narrow.scope, "eggs:read");
@@ -304,13 +350,22 @@ async fn offline_refresh_tokens_rotate_and_a_reused_one_revokes_the_offline_gran
     assert!(!coop.token_alive(&narrow.access_token).await);
     let counters = coop.counters().await;
     assert_eq!(counters["reuse_detections"], 1);
-    assert_eq!(coop.grants("ada").await[0]["revoked_reason"], "refresh token reused");
+    assert_eq!(
+        coop.grants("ada").await[0]["revoked_reason"],
+        "refresh token reused"
+    );
 
     // A client in reuse mode keeps its one offline refresh token; narrowing works there too.
     let reused = coop.consented_login(&browser, "reuser", OFFLINE, "bert").await;
     let token = reused.refresh_token.unwrap();
-    let again = coop.refresh("reuser", &token, Some("eggs:read")).await.expect_ok();
+    let again = coop
+        .refresh("reuser", &token, Some("eggs:read"))
+        .await
+        .expect_ok();
     assert_eq!(again.refresh_token.as_deref(), Some(token.as_str()));
     let full = coop.refresh("reuser", &token, None).await.expect_ok();
-    assert_eq!(full.scope, "eggs:read offline_access openid", "narrowing once leaves the grant whole");
+    assert_eq!(
+        full.scope, "eggs:read offline_access openid",
+        "narrowing once leaves the grant whole"
+    );
 }

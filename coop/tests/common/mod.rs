@@ -190,7 +190,11 @@ impl TestCoop {
             return page;
         }
         let response = self.submit_login(browser, &page, username).await;
-        assert_eq!(response.status(), StatusCode::OK, "no consent page after the login");
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "no consent page after the login"
+        );
         response.text().await.unwrap()
     }
 
@@ -224,7 +228,9 @@ impl TestCoop {
         username: &str,
     ) -> Tokens {
         let pkce = Pkce::new();
-        let page = self.consent_page(browser, client_id, scope, &pkce, username).await;
+        let page = self
+            .consent_page(browser, client_id, scope, &pkce, username)
+            .await;
         let response = self.submit_consent(browser, &page, "allow").await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "consent refused");
         let code = query_of(&location(&response))["code"].clone();

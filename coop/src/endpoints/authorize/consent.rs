@@ -43,10 +43,7 @@ pub async fn consent(State(coop): State<SharedCoop>, headers: HeaderMap, body: B
         Err(response) => return *response,
     };
     if !request.prompt.consent {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "This request did not ask for consent.",
-        );
+        return error_page(StatusCode::BAD_REQUEST, "This request did not ask for consent.");
     }
     match form.get("decision") {
         Some("allow") => {
@@ -55,12 +52,7 @@ pub async fn consent(State(coop): State<SharedCoop>, headers: HeaderMap, body: B
         }
         Some("deny") => {
             tracing::info!(username = %session.username, client_id = %request.client.id, "farmer denied consent");
-            error_redirect(
-                &coop,
-                &request,
-                "access_denied",
-                "the farmer did not allow it",
-            )
+            error_redirect(&coop, &request, "access_denied", "the farmer did not allow it")
         }
         _ => error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
     }

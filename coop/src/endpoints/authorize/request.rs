@@ -136,10 +136,7 @@ pub fn validate<'a>(coop: &'a Coop, params: &Params) -> Result<AuthorizationRequ
             tracing::info!(client_id = %client.id, "offline_access ignored: no prompt=consent (OIDC Core §11)");
             scope = Some(without);
         } else if !coop.config.allows_offline_access(&client.id) {
-            return refuse(
-                "invalid_scope",
-                "this client may not ask for offline_access",
-            );
+            return refuse("invalid_scope", "this client may not ask for offline_access");
         }
     }
     if let Some(scope) = scope {
