@@ -103,3 +103,38 @@ impl Store {
         Ok(value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_of_an_older_coop_gains_the_new_columns_and_keeps_its_grants() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = Connection::open(dir.path().join("coop.sqlite3")).unwrap();
+        old.execute_batch(
+            "CREATE TABLE grants (
+                id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, username TEXT NOT NULL,
+                scope TEXT NOT NULL, session_digest TEXT NOT NULL, offline INTEGER NOT NULL,
+                created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, revoked_reason TEXT);
+             INSERT INTO grants VALUES (7, 'topcluck', 'ada', 'openid', 'd', 1, 1, 2, NULL);",
+        )
+        .unwrap();
+        drop(old);
+        let store = Store::open(dir.path()).unwrap();
+        let grant = store.transaction(|db| grants::get(db, 7)).unwrap().unwrap();
+        assert!(grant.offline);
+        assert_eq!(grant.last_used_ms, None);
+        store.transaction(|db| grants::mark_used(db, 7, 5)).unwrap();
+        drop(store);
+        let again = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            again
+                .transaction(|db| grants::get(db, 7))
+                .unwrap()
+                .unwrap()
+                .last_used_ms,
+            Some(5)
+        );
+    }
+}
