@@ -53,6 +53,18 @@ impl fmt::Debug for Client {
     }
 }
 
+/// What a client may do beyond the code flow, and how COOP names it to farmers. Kept in
+/// [`Config::client_policies`] by client id, beside [`Client`], so code that builds a `Client`
+/// needs no change; a client without an entry is named by its id and gets no offline access.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientPolicy {
+    /// The name the consent page shows ("TopCluck wants to count your eggs while you are away").
+    pub display_name: String,
+    /// May ask for `offline_access` (OpenID Connect Core §11): refresh tokens that outlive the
+    /// farmer's COOP session, granted only on the consent page (`prompt=consent`).
+    pub offline_access: bool,
+}
+
 /// A farmer who can log in to COOP.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
@@ -73,10 +85,17 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     /// …up to this long after the grant was made.
     pub refresh_token_max_lifetime: Duration,
+    /// Sliding lifetime of an offline grant's refresh token (`offline_access`): each use
+    /// extends it by this much…
+    pub offline_token_ttl: Duration,
+    /// …up to this long after the grant was made.
+    pub offline_token_max_lifetime: Duration,
     /// How long a COOP login (the `coop_session` cookie) lasts; after it, `prompt=none`
     /// answers `login_required` and the session is purged.
     pub session_lifetime: Duration,
     pub clients: Vec<Client>,
+    /// Per-client policy by client id (see [`ClientPolicy`]).
+    pub client_policies: BTreeMap<String, ClientPolicy>,
     pub users: Vec<User>,
     /// Log this user in without showing the form (for headless scripts).
     pub auto_login: Option<String>,
@@ -110,6 +129,8 @@ impl Config {
             access_token_ttl: Duration::from_secs(60),
             refresh_token_ttl: Duration::from_secs(8 * 3600),
             refresh_token_max_lifetime: Duration::from_secs(30 * 24 * 3600),
+            offline_token_ttl: Duration::from_secs(90 * 24 * 3600),
+            offline_token_max_lifetime: Duration::from_secs(365 * 24 * 3600),
             session_lifetime: Duration::from_secs(12 * 3600),
             clients: vec![Client {
                 id: DEFAULT_CLIENT_ID.into(),
@@ -124,6 +145,13 @@ impl Config {
                 ],
                 refresh_token_mode: RefreshTokenMode::Rotate,
             }],
+            client_policies: BTreeMap::from([(
+                DEFAULT_CLIENT_ID.to_owned(),
+                ClientPolicy {
+                    display_name: "TopCluck".into(),
+                    offline_access: true,
+                },
+            )]),
             users: default_users(),
             auto_login: None,
             data_dir,
@@ -166,13 +194,32 @@ impl Config {
         if let Some(v) = get("COOP_REFRESH_TOKEN_MAX_LIFETIME") {
             config.refresh_token_max_lifetime = seconds("COOP_REFRESH_TOKEN_MAX_LIFETIME", v)?;
         }
+        if let Some(v) = get("COOP_OFFLINE_TOKEN_TTL") {
+            config.offline_token_ttl = seconds("COOP_OFFLINE_TOKEN_TTL", v)?;
+        }
+        if let Some(v) = get("COOP_OFFLINE_TOKEN_MAX_LIFETIME") {
+            config.offline_token_max_lifetime = seconds("COOP_OFFLINE_TOKEN_MAX_LIFETIME", v)?;
+        }
         if let Some(v) = get("COOP_SESSION_LIFETIME") {
             config.session_lifetime = seconds("COOP_SESSION_LIFETIME", v)?;
         }
         let client = &mut config.clients[0];
+        let mut policy = config
+            .client_policies
+            .remove(&client.id)
+            .expect("the default client's policy");
         if let Some(v) = get("COOP_CLIENT_ID") {
             client.id = v.to_owned();
         }
+        if let Some(v) = get("COOP_CLIENT_NAME") {
+            policy.display_name = v.to_owned();
+        }
+        match get("COOP_OFFLINE_ACCESS") {
+            None | Some("1" | "true") => policy.offline_access = true,
+            Some("0" | "false") => policy.offline_access = false,
+            Some(other) => return Err(problem("COOP_OFFLINE_ACCESS", format!("{other:?} is not 1 or 0"))),
+        }
+        config.client_policies.insert(client.id.clone(), policy);
         if let Some(v) = get("COOP_REDIRECT_URIS") {
             client.redirect_uris = v.split_whitespace().map(str::to_owned).collect();
         }
@@ -197,6 +244,30 @@ impl Config {
 
     pub fn client(&self, id: &str) -> Option<&Client> {
         self.clients.iter().find(|c| c.id == id)
+    }
+
+    /// The name farmers know a client by: its policy's display name, or its id.
+    pub fn client_name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.client_policies
+            .get(id)
+            .map_or(id, |policy| policy.display_name.as_str())
+    }
+
+    /// Whether the client may be granted `offline_access`.
+    pub fn allows_offline_access(&self, client_id: &str) -> bool {
+        self.client_policies
+            .get(client_id)
+            .is_some_and(|policy| policy.offline_access)
+    }
+
+    /// The sliding lifetime of a grant's refresh tokens and the grant's maximum lifetime:
+    /// `offline_token_*` for an offline grant, `refresh_token_*` for any other.
+    pub fn refresh_lifetimes(&self, offline: bool) -> (Duration, Duration) {
+        if offline {
+            (self.offline_token_ttl, self.offline_token_max_lifetime)
+        } else {
+            (self.refresh_token_ttl, self.refresh_token_max_lifetime)
+        }
     }
 
     pub fn user(&self, username: &str) -> Option<&User> {
@@ -282,12 +353,23 @@ mod tests {
             ("COOP_REFRESH_TOKEN_MODE", "reuse"),
             ("COOP_USERS", "dora:Dora D:dora@x"),
             ("COOP_AUTO_LOGIN", "dora"),
+            ("COOP_OFFLINE_TOKEN_TTL", "7"),
+            ("COOP_CLIENT_ID", "henhouse"),
+            ("COOP_OFFLINE_ACCESS", "0"),
         ]))
         .unwrap();
         assert_eq!(config.access_token_ttl, Duration::from_secs(5));
         assert_eq!(config.session_lifetime, Duration::from_secs(60));
         assert_eq!(config.clients[0].refresh_token_mode, RefreshTokenMode::Reuse);
         assert_eq!(config.auto_login.as_deref(), Some("dora"));
+        assert_eq!(config.offline_token_ttl, Duration::from_secs(7));
+        assert_eq!(config.client_name("henhouse"), "TopCluck");
+        assert_eq!(config.client_name("reuser"), "reuser");
+        assert!(!config.allows_offline_access("henhouse"));
+        assert!(!config.allows_offline_access("topcluck"));
+        let default = Config::from_vars(&vars(&[("COOP_CLIENT_SECRET", "s")])).unwrap();
+        assert!(default.allows_offline_access("topcluck"));
+        assert_eq!(default.client_name("topcluck"), "TopCluck");
 
         for (name, value) in [
             ("COOP_ACCESS_TOKEN_TTL", "soon"),
@@ -296,6 +378,8 @@ mod tests {
             ("COOP_REFRESH_TOKEN_MODE", "sometimes"),
             ("COOP_USERS", "nameonly"),
             ("COOP_AUTO_LOGIN", "nobody"),
+            ("COOP_OFFLINE_TOKEN_MAX_LIFETIME", "-1"),
+            ("COOP_OFFLINE_ACCESS", "maybe"),
         ] {
             let error = Config::from_vars(&vars(&[("COOP_CLIENT_SECRET", "s"), (name, value)])).unwrap_err();
             assert_eq!(error.name, name);

@@ -2,7 +2,8 @@
 //! egg API it calls. Small, but it follows the standards and reproduces the refresh-token
 //! behaviours a client must survive: rotation with reuse detection (no grace period), a
 //! reuse mode, no refresh tokens at all, sliding and absolute expiry, down-scoping, grant
-//! revocation, logout that kills non-offline tokens, and (for tests) an outage switch, a
+//! revocation, logout that kills non-offline tokens, `offline_access` granted on a consent
+//! page of its own (`prompt=consent`) with longer lifetimes, and (for tests) an outage switch, a
 //! clock that can be moved forward, and answers lost after the work is done.
 //!
 //! [`start`] runs it on a socket; TopCluck's server calls it when no issuer is configured.
@@ -36,7 +37,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use clock::{Clock, TooFarAhead};
-pub use config::{Client, Config, ConfigError, RefreshTokenMode, User};
+pub use config::{Client, ClientPolicy, Config, ConfigError, RefreshTokenMode, User};
 use endpoints::{authorize, discovery, end_session, revoke, token, userinfo};
 use state::{Coop, SharedCoop};
 
@@ -133,6 +134,7 @@ fn router(coop: SharedCoop) -> Router {
         .route("/jwks.json", get(discovery::jwks))
         .route("/authorize", get(authorize::authorize))
         .route("/authorize/login", post(authorize::login))
+        .route("/authorize/consent", post(authorize::consent))
         .route("/token", post(token::token))
         .route("/revoke", post(revoke::revoke))
         .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))

@@ -12,6 +12,19 @@ pub const SUPPORTED: [&str; 6] = [
     "eggs:write",
 ];
 
+/// What a scope lets a client do, as the consent page says it.
+fn in_words(scope: &str) -> &'static str {
+    match scope {
+        "openid" => "know who you are on COOP",
+        "profile" => "see your name",
+        "email" => "see your email address",
+        "offline_access" => "keep this access while you are away, until you or COOP end it",
+        "eggs:read" => "count your eggs",
+        "eggs:write" => "record eggs for you",
+        _ => "something COOP does not know",
+    }
+}
+
 /// A set of scopes, written space-separated in a stable order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scopes(BTreeSet<String>);
@@ -47,6 +60,16 @@ impl Scopes {
     /// Every scope of `self` and of `other`.
     pub fn union(&self, other: &Scopes) -> Scopes {
         Self(self.0.union(&other.0).cloned().collect())
+    }
+
+    /// `self` without `scope`.
+    pub fn without(&self, scope: &str) -> Scopes {
+        Self(self.0.iter().filter(|s| *s != scope).cloned().collect())
+    }
+
+    /// Each scope in words, for the consent page, in a stable order.
+    pub fn in_words(&self) -> Vec<&'static str> {
+        self.0.iter().map(|scope| in_words(scope)).collect()
     }
 
     pub fn is_empty(&self) -> bool {

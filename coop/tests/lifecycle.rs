@@ -74,21 +74,9 @@ async fn logging_out_of_coop_kills_online_refresh_tokens_but_not_offline_ones() 
         .redeem("topcluck", &code, &online_pkce.verifier)
         .await
         .expect_ok();
-    let offline_pkce = Pkce::new();
-    let code = coop
-        .authorize_with_form(
-            &browser,
-            "topcluck",
-            "openid eggs:read offline_access",
-            &offline_pkce,
-            "ada",
-        )
-        .await;
     let offline = coop
-        .redeem("topcluck", &code, &offline_pkce.verifier)
-        .await
-        .expect_ok();
-
+        .consented_login(&browser, "topcluck", "openid eggs:read offline_access", "ada")
+        .await;
     let mut end = url::Url::parse(&coop.url("/end-session")).unwrap();
     end.query_pairs_mut()
         .append_pair("id_token_hint", online.id_token.as_deref().unwrap())

@@ -1,43 +1,98 @@
 //! `GET /dev/grants?username=`, `POST /dev/grants/revoke` and `POST /dev/access-tokens/revoke`
 //! `{"username"}`: a farmer's grants, and revoking them (or only their access tokens) as an
 //! administrator would.
+//!
+//! Each listed grant has its stored fields (`id`, `client_id`, `username`, `scope`, `offline`,
+//! `created_ms`, `last_used_ms`, `expires_ms`, `revoked_reason`) and the same times in RFC 3339:
+//! `created_at`, `last_used_at` (null before its first refresh), `expires_at`. `offline` is true
+//! for a grant made with `offline_access`: it survives the farmer's COOP logout.
+//!
+//! `POST /dev/grants/revoke` takes `{"username": "ada"}` (every live grant of ada), or with
+//! `"offline": true` only her offline grants, `"offline": false` only the others. Unknown fields
+//! are refused (400), so a misspelt filter cannot revoke more than meant. Answers
+//! `{"revoked": n}`.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::error::OAuthError;
 use crate::state::SharedCoop;
-use crate::store::{StoreError, access_tokens, grants};
+use crate::store::{access_tokens, grants};
 
 #[derive(Deserialize)]
 pub struct ForUser {
     username: String,
 }
 
+/// The body of `POST /dev/grants/revoke`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeGrants {
+    username: String,
+    #[serde(default)]
+    offline: Option<bool>,
+}
+
+/// A grant as listed: its fields and its times in RFC 3339.
+#[derive(Serialize)]
+struct Listed {
+    #[serde(flatten)]
+    grant: grants::Grant,
+    created_at: Option<String>,
+    last_used_at: Option<String>,
+    expires_at: Option<String>,
+}
+
+fn rfc3339(ms: i64) -> Option<String> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()?
+        .format(&Rfc3339)
+        .ok()
+}
+
 pub async fn list(State(coop): State<SharedCoop>, Query(user): Query<ForUser>) -> Response {
     match coop.store.transaction(|db| grants::of_user(db, &user.username)) {
-        Ok(list) => Json(json!({ "grants": list })).into_response(),
+        Ok(list) => {
+            let listed: Vec<Listed> = list
+                .into_iter()
+                .map(|grant| Listed {
+                    created_at: rfc3339(grant.created_ms),
+                    last_used_at: grant.last_used_ms.and_then(rfc3339),
+                    expires_at: rfc3339(grant.expires_ms),
+                    grant,
+                })
+                .collect();
+            Json(json!({ "grants": listed })).into_response()
+        }
         Err(error) => OAuthError::Server(error).into_response(),
     }
 }
 
-/// Revokes every live grant of a farmer, as an administrator would.
-pub async fn revoke(State(coop): State<SharedCoop>, Json(user): Json<ForUser>) -> Response {
-    let revoked = coop.store.transaction(|db| {
-        let mut revoked = 0u64;
-        for grant in grants::of_user(db, &user.username)? {
-            if grants::revoke(db, grant.id, "revoked by an administrator")? {
-                revoked += 1;
-            }
+/// Revokes a farmer's live grants (all, or only the offline or online ones), as an
+/// administrator would.
+pub async fn revoke(State(coop): State<SharedCoop>, body: Bytes) -> Response {
+    let request: RevokeGrants = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(error) => {
+            return OAuthError::InvalidRequest(format!(
+                "expected {{\"username\": \"…\", \"offline\": true|false (optional)}}: {error}"
+            ))
+            .into_response();
         }
-        Ok::<_, StoreError>(revoked)
-    });
-    match revoked {
+    };
+    match coop
+        .store
+        .transaction(|db| grants::revoke_of_user(db, &request.username, request.offline))
+    {
         Ok(n) => {
-            coop.counters.grants_revoked(n);
+            coop.counters.grants_revoked(n as u64);
+            tracing::info!(username = %request.username, offline = ?request.offline, revoked = n, "grants revoked by an administrator");
             Json(json!({ "revoked": n })).into_response()
         }
         Err(error) => OAuthError::Server(error).into_response(),

@@ -1,6 +1,7 @@
 //! COOP's OAuth 2.0 / OpenID Connect endpoints, one module each.
 
 pub mod authorize;
+pub mod consent_page;
 pub mod csrf;
 pub mod discovery;
 pub mod end_session;

@@ -15,6 +15,8 @@ pub struct Grant {
     /// Made with `offline_access`: survives the farmer's logout from COOP.
     pub offline: bool,
     pub created_ms: i64,
+    /// When a refresh token of it was last used successfully.
+    pub last_used_ms: Option<i64>,
     /// The absolute end of its refresh tokens' lives.
     pub expires_ms: i64,
     pub revoked_reason: Option<String>,
@@ -26,7 +28,8 @@ impl Grant {
     }
 }
 
-const COLUMNS: &str = "id, client_id, username, scope, offline, created_ms, expires_ms, revoked_reason";
+const COLUMNS: &str =
+    "id, client_id, username, scope, offline, created_ms, last_used_ms, expires_ms, revoked_reason";
 
 fn from_row(row: &Row<'_>) -> Result<Grant, StoreError> {
     Ok(Grant {
@@ -36,8 +39,9 @@ fn from_row(row: &Row<'_>) -> Result<Grant, StoreError> {
         scope: row.get(3)?,
         offline: row.get(4)?,
         created_ms: row.get(5)?,
-        expires_ms: row.get(6)?,
-        revoked_reason: row.get(7)?,
+        last_used_ms: row.get(6)?,
+        expires_ms: row.get(7)?,
+        revoked_reason: row.get(8)?,
     })
 }
 
@@ -79,6 +83,15 @@ pub fn get(db: &Connection, id: i64) -> Result<Option<Grant>, StoreError> {
     .optional()
 }
 
+/// Records a successful refresh of the grant at `now_ms`.
+pub fn mark_used(db: &Connection, id: i64, now_ms: i64) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE grants SET last_used_ms = ?2 WHERE id = ?1",
+        params![id, now_ms],
+    )?;
+    Ok(())
+}
+
 /// Revokes a grant; true when it was live until now.
 pub fn revoke(db: &Connection, id: i64, reason: &str) -> Result<bool, StoreError> {
     let changed = db.execute(
@@ -95,6 +108,16 @@ pub fn revoke_online_grants_of_session(db: &Connection, session_digest: &str) ->
         "UPDATE grants SET revoked_reason = 'logged out of COOP'
          WHERE session_digest = ?1 AND offline = 0 AND revoked_reason IS NULL",
         [session_digest],
+    )
+}
+
+/// Revokes a farmer's live grants, as an administrator would: all of them, or only the offline
+/// (`Some(true)`) or only the online ones (`Some(false)`); returns how many.
+pub fn revoke_of_user(db: &Connection, username: &str, offline: Option<bool>) -> Result<usize, StoreError> {
+    db.execute(
+        "UPDATE grants SET revoked_reason = 'revoked by an administrator'
+         WHERE username = ?1 AND revoked_reason IS NULL AND (?2 IS NULL OR offline = ?2)",
+        params![username, offline],
     )
 }
 

@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS codes (
 CREATE TABLE IF NOT EXISTS grants (
     id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, username TEXT NOT NULL,
     scope TEXT NOT NULL, session_digest TEXT NOT NULL, offline INTEGER NOT NULL,
-    created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, revoked_reason TEXT);
+    created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, revoked_reason TEXT,
+    last_used_ms INTEGER);
 CREATE INDEX IF NOT EXISTS grants_by_session ON grants (session_digest);
 CREATE INDEX IF NOT EXISTS grants_by_user ON grants (username);
 CREATE TABLE IF NOT EXISTS refresh_tokens (
@@ -55,6 +56,19 @@ CREATE TABLE IF NOT EXISTS eggs (
     username TEXT NOT NULL, day TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (username, day));
 ";
+
+/// Brings a database made by an older COOP up to [`SCHEMA`]: columns added since.
+fn migrate(db: &Connection) -> Result<(), StoreError> {
+    let has_last_used: bool = db.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('grants') WHERE name = 'last_used_ms'",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_last_used {
+        db.execute_batch("ALTER TABLE grants ADD COLUMN last_used_ms INTEGER")?;
+    }
+    Ok(())
+}
 
 /// The database.
 pub struct Store {
@@ -71,6 +85,7 @@ impl Store {
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
         connection.execute_batch(SCHEMA)?;
+        migrate(&connection)?;
         Ok(Self {
             connection: Mutex::new(connection),
         })
@@ -86,5 +101,40 @@ impl Store {
         let value = work(&transaction)?;
         transaction.commit()?;
         Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_of_an_older_coop_gains_the_new_columns_and_keeps_its_grants() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = Connection::open(dir.path().join("coop.sqlite3")).unwrap();
+        old.execute_batch(
+            "CREATE TABLE grants (
+                id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, username TEXT NOT NULL,
+                scope TEXT NOT NULL, session_digest TEXT NOT NULL, offline INTEGER NOT NULL,
+                created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, revoked_reason TEXT);
+             INSERT INTO grants VALUES (7, 'topcluck', 'ada', 'openid', 'd', 1, 1, 2, NULL);",
+        )
+        .unwrap();
+        drop(old);
+        let store = Store::open(dir.path()).unwrap();
+        let grant = store.transaction(|db| grants::get(db, 7)).unwrap().unwrap();
+        assert!(grant.offline);
+        assert_eq!(grant.last_used_ms, None);
+        store.transaction(|db| grants::mark_used(db, 7, 5)).unwrap();
+        drop(store);
+        let again = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            again
+                .transaction(|db| grants::get(db, 7))
+                .unwrap()
+                .unwrap()
+                .last_used_ms,
+            Some(5)
+        );
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use coop::{Client, Clock, Config, RefreshTokenMode, RunningCoop};
+use coop::{Client, ClientPolicy, Clock, Config, RefreshTokenMode, RunningCoop};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -36,7 +36,8 @@ fn client(id: &str, mode: RefreshTokenMode) -> Client {
 }
 
 impl TestCoop {
-    /// COOP with three clients: `topcluck` (rotation), `reuser` (reuse mode), `norefresh`.
+    /// COOP with three clients: `topcluck` (rotation), `reuser` (reuse mode), `norefresh`; the
+    /// first two may ask for `offline_access`, `norefresh` may not.
     pub async fn start() -> Self {
         Self::start_with(|_| {}).await
     }
@@ -51,6 +52,19 @@ impl TestCoop {
             client("reuser", RefreshTokenMode::Reuse),
             client("norefresh", RefreshTokenMode::None),
         ];
+        for (id, name, offline_access) in [
+            ("topcluck", "TopCluck", true),
+            ("reuser", "Reuser", true),
+            ("norefresh", "No Refresh", false),
+        ] {
+            config.client_policies.insert(
+                id.into(),
+                ClientPolicy {
+                    display_name: name.into(),
+                    offline_access,
+                },
+            );
+        }
         customize(&mut config);
         let running = coop::start(config.clone()).await.unwrap();
         Self {
@@ -153,6 +167,91 @@ impl TestCoop {
             .get("code")
             .cloned()
             .unwrap_or_else(|| panic!("no code in {location}"))
+    }
+
+    /// Runs an authorization request with `prompt=consent` in `browser`, logging in as
+    /// `username` through the form if asked to; returns the consent page.
+    pub async fn consent_page(
+        &self,
+        browser: &reqwest::Client,
+        client_id: &str,
+        scope: &str,
+        pkce: &Pkce,
+        username: &str,
+    ) -> String {
+        let response = browser
+            .get(self.authorize_url(client_id, scope, pkce, &[("prompt", "consent")]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "no page for prompt=consent");
+        let page = response.text().await.unwrap();
+        if !page.contains("/authorize/login") {
+            return page;
+        }
+        let response = self.submit_login(browser, &page, username).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "no consent page after the login"
+        );
+        response.text().await.unwrap()
+    }
+
+    /// Posts the consent page's form with `decision` (`allow` or `deny`).
+    pub async fn submit_consent(
+        &self,
+        browser: &reqwest::Client,
+        page: &str,
+        decision: &str,
+    ) -> reqwest::Response {
+        let form = [
+            ("request", hidden(page, "request")),
+            ("csrf", hidden(page, "csrf")),
+            ("decision", decision.to_owned()),
+        ];
+        browser
+            .post(self.url("/authorize/consent"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `username` logs in in `browser` and allows `client_id` `scope` on the consent page
+    /// (`prompt=consent`); the code redeemed.
+    pub async fn consented_login(
+        &self,
+        browser: &reqwest::Client,
+        client_id: &str,
+        scope: &str,
+        username: &str,
+    ) -> Tokens {
+        let pkce = Pkce::new();
+        let page = self
+            .consent_page(browser, client_id, scope, &pkce, username)
+            .await;
+        let response = self.submit_consent(browser, &page, "allow").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "consent refused");
+        let code = query_of(&location(&response))["code"].clone();
+        self.redeem(client_id, &code, &pkce.verifier).await.expect_ok()
+    }
+
+    /// `GET /dev/grants?username=`: the farmer's grants, newest first.
+    pub async fn grants(&self, username: &str) -> Vec<Value> {
+        let listed = self.get_json(&format!("/dev/grants?username={username}")).await;
+        listed["grants"].as_array().unwrap().clone()
+    }
+
+    /// `POST /dev/grants/revoke` with `body`: the status and the body.
+    pub async fn revoke_grants(&self, body: Value) -> (StatusCode, Value) {
+        let response = backend()
+            .post(self.url("/dev/grants/revoke"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn submit_login(
@@ -473,7 +572,7 @@ pub fn query_of(url: &str) -> HashMap<String, String> {
     url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
 }
 
-/// The value of a hidden input in COOP's login form.
+/// The value of a hidden input in COOP's login, logout or consent form.
 pub fn hidden(page: &str, name: &str) -> String {
     let marker = format!(r#"name="{name}" value=""#);
     let start = page

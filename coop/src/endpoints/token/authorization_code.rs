@@ -45,6 +45,8 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
             return Ok(Err(OAuthError::InvalidGrant("the code was already used")));
         }
 
+        let offline = Scopes::parse(&code.scope).contains("offline_access");
+        let (refresh_ttl, max_lifetime) = coop.config.refresh_lifetimes(offline);
         let grant = grants::create(
             db,
             &grants::NewGrant {
@@ -52,7 +54,7 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
                 username: &code.username,
                 scope: &code.scope,
                 session_digest: &code.session_digest,
-                max_lifetime_ms: coop.config.refresh_token_max_lifetime.as_millis() as i64,
+                max_lifetime_ms: max_lifetime.as_millis() as i64,
             },
             now,
         )?;
@@ -63,7 +65,7 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
         let (refresh_token, refresh_expires_in) = match client.refresh_token_mode {
             RefreshTokenMode::None => (None, None),
             RefreshTokenMode::Rotate | RefreshTokenMode::Reuse => {
-                let expires = (now + coop.config.refresh_token_ttl.as_millis() as i64).min(grant.expires_ms);
+                let expires = (now + refresh_ttl.as_millis() as i64).min(grant.expires_ms);
                 let token = refresh_tokens::insert(db, grant.id, expires)?;
                 (Some(token), Some(((expires - now) / 1000).max(0) as u64))
             }

@@ -1,5 +1,7 @@
 //! The refresh-token grant: rotation with reuse detection (no grace period), the "reuse"
-//! mode, sliding expiry up to the grant's absolute lifetime, and down-scoping.
+//! mode, sliding expiry up to the grant's absolute lifetime, and down-scoping. Offline grants
+//! (`offline_access`) behave the same, on their own, longer lifetimes
+//! ([`crate::config::Config::refresh_lifetimes`]).
 //!
 //! A refresh token is consumed only by a refresh that succeeds. Presenting a used one is
 //! taken as theft: the whole grant is revoked.
@@ -57,7 +59,8 @@ pub fn refresh(coop: &Coop, client: &Client, params: &Params) -> Result<TokenRes
             _ => granted,
         };
 
-        let expires = (now + coop.config.refresh_token_ttl.as_millis() as i64).min(grant.expires_ms);
+        let (refresh_ttl, _) = coop.config.refresh_lifetimes(grant.offline);
+        let expires = (now + refresh_ttl.as_millis() as i64).min(grant.expires_ms);
         let refresh_token = match client.refresh_token_mode {
             RefreshTokenMode::Reuse => {
                 refresh_tokens::set_expiry(db, &token.digest, expires)?;
@@ -68,6 +71,7 @@ pub fn refresh(coop: &Coop, client: &Client, params: &Params) -> Result<TokenRes
                 refresh_tokens::insert(db, grant.id, expires)?
             }
         };
+        grants::mark_used(db, grant.id, now)?;
         let scope = coop.faults.widen(scope);
         let (access_token, expires_in) = issue::access_token(coop, db, &grant, &scope, now)?;
         Ok(Ok(TokenResponse {

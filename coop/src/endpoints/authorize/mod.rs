@@ -1,7 +1,12 @@
 //! The authorization endpoint: `response_type=code` with PKCE S256 only. A farmer with a COOP
-//! session gets a code at once (no consent screen: COOP's clients are first-party); one
-//! without sees the login form, unless `prompt=none` (→ `login_required`) or
-//! `COOP_AUTO_LOGIN` (logged in with no form).
+//! session gets a code at once (COOP's clients are first-party: no consent screen unless the
+//! client asks for one); one without sees the login form, unless `prompt=none` (→
+//! `login_required`) or `COOP_AUTO_LOGIN` (logged in with no form). With `prompt=consent` the
+//! farmer, once logged in, is asked on COOP's consent page ([`consent`]); that is the only way
+//! to `offline_access` ([`request`]).
+
+mod consent;
+mod request;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -9,11 +14,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use cookie::Cookie;
 
-use super::{csrf, login_page, page};
-use crate::config::Client;
+pub use consent::consent;
+use request::{AuthorizationRequest, validate};
+
+use super::{consent_page, csrf, login_page, page};
 use crate::params::Params;
-use crate::pkce;
-use crate::scope::Scopes;
 use crate::state::{Coop, SharedCoop};
 use crate::store::{StoreError, codes, sessions};
 
@@ -21,18 +26,6 @@ use crate::store::{StoreError, codes, sessions};
 pub const SESSION_COOKIE: &str = "coop_session";
 /// The login form's double-submit anti-CSRF cookie.
 const CSRF_COOKIE: &str = "coop_login_csrf";
-
-/// A valid authorization request.
-pub struct AuthorizationRequest<'a> {
-    client: &'a Client,
-    redirect_uri: String,
-    state: Option<String>,
-    scope: Scopes,
-    nonce: Option<String>,
-    code_challenge: String,
-    prompt: Option<String>,
-    pub login_hint: Option<String>,
-}
 
 /// `GET /authorize`.
 pub async fn authorize(
@@ -48,29 +41,65 @@ pub async fn authorize(
         Ok(request) => request,
         Err(response) => return *response,
     };
-    let session = match cookie_value(&headers, SESSION_COOKIE).map(|id| {
-        coop.store
-            .transaction(|db| sessions::find(db, &id, coop.sessions_expired_at_or_before_ms()))
-    }) {
-        Some(Ok(session)) => session,
-        Some(Err(error)) => return store_failure(error),
-        None => None,
+    let session = match live_session(&coop, &headers) {
+        Ok(session) => session,
+        Err(error) => return store_failure(error),
     };
-    let prompt = request.prompt.as_deref();
-    match (prompt, session) {
-        (Some("none"), Some(session)) => issue_code(&coop, &request, &session, None),
-        (Some("none"), None) => error_redirect(
+    let prompt = request.prompt;
+    match session {
+        Some((_, session)) if prompt.none => issue_code(&coop, &request, &session, None),
+        None if prompt.none => error_redirect(
             &coop,
             &request,
             "login_required",
             "the farmer is not logged in to COOP",
         ),
-        (Some("login"), _) | (_, None) => match coop.config.auto_login.clone() {
-            Some(username) => log_in(&coop, &request, &username),
+        Some((id, session)) if !prompt.login => go_on(&coop, &params, &request, &id, &session, None),
+        _ => match coop.config.auto_login.clone() {
+            Some(username) => log_in(&coop, &params, &request, &username),
             None => show_login_form(&params, &request, None, StatusCode::OK),
         },
-        (_, Some(session)) => issue_code(&coop, &request, &session, None),
     }
+}
+
+/// This browser's live COOP session: its cookie value and what it is.
+fn live_session(coop: &Coop, headers: &HeaderMap) -> Result<Option<(String, sessions::Session)>, StoreError> {
+    let Some(id) = cookie_value(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let session = coop
+        .store
+        .transaction(|db| sessions::find(db, &id, coop.sessions_expired_at_or_before_ms()))?;
+    Ok(session.map(|session| (id, session)))
+}
+
+/// With the farmer logged in (session cookie value `session_id`): the consent page when the
+/// client asked for it, a code otherwise.
+fn go_on(
+    coop: &Coop,
+    params: &Params,
+    request: &AuthorizationRequest<'_>,
+    session_id: &str,
+    session: &sessions::Session,
+    set_cookie: Option<Cookie<'static>>,
+) -> Response {
+    if !request.prompt.consent {
+        return issue_code(coop, request, session, set_cookie);
+    }
+    let page = consent_page::render(
+        coop.config.client_name(&request.client.id),
+        &session.username,
+        &request.scope,
+        &params.to_query(),
+        &csrf::for_session(consent::CSRF_PURPOSE, session_id),
+    );
+    let mut response = page.into_response();
+    if let Some(cookie) = set_cookie
+        && let Ok(value) = cookie.to_string().parse()
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
 }
 
 /// `POST /authorize/login`: the login form.
@@ -102,11 +131,11 @@ pub async fn login(State(coop): State<SharedCoop>, headers: HeaderMap, body: Byt
         };
         return show_login_form(&params, &request, Some(&message), StatusCode::UNAUTHORIZED);
     }
-    log_in(&coop, &request, &username)
+    log_in(&coop, &params, &request, &username)
 }
 
-/// Starts a COOP session for `username` and answers the request with a code.
-fn log_in(coop: &Coop, request: &AuthorizationRequest<'_>, username: &str) -> Response {
+/// Starts a COOP session for `username` and goes on with the request ([`go_on`]).
+fn log_in(coop: &Coop, params: &Params, request: &AuthorizationRequest<'_>, username: &str) -> Response {
     let created = coop.store.transaction(|db| {
         coop.purge_expired(db)?;
         let id = sessions::create(db, username, coop.clock.now_ms())?;
@@ -117,11 +146,11 @@ fn log_in(coop: &Coop, request: &AuthorizationRequest<'_>, username: &str) -> Re
     match created {
         Ok((id, session)) => {
             tracing::info!(username, client_id = %request.client.id, "farmer logged in to COOP");
-            let cookie = Cookie::build((SESSION_COOKIE, id))
+            let cookie = Cookie::build((SESSION_COOKIE, id.clone()))
                 .path("/")
                 .http_only(true)
                 .same_site(cookie::SameSite::Lax);
-            issue_code(coop, request, &session, Some(cookie.build()))
+            go_on(coop, params, request, &id, &session, Some(cookie.build()))
         }
         Err(error) => store_failure(error),
     }
@@ -162,76 +191,7 @@ fn issue_code(
     response
 }
 
-/// Checks an authorization request. Errors about the client or redirect URI are shown to the
-/// farmer (redirecting to an unverified URI would be an open redirect); the rest go back to
-/// the client (RFC 6749 §4.1.2.1).
-fn validate<'a>(coop: &'a Coop, params: &Params) -> Result<AuthorizationRequest<'a>, Box<Response>> {
-    let client = params
-        .get("client_id")
-        .and_then(|id| coop.config.client(id))
-        .ok_or_else(|| Box::new(error_page(StatusCode::BAD_REQUEST, "Unknown client_id.")))?;
-    let redirect_uri = params
-        .get("redirect_uri")
-        .filter(|uri| client.redirect_uris.iter().any(|r| r == uri))
-        .ok_or_else(|| {
-            Box::new(error_page(
-                StatusCode::BAD_REQUEST,
-                "redirect_uri is missing or not registered for this client.",
-            ))
-        })?;
-    let mut request = AuthorizationRequest {
-        client,
-        redirect_uri: redirect_uri.to_owned(),
-        state: params.get("state").map(str::to_owned),
-        scope: Scopes::parse(params.get("scope").unwrap_or_default()),
-        nonce: params.get("nonce").map(str::to_owned),
-        code_challenge: params.get("code_challenge").unwrap_or_default().to_owned(),
-        prompt: params.get("prompt").map(str::to_owned),
-        login_hint: params.get("login_hint").map(str::to_owned),
-    };
-    let refuse =
-        |code: &str, description: &str| Err(Box::new(error_redirect(coop, &request, code, description)));
-    if params.get("response_type") != Some("code") {
-        return refuse(
-            "unsupported_response_type",
-            "only response_type=code is supported",
-        );
-    }
-    if request.code_challenge.is_empty() {
-        return refuse(
-            "invalid_request",
-            "PKCE is required: send code_challenge with code_challenge_method=S256",
-        );
-    }
-    if params.get("code_challenge_method") != Some("S256") {
-        return refuse("invalid_request", "code_challenge_method must be S256");
-    }
-    if !pkce::is_s256_challenge(&request.code_challenge) {
-        return refuse(
-            "invalid_request",
-            "code_challenge is not a base64url SHA-256 digest",
-        );
-    }
-    if request.scope.is_empty() {
-        return refuse("invalid_scope", "scope is required");
-    }
-    let unsupported = request.scope.unsupported();
-    if !unsupported.is_empty() {
-        return refuse(
-            "invalid_scope",
-            &format!("unknown scope: {}", unsupported.join(" ")),
-        );
-    }
-    if let Some(prompt) = request.prompt.as_deref()
-        && !matches!(prompt, "none" | "login" | "consent" | "select_account")
-    {
-        return refuse("invalid_request", "prompt must be none or login");
-    }
-    request.prompt = request.prompt.filter(|p| p == "none" || p == "login");
-    Ok(request)
-}
-
-fn error_redirect(
+pub(super) fn error_redirect(
     coop: &Coop,
     request: &AuthorizationRequest<'_>,
     code: &str,
