@@ -91,6 +91,26 @@ test("log out revokes the refresh token at COOP and ends the session", async ({ 
   await expect(page.getByLabel("Farmer name")).toBeVisible();
 });
 
+test("logging out during a COOP outage logs out here, says the access is not withdrawn yet, and revokes it once COOP is back", async ({ page, request }) => {
+  await logIn(page, "clara");
+  const down = await request.post(`${coop}/dev/faults`, { data: { unavailable_seconds: 600 } });
+  expect(down.ok()).toBe(true);
+  try {
+    await page.getByRole("button", { name: "Log out" }).click();
+    await expect(page.getByRole("status")).toContainText("COOP could not be reached to withdraw TopCluck's access");
+    await expect(page.getByRole("button", { name: "Log in" }).first()).toBeVisible();
+    expect((await request.get("/bff/session")).status()).toBe(401);
+  } finally {
+    await request.delete(`${coop}/dev/faults`);
+  }
+  // The BFF retries in the background (first after 1 s, then 5 s): the grant is revoked.
+  await expect
+    .poll(async () => (await (await request.get(`${coop}/dev/grants?username=clara`)).json()).grants[0].revoked_reason, {
+      timeout: 15_000,
+    })
+    .toBe("refresh token revoked");
+});
+
 test("the login returns to the page it started from", async ({ page }) => {
   await page.goto("/no/such/coop");
   await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");

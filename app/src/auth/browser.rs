@@ -42,6 +42,17 @@ fn random(n: usize) -> Result<String, String> {
 
 /// Sends the farmer to the provider's authorize endpoint.
 pub async fn start_login(return_to: Option<String>) -> Result<(), String> {
+    start("/bff/login", return_to).await
+}
+
+/// Sends the farmer to the provider to allow daily counting (`offline_access`, with the
+/// provider's consent page); back on `/callback`, the BFF keeps the grant in its vault.
+pub async fn start_counting(return_to: Option<String>) -> Result<(), String> {
+    start("/bff/counting/start", return_to).await
+}
+
+/// A code + PKCE flow through the transaction `begin` (a BFF path) opens.
+async fn start(begin: &str, return_to: Option<String>) -> Result<(), String> {
     let location = window().location();
     let here = format!(
         "{}{}",
@@ -53,7 +64,7 @@ pub async fn start_login(return_to: Option<String>) -> Result<(), String> {
     let code_verifier = random(32)?;
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(code_verifier.as_bytes()));
     // Opens the login transaction in this browser (an HttpOnly cookie) for this challenge.
-    let response = Request::get("/bff/login")
+    let response = Request::get(begin)
         .header("X-CSRF", "1")
         .query([
             ("code_challenge", challenge.as_str()),
@@ -80,6 +91,9 @@ pub async fn start_login(return_to: Option<String>) -> Result<(), String> {
         .append_pair("nonce", &parameters.nonce)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
+    if let Some(prompt) = &parameters.prompt {
+        url.query_pairs_mut().append_pair("prompt", prompt);
+    }
     SessionStorage::set(PENDING_KEY, &pending)
         .map_err(|_| "This browser does not allow session storage.".to_owned())?;
     location

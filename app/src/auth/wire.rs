@@ -47,6 +47,46 @@ pub struct LoginParameters {
     pub redirect_uri: String,
     pub state: String,
     pub nonce: String,
+    /// `consent` when the provider must ask the farmer (turning daily counting on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+}
+
+/// `GET /bff/counting`: daily counting for the logged-in farmer. Times are Unix seconds, dates
+/// `YYYY-MM-DD` in the job's time zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountingStatus {
+    pub state: CountingState,
+    /// When the farmer turned it on (the current grant's enrolment).
+    pub enabled_since: Option<i64>,
+    /// When the provider stopped accepting the grant (state `needs_consent`).
+    pub stopped_since: Option<i64>,
+    /// When the job last stored a count.
+    pub last_counted_at: Option<i64>,
+    /// The job's last word for this farmer: `counted`, `retry_later`, `failed`, `needs_consent`.
+    pub last_outcome: Option<String>,
+    /// Today, in the job's time zone: the chart's last day.
+    pub today: String,
+    /// The counts of the last 30 days up to `today`, only the days that have one (a missing
+    /// day is a gap, not a zero).
+    pub history: Vec<DayCount>,
+}
+
+/// One day's stored count.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCount {
+    pub date: String,
+    pub count: i64,
+}
+
+/// Whether the daily job counts this farmer's eggs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountingState {
+    Off,
+    On,
+    /// The provider no longer accepts TopCluck's offline grant: turn it on again.
+    NeedsConsent,
 }
 
 /// The query of `GET /bff/login`: the SPA's PKCE challenge (its verifier stays in the SPA

@@ -55,6 +55,7 @@ pub async fn begin(
         redirect_uri: state.settings.redirect_uri.to_string(),
         state: opened.state.clone(),
         nonce: opened.nonce.clone(),
+        prompt: None,
     };
     let cookie = ledger.with(ledger.open(&headers, now), opened, now);
     Ok(([(header::SET_COOKIE, cookie)], Json(parameters)).into_response())
