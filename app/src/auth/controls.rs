@@ -38,6 +38,40 @@ pub fn LoginButton(
     }
 }
 
+/// Turns daily counting on: the provider asks the farmer to allow `offline_access` on its
+/// consent page, and the browser comes back to this page. `label` names the button ("Turn on",
+/// "Turn it on again").
+#[component]
+pub fn TurnOnCountingButton(label: &'static str) -> impl IntoView {
+    let (busy, set_busy) = signal(false);
+    let (error, set_error) = signal(None::<String>);
+    let on_click = move |_| {
+        set_busy.set(true);
+        set_error.set(None);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            if let Err(message) = super::browser::start_counting(None).await {
+                set_error.set(Some(message));
+                set_busy.set(false);
+            }
+        });
+    };
+    view! {
+        <button
+            type="button"
+            class="counting-button"
+            on:click=on_click
+            disabled=move || busy.get()
+            aria-busy=move || busy.get().to_string()
+        >
+            {move || if busy.get() { "Turning on…" } else { label }}
+        </button>
+        <Show when=move || error.get().is_some()>
+            <p class="error" role="alert">{move || error.get()}</p>
+        </Show>
+    }
+}
+
 /// Logs out: the BFF revokes the refresh token and clears the cookie, then the browser goes
 /// through the provider's end-session endpoint.
 #[component]

@@ -11,7 +11,7 @@ mod session;
 pub mod wire;
 
 pub use callback::CallbackPage;
-pub use controls::{LoginButton, LogoutButton, LogoutNotice};
+pub use controls::{LoginButton, LogoutButton, LogoutNotice, TurnOnCountingButton};
 pub use session::{CurrentSession, Session, SessionState, provide_session};
 
 /// Only same-origin relative paths may be returned to after login; anything else goes home.

@@ -7,6 +7,7 @@
 
 #[cfg(feature = "hydrate")]
 pub(crate) mod api;
+pub mod counting;
 mod panel;
 pub mod time;
 

@@ -216,6 +216,7 @@ pub fn FarmPanel() -> impl IntoView {
                         }
                     }}
                 </article>
+                <super::counting::CountingPanel />
             </div>
         </section>
     }
@@ -240,7 +241,7 @@ fn Expiry(at: i64, now: RwSignal<i64>) -> impl IntoView {
 }
 
 /// The browser's offset from UTC at `at`, in minutes east (0 on the server).
-fn local_offset_minutes(at: i64) -> i32 {
+pub(super) fn local_offset_minutes(at: i64) -> i32 {
     #[cfg(feature = "hydrate")]
     {
         let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64 * 1000.0));
