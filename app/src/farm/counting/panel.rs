@@ -1,7 +1,7 @@
 //! The "Daily counting" card: off (turn on), on (since when, last counted, turn off), or
-//! stopped because COOP no longer accepts TopCluck's grant (turn it on again), with the chart.
-//! Turning on leaves for COOP's consent page (`crate::auth`'s button); turning off is a call
-//! here. The status is loaded in the browser, so the server renders "Loading".
+//! stopped because COOP no longer accepts TopCluck's grant (turn it on again, or off), with the
+//! chart. Turning on leaves for COOP's consent page (`crate::auth`'s button); turning off is a
+//! call here. The status is loaded in the browser, so the server renders "Loading".
 
 use leptos::prelude::*;
 
@@ -88,15 +88,7 @@ fn State(
         CountingState::On => view! {
             <p data-testid="counting-status">{super::on_line(&status, offset)}</p>
             {super::outcome_note(status.last_outcome.as_deref()).map(|note| view! { <p class="muted">{note}</p> })}
-            <button
-                type="button"
-                class="counting-button"
-                on:click=turn_off
-                disabled=move || turning_off.get()
-                aria-busy=move || turning_off.get().to_string()
-            >
-                {move || if turning_off.get() { "Turning off…" } else { "Turn off" }}
-            </button>
+            {turn_off_button(turning_off, turn_off)}
         }
             .into_any(),
         CountingState::NeedsConsent => view! {
@@ -104,9 +96,30 @@ fn State(
                 <p data-testid="counting-status">{super::stopped_line(&status, offset)}</p>
                 <p class="muted">"The counts already made are kept."</p>
             </div>
-            <TurnOnCountingButton label="Turn it on again" />
+            <div class="counting-actions">
+                <TurnOnCountingButton label="Turn it on again" />
+                {turn_off_button(turning_off, turn_off)}
+            </div>
         }
             .into_any(),
+    }
+}
+
+/// "Turn off", "Turning off…" while the call is under way.
+fn turn_off_button(
+    turning_off: RwSignal<bool>,
+    turn_off: impl Fn(leptos::ev::MouseEvent) + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            class="counting-button"
+            on:click=turn_off
+            disabled=move || turning_off.get()
+            aria-busy=move || turning_off.get().to_string()
+        >
+            {move || if turning_off.get() { "Turning off…" } else { "Turn off" }}
+        </button>
     }
 }
 
