@@ -1,5 +1,10 @@
 //! Starts TopCluck on the address from the Leptos configuration (`LEPTOS_SITE_ADDR`,
-//! default 127.0.0.1:3000), with the provider from `TOPCLUCK_ISSUER` or the embedded COOP.
+//! default 127.0.0.1:3000), with the provider from `TOPCLUCK_ISSUER` or the embedded COOP,
+//! and the daily egg count on its schedule.
+//!
+//! `server count-eggs` runs one pass of the daily job now and exits: one line per farmer and a
+//! summary, exit status 1 when a farmer failed for a reason other than needing re-consent.
+//! `server reencrypt-vault` re-encrypts every vault row under the newest `TOPCLUCK_VAULT_KEYS` key.
 
 use leptos::config::Env;
 use leptos::prelude::get_configuration;
@@ -14,13 +19,30 @@ async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
-    if let Err(error) = run().await {
-        eprintln!("TopCluck cannot start: {error}");
-        std::process::exit(1);
+    let command = std::env::args().nth(1);
+    let result = match command.as_deref() {
+        None | Some("serve") => run(Command::Serve).await,
+        Some("count-eggs") => run(Command::CountEggs).await,
+        Some("reencrypt-vault") => run(Command::ReencryptVault).await,
+        Some(other) => Err(format!("unknown command {other:?} (serve, count-eggs, reencrypt-vault)").into()),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(error) => {
+            eprintln!("TopCluck cannot start: {error}");
+            std::process::exit(1);
+        }
     }
 }
 
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Command {
+    Serve,
+    CountEggs,
+    ReencryptVault,
+}
+
+async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
     let configuration = get_configuration(None)?;
     let options = configuration.leptos_options;
     let address = options.site_addr;
@@ -60,7 +82,27 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             provider
         }
     };
-    let state = AppState::new(options, settings, provider);
+    let vault = server::vault::Vault::open(&settings, std::path::Path::new("data/topcluck")).await?;
+    let state = AppState::new(options, settings, provider).with_vault(vault.clone());
+    match command {
+        Command::Serve => {}
+        Command::CountEggs => {
+            let job = server::counting::Job::from_state(&state).expect("a vault");
+            let day = state.settings.daily_count.day(state.clock.now());
+            let summary = job.run(day).await?;
+            for line in summary.lines() {
+                println!("{line}");
+            }
+            return Ok(if summary.any_failure() { 1 } else { 0 });
+        }
+        Command::ReencryptVault => {
+            let rows = vault.reencrypt_all().await?;
+            println!("re-encrypted {rows} vault rows under the newest key");
+            return Ok(0);
+        }
+    }
+    let job = server::counting::Job::from_state(&state).expect("a vault");
+    server::counting::runner::spawn(job, state.settings.daily_count);
     let app = server::app(state, cookie_keys);
 
     let listener = tokio::net::TcpListener::bind(address)
@@ -69,7 +111,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!("TopCluck listening on http://{address}");
     // TCP_NODELAY, the header read timeout and graceful shutdown: see `server::edges::serve`.
     server::edges::serve(listener, app, shutdown_signal()).await?;
-    Ok(())
+    Ok(0)
 }
 
 /// Resolves on Ctrl-C or SIGTERM so in-flight requests finish before the process exits.

@@ -62,6 +62,12 @@ pub struct Settings {
     /// Code redemptions allowed in a row from one address before it must wait
     /// (`crate::bff::throttle`).
     pub login_attempt_burst: u32,
+    /// When the daily job runs (`TOPCLUCK_DAILY_COUNT_AT`, `TOPCLUCK_DAILY_COUNT_TZ`).
+    pub daily_count: crate::counting::schedule::Schedule,
+    /// Farmers the job counts at once.
+    pub count_concurrency: usize,
+    /// The job's waits between attempts while the provider or the API is unavailable.
+    pub count_backoff: Vec<std::time::Duration>,
 }
 
 /// A configuration value that is missing or malformed.
@@ -216,6 +222,28 @@ impl Settings {
             20,
         )?
         .clamp(1, u64::from(u32::MAX)) as u32;
+        let daily_count = crate::counting::schedule::Schedule::parse(
+            get("TOPCLUCK_DAILY_COUNT_AT").unwrap_or("06:00"),
+            get("TOPCLUCK_DAILY_COUNT_TZ").unwrap_or("UTC"),
+        )
+        .map_err(|e| problem("TOPCLUCK_DAILY_COUNT_AT / TOPCLUCK_DAILY_COUNT_TZ", e))?;
+        let count_concurrency = number(
+            get("TOPCLUCK_COUNT_CONCURRENCY"),
+            "TOPCLUCK_COUNT_CONCURRENCY",
+            4,
+        )?
+        .clamp(1, 256) as usize;
+        let count_backoff = get("TOPCLUCK_COUNT_RETRY_MS")
+            .unwrap_or("1000,5000,30000")
+            .split(',')
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| {
+                v.trim()
+                    .parse::<u64>()
+                    .map(std::time::Duration::from_millis)
+                    .map_err(|_| problem("TOPCLUCK_COUNT_RETRY_MS", format!("{v:?} is not a number of milliseconds")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             issuer,
             issuer_as_written,
@@ -233,6 +261,9 @@ impl Settings {
             public_origin,
             revocation_endpoint,
             login_attempt_burst,
+            daily_count,
+            count_concurrency,
+            count_backoff,
         })
     }
 }

@@ -28,6 +28,9 @@ pub struct AppState {
     pub clock: Clock,
     /// The client for the upstream API: no redirects, no cookies.
     pub upstream: reqwest::Client,
+    /// Where the daily job's offline grants and the counts live (`None`: counting is off in
+    /// this server, e.g. in tests that do not need it).
+    pub vault: Option<crate::vault::Vault>,
 }
 
 impl AppState {
@@ -61,7 +64,14 @@ impl AppState {
             clock,
             settings: Arc::new(settings),
             upstream,
+            vault: None,
         }
+    }
+
+    /// With the vault the daily job uses.
+    pub fn with_vault(mut self, vault: crate::vault::Vault) -> Self {
+        self.vault = Some(vault);
+        self
     }
 }
 

@@ -18,7 +18,7 @@ use tower_sessions::Session;
 
 use super::revocation;
 use super::throttle::Throttle;
-use super::transaction::{self, Ledger, Transaction};
+use super::transaction::{self, Ledger, Purpose, Transaction};
 use crate::edges::Connection;
 use crate::error::BffError;
 use crate::oidc::{ProviderError, RETRY_AFTER_SECONDS, Tokens};
@@ -30,6 +30,20 @@ pub async fn begin(
     Extension(ledger): Extension<Ledger>,
     headers: HeaderMap,
     start: Result<Query<LoginStart>, QueryRejection>,
+) -> Result<Response, BffError> {
+    let scopes = state.settings.scopes.clone();
+    open_transaction(&state, &ledger, &headers, start, scopes, Purpose::Login).await
+}
+
+/// Opens a login transaction of `purpose` asking for `scopes` (see [`super::transaction`]).
+/// `Purpose::Counting` asks the provider for consent (`prompt=consent`, OIDC Core §11).
+pub(crate) async fn open_transaction(
+    state: &AppState,
+    ledger: &Ledger,
+    headers: &HeaderMap,
+    start: Result<Query<LoginStart>, QueryRejection>,
+    scopes: Vec<String>,
+    purpose: Purpose,
 ) -> Result<Response, BffError> {
     let Query(start) = start.map_err(|_| {
         BffError::BadRequest("code_challenge and code_challenge_method=S256 are required".into())
@@ -45,8 +59,9 @@ pub async fn begin(
         state: transaction::random_token(32),
         nonce: transaction::random_token(32),
         challenge: start.code_challenge,
-        scopes: state.settings.scopes.clone(),
+        scopes,
         expires_at: now + transaction::LIFETIME_SECONDS,
+        purpose,
     };
     let parameters = LoginParameters {
         authorization_endpoint: metadata.authorization_endpoint.clone(),
@@ -55,9 +70,9 @@ pub async fn begin(
         redirect_uri: state.settings.redirect_uri.to_string(),
         state: opened.state.clone(),
         nonce: opened.nonce.clone(),
-        prompt: None,
+        prompt: (purpose == Purpose::Counting).then(|| "consent".to_owned()),
     };
-    let cookie = ledger.with(ledger.open(&headers, now), opened, now);
+    let cookie = ledger.with(ledger.open(headers, now), opened, now);
     Ok(([(header::SET_COOKIE, cookie)], Json(parameters)).into_response())
 }
 
@@ -129,6 +144,9 @@ async fn redeem(
             return Err(error);
         }
     };
+    if opened.purpose == Purpose::Counting {
+        return super::counting::enrol(state, session, data, &tokens).await;
+    }
 
     // A session this browser already had is replaced: its grant is ended too.
     let previous = session::load(session, state.clock.now()).await.ok().flatten();

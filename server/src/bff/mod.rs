@@ -3,6 +3,7 @@
 //! [`csrf::require`] (and so does opening a login transaction); code redemptions are
 //! rate-limited per address ([`throttle`]).
 
+mod counting;
 pub mod csrf;
 mod login;
 mod logout;
@@ -35,6 +36,13 @@ pub fn router(state: &AppState, keys: KeyRing) -> Router<AppState> {
                 .post(login::complete),
         )
         .route("/session", get(session_info::current))
+        .route("/counting", get(counting::status))
+        .route(
+            "/counting/start",
+            get(counting::start).layer(middleware::from_fn_with_state(state.clone(), csrf::require_always)),
+        )
+        .route("/counting/off", post(counting::off))
+        .route("/dev/count-eggs", post(counting::dev_count))
         .route("/logout", post(logout::logout))
         .route("/logout/continue", get(logout::continue_to_provider))
         .route_layer(middleware::from_fn_with_state(state.clone(), csrf::require))

@@ -71,6 +71,11 @@ pub fn end_grant_later(state: &AppState, data: &SessionData) {
     revoke_all(&state.provider, &data.farmer.sub, tokens_of(state, data)).detach_all();
 }
 
+/// Revokes one token, without waiting (a replaced or turned-off offline grant).
+pub fn revoke_later(state: &AppState, sub: &str, token: String, hint: &'static str) {
+    revoke_all(&state.provider, sub, vec![(token, hint)]).detach_all();
+}
+
 /// Revokes what a refused login was issued, without waiting.
 pub fn revoke_tokens_later(state: &AppState, sub: &str, tokens: &Tokens) {
     let issued = tokens

@@ -47,6 +47,20 @@ pub struct Transaction {
     pub scopes: Vec<String>,
     #[serde(rename = "e")]
     pub expires_at: i64,
+    /// What the code is for: a session, or the daily job's offline grant.
+    #[serde(rename = "p", default)]
+    pub purpose: Purpose,
+}
+
+/// What a login transaction's code is redeemed for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// A session (the cookie).
+    #[default]
+    Login,
+    /// Daily counting: an `offline_access` grant for the vault, never the cookie.
+    Counting,
 }
 
 impl Transaction {
@@ -166,6 +180,7 @@ mod tests {
             challenge: URL_SAFE_NO_PAD.encode(Sha256::digest(b"verifier")),
             scopes: vec!["openid".into()],
             expires_at,
+            purpose: Purpose::Login,
         }
     }
 

@@ -178,6 +178,11 @@ impl Provider {
         self
     }
 
+    /// The issuer, exactly as configured.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
     pub fn client_id(&self) -> &str {
         &self.client_id
     }
@@ -258,10 +263,19 @@ impl Provider {
 
     /// Uses a refresh token (the next issue's silent renewal calls this).
     pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens, ProviderError> {
-        let response = self
-            .client()
-            .await?
-            .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
+        self.refresh_with_scopes(refresh_token, &[]).await
+    }
+
+    /// [`Provider::refresh`], asking for `scopes` only (down-scoping, RFC 6749 §6; none: the
+    /// grant's own).
+    pub async fn refresh_with_scopes(&self, refresh_token: &str, scopes: &[&str]) -> Result<Tokens, ProviderError> {
+        let client = self.client().await?;
+        let token = RefreshToken::new(refresh_token.to_owned());
+        let mut request = client.exchange_refresh_token(&token);
+        for scope in scopes {
+            request = request.add_scope(oauth2::Scope::new((*scope).to_owned()));
+        }
+        let response = request
             .request_async(&StatusAware(self.refresh_http.clone()))
             .await
             .map_err(token_error)?;

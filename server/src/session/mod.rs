@@ -147,8 +147,17 @@ pub fn effective_skew(expires_at: i64, issued_at: Option<i64>, skew: std::time::
 /// The session's data: `Ok(None)` when there is no session, `Err(ReauthenticationRequired)`
 /// (and the cookie cleared) when there was one and it has ended.
 pub async fn load(session: &Session, now: i64) -> Result<Option<SessionData>, BffError> {
-    let Some(data) = session.get::<SessionData>(KEY).await? else {
-        return Ok(None);
+    let data = match session.get::<SessionData>(KEY).await {
+        Ok(Some(data)) => data,
+        Ok(None) => return Ok(None),
+        // A cookie that opens but holds something else (a format from an older release): no
+        // session, and the cookie is cleared — not a 500 on every request until it expires.
+        Err(tower_sessions::session::Error::SerdeJson(error)) => {
+            tracing::warn!(%error, "session cookie of an unknown shape; cleared");
+            end(session).await?;
+            return Ok(None);
+        }
+        Err(error) => return Err(error.into()),
     };
     if data.ends_at() <= now {
         tracing::info!(sub = %data.farmer.sub, "session over: its refresh token or maximum age has expired");

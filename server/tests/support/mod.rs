@@ -325,6 +325,49 @@ impl Bff {
         request.send().await.unwrap()
     }
 
+    /// Turns daily counting on for the farmer of `session_cookie`, as the SPA does: a counting
+    /// transaction, COOP's login form and consent page (allow), `POST /bff/login`.
+    pub async fn enrol(&self, session_cookie: &str, farmer: &str) -> reqwest::Response {
+        let (verifier, challenge) = pkce();
+        let response = http()
+            .get(self.url("/bff/counting/start"))
+            .header("x-csrf", "1")
+            .header("cookie", session_cookie)
+            .query(&[("code_challenge", challenge.as_str()), ("code_challenge_method", "S256")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "counting could not start");
+        let login_cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .find(|v| v.starts_with("__Host-topcluck-login="))
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let parameters: Value = response.json().await.unwrap();
+        assert_eq!(parameters["prompt"], "consent");
+        let nonce = parameters["nonce"].as_str().unwrap().to_owned();
+        let code = coop_login(&parameters, &challenge, &nonce, farmer).await;
+        http()
+            .post(self.url("/bff/login"))
+            .header("x-csrf", "1")
+            .header("cookie", format!("{session_cookie}; {login_cookie}"))
+            .json(&json!({
+                "code": code,
+                "code_verifier": verifier,
+                "state": parameters["state"],
+                "redirect_uri": parameters["redirect_uri"],
+            }))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Logs `farmer` in; returns the `name=value` of the session cookie and its Set-Cookie line.
     pub async fn login(&self, farmer: &str) -> (String, String) {
         let pending = self.authorize(farmer).await;
@@ -387,6 +430,9 @@ pub async fn coop_login(parameters: &Value, challenge: &str, nonce: &str, farmer
         .append_pair("nonce", nonce)
         .append_pair("code_challenge", challenge)
         .append_pair("code_challenge_method", "S256");
+    if let Some(prompt) = parameters["prompt"].as_str() {
+        url.query_pairs_mut().append_pair("prompt", prompt);
+    }
     let browser = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -410,12 +456,32 @@ pub async fn coop_login(parameters: &Value, challenge: &str, nonce: &str, farmer
         ("csrf", hidden("csrf")),
         ("username", farmer.to_owned()),
     ];
-    let answer = browser
+    let mut answer = browser
         .post(url.join("/authorize/login").unwrap())
         .form(&form)
         .send()
         .await
         .unwrap();
+    if answer.status() == StatusCode::OK {
+        // COOP's consent page (`prompt=consent`): the farmer allows.
+        let page = answer.text().await.unwrap();
+        let hidden = |name: &str| {
+            let marker = format!(r#"name="{name}" value=""#);
+            let start = page.find(&marker).expect("a consent form") + marker.len();
+            page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&")
+        };
+        let form = [
+            ("request", hidden("request")),
+            ("csrf", hidden("csrf")),
+            ("decision", "allow".to_owned()),
+        ];
+        answer = browser
+            .post(url.join("/authorize/consent").unwrap())
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+    }
     let location = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
     let query: BTreeMap<String, String> = location.query_pairs().into_owned().collect();
     assert_eq!(query["state"], text("state"));

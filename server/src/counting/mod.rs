@@ -1,0 +1,288 @@
+//! The daily job: counts every enrolled farmer's eggs while they are away, with the offline
+//! grant kept in the [`Vault`] — never the session cookie's refresh token (one token, one home).
+//!
+//! For each enrolled farmer, at most [`Job::concurrency`] at once:
+//! 1. refresh the vault's refresh token, asking for `eggs:read` only (least privilege);
+//! 2. a rotated refresh token is stored (compare-and-swap on the old one) **before** the new
+//!    access token is used; if the row no longer holds the old token (the farmer turned counting
+//!    off meanwhile) the new one is revoked and the farmer skipped;
+//! 3. read today's count from the API and store it: one row per farmer per day, a later run the
+//!    same day replacing it.
+//!
+//! Outcomes: `counted`; `needs_consent` (`invalid_grant`: the grant is dead — its token is
+//! deleted, history kept, no further provider call for that farmer); `retry_later` (provider or
+//! API unavailable, retried with backoff within the run, then reported); `failed` (anything
+//! else, with the reason). The log names farmers by subject and outcome only, never a token.
+
+pub mod runner;
+pub mod schedule;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::oidc::{Provider, ProviderError};
+use crate::vault::{Outcome, Owner, Vault};
+
+/// The scopes the job asks for when it refreshes.
+pub const JOB_SCOPES: [&str; 1] = ["eggs:read"];
+
+/// What a run needs.
+#[derive(Clone)]
+pub struct Job {
+    pub vault: Vault,
+    pub provider: Arc<Provider>,
+    pub api: reqwest::Client,
+    /// The egg API's base (`TOPCLUCK_API_URL`).
+    pub api_url: Option<url::Url>,
+    pub clock: crate::clock::Clock,
+    /// Farmers counted at once.
+    pub concurrency: usize,
+    /// Waits between attempts when the provider or the API is unavailable.
+    pub backoff: Vec<Duration>,
+}
+
+impl Job {
+    /// The job as the server's settings describe it; `None` without a vault.
+    pub fn from_state(state: &crate::state::AppState) -> Option<Self> {
+        Some(Self {
+            vault: state.vault.clone()?,
+            provider: Arc::clone(&state.provider),
+            api: state.upstream.clone(),
+            api_url: state.settings.api_url.clone(),
+            clock: state.clock.clone(),
+            concurrency: state.settings.count_concurrency,
+            backoff: state.settings.count_backoff.clone(),
+        })
+    }
+}
+
+/// One farmer's result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum FarmerResult {
+    Counted { count: i64 },
+    NeedsConsent,
+    RetryLater { reason: String },
+    Failed { reason: String },
+    /// Turned off while the job ran.
+    Skipped,
+}
+
+/// A run's results, farmer by farmer.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub date: String,
+    pub farmers: Vec<(String, FarmerResult)>,
+}
+
+impl Summary {
+    pub fn count(&self, pick: fn(&FarmerResult) -> bool) -> usize {
+        self.farmers.iter().filter(|(_, r)| pick(r)).count()
+    }
+
+    /// Whether a farmer failed for a reason other than needing re-consent.
+    pub fn any_failure(&self) -> bool {
+        self.count(|r| matches!(r, FarmerResult::RetryLater { .. } | FarmerResult::Failed { .. })) > 0
+    }
+
+    /// One line per farmer and a summary, for `server count-eggs`.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .farmers
+            .iter()
+            .map(|(subject, result)| match result {
+                FarmerResult::Counted { count } => format!("{subject}: counted {count}"),
+                FarmerResult::NeedsConsent => format!("{subject}: needs re-consent (the grant is dead)"),
+                FarmerResult::RetryLater { reason } => format!("{subject}: retry later ({reason})"),
+                FarmerResult::Failed { reason } => format!("{subject}: failed ({reason})"),
+                FarmerResult::Skipped => format!("{subject}: skipped (turned off)"),
+            })
+            .collect();
+        lines.push(format!(
+            "{}: {} farmers, {} counted, {} need re-consent, {} to retry later, {} failed",
+            self.date,
+            self.farmers.len(),
+            self.count(|r| matches!(r, FarmerResult::Counted { .. })),
+            self.count(|r| matches!(r, FarmerResult::NeedsConsent)),
+            self.count(|r| matches!(r, FarmerResult::RetryLater { .. })),
+            self.count(|r| matches!(r, FarmerResult::Failed { .. })),
+        ));
+        lines
+    }
+}
+
+/// Why an attempt should be tried again.
+struct Unavailable(String);
+
+impl Job {
+    /// One pass over every enrolled farmer, for `day`.
+    pub async fn run(&self, day: time::Date) -> Result<Summary, crate::vault::VaultError> {
+        let owners = self.vault.enrolled().await?;
+        let permits = Arc::new(Semaphore::new(self.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        for owner in owners {
+            let (job, permits) = (self.clone(), Arc::clone(&permits));
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await.expect("never closed");
+                let result = job.count(&owner, day).await;
+                tracing::info!(sub = %owner.subject, outcome = ?result, "daily count");
+                (owner, result)
+            });
+        }
+        let mut summary = Summary {
+            date: schedule::iso(day),
+            farmers: Vec::new(),
+        };
+        while let Some(joined) = tasks.join_next().await {
+            let (owner, result) = joined.map_err(|e| crate::vault::VaultError::Store(format!("a count task died: {e}")))?;
+            let (outcome, reason) = match &result {
+                FarmerResult::Counted { .. } => (Some(Outcome::Counted), None),
+                FarmerResult::NeedsConsent => (Some(Outcome::NeedsConsent), None),
+                FarmerResult::RetryLater { reason } => (Some(Outcome::RetryLater), Some(reason.as_str())),
+                FarmerResult::Failed { reason } => (Some(Outcome::Failed), Some(reason.as_str())),
+                FarmerResult::Skipped => (None, None),
+            };
+            if let Some(outcome) = outcome
+                && let Err(error) = self
+                    .vault
+                    .record_outcome(&owner, day, outcome, reason, self.clock.now())
+                    .await
+            {
+                tracing::error!(sub = %owner.subject, %error, "daily count: outcome not stored");
+            }
+            summary.farmers.push((owner.subject, result));
+        }
+        summary.farmers.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(summary)
+    }
+
+    /// One farmer, with retries while the provider or the API is unavailable.
+    async fn count(&self, owner: &Owner, day: time::Date) -> FarmerResult {
+        // An access token already obtained survives a retry of the API call: no second refresh.
+        let mut access_token: Option<String> = None;
+        let mut waits = self.backoff.iter();
+        loop {
+            match self.attempt(owner, day, &mut access_token).await {
+                Ok(result) => return result,
+                Err(Unavailable(reason)) => match waits.next() {
+                    Some(wait) => tokio::time::sleep(*wait).await,
+                    None => return FarmerResult::RetryLater { reason },
+                },
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        owner: &Owner,
+        day: time::Date,
+        access_token: &mut Option<String>,
+    ) -> Result<FarmerResult, Unavailable> {
+        if access_token.is_none() {
+            match self.renew(owner).await? {
+                Ok(token) => *access_token = Some(token),
+                Err(result) => return Ok(result),
+            }
+        }
+        let token = access_token.as_deref().expect("just set");
+        let count = match self.read_count(token).await? {
+            Ok(count) => count,
+            Err(reason) => return Ok(FarmerResult::Failed { reason }),
+        };
+        match self.vault.record_count(owner, day, count, self.clock.now()).await {
+            Ok(()) => Ok(FarmerResult::Counted { count }),
+            Err(error) => Ok(FarmerResult::Failed {
+                reason: format!("the count could not be stored: {error}"),
+            }),
+        }
+    }
+
+    /// A fresh access token for `owner`, the rotated refresh token stored first. `Ok(Err(_))`:
+    /// the farmer's result, no access token.
+    async fn renew(&self, owner: &Owner) -> Result<Result<String, FarmerResult>, Unavailable> {
+        let refresh_token = match self.vault.refresh_token(owner).await {
+            Ok(Some(token)) => token,
+            Ok(None) => return Ok(Err(FarmerResult::Skipped)),
+            Err(error) => return Err(Unavailable(format!("the vault: {error}"))),
+        };
+        let tokens = match self.provider.refresh_with_scopes(&refresh_token, &JOB_SCOPES).await {
+            Ok(tokens) => tokens,
+            Err(ProviderError::Refused { .. }) => {
+                return Ok(Err(match self.vault.needs_consent(owner, self.clock.now()).await {
+                    Ok(()) => FarmerResult::NeedsConsent,
+                    Err(error) => FarmerResult::Failed {
+                        reason: format!("the grant is dead, but the vault could not say so: {error}"),
+                    },
+                }));
+            }
+            Err(ProviderError::Unavailable(detail)) => return Err(Unavailable(format!("the provider: {detail}"))),
+            Err(error) => return Ok(Err(FarmerResult::Failed { reason: error.to_string() })),
+        };
+        if let Some(new) = tokens.refresh_token.as_deref().filter(|new| *new != refresh_token)
+            && let Some(result) = self.store_rotation(owner, &refresh_token, new).await
+        {
+            return Ok(Err(result));
+        }
+        Ok(Ok(tokens.access_token))
+    }
+
+    /// Stores a rotated refresh token before anything uses the new access token. The write is
+    /// retried (the provider has already used up the old token: losing the new one loses the
+    /// grant). `Some(result)` when the farmer cannot be counted.
+    async fn store_rotation(&self, owner: &Owner, old: &str, new: &str) -> Option<FarmerResult> {
+        let mut last_error = None;
+        for wait in [0, 200, 1000, 5000] {
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            match self.vault.rotate(owner, old, new, self.clock.now()).await {
+                Ok(true) => return None,
+                Ok(false) => {
+                    // Turned off (or re-enrolled) meanwhile: the new token has no home.
+                    if let Err(error) = self.provider.revoke(new, "refresh_token").await {
+                        tracing::warn!(sub = %owner.subject, %error, "daily count: an orphaned refresh token NOT revoked");
+                    }
+                    return Some(FarmerResult::Skipped);
+                }
+                Err(error) => last_error = Some(error.to_string()),
+            }
+        }
+        tracing::error!(sub = %owner.subject, "daily count: the rotated refresh token could not be stored; the grant is lost");
+        Some(FarmerResult::Failed {
+            reason: format!(
+                "the rotated refresh token could not be stored ({}); the farmer must turn counting on again",
+                last_error.unwrap_or_default()
+            ),
+        })
+    }
+
+    /// `GET <api>/eggs` → today's count. `Ok(Err(reason))`: not worth retrying.
+    async fn read_count(&self, access_token: &str) -> Result<Result<i64, String>, Unavailable> {
+        let Some(base) = &self.api_url else {
+            return Ok(Err("no egg API configured (TOPCLUCK_API_URL)".into()));
+        };
+        let url = format!("{}/eggs", base.as_str().trim_end_matches('/'));
+        let response = match self.api.get(&url).bearer_auth(access_token).send().await {
+            Ok(response) => response,
+            Err(error) => return Err(Unavailable(format!("the egg API: {error}"))),
+        };
+        let status = response.status();
+        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Err(Unavailable(format!("the egg API: HTTP {status}")));
+        }
+        if !status.is_success() {
+            return Ok(Err(format!("the egg API answered HTTP {status}")));
+        }
+        #[derive(serde::Deserialize)]
+        struct Eggs {
+            count: i64,
+        }
+        Ok(response
+            .json::<Eggs>()
+            .await
+            .map(|eggs| eggs.count)
+            .map_err(|e| format!("the egg API's answer is unreadable: {e}")))
+    }
+}

@@ -1,0 +1,47 @@
+//! The daily job in the server: sleeps until the schedule says a run is due (checking at
+//! least every minute, so a moved clock is noticed), runs, and records the day. A run missed
+//! while the server was down is due at once when it starts again ([`Schedule::next`]).
+
+use std::time::Duration;
+
+use super::Job;
+use super::schedule::Schedule;
+
+/// How long the runner sleeps at most before looking again.
+const LOOK_EVERY: Duration = Duration::from_secs(60);
+
+pub fn spawn(job: Job, schedule: Schedule) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let now = job.clock.now();
+            let last = match job.vault.last_run().await {
+                Ok(last) => last,
+                Err(error) => {
+                    tracing::error!(%error, "daily count: the vault cannot say when it last ran");
+                    tokio::time::sleep(LOOK_EVERY).await;
+                    continue;
+                }
+            };
+            let next = schedule.next(now, last);
+            if next > now {
+                tokio::time::sleep(Duration::from_secs((next - now) as u64).min(LOOK_EVERY)).await;
+                continue;
+            }
+            let day = schedule.day(now);
+            match job.run(day).await {
+                Ok(summary) => {
+                    for line in summary.lines() {
+                        tracing::info!("daily count: {line}");
+                    }
+                    if let Err(error) = job.vault.set_last_run(day).await {
+                        tracing::error!(%error, "daily count: the run is not recorded; it will run again");
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, "daily count: the run failed; trying again in a minute");
+                    tokio::time::sleep(LOOK_EVERY).await;
+                }
+            }
+        }
+    })
+}
