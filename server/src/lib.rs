@@ -16,6 +16,7 @@ pub mod renewal;
 pub mod session;
 pub mod settings;
 pub mod state;
+pub mod vault;
 
 use app::auth::CurrentSession;
 use app::{App, shell};

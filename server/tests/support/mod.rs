@@ -2,6 +2,8 @@
 //! browser would. Shared by the BFF's integration tests.
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
