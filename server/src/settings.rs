@@ -237,9 +237,10 @@ impl Settings {
                         format!("cannot keep a development key in {}: {e}", path.display()),
                     )
                 })?;
-                Some(crate::vault::KeyRing::parse(&format!("dev:{key}")).map_err(|e| {
-                    problem("TOPCLUCK_VAULT_KEYS", format!("{}: {e}", path.display()))
-                })?)
+                Some(
+                    crate::vault::KeyRing::parse(&format!("dev:{key}"))
+                        .map_err(|e| problem("TOPCLUCK_VAULT_KEYS", format!("{}: {e}", path.display())))?,
+                )
             }
         };
         let database_url = get("TOPCLUCK_DATABASE_URL").map(Secret::new);

@@ -13,7 +13,9 @@ pub enum VaultError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The row was sealed under a key the ring no longer has: put the key back in
     /// `TOPCLUCK_VAULT_KEYS` (keys are dropped only after `reencrypt_all`).
-    #[error("the refresh token of {subject} is sealed under key {key_id:?}, which the key ring does not have")]
+    #[error(
+        "the refresh token of {subject} is sealed under key {key_id:?}, which the key ring does not have"
+    )]
     UnknownKey { subject: String, key_id: String },
     /// The sealed bytes do not open for this owner: tampered with, or copied from another
     /// farmer's row.

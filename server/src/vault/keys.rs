@@ -209,7 +209,10 @@ mod tests {
         let old = KeyRing::parse(&format!("old:{A}")).unwrap();
         let ring = KeyRing::parse(&format!("new:{B}, old:{A}")).unwrap();
         let sealed_old = old.seal(&owner("alice"), "rt-1");
-        assert_eq!(ring.open(&owner("alice"), "old", &sealed_old.bytes).unwrap(), "rt-1");
+        assert_eq!(
+            ring.open(&owner("alice"), "old", &sealed_old.bytes).unwrap(),
+            "rt-1"
+        );
         let sealed = ring.seal(&owner("alice"), "rt-2");
         assert_eq!(sealed.key_id, "new");
         assert_eq!(ring.open(&owner("alice"), "new", &sealed.bytes).unwrap(), "rt-2");

@@ -69,7 +69,9 @@ pub enum GrantState {
     Active,
     /// The provider refused the grant (`invalid_grant`) at `since` (Unix seconds): the farmer
     /// must turn counting on again.
-    NeedsConsent { since: i64 },
+    NeedsConsent {
+        since: i64,
+    },
 }
 
 /// The job's outcome for a farmer on a day.

@@ -111,11 +111,7 @@ impl Pool {
 
 /// The migrations, compiled in: the binary needs no migrations directory at run time.
 type Migrations = &'static [(i64, &'static str, &'static str)];
-const SQLITE: Migrations = &[(
-    1,
-    "vault",
-    include_str!("../../migrations/sqlite/0001_vault.sql"),
-)];
+const SQLITE: Migrations = &[(1, "vault", include_str!("../../migrations/sqlite/0001_vault.sql"))];
 const POSTGRES: Migrations = &[(
     1,
     "vault",

@@ -54,7 +54,15 @@ impl Cluster {
         // Stop and remove the cluster when this process ends (a static is never dropped).
         watchdog(&bin, &root, as_root);
         run(postgres_user(as_root, &bin.join("initdb"))
-            .args(["--auth=trust", "--no-sync", "--encoding=UTF8", "--locale=C", "-U", "postgres", "-D"])
+            .args([
+                "--auth=trust",
+                "--no-sync",
+                "--encoding=UTF8",
+                "--locale=C",
+                "-U",
+                "postgres",
+                "-D",
+            ])
             .arg(&data));
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
@@ -85,7 +93,12 @@ impl Cluster {
         );
         let mut admin = sqlx::PgConnection::connect(&self.url("postgres"))
             .await
-            .unwrap_or_else(|e| panic!("cannot reach the test cluster (log: {}): {e}", self.log().display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot reach the test cluster (log: {}): {e}",
+                    self.log().display()
+                )
+            });
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut admin)
             .await
@@ -111,7 +124,8 @@ fn postgres_user(as_root: bool, program: &Path) -> Command {
 }
 
 /// A shell that waits for this process to end, then stops the cluster in `root` and removes
-/// the directory.
+/// the directory. Never waited for: it outlives this process by design.
+#[allow(clippy::zombie_processes)]
 fn watchdog(bin: &Path, root: &Path, as_root: bool) {
     let pg_ctl = bin.join("pg_ctl");
     let stop = if as_root {
@@ -160,7 +174,10 @@ fn run_output(command: &mut Command) -> String {
 /// Runs `command` under `timeout 60`, so a hung initdb fails the test instead of hanging it.
 fn run_bounded(command: &Command) -> std::process::Output {
     let mut bounded = Command::new("timeout");
-    bounded.arg("60").arg(command.get_program()).args(command.get_args());
+    bounded
+        .arg("60")
+        .arg(command.get_program())
+        .args(command.get_args());
     bounded
         .stdin(Stdio::null())
         .output()
