@@ -504,6 +504,34 @@ async fn key_rotation_old_key_opens_new_key_seals_reencrypt_moves_every_row(env:
     );
 }
 
+async fn reencrypt_all_pages_through_more_rows_than_one_page(env: Env) {
+    let old = env.open(&ring(&[("k1", K1)])).await;
+    let farmers: Vec<Owner> = (0..600).map(|i| owner(&format!("farmer-{i:03}"))).collect();
+    for chunk in farmers.chunks(50) {
+        let enrolments = chunk.iter().map(|farmer| {
+            let token = format!("rt-{}", farmer.subject);
+            let old = old.clone();
+            async move { old.enrol(farmer, &token, &scopes(), NOW).await.unwrap() }
+        });
+        futures_util::future::join_all(enrolments).await;
+    }
+    old.close().await;
+    let vault = env.open(&ring(&[("k2", K2), ("k1", K1)])).await;
+    assert_eq!(vault.reencrypt_all().await.unwrap(), 600);
+    let raw = env.raw().await;
+    assert_eq!(
+        raw.count("SELECT COUNT(*) FROM offline_grants WHERE key_id = 'k2'")
+            .await,
+        600
+    );
+    vault.close().await;
+    let new = env.open(&ring(&[("k2", K2)])).await;
+    for farmer in [&farmers[0], &farmers[255], &farmers[256], &farmers[599]] {
+        let token = format!("rt-{}", farmer.subject);
+        assert_eq!(new.refresh_token(farmer).await.unwrap(), Some(token));
+    }
+}
+
 async fn a_row_copied_to_another_farmer_does_not_open(env: Env) {
     let vault = env.open(&ring(&[("k1", K1)])).await;
     vault
@@ -667,6 +695,7 @@ suite!(
     one_count_per_farmer_per_day_and_history_by_range,
     the_last_run_is_kept_and_never_moves_back,
     key_rotation_old_key_opens_new_key_seals_reencrypt_moves_every_row,
+    reencrypt_all_pages_through_more_rows_than_one_page,
     a_row_copied_to_another_farmer_does_not_open,
     a_wrong_key_id_or_tampered_bytes_fail_cleanly,
     two_instances_share_one_store,

@@ -3,14 +3,12 @@
 //! Writes that depend on what was read are compare-and-swaps (on the digest, or on the row's
 //! `version`), so concurrent instances never lose a rotation.
 
-use super::keys::{self, OpenError, Sealed};
+use super::keys::{self, OpenError};
 use super::store::on_pool;
-use super::{GrantState, LastOutcome, Outcome, Owner, Status, Vault, VaultError, parse_day};
+use super::{Owner, Vault, VaultError};
 
 /// How often [`Vault::enrol`] re-reads a row that changed between its read and its write.
 const ATTEMPTS: usize = 8;
-/// Rows [`Vault::reencrypt_all`] reads at a time.
-const PAGE: i64 = 256;
 
 type SealedColumns = (Option<String>, Option<Vec<u8>>);
 
@@ -212,127 +210,12 @@ impl Vault {
         Ok(row.and_then(|columns| self.open_replaced(owner, columns)))
     }
 
-    /// For the farm page: on since, state, last counted at, last outcome; `None` when daily
-    /// counting is off.
-    pub async fn status(&self, owner: &Owner) -> Result<Option<Status>, VaultError> {
-        let grant: Option<(String, String, i64, i64)> = on_pool!(&self.pool, pool => {
-            sqlx::query_as(
-                "SELECT state, scopes, enabled_since, state_since FROM offline_grants \
-                 WHERE issuer = $1 AND subject = $2 AND client_id = $3",
-            )
-            .bind(&owner.issuer)
-            .bind(&owner.subject)
-            .bind(&owner.client_id)
-            .fetch_optional(pool)
-            .await?
-        });
-        let Some((state, scopes, enabled_since, state_since)) = grant else {
-            return Ok(None);
-        };
-        let state = match state.as_str() {
-            "active" => GrantState::Active,
-            "needs_consent" => GrantState::NeedsConsent { since: state_since },
-            other => return Err(super::malformed("grant state", other)),
-        };
-        let last_counted_at: Option<i64> = on_pool!(&self.pool, pool => {
-            sqlx::query_scalar(
-                "SELECT MAX(counted_at) FROM egg_counts \
-                 WHERE issuer = $1 AND subject = $2 AND client_id = $3",
-            )
-            .bind(&owner.issuer)
-            .bind(&owner.subject)
-            .bind(&owner.client_id)
-            .fetch_one(pool)
-            .await?
-        });
-        let outcome: Option<(String, String, Option<String>, i64)> = on_pool!(&self.pool, pool => {
-            sqlx::query_as(
-                "SELECT day, outcome, reason, recorded_at FROM count_outcomes \
-                 WHERE issuer = $1 AND subject = $2 AND client_id = $3 \
-                 ORDER BY day DESC LIMIT 1",
-            )
-            .bind(&owner.issuer)
-            .bind(&owner.subject)
-            .bind(&owner.client_id)
-            .fetch_optional(pool)
-            .await?
-        });
-        let last_outcome = match outcome {
-            Some((day, outcome, reason, at)) => Some(LastOutcome {
-                date: parse_day(&day)?,
-                outcome: Outcome::parse(&outcome)?,
-                reason,
-                at,
-            }),
-            None => None,
-        };
-        Ok(Some(Status {
-            enabled_since,
-            state,
-            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-            last_counted_at,
-            last_outcome,
-        }))
-    }
-
-    /// Re-encrypts every sealed token under the newest key; returns how many rows changed.
-    /// Fails, changing nothing more, at the first row that does not open (its key must stay
-    /// in the ring). A row rotated meanwhile is already under the newest key and is skipped.
-    pub async fn reencrypt_all(&self) -> Result<usize, VaultError> {
-        let newest = self.keys.sealing_key_id().to_owned();
-        let mut changed = 0;
-        let mut after = (String::new(), String::new(), String::new());
-        loop {
-            type Row = (String, String, String, i64, String, Vec<u8>);
-            let rows: Vec<Row> = on_pool!(&self.pool, pool => {
-                sqlx::query_as(
-                    "SELECT issuer, subject, client_id, version, key_id, sealed_token \
-                     FROM offline_grants WHERE state = 'active' AND key_id <> $1 \
-                     AND (issuer, subject, client_id) > ($2, $3, $4) \
-                     ORDER BY issuer, subject, client_id LIMIT $5",
-                )
-                .bind(&newest)
-                .bind(&after.0)
-                .bind(&after.1)
-                .bind(&after.2)
-                .bind(PAGE)
-                .fetch_all(pool)
-                .await?
-            });
-            let Some(last) = rows.last() else {
-                return Ok(changed);
-            };
-            after = (last.0.clone(), last.1.clone(), last.2.clone());
-            for (issuer, subject, client_id, version, key_id, bytes) in rows {
-                let owner = Owner {
-                    issuer,
-                    subject,
-                    client_id,
-                };
-                let token = self.open_sealed(&owner, &key_id, &bytes)?;
-                let Sealed { key_id, bytes } = self.keys.seal(&owner, &token);
-                let written = on_pool!(&self.pool, pool => {
-                    sqlx::query(
-                        "UPDATE offline_grants SET key_id = $4, sealed_token = $5, \
-                         version = version + 1 \
-                         WHERE issuer = $1 AND subject = $2 AND client_id = $3 AND version = $6",
-                    )
-                    .bind(&owner.issuer)
-                    .bind(&owner.subject)
-                    .bind(&owner.client_id)
-                    .bind(&key_id)
-                    .bind(&bytes)
-                    .bind(version)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-                });
-                changed += written as usize;
-            }
-        }
-    }
-
-    fn open_sealed(&self, owner: &Owner, key_id: &str, bytes: &[u8]) -> Result<String, VaultError> {
+    pub(super) fn open_sealed(
+        &self,
+        owner: &Owner,
+        key_id: &str,
+        bytes: &[u8],
+    ) -> Result<String, VaultError> {
         self.keys.open(owner, key_id, bytes).map_err(|error| match error {
             OpenError::UnknownKey(key_id) => VaultError::UnknownKey {
                 subject: owner.subject.clone(),

@@ -4,7 +4,8 @@
 //! - [`keys`]: the key ring (`TOPCLUCK_VAULT_KEYS`) and AES-256-GCM sealing bound to the owner.
 //! - [`store`]: SQLite by default, PostgreSQL when `TOPCLUCK_DATABASE_URL` says so; migrations.
 //! - `grants`: enrolment, rotation (compare-and-swap on the token's SHA-256), the grant's death,
-//!   removal, status, re-encryption.
+//!   removal.
+//! - `status`: what the farm page shows; `reencrypt`: every row under the newest key.
 //! - `history`: `(farmer, day) → count`, the job's outcomes, its last run.
 //!
 //! A refresh token is plaintext only in memory: SQL sees its sealed bytes and its digest. No
@@ -14,6 +15,8 @@ mod error;
 mod grants;
 mod history;
 pub mod keys;
+mod reencrypt;
+mod status;
 pub mod store;
 
 use std::fmt;
