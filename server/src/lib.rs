@@ -5,6 +5,7 @@
 
 pub mod bff;
 pub mod clock;
+pub mod counting;
 pub mod csp;
 pub mod edges;
 pub mod embedded_coop;
@@ -16,6 +17,7 @@ pub mod renewal;
 pub mod session;
 pub mod settings;
 pub mod state;
+pub mod vault;
 
 use app::auth::CurrentSession;
 use app::{App, shell};

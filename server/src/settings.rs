@@ -68,6 +68,14 @@ pub struct Settings {
     pub count_concurrency: usize,
     /// The job's waits between attempts while the provider or the API is unavailable.
     pub count_backoff: Vec<std::time::Duration>,
+    /// The vault's keys (`TOPCLUCK_VAULT_KEYS`, `id:base64key,…`): the first seals, all open.
+    /// In development without the variable, one key generated once into `data_dir/vault_keys`
+    /// (id `dev`). `None` in production without the variable: [`crate::vault::Vault::open`]
+    /// refuses to start (a server that opens no vault does not need it).
+    pub vault_keys: Option<crate::vault::KeyRing>,
+    /// The vault's store (`TOPCLUCK_DATABASE_URL`): `postgres://…` (several instances share
+    /// it) or `sqlite:…`; `None`: SQLite in the data directory. A secret: it may hold a password.
+    pub database_url: Option<Secret>,
 }
 
 /// A configuration value that is missing or malformed.
@@ -244,6 +252,36 @@ impl Settings {
                     .map_err(|_| problem("TOPCLUCK_COUNT_RETRY_MS", format!("{v:?} is not a number of milliseconds")))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let vault_keys = match get("TOPCLUCK_VAULT_KEYS") {
+            Some(v) => Some(
+                crate::vault::KeyRing::parse(v).map_err(|e| problem("TOPCLUCK_VAULT_KEYS", e.to_string()))?,
+            ),
+            None if production => None,
+            None => {
+                let path = data_dir.join("vault_keys");
+                let key = coop::secret_file::load_or_create(&path).map_err(|e| {
+                    problem(
+                        "TOPCLUCK_VAULT_KEYS",
+                        format!("cannot keep a development key in {}: {e}", path.display()),
+                    )
+                })?;
+                Some(
+                    crate::vault::KeyRing::parse(&format!("dev:{key}"))
+                        .map_err(|e| problem("TOPCLUCK_VAULT_KEYS", format!("{}: {e}", path.display())))?,
+                )
+            }
+        };
+        let database_url = get("TOPCLUCK_DATABASE_URL").map(Secret::new);
+        if let Some(url) = &database_url {
+            let known = ["postgres://", "postgresql://", "sqlite:"];
+            if !known.iter().any(|scheme| url.expose().starts_with(scheme)) {
+                // The value is not repeated: it may hold a password.
+                return Err(problem(
+                    "TOPCLUCK_DATABASE_URL",
+                    "must start with postgres://, postgresql:// or sqlite:",
+                ));
+            }
+        }
         Ok(Self {
             issuer,
             issuer_as_written,
@@ -264,6 +302,8 @@ impl Settings {
             daily_count,
             count_concurrency,
             count_backoff,
+            vault_keys,
+            database_url,
         })
     }
 }

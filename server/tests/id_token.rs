@@ -240,6 +240,7 @@ impl Setup {
                 .map(str::to_owned)
                 .collect(),
             expires_at: now() + 600,
+            purpose: transaction::Purpose::Login,
         };
         let keys = KeyRing::new(&[server::settings::Secret::new(NEW_KEY)]).unwrap();
         let cookie = transaction::Ledger::new(keys).with(Vec::new(), opened, now());

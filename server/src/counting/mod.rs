@@ -27,6 +27,10 @@ use tokio::task::JoinSet;
 use crate::oidc::{Provider, ProviderError};
 use crate::vault::{Outcome, Owner, Vault};
 
+/// How long a run holds a farmer's grant at most (longer than the slowest count with its
+/// retries and the refresh timeout).
+pub const LEASE_SECONDS: i64 = 15 * 60;
+
 /// The scopes the job asks for when it refreshes.
 pub const JOB_SCOPES: [&str; 1] = ["eggs:read"];
 
@@ -99,7 +103,7 @@ impl Summary {
                 FarmerResult::NeedsConsent => format!("{subject}: needs re-consent (the grant is dead)"),
                 FarmerResult::RetryLater { reason } => format!("{subject}: retry later ({reason})"),
                 FarmerResult::Failed { reason } => format!("{subject}: failed ({reason})"),
-                FarmerResult::Skipped => format!("{subject}: skipped (turned off)"),
+                FarmerResult::Skipped => format!("{subject}: skipped (turned off, or being counted by another run)"),
             })
             .collect();
         lines.push(format!(
@@ -128,7 +132,7 @@ impl Job {
             let (job, permits) = (self.clone(), Arc::clone(&permits));
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await.expect("never closed");
-                let result = job.count(&owner, day).await;
+                let result = job.count_leased(&owner, day).await;
                 tracing::info!(sub = %owner.subject, outcome = ?result, "daily count");
                 (owner, result)
             });
@@ -158,6 +162,21 @@ impl Job {
         }
         summary.farmers.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(summary)
+    }
+
+    /// One farmer, holding the vault's lease on the grant: another run counting this farmer
+    /// right now (the schedule and `server count-eggs`, or another instance) is left to it.
+    async fn count_leased(&self, owner: &Owner, day: time::Date) -> FarmerResult {
+        match self.vault.lease(owner, self.clock.now(), LEASE_SECONDS).await {
+            Ok(true) => {}
+            Ok(false) => return FarmerResult::Skipped,
+            Err(error) => return FarmerResult::RetryLater { reason: format!("the vault: {error}") },
+        }
+        let result = self.count(owner, day).await;
+        if let Err(error) = self.vault.release(owner).await {
+            tracing::warn!(sub = %owner.subject, %error, "daily count: lease not released (it expires)");
+        }
+        result
     }
 
     /// One farmer, with retries while the provider or the API is unavailable.
@@ -212,8 +231,11 @@ impl Job {
         let tokens = match self.provider.refresh_with_scopes(&refresh_token, &JOB_SCOPES).await {
             Ok(tokens) => tokens,
             Err(ProviderError::Refused { .. }) => {
-                return Ok(Err(match self.vault.needs_consent(owner, self.clock.now()).await {
-                    Ok(()) => FarmerResult::NeedsConsent,
+                // Only if the row still holds this token: a grant renewed meanwhile lives.
+                let now = self.clock.now();
+                return Ok(Err(match self.vault.needs_consent_if_current(owner, &refresh_token, now).await {
+                    Ok(true) => FarmerResult::NeedsConsent,
+                    Ok(false) => FarmerResult::Skipped,
                     Err(error) => FarmerResult::Failed {
                         reason: format!("the grant is dead, but the vault could not say so: {error}"),
                     },

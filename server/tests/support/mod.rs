@@ -2,6 +2,8 @@
 //! browser would. Shared by the BFF's integration tests.
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -34,6 +36,8 @@ pub struct Bff {
     pub base: String,
     /// Its renewer, when the BFF runs in this process.
     pub renewer: Option<std::sync::Arc<server::renewal::Renewer>>,
+    /// Its state, when the BFF runs in this process (the daily job is built from it).
+    pub state: Option<AppState>,
 }
 
 pub async fn listener() -> tokio::net::TcpListener {
@@ -154,8 +158,21 @@ impl Harness {
             .output_name("topcluck")
             .site_addr(addr)
             .build();
-        let state = AppState::with_clock(options, settings, provider, self.clock.clone());
+        // A vault when the test gives it keys (the daily job's tests).
+        let vault = match settings.vault_keys.is_some() {
+            true => Some(
+                server::vault::Vault::open(&settings, self.dirs.last().unwrap().path())
+                    .await
+                    .unwrap(),
+            ),
+            false => None,
+        };
+        let mut state = AppState::with_clock(options, settings, provider, self.clock.clone());
+        if let Some(vault) = vault {
+            state = state.with_vault(vault);
+        }
         let renewer = Some(state.renewer.clone());
+        let kept = state.clone();
         let app = server::app(state, keys);
         // The production accept loop (TCP_NODELAY, header timeout), as main.rs serves.
         tokio::spawn(async move {
@@ -166,6 +183,7 @@ impl Harness {
         Bff {
             base: format!("http://{addr}"),
             renewer,
+            state: Some(kept),
         }
     }
 
@@ -244,6 +262,7 @@ impl Bff {
         Self {
             base: base.trim_end_matches('/').to_owned(),
             renewer: None,
+            state: None,
         }
     }
 

@@ -1,0 +1,169 @@
+//! Where the vault lives: SQLite (the embedded default, `data/topcluck/vault.sqlite` in WAL
+//! mode, created on first start) or PostgreSQL (`TOPCLUCK_DATABASE_URL=postgres://…`, shared by
+//! several instances). Both pools behind one enum; the queries are written once in SQL that
+//! both accept (`$1` placeholders, `ON CONFLICT`, `RETURNING`) and [`on_pool!`] runs them on
+//! either. sqlx's migrations (../../migrations/<backend>/) run at open.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Connection, SqlSafeStr};
+
+use super::VaultError;
+
+/// How long a statement waits for SQLite's write lock, or a task for a pooled connection.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// The database under the vault.
+#[derive(Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Which store a vault uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs `$body` with `$pool` bound to whichever pool `$store` holds: the same query code,
+/// type-checked once per database.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::vault::store::Pool::Sqlite($pool) => $body,
+            $crate::vault::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+impl Pool {
+    /// Opens (creating if needed) the store named by `url`, or `data_dir/vault.sqlite` when
+    /// there is none, and brings its schema up to date.
+    pub(crate) async fn open(url: Option<&str>, data_dir: &Path) -> Result<Self, VaultError> {
+        let pool = match url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(10)
+                    .acquire_timeout(WAIT)
+                    .connect(url)
+                    .await?;
+                Self::Postgres(pool)
+            }
+            Some(url) if url.starts_with("sqlite:") => {
+                let options = SqliteConnectOptions::from_str(url)?;
+                Self::Sqlite(sqlite(options).await?)
+            }
+            Some(_) => {
+                return Err(VaultError::Store(
+                    "the database URL must start with postgres://, postgresql:// or sqlite:".into(),
+                ));
+            }
+            None => {
+                let path = data_dir.join("vault.sqlite");
+                create_private(&path)?;
+                Self::Sqlite(sqlite(SqliteConnectOptions::new().filename(&path)).await?)
+            }
+        };
+        pool.migrate().await?;
+        Ok(pool)
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub(crate) async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+
+    async fn migrate(&self) -> Result<(), VaultError> {
+        // Several instances (or the server and `count-eggs`) may start at once. On PostgreSQL
+        // sqlx holds an advisory lock around the migrations; on SQLite it takes none, so they
+        // run inside one `BEGIN IMMEDIATE` transaction: the database's write lock, held from
+        // the first read of `_sqlx_migrations` to the last write (the others wait for it, up
+        // to the busy timeout, then find nothing left to do).
+        match self {
+            Self::Sqlite(pool) => {
+                let mut connection = pool.acquire().await?;
+                let mut transaction = connection.begin_with("BEGIN IMMEDIATE").await?;
+                migrator(SQLITE).run(&mut *transaction).await?;
+                transaction.commit().await?;
+            }
+            Self::Postgres(pool) => migrator(POSTGRES).run(pool).await?,
+        }
+        Ok(())
+    }
+}
+
+/// The migrations, compiled in: the binary needs no migrations directory at run time.
+type Migrations = &'static [(i64, &'static str, &'static str)];
+const SQLITE: Migrations = &[
+    (1, "vault", include_str!("../../migrations/sqlite/0001_vault.sql")),
+    (2, "lease", include_str!("../../migrations/sqlite/0002_lease.sql")),
+];
+const POSTGRES: Migrations = &[
+    (1, "vault", include_str!("../../migrations/postgres/0001_vault.sql")),
+    (2, "lease", include_str!("../../migrations/postgres/0002_lease.sql")),
+];
+
+fn migrator(migrations: Migrations) -> Migrator {
+    Migrator::with_migrations(
+        migrations
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+async fn sqlite(options: SqliteConnectOptions) -> Result<SqlitePool, VaultError> {
+    let options = options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(WAIT)
+        .foreign_keys(true);
+    Ok(SqlitePoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(WAIT)
+        .connect_with(options)
+        .await?)
+}
+
+/// Creates the SQLite file readable by its owner only (its -wal and -shm files get the same
+/// mode), and its directory.
+fn create_private(path: &Path) -> Result<(), VaultError> {
+    let problem = |e: std::io::Error| VaultError::Store(format!("{}: {e}", path.display()));
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(problem)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map(drop).map_err(problem)
+}
