@@ -235,12 +235,8 @@ impl Settings {
             get("TOPCLUCK_DAILY_COUNT_TZ").unwrap_or("UTC"),
         )
         .map_err(|e| problem("TOPCLUCK_DAILY_COUNT_AT / TOPCLUCK_DAILY_COUNT_TZ", e))?;
-        let count_concurrency = number(
-            get("TOPCLUCK_COUNT_CONCURRENCY"),
-            "TOPCLUCK_COUNT_CONCURRENCY",
-            4,
-        )?
-        .clamp(1, 256) as usize;
+        let count_concurrency = number(get("TOPCLUCK_COUNT_CONCURRENCY"), "TOPCLUCK_COUNT_CONCURRENCY", 4)?
+            .clamp(1, 256) as usize;
         let count_backoff = get("TOPCLUCK_COUNT_RETRY_MS")
             .unwrap_or("1000,5000,30000")
             .split(',')
@@ -249,7 +245,12 @@ impl Settings {
                 v.trim()
                     .parse::<u64>()
                     .map(std::time::Duration::from_millis)
-                    .map_err(|_| problem("TOPCLUCK_COUNT_RETRY_MS", format!("{v:?} is not a number of milliseconds")))
+                    .map_err(|_| {
+                        problem(
+                            "TOPCLUCK_COUNT_RETRY_MS",
+                            format!("{v:?} is not a number of milliseconds"),
+                        )
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let vault_keys = match get("TOPCLUCK_VAULT_KEYS") {

@@ -479,15 +479,23 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     // Home, never the provider's end-session: the forged cookie does not open.
     let home = |response: &reqwest::Response| {
         let location = response.headers()["location"].to_str().unwrap();
-        let home = location.ends_with('/') && !location.contains("end-session") && !location.contains("id_token_hint");
-        format!("{} {}", response.status().as_u16(), if home { "home" } else { location })
+        let home = location.ends_with('/')
+            && !location.contains("end-session")
+            && !location.contains("id_token_hint");
+        format!(
+            "{} {}",
+            response.status().as_u16(),
+            if home { "home" } else { location }
+        )
     };
     let seen = home(&response);
     println!("ROW|logout|GET /bff/logout/continue with a forged logout cookie|303 home|{seen}");
     assert_eq!(seen, "303 home");
     let response = http().get(bff.url("/bff/logout/continue")).send().await.unwrap();
     let seen = home(&response);
-    println!("ROW|logout|GET /bff/logout/continue from a link on another site (no logout under way)|303 home|{seen}");
+    println!(
+        "ROW|logout|GET /bff/logout/continue from a link on another site (no logout under way)|303 home|{seen}"
+    );
     assert_eq!(seen, "303 home");
     table.rows += 2;
 

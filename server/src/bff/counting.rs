@@ -84,7 +84,9 @@ pub(crate) async fn enrol(
         }
     };
     if current.farmer.sub != granted.farmer.sub {
-        return Err(refuse("counting was allowed by another farmer than the one logged in".into()));
+        return Err(refuse(
+            "counting was allowed by another farmer than the one logged in".into(),
+        ));
     }
     if !granted.scopes.iter().any(|s| s == "offline_access") {
         return Err(refuse("the provider did not grant offline_access".into()));
@@ -94,7 +96,10 @@ pub(crate) async fn enrol(
     };
     let vault = vault(state)?;
     let owner = owner(state, &current.farmer.sub);
-    match vault.enrol(&owner, refresh_token, &granted.scopes, state.clock.now()).await {
+    match vault
+        .enrol(&owner, refresh_token, &granted.scopes, state.clock.now())
+        .await
+    {
         Ok(replaced) => {
             if let Some(replaced) = replaced {
                 revocation::revoke_later(state, &owner.subject, replaced, "refresh_token");
@@ -109,9 +114,14 @@ pub(crate) async fn enrol(
     Ok(current.info())
 }
 
-pub async fn status(State(state): State<AppState>, session: Session) -> Result<Json<CountingStatus>, BffError> {
+pub async fn status(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<CountingStatus>, BffError> {
     let current = farmer(&state, &session).await?;
-    Ok(Json(read_status(&state, &owner(&state, &current.farmer.sub)).await?))
+    Ok(Json(
+        read_status(&state, &owner(&state, &current.farmer.sub)).await?,
+    ))
 }
 
 pub async fn off(State(state): State<AppState>, session: Session) -> Result<Json<CountingStatus>, BffError> {
@@ -180,8 +190,10 @@ pub async fn dev_count(State(state): State<AppState>) -> Result<Json<Summary>, B
     }
     let job = counting::Job::from_state(&state).ok_or(BffError::NotFound)?;
     let day = state.settings.daily_count.day(state.clock.now());
-    job.run(day)
+    // On its own task: a request that goes away does not cut a refresh short.
+    tokio::spawn(async move { job.run(day).await })
         .await
+        .map_err(|e| BffError::Internal(format!("the run died: {e}")))?
         .map(Json)
         .map_err(|e| BffError::Internal(format!("vault: {e}")))
 }

@@ -39,7 +39,10 @@ pub fn router(state: &AppState, keys: KeyRing) -> Router<AppState> {
         .route("/counting", get(counting::status))
         .route(
             "/counting/start",
-            get(counting::start).layer(middleware::from_fn_with_state(state.clone(), csrf::require_always)),
+            get(counting::start).layer(middleware::from_fn_with_state(
+                state.clone(),
+                csrf::require_always,
+            )),
         )
         .route("/counting/off", post(counting::off))
         .route("/dev/count-eggs", post(counting::dev_count))

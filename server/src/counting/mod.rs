@@ -68,10 +68,16 @@ impl Job {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum FarmerResult {
-    Counted { count: i64 },
+    Counted {
+        count: i64,
+    },
     NeedsConsent,
-    RetryLater { reason: String },
-    Failed { reason: String },
+    RetryLater {
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
     /// Turned off while the job ran.
     Skipped,
 }
@@ -103,7 +109,9 @@ impl Summary {
                 FarmerResult::NeedsConsent => format!("{subject}: needs re-consent (the grant is dead)"),
                 FarmerResult::RetryLater { reason } => format!("{subject}: retry later ({reason})"),
                 FarmerResult::Failed { reason } => format!("{subject}: failed ({reason})"),
-                FarmerResult::Skipped => format!("{subject}: skipped (turned off, or being counted by another run)"),
+                FarmerResult::Skipped => {
+                    format!("{subject}: skipped (turned off, or being counted by another run)")
+                }
             })
             .collect();
         lines.push(format!(
@@ -142,7 +150,8 @@ impl Job {
             farmers: Vec::new(),
         };
         while let Some(joined) = tasks.join_next().await {
-            let (owner, result) = joined.map_err(|e| crate::vault::VaultError::Store(format!("a count task died: {e}")))?;
+            let (owner, result) =
+                joined.map_err(|e| crate::vault::VaultError::Store(format!("a count task died: {e}")))?;
             let (outcome, reason) = match &result {
                 FarmerResult::Counted { .. } => (Some(Outcome::Counted), None),
                 FarmerResult::NeedsConsent => (Some(Outcome::NeedsConsent), None),
@@ -170,7 +179,11 @@ impl Job {
         match self.vault.lease(owner, self.clock.now(), LEASE_SECONDS).await {
             Ok(true) => {}
             Ok(false) => return FarmerResult::Skipped,
-            Err(error) => return FarmerResult::RetryLater { reason: format!("the vault: {error}") },
+            Err(error) => {
+                return FarmerResult::RetryLater {
+                    reason: format!("the vault: {error}"),
+                };
+            }
         }
         let result = self.count(owner, day).await;
         if let Err(error) = self.vault.release(owner).await {
@@ -228,23 +241,42 @@ impl Job {
             Ok(None) => return Ok(Err(FarmerResult::Skipped)),
             Err(error) => return Err(Unavailable(format!("the vault: {error}"))),
         };
-        let tokens = match self.provider.refresh_with_scopes(&refresh_token, &JOB_SCOPES).await {
+        let tokens = match self
+            .provider
+            .refresh_with_scopes(&refresh_token, &JOB_SCOPES)
+            .await
+        {
             Ok(tokens) => tokens,
             Err(ProviderError::Refused { .. }) => {
                 // Only if the row still holds this token: a grant renewed meanwhile lives.
                 let now = self.clock.now();
-                return Ok(Err(match self.vault.needs_consent_if_current(owner, &refresh_token, now).await {
-                    Ok(true) => FarmerResult::NeedsConsent,
-                    Ok(false) => FarmerResult::Skipped,
-                    Err(error) => FarmerResult::Failed {
-                        reason: format!("the grant is dead, but the vault could not say so: {error}"),
+                return Ok(Err(
+                    match self
+                        .vault
+                        .needs_consent_if_current(owner, &refresh_token, now)
+                        .await
+                    {
+                        Ok(true) => FarmerResult::NeedsConsent,
+                        Ok(false) => FarmerResult::Skipped,
+                        Err(error) => FarmerResult::Failed {
+                            reason: format!("the grant is dead, but the vault could not say so: {error}"),
+                        },
                     },
+                ));
+            }
+            Err(ProviderError::Unavailable(detail)) => {
+                return Err(Unavailable(format!("the provider: {detail}")));
+            }
+            Err(error) => {
+                return Ok(Err(FarmerResult::Failed {
+                    reason: error.to_string(),
                 }));
             }
-            Err(ProviderError::Unavailable(detail)) => return Err(Unavailable(format!("the provider: {detail}"))),
-            Err(error) => return Ok(Err(FarmerResult::Failed { reason: error.to_string() })),
         };
-        if let Some(new) = tokens.refresh_token.as_deref().filter(|new| *new != refresh_token)
+        if let Some(new) = tokens
+            .refresh_token
+            .as_deref()
+            .filter(|new| *new != refresh_token)
             && let Some(result) = self.store_rotation(owner, &refresh_token, new).await
         {
             return Ok(Err(result));

@@ -28,7 +28,14 @@ pub fn spawn(job: Job, schedule: Schedule) -> tokio::task::JoinHandle<()> {
                 continue;
             }
             let day = schedule.day(now);
-            match job.run(day).await {
+            // On its own task: nothing that stops waiting for it can cut a refresh short.
+            match tokio::spawn({
+                let job = job.clone();
+                async move { job.run(day).await }
+            })
+            .await
+            .unwrap_or_else(|e| Err(crate::vault::VaultError::Store(format!("the run died: {e}"))))
+            {
                 Ok(summary) => {
                     for line in summary.lines() {
                         tracing::info!("daily count: {line}");

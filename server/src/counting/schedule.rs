@@ -72,7 +72,12 @@ impl Schedule {
 
 /// `date` as `YYYY-MM-DD`.
 pub fn iso(date: time::Date) -> String {
-    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
 }
 
 fn to_date(date: NaiveDate) -> time::Date {
@@ -81,7 +86,8 @@ fn to_date(date: NaiveDate) -> time::Date {
 }
 
 fn from_date(date: time::Date) -> NaiveDate {
-    NaiveDate::from_ymd_opt(date.year(), u8::from(date.month()).into(), date.day().into()).expect("a real day")
+    NaiveDate::from_ymd_opt(date.year(), u8::from(date.month()).into(), date.day().into())
+        .expect("a real day")
 }
 
 #[cfg(test)]
@@ -98,7 +104,10 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
         assert_eq!(paris.due(day), at("2026-11-23T05:00:00Z"));
         // Before today's time: today's.
-        assert_eq!(paris.next(at("2026-11-23T04:00:00Z"), None), at("2026-11-23T05:00:00Z"));
+        assert_eq!(
+            paris.next(at("2026-11-23T04:00:00Z"), None),
+            at("2026-11-23T05:00:00Z")
+        );
         // Past it and not run today (the server was down): now.
         let now = at("2026-11-23T09:00:00Z");
         assert_eq!(paris.next(now, Some(to_date(day.pred_opt().unwrap()))), now);

@@ -268,7 +268,11 @@ impl Provider {
 
     /// [`Provider::refresh`], asking for `scopes` only (down-scoping, RFC 6749 §6; none: the
     /// grant's own).
-    pub async fn refresh_with_scopes(&self, refresh_token: &str, scopes: &[&str]) -> Result<Tokens, ProviderError> {
+    pub async fn refresh_with_scopes(
+        &self,
+        refresh_token: &str,
+        scopes: &[&str],
+    ) -> Result<Tokens, ProviderError> {
         let client = self.client().await?;
         let token = RefreshToken::new(refresh_token.to_owned());
         let mut request = client.exchange_refresh_token(&token);

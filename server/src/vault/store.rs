@@ -116,8 +116,16 @@ const SQLITE: Migrations = &[
     (2, "lease", include_str!("../../migrations/sqlite/0002_lease.sql")),
 ];
 const POSTGRES: Migrations = &[
-    (1, "vault", include_str!("../../migrations/postgres/0001_vault.sql")),
-    (2, "lease", include_str!("../../migrations/postgres/0002_lease.sql")),
+    (
+        1,
+        "vault",
+        include_str!("../../migrations/postgres/0001_vault.sql"),
+    ),
+    (
+        2,
+        "lease",
+        include_str!("../../migrations/postgres/0002_lease.sql"),
+    ),
 ];
 
 fn migrator(migrations: Migrations) -> Migrator {

@@ -352,7 +352,10 @@ impl Bff {
             .get(self.url("/bff/counting/start"))
             .header("x-csrf", "1")
             .header("cookie", session_cookie)
-            .query(&[("code_challenge", challenge.as_str()), ("code_challenge_method", "S256")])
+            .query(&[
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+            ])
             .send()
             .await
             .unwrap();

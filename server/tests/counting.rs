@@ -1,0 +1,439 @@
+//! The daily job against a real COOP over HTTP, with the vault on both stores (SQLite in a
+//! temporary directory, PostgreSQL in a throwaway cluster): enrolment through COOP's consent
+//! page, runs on one day, rotation stored, a dead grant, an outage, an interrupted run and a
+//! crash between COOP's answer and the vault's write. Each case
+//! ends by checking COOP's counters: no reuse detection the case did not cause on purpose.
+
+mod support;
+
+use std::future::Future;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use server::counting::{FarmerResult, Job};
+use server::vault::Owner;
+use support::*;
+
+const VAULT_KEYS: &str = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+const CASE_LIMIT: Duration = Duration::from_secs(120);
+
+#[derive(Clone, Copy, Debug)]
+enum Store {
+    Sqlite,
+    Postgres,
+}
+
+/// COOP, a BFF with a vault on `store`, and farmers logged in.
+struct Farm {
+    harness: Harness,
+    bff: Bff,
+}
+
+impl Farm {
+    async fn start(store: Store) -> Farm {
+        let listener = listener().await;
+        let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
+        let mut extra = vec![
+            ("TOPCLUCK_VAULT_KEYS".to_owned(), VAULT_KEYS.to_owned()),
+            ("TOPCLUCK_COUNT_RETRY_MS".to_owned(), "400".to_owned()),
+        ];
+        if let Store::Postgres = store {
+            extra.push((
+                "TOPCLUCK_DATABASE_URL".to_owned(),
+                support::postgres::Cluster::shared().database().await,
+            ));
+        }
+        let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let bff = harness.bff_with(listener, NEW_KEY, &extra).await;
+        Farm { harness, bff }
+    }
+
+    /// `farmer` logged in with daily counting on; the session cookie.
+    async fn enrolled(&self, farmer: &str) -> String {
+        let (cookie, _) = self.bff.login(farmer).await;
+        let response = self.bff.enrol(&cookie, farmer).await;
+        assert_eq!(response.status(), StatusCode::OK, "{:?}", response.text().await);
+        cookie
+    }
+
+    fn job(&self) -> Job {
+        Job::from_state(self.bff.state.as_ref().unwrap()).unwrap()
+    }
+
+    fn today(&self) -> time::Date {
+        let state = self.bff.state.as_ref().unwrap();
+        state.settings.daily_count.day(state.clock.now())
+    }
+
+    fn owner(&self, farmer: &str) -> Owner {
+        Owner {
+            issuer: self.harness.coop.issuer.clone(),
+            subject: farmer.to_owned(),
+            client_id: "topcluck".into(),
+        }
+    }
+
+    fn vault(&self) -> &server::vault::Vault {
+        self.bff.state.as_ref().unwrap().vault.as_ref().unwrap()
+    }
+
+    async fn run(&self) -> Vec<(String, FarmerResult)> {
+        self.job().run(self.today()).await.unwrap().farmers
+    }
+
+    async fn status(&self, cookie: &str) -> Value {
+        let answer = self
+            .bff
+            .api(reqwest::Method::GET, "/bff/counting", cookie, None)
+            .await;
+        assert_eq!(answer.status, StatusCode::OK);
+        answer.body
+    }
+
+    /// Refresh requests COOP has answered, whatever their outcome.
+    async fn refresh_requests(&self) -> u64 {
+        self.harness.counters().await["token_requests"]["refresh_token"]
+            .as_object()
+            .map_or(0, |outcomes| outcomes.values().filter_map(Value::as_u64).sum())
+    }
+
+    async fn reuse_detections(&self) -> u64 {
+        self.harness.counters().await["reuse_detections"]
+            .as_u64()
+            .unwrap()
+    }
+
+    async fn record_eggs(&self, cookie: &str, count: i64) {
+        let answer = self
+            .bff
+            .api(
+                reqwest::Method::POST,
+                "/api/eggs",
+                cookie,
+                Some(json!({ "count": count })),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    }
+}
+
+fn counted(result: &FarmerResult) -> Option<i64> {
+    match result {
+        FarmerResult::Counted { count } => Some(*count),
+        _ => None,
+    }
+}
+
+async fn enrol_then_two_runs_on_one_day_refresh_once_each_and_keep_one_row(farm: Farm) {
+    let ada = farm.enrolled("ada").await;
+    let _bert = farm.enrolled("bert").await;
+    let grants = farm.harness.grants("ada").await;
+    let offline: Vec<&Value> = grants["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["offline"] == true)
+        .collect();
+    assert_eq!(
+        offline.len(),
+        1,
+        "the vault's grant is COOP's offline grant: {grants}"
+    );
+    assert!(offline[0]["scope"].as_str().unwrap().contains("offline_access"));
+    let status = farm.status(&ada).await;
+    assert_eq!(status["state"], "on");
+
+    farm.record_eggs(&ada, 3).await;
+    let before = farm.refresh_requests().await;
+    let token_before = farm
+        .vault()
+        .refresh_token(&farm.owner("ada"))
+        .await
+        .unwrap()
+        .unwrap();
+    let first = farm.run().await;
+    assert_eq!(first.len(), 2);
+    assert_eq!(counted(&first[0].1), Some(3), "{first:?}");
+    assert_eq!(counted(&first[1].1), Some(0), "{first:?}");
+    assert_eq!(
+        farm.refresh_requests().await,
+        before + 2,
+        "one refresh per farmer"
+    );
+    let token_after = farm
+        .vault()
+        .refresh_token(&farm.owner("ada"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(token_before, token_after, "the rotated refresh token is stored");
+
+    farm.record_eggs(&ada, 2).await;
+    let second = farm.run().await;
+    assert_eq!(counted(&second[0].1), Some(5));
+    assert_eq!(
+        farm.refresh_requests().await,
+        before + 4,
+        "one refresh per farmer per run"
+    );
+    let history = farm
+        .vault()
+        .history(
+            &farm.owner("ada"),
+            farm.today() - time::Duration::days(29),
+            farm.today(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        history,
+        vec![(farm.today(), 5)],
+        "one row per day: the later count"
+    );
+    let status = farm.status(&ada).await;
+    assert_eq!(
+        status["history"],
+        json!([{ "date": server::counting::schedule::iso(farm.today()), "count": 5 }])
+    );
+    assert!(status["last_counted_at"].is_i64());
+    assert_eq!(status["last_outcome"], "counted");
+
+    // The session's own refresh token is untouched: the page still works, no replay anywhere.
+    assert_eq!(
+        farm.bff
+            .api(reqwest::Method::GET, "/api/eggs", &ada, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(farm.reuse_detections().await, 0);
+}
+
+async fn a_dead_grant_needs_consent_and_the_provider_is_not_asked_again(farm: Farm) {
+    let ada = farm.enrolled("ada").await;
+    farm.harness
+        .dev("grants/revoke", json!({ "username": "ada", "offline": true }))
+        .await;
+    let results = farm.run().await;
+    assert_eq!(results[0].1, FarmerResult::NeedsConsent);
+    let status = farm.status(&ada).await;
+    assert_eq!(status["state"], "needs_consent");
+    assert!(status["stopped_since"].is_i64());
+    // The session (an online grant) still works: only the offline grant died.
+    assert_eq!(farm.bff.session(Some(&ada)).await.0, StatusCode::OK);
+
+    let before = farm.refresh_requests().await;
+    let again = farm.run().await;
+    assert!(again.is_empty(), "a dead grant is not counted: {again:?}");
+    assert_eq!(farm.refresh_requests().await, before, "no further provider call");
+
+    // Turning it on again.
+    let response = farm.bff.enrol(&ada, "ada").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(farm.status(&ada).await["state"], "on");
+    assert!(counted(&farm.run().await[0].1).is_some());
+    assert_eq!(farm.reuse_detections().await, 0);
+}
+
+async fn an_outage_during_the_run_is_retried_and_counted_after_it_ends(farm: Farm) {
+    let ada = farm.enrolled("ada").await;
+    farm.record_eggs(&ada, 4).await;
+    farm.harness.faults(json!({ "unavailable_seconds": 30 })).await;
+    // The job waits 400 ms before its second attempt; the outage ends (COOP's clock moves
+    // past it) 100 ms into the run.
+    let clock = farm.harness.coop.clock().clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        clock.advance(Duration::from_secs(31));
+    });
+    let results = farm.run().await;
+    assert_eq!(counted(&results[0].1), Some(4), "{results:?}");
+
+    // An outage longer than the retries: reported, and the run says a farmer failed.
+    farm.harness.faults(json!({ "unavailable_seconds": 600 })).await;
+    let summary = farm.job().run(farm.today()).await.unwrap();
+    assert!(
+        matches!(summary.farmers[0].1, FarmerResult::RetryLater { .. }),
+        "{summary:?}"
+    );
+    assert!(summary.any_failure());
+    assert_eq!(farm.status(&ada).await["last_outcome"], "retry_later");
+    farm.harness.clear_faults().await;
+    assert_eq!(farm.reuse_detections().await, 0);
+}
+
+async fn an_interrupted_run_resumes_without_refreshing_a_used_token(farm: Farm) {
+    let ada = farm.enrolled("ada").await;
+    farm.record_eggs(&ada, 6).await;
+    let token_before = farm
+        .vault()
+        .refresh_token(&farm.owner("ada"))
+        .await
+        .unwrap()
+        .unwrap();
+    // The egg API cannot be reached: the refresh happened and was stored, the count did not.
+    let mut cut = farm.job();
+    cut.api_url = Some(url::Url::parse("http://127.0.0.1:9/api").unwrap());
+    cut.backoff = Vec::new();
+    let results = cut.run(farm.today()).await.unwrap().farmers;
+    assert!(
+        matches!(results[0].1, FarmerResult::RetryLater { .. }),
+        "{results:?}"
+    );
+    let token_between = farm
+        .vault()
+        .refresh_token(&farm.owner("ada"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(
+        token_before, token_between,
+        "the rotation was stored before the API call"
+    );
+    // Resumed: the stored successor is used, never the used token.
+    let results = farm.run().await;
+    assert_eq!(counted(&results[0].1), Some(6));
+    assert_eq!(
+        farm.reuse_detections().await,
+        0,
+        "no used refresh token presented again"
+    );
+}
+
+/// Measured, not prevented: a process that dies after COOP rotated the refresh token and before
+/// the vault stored the successor leaves the vault holding a used token. COOP (no grace period)
+/// takes the next presentation as a replay and revokes the grant; the farmer is asked to turn
+/// counting on again, and nothing is counted in the meantime.
+async fn a_crash_between_the_answer_and_the_write_ends_in_re_consent(farm: Farm) {
+    let ada = farm.enrolled("ada").await;
+    farm.harness.faults(json!({ "answer_delay_ms": 600 })).await;
+    let job = farm.job();
+    let day = farm.today();
+    let run = tokio::spawn(async move { job.run(day).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    run.abort(); // the crash: COOP has rotated, the answer never arrives
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    farm.harness.clear_faults().await;
+    // The lease of the dead run holds the farmer until it expires (15 minutes).
+    assert!(farm.run().await.iter().all(|(_, r)| *r == FarmerResult::Skipped));
+    farm.harness
+        .advance(Duration::from_secs(server::counting::LEASE_SECONDS as u64 + 1));
+    let results = farm.run().await;
+    assert_eq!(results[0].1, FarmerResult::NeedsConsent, "{results:?}");
+    assert_eq!(
+        farm.reuse_detections().await,
+        1,
+        "the replay COOP detected, caused on purpose"
+    );
+    assert_eq!(farm.status(&ada).await["state"], "needs_consent");
+}
+
+async fn turning_it_off_revokes_and_logging_out_does_not(farm: Farm) {
+    let ada = farm.enrolled("ada").await;
+    // Logging out of TopCluck (and COOP) leaves counting on: the offline grant lives.
+    let logout = http()
+        .post(farm.bff.url("/bff/logout"))
+        .header("cookie", &ada)
+        .header("x-csrf", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::OK);
+    assert!(
+        counted(&farm.run().await[0].1).is_some(),
+        "counted after the farmer logged out"
+    );
+
+    let ada = farm.bff.login("ada").await.0;
+    let off = http()
+        .post(farm.bff.url("/bff/counting/off"))
+        .header("cookie", &ada)
+        .header("x-csrf", "1")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(off.status(), StatusCode::OK);
+    assert_eq!(off.json::<Value>().await.unwrap()["state"], "off");
+    assert!(
+        farm.vault()
+            .refresh_token(&farm.owner("ada"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Revoked at COOP (in the background): the offline grant is gone.
+    let mut revoked = false;
+    for _ in 0..100 {
+        let grants = farm.harness.grants("ada").await;
+        revoked = grants["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["offline"] == true)
+            .all(|g| !g["revoked_reason"].is_null());
+        if revoked {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(revoked, "the offline grant is revoked at COOP");
+    assert!(farm.run().await.is_empty());
+    // Without a session: no status, no enrolment.
+    assert_eq!(
+        http()
+            .get(farm.bff.url("/bff/counting"))
+            .header("x-csrf", "1")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let start = http()
+        .get(farm.bff.url("/bff/counting/start?code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"))
+        .header("x-csrf", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(farm.reuse_detections().await, 0);
+}
+
+/// Runs `case` on a farm with the vault on `store`, within [`CASE_LIMIT`].
+async fn run<F: Future<Output = ()>>(store: Store, case: impl FnOnce(Farm) -> F) {
+    tokio::time::timeout(CASE_LIMIT, async { case(Farm::start(store).await).await })
+        .await
+        .unwrap_or_else(|_| panic!("the case took longer than {CASE_LIMIT:?} on {store:?}"));
+}
+
+macro_rules! suite {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::run(super::Store::Sqlite, super::$case).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::run(super::Store::Postgres, super::$case).await;
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    enrol_then_two_runs_on_one_day_refresh_once_each_and_keep_one_row,
+    a_dead_grant_needs_consent_and_the_provider_is_not_asked_again,
+    an_outage_during_the_run_is_retried_and_counted_after_it_ends,
+    an_interrupted_run_resumes_without_refreshing_a_used_token,
+    a_crash_between_the_answer_and_the_write_ends_in_re_consent,
+    turning_it_off_revokes_and_logging_out_does_not,
+);
