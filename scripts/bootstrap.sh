@@ -57,6 +57,9 @@ command -v curl >/dev/null || die "curl not found" "sudo apt-get install -y curl
 # Packages that only apt can bring, gathered now so a machine without root fails here, at once.
 APT_NEEDED=()
 [ -x /usr/bin/chromium ] || APT_NEEDED+=(chromium)
+# The vault's tests start a throwaway PostgreSQL cluster (initdb, pg_ctl as user postgres).
+PG_BIN=/usr/lib/postgresql/15/bin
+[ -x "$PG_BIN/initdb" ] || APT_NEEDED+=(postgresql-15)
 DEBIAN_RUST_PKGS=(rustc-web cargo-web rust-web-src rust-web-clippy lld-22)
 want_debian_rust=no
 if [ "${TOPCLUCK_RUST:-}" = debian ]; then want_debian_rust=yes; fi
@@ -222,10 +225,13 @@ in_background() { # in_background NAME COMMAND...: output goes to $LOGS/NAME.log
   echo "    started in the background: $name (log: $LOGS/$name.log)"
 }
 
-chromium_step() {
-  if [ -x /usr/bin/chromium ]; then return 0; fi
-  local s=$SECONDS
-  apt_install chromium && echo "chromium installed in $((SECONDS - s)) s"
+# One apt run for what only apt brings (two at once would fight over dpkg's lock).
+apt_step() {
+  local want=() s=$SECONDS
+  [ -x /usr/bin/chromium ] || want+=(chromium)
+  [ -x "$PG_BIN/initdb" ] || want+=(postgresql-15)
+  [ ${#want[@]} -gt 0 ] || return 0
+  apt_install "${want[@]}" && echo "${want[*]} installed in $((SECONDS - s)) s"
 }
 npm_step() {
   local stamp=end2end/node_modules/.package-lock.sha sum s=$SECONDS
@@ -237,8 +243,12 @@ npm_step() {
   (cd end2end && npm ci --no-audit --no-fund) && echo "$sum" >"$stamp" && echo "npm ci in $((SECONDS - s)) s"
 }
 
-step "in the background: Chromium (apt) and end2end/ npm packages (Playwright, wasm-opt)"
-if [ -x /usr/bin/chromium ]; then ok "$(/usr/bin/chromium --version 2>/dev/null | head -n1)"; else in_background chromium chromium_step; fi
+step "in the background: Chromium and PostgreSQL 15 (apt), end2end/ npm packages (Playwright, wasm-opt)"
+if [ -x /usr/bin/chromium ] && [ -x "$PG_BIN/initdb" ]; then
+  ok "$(/usr/bin/chromium --version 2>/dev/null | head -n1); $("$PG_BIN/initdb" --version)"
+else
+  in_background apt apt_step
+fi
 in_background npm npm_step
 
 want_bindgen=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
@@ -294,6 +304,7 @@ for i in "${!bg_pids[@]}"; do
   [ $((SECONDS - start)) -gt 1 ] && TIMES+=("$(printf '%-34s %4d s' "waited for ${bg_names[$i]}" $((SECONDS - start)))")
 done
 [ -x /usr/bin/chromium ] || die "Chromium is missing" "sudo apt-get install -y chromium"
+[ -x "$PG_BIN/initdb" ] || die "PostgreSQL 15 is missing (the vault's tests need it)" "sudo apt-get install -y postgresql-15"
 wasm-opt --version >/dev/null 2>&1 && ok "$(wasm-opt --version)" || die "wasm-opt missing" "cd end2end && npm ci"
 
 if [ ${#TIMES[@]} -gt 1 ]; then
