@@ -87,9 +87,15 @@ pub fn CountingChart(today: String, history: Vec<DayCount>) -> impl IntoView {
 fn bar(i: usize, last: usize, day: &ChartDay, max: i64) -> impl IntoView + use<> {
     let x = i as f64 * SLOT + (SLOT - BAR) / 2.0;
     let middle = x + BAR / 2.0;
+    // Today's date ends at the chart's right edge, so it is not cut off.
+    let (label_x, anchor) = if i == last {
+        (x + BAR, "end")
+    } else {
+        (middle, "middle")
+    };
     let label = (last - i).is_multiple_of(7).then(|| {
         view! {
-            <text class="chart-date" x=middle y=BASE + 14.0 text-anchor="middle">
+            <text class="chart-date" x=label_x y=BASE + 14.0 text-anchor=anchor>
                 {day.label.clone()}
             </text>
         }
