@@ -111,6 +111,10 @@ async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
     tracing::info!("TopCluck listening on http://{address}");
     // TCP_NODELAY, the header read timeout and graceful shutdown: see `server::edges::serve`.
     server::edges::serve(listener, app, shutdown_signal()).await?;
+    // A daily run in flight finishes first: its refreshes' answers reach the vault.
+    if !server::counting::drain(std::time::Duration::from_secs(90)).await {
+        tracing::warn!("stopping while a daily count still runs: a refresh may be cut short");
+    }
     Ok(0)
 }
 

@@ -253,6 +253,17 @@ impl Settings {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // A run holds a farmer's grant for `LEASE_SECONDS`: its retries must end well within.
+        let waits: u64 = count_backoff.iter().map(|d| d.as_secs()).sum();
+        if waits * 2 > crate::counting::LEASE_SECONDS as u64 {
+            return Err(problem(
+                "TOPCLUCK_COUNT_RETRY_MS",
+                format!(
+                    "the waits add up to {waits} s: keep them under {} s",
+                    crate::counting::LEASE_SECONDS / 2
+                ),
+            ));
+        }
         let vault_keys = match get("TOPCLUCK_VAULT_KEYS") {
             Some(v) => Some(
                 crate::vault::KeyRing::parse(v).map_err(|e| problem("TOPCLUCK_VAULT_KEYS", e.to_string()))?,

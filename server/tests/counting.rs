@@ -316,7 +316,7 @@ async fn a_crash_between_the_answer_and_the_write_ends_in_re_consent(farm: Farm)
     tokio::time::sleep(Duration::from_millis(700)).await;
     farm.harness.clear_faults().await;
     // The lease of the dead run holds the farmer until it expires (15 minutes).
-    assert!(farm.run().await.iter().all(|(_, r)| *r == FarmerResult::Skipped));
+    assert!(farm.run().await.iter().all(|(_, r)| *r == FarmerResult::Busy));
     farm.harness
         .advance(Duration::from_secs(server::counting::LEASE_SECONDS as u64 + 1));
     let results = farm.run().await;
@@ -327,6 +327,26 @@ async fn a_crash_between_the_answer_and_the_write_ends_in_re_consent(farm: Farm)
         "the replay COOP detected, caused on purpose"
     );
     assert_eq!(farm.status(&ada).await["state"], "needs_consent");
+}
+
+/// A refresh answer lost after COOP did the work (a gateway's 502): the token may have been
+/// rotated, so the job never presents it again — it ends the grant cleanly (no reuse
+/// detection) and asks for re-consent. Without this, the next attempt is a replay.
+async fn a_lost_refresh_answer_is_never_replayed(farm: Farm) {
+    let ada = farm.enrolled("ada").await;
+    farm.harness.faults(json!({ "lost_answer_status": 502 })).await;
+    let before = farm.refresh_requests().await;
+    let results = farm.run().await;
+    farm.harness.clear_faults().await;
+    assert_eq!(results[0].1, FarmerResult::NeedsConsent, "{results:?}");
+    assert_eq!(
+        farm.refresh_requests().await,
+        before + 1,
+        "presented once, never again"
+    );
+    assert_eq!(farm.reuse_detections().await, 0, "no replay reached COOP");
+    assert_eq!(farm.status(&ada).await["state"], "needs_consent");
+    assert!(farm.run().await.is_empty());
 }
 
 async fn turning_it_off_revokes_and_logging_out_does_not(farm: Farm) {
@@ -435,5 +455,6 @@ suite!(
     an_outage_during_the_run_is_retried_and_counted_after_it_ends,
     an_interrupted_run_resumes_without_refreshing_a_used_token,
     a_crash_between_the_answer_and_the_write_ends_in_re_consent,
+    a_lost_refresh_answer_is_never_replayed,
     turning_it_off_revokes_and_logging_out_does_not,
 );

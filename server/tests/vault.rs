@@ -206,6 +206,9 @@ async fn rotate_is_a_compare_and_swap_on_the_current_token(env: Env) {
         vault.refresh_token(&alice).await.unwrap().as_deref(),
         Some("rt-1")
     );
+    // The same write again (a retry after a reply that was lost): stored, not refused — a
+    // refusal would make the job revoke the token it has just stored.
+    assert!(vault.rotate(&alice, "rt-0", "rt-1", NOW + 1).await.unwrap());
 
     // A stale `old`: refused, and the row is byte for byte unchanged.
     let raw = env.raw().await;

@@ -36,6 +36,8 @@ pub struct Faults {
     unavailable_until_ms: AtomicI64,
     latency_ms: AtomicU64,
     answer_delay_ms: AtomicU64,
+    /// Once the work is done, answer this status (a gateway's 502/504) instead; 0: off.
+    lost_answer_status: std::sync::atomic::AtomicU16,
     unreadable_answer: AtomicBool,
     /// Scopes added to every token answer's; empty when off.
     extra_scope: Mutex<Scopes>,
@@ -71,6 +73,14 @@ impl Faults {
         wait(self.answer_delay_ms.load(Ordering::Relaxed)).await;
     }
 
+    /// The status a gateway answers in place of the done work's answer, if that fault is on.
+    pub fn lost_answer_status(&self) -> Option<StatusCode> {
+        match self.lost_answer_status.load(Ordering::Relaxed) {
+            0 => None,
+            status => StatusCode::from_u16(status).ok(),
+        }
+    }
+
     fn set(&self, settings: &FaultSettings, clock: &Clock) {
         let until = match settings.unavailable_seconds.min(MAX_UNAVAILABLE_SECONDS) {
             0 => 0,
@@ -83,6 +93,13 @@ impl Faults {
             .store(settings.answer_delay_ms.min(MAX_WAIT_MS), Ordering::Relaxed);
         self.unreadable_answer
             .store(settings.unreadable_answer, Ordering::Relaxed);
+        self.lost_answer_status.store(
+            settings
+                .lost_answer_status
+                .filter(|s| (500..600).contains(s))
+                .unwrap_or(0),
+            Ordering::Relaxed,
+        );
         *self.extra_scope.lock().unwrap_or_else(|p| p.into_inner()) =
             Scopes::parse(settings.extra_scope.as_deref().unwrap_or_default());
     }
@@ -111,6 +128,10 @@ pub struct FaultSettings {
     /// The token endpoint answers `200 text/html` and does nothing.
     #[serde(default)]
     unreadable_answer: bool,
+    /// The token endpoint does the work (a refresh rotates), then answers this 5xx with no
+    /// body, as a gateway that lost the answer would (e.g. 502, 504).
+    #[serde(default)]
+    lost_answer_status: Option<u16>,
     /// Space-separated scopes every code and refresh answer reports as granted besides the
     /// real ones, and puts in its access token (e.g. `"offline_access"`).
     #[serde(default)]

@@ -88,8 +88,10 @@ pub(crate) async fn enrol(
             "counting was allowed by another farmer than the one logged in".into(),
         ));
     }
-    if !granted.scopes.iter().any(|s| s == "offline_access") {
-        return Err(refuse("the provider did not grant offline_access".into()));
+    for needed in ["offline_access", "eggs:read"] {
+        if !granted.scopes.iter().any(|s| s == needed) {
+            return Err(refuse(format!("the provider did not grant {needed}")));
+        }
     }
     let Some(refresh_token) = granted.refresh_token.as_deref() else {
         return Err(refuse("the provider issued no refresh token".into()));
@@ -183,11 +185,12 @@ async fn read_status(state: &AppState, owner: &Owner) -> Result<CountingStatus, 
 }
 
 /// Development only: one pass of the job now (the command line's `server count-eggs` does the
-/// same in production). Not routed unless the server runs the embedded COOP.
-pub async fn dev_count(State(state): State<AppState>) -> Result<Json<Summary>, BffError> {
+/// same in production). 404 unless the server runs the embedded COOP; a logged-in farmer only.
+pub async fn dev_count(State(state): State<AppState>, session: Session) -> Result<Json<Summary>, BffError> {
     if state.settings.issuer.is_some() {
         return Err(BffError::NotFound);
     }
+    farmer(&state, &session).await?;
     let job = counting::Job::from_state(&state).ok_or(BffError::NotFound)?;
     let day = state.settings.daily_count.day(state.clock.now());
     // On its own task: a request that goes away does not cut a refresh short.

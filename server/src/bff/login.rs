@@ -232,10 +232,12 @@ pub(crate) fn revoke_if_unkept(
 /// Provider failures during login: unavailable → 503 (retry), anything else → login failed.
 fn provider_error(error: ProviderError) -> BffError {
     match error {
-        ProviderError::Unavailable(detail) => BffError::ProviderUnavailable {
-            detail,
-            retry_after_seconds: RETRY_AFTER_SECONDS,
-        },
+        ProviderError::Unavailable(detail) | ProviderError::AnswerLost(detail) => {
+            BffError::ProviderUnavailable {
+                detail,
+                retry_after_seconds: RETRY_AFTER_SECONDS,
+            }
+        }
         ProviderError::Misconfigured { code } => BffError::ClientMisconfigured(code),
         ProviderError::BadAnswer(detail) => BffError::BadProviderAnswer(detail),
         other => BffError::LoginFailed(other.to_string()),

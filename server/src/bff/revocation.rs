@@ -119,7 +119,7 @@ fn settle(
             tracing::warn!(%sub, hint, "not revoked: the provider has no revocation endpoint");
             Revocation::Unsupported
         }
-        ProviderError::Unavailable(detail) => {
+        ProviderError::Unavailable(detail) | ProviderError::AnswerLost(detail) => {
             tracing::warn!(%sub, hint, %detail, "not revoked yet: the provider is unavailable; retrying in the background");
             retry_in_background(Arc::clone(provider), sub.to_owned(), token, hint);
             Revocation::Retrying
@@ -144,7 +144,7 @@ fn retry_in_background(provider: Arc<Provider>, sub: String, token: String, hint
                     tracing::info!(%sub, hint, attempt = attempt + 1, "revoked on a background retry");
                     return;
                 }
-                Err(ProviderError::Unavailable(_)) => continue,
+                Err(ProviderError::Unavailable(_) | ProviderError::AnswerLost(_)) => continue,
                 Err(error) => {
                     tracing::error!(%sub, hint, %error, "not revoked: a background retry failed");
                     return;

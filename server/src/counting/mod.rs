@@ -27,6 +27,15 @@ use tokio::task::JoinSet;
 use crate::oidc::{Provider, ProviderError};
 use crate::vault::{Outcome, Owner, Vault};
 
+/// Runs in flight in this process: shutting down waits for them ([`drain`]), so a SIGTERM
+/// does not cut a refresh off between the provider's answer and the vault's write.
+static IN_FLIGHT: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Waits (at most `limit`) for the runs in flight to finish; `false` if they did not.
+pub async fn drain(limit: Duration) -> bool {
+    tokio::time::timeout(limit, IN_FLIGHT.write()).await.is_ok()
+}
+
 /// How long a run holds a farmer's grant at most (longer than the slowest count with its
 /// retries and the refresh timeout).
 pub const LEASE_SECONDS: i64 = 15 * 60;
@@ -80,6 +89,9 @@ pub enum FarmerResult {
     },
     /// Turned off while the job ran.
     Skipped,
+    /// Another run holds this farmer's grant right now (the schedule and `server count-eggs`,
+    /// or another instance): left to it.
+    Busy,
 }
 
 /// A run's results, farmer by farmer.
@@ -109,9 +121,8 @@ impl Summary {
                 FarmerResult::NeedsConsent => format!("{subject}: needs re-consent (the grant is dead)"),
                 FarmerResult::RetryLater { reason } => format!("{subject}: retry later ({reason})"),
                 FarmerResult::Failed { reason } => format!("{subject}: failed ({reason})"),
-                FarmerResult::Skipped => {
-                    format!("{subject}: skipped (turned off, or being counted by another run)")
-                }
+                FarmerResult::Skipped => format!("{subject}: skipped (turned off)"),
+                FarmerResult::Busy => format!("{subject}: skipped (another run is counting this farmer)"),
             })
             .collect();
         lines.push(format!(
@@ -127,37 +138,66 @@ impl Summary {
     }
 }
 
+/// Revokes an access token the job will not use.
+async fn revocation_of_access(provider: &Provider, subject: &str, access_token: &str) {
+    if let Err(error) = provider.revoke(access_token, "access_token").await {
+        tracing::warn!(sub = %subject, %error, "daily count: an unused access token NOT revoked");
+    }
+}
+
 /// Why an attempt should be tried again.
 struct Unavailable(String);
 
 impl Job {
     /// One pass over every enrolled farmer, for `day`.
     pub async fn run(&self, day: time::Date) -> Result<Summary, crate::vault::VaultError> {
-        let owners = self.vault.enrolled().await?;
+        let _in_flight = IN_FLIGHT.read().await;
+        // Only this provider's and this client's grants: another issuer's token is never sent here.
+        let (issuer, client_id) = (self.provider.issuer(), self.provider.client_id());
+        let owners: Vec<Owner> = self
+            .vault
+            .enrolled()
+            .await?
+            .into_iter()
+            .filter(|owner| owner.issuer == issuer && owner.client_id == client_id)
+            .collect();
         let permits = Arc::new(Semaphore::new(self.concurrency.max(1)));
         let mut tasks = JoinSet::new();
+        // Which farmer each task counts: a task that panics is that farmer's failure, not the
+        // run's (returning early would abort every other farmer's refresh in flight).
+        let mut farmers = std::collections::HashMap::new();
         for owner in owners {
             let (job, permits) = (self.clone(), Arc::clone(&permits));
-            tasks.spawn(async move {
+            let subject = owner.subject.clone();
+            let task = tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await.expect("never closed");
                 let result = job.count_leased(&owner, day).await;
                 tracing::info!(sub = %owner.subject, outcome = ?result, "daily count");
                 (owner, result)
             });
+            farmers.insert(task.id(), subject);
         }
         let mut summary = Summary {
             date: schedule::iso(day),
             farmers: Vec::new(),
         };
-        while let Some(joined) = tasks.join_next().await {
-            let (owner, result) =
-                joined.map_err(|e| crate::vault::VaultError::Store(format!("a count task died: {e}")))?;
+        while let Some(joined) = tasks.join_next_with_id().await {
+            let (owner, result) = match joined {
+                Ok((_, done)) => done,
+                Err(error) => {
+                    let subject = farmers.remove(&error.id()).unwrap_or_default();
+                    tracing::error!(sub = %subject, %error, "daily count: the farmer's task died");
+                    let reason = format!("the count task died: {error}");
+                    summary.farmers.push((subject, FarmerResult::Failed { reason }));
+                    continue;
+                }
+            };
             let (outcome, reason) = match &result {
                 FarmerResult::Counted { .. } => (Some(Outcome::Counted), None),
                 FarmerResult::NeedsConsent => (Some(Outcome::NeedsConsent), None),
                 FarmerResult::RetryLater { reason } => (Some(Outcome::RetryLater), Some(reason.as_str())),
                 FarmerResult::Failed { reason } => (Some(Outcome::Failed), Some(reason.as_str())),
-                FarmerResult::Skipped => (None, None),
+                FarmerResult::Skipped | FarmerResult::Busy => (None, None),
             };
             if let Some(outcome) = outcome
                 && let Err(error) = self
@@ -178,7 +218,7 @@ impl Job {
     async fn count_leased(&self, owner: &Owner, day: time::Date) -> FarmerResult {
         match self.vault.lease(owner, self.clock.now(), LEASE_SECONDS).await {
             Ok(true) => {}
-            Ok(false) => return FarmerResult::Skipped,
+            Ok(false) => return FarmerResult::Busy,
             Err(error) => {
                 return FarmerResult::RetryLater {
                     reason: format!("the vault: {error}"),
@@ -264,6 +304,30 @@ impl Job {
                     },
                 ));
             }
+            Err(ProviderError::AnswerLost(detail)) => {
+                // COOP may have rotated the token: presenting it again would be a replay. The
+                // grant is ended cleanly instead, and the farmer asked to turn counting on again.
+                tracing::warn!(sub = %owner.subject, %detail, "daily count: the refresh answer was lost; ending the grant rather than replaying its token");
+                if let Err(error) = self.provider.revoke(&refresh_token, "refresh_token").await {
+                    tracing::warn!(sub = %owner.subject, %error, "daily count: the uncertain grant NOT revoked");
+                }
+                let now = self.clock.now();
+                return Ok(Err(
+                    match self
+                        .vault
+                        .needs_consent_if_current(owner, &refresh_token, now)
+                        .await
+                    {
+                        Ok(true) => FarmerResult::NeedsConsent,
+                        Ok(false) => FarmerResult::Skipped,
+                        Err(error) => FarmerResult::Failed {
+                            reason: format!(
+                                "the refresh answer was lost and the vault could not say so: {error}"
+                            ),
+                        },
+                    },
+                ));
+            }
             Err(ProviderError::Unavailable(detail)) => {
                 return Err(Unavailable(format!("the provider: {detail}")));
             }
@@ -280,6 +344,15 @@ impl Job {
             && let Some(result) = self.store_rotation(owner, &refresh_token, new).await
         {
             return Ok(Err(result));
+        }
+        // RFC 6749 §6: never more than asked. A wider token is not used.
+        if let Some(granted) = &tokens.scopes
+            && let Some(extra) = granted.iter().find(|s| !JOB_SCOPES.contains(&s.as_str()))
+        {
+            revocation_of_access(&self.provider, &owner.subject, &tokens.access_token).await;
+            return Ok(Err(FarmerResult::Failed {
+                reason: format!("the provider granted {extra:?} beyond eggs:read"),
+            }));
         }
         Ok(Ok(tokens.access_token))
     }
@@ -303,10 +376,15 @@ impl Job {
                 Err(error) => last_error = Some(error.to_string()),
             }
         }
-        tracing::error!(sub = %owner.subject, "daily count: the rotated refresh token could not be stored; the grant is lost");
+        // The row still holds the used token: presented again, it would be a replay. Ending the
+        // grant now makes the next run meet a plain invalid_grant (re-consent) instead.
+        tracing::error!(sub = %owner.subject, "daily count: the rotated refresh token could not be stored; ending the grant");
+        if let Err(error) = self.provider.revoke(new, "refresh_token").await {
+            tracing::error!(sub = %owner.subject, %error, "daily count: the unstored refresh token NOT revoked");
+        }
         Some(FarmerResult::Failed {
             reason: format!(
-                "the rotated refresh token could not be stored ({}); the farmer must turn counting on again",
+                "the rotated refresh token could not be stored ({}); the grant was ended, the farmer must turn counting on again",
                 last_error.unwrap_or_default()
             ),
         })

@@ -9,9 +9,14 @@ use super::schedule::Schedule;
 
 /// How long the runner sleeps at most before looking again.
 const LOOK_EVERY: Duration = Duration::from_secs(60);
+/// A day's run that left farmers to retry (provider or API unavailable, or counted by another
+/// run) goes again after this long, up to [`PASSES_PER_DAY`] passes; then the day is done.
+const NEXT_PASS: Duration = Duration::from_secs(15 * 60);
+const PASSES_PER_DAY: u32 = 4;
 
 pub fn spawn(job: Job, schedule: Schedule) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut passes: (Option<time::Date>, u32) = (None, 0);
         loop {
             let now = job.clock.now();
             let last = match job.vault.last_run().await {
@@ -39,6 +44,21 @@ pub fn spawn(job: Job, schedule: Schedule) -> tokio::task::JoinHandle<()> {
                 Ok(summary) => {
                     for line in summary.lines() {
                         tracing::info!("daily count: {line}");
+                    }
+                    passes = match passes {
+                        (Some(done), n) if done == day => (Some(day), n + 1),
+                        _ => (Some(day), 1),
+                    };
+                    let unfinished = summary.farmers.iter().any(|(_, r)| {
+                        matches!(
+                            r,
+                            super::FarmerResult::RetryLater { .. } | super::FarmerResult::Busy
+                        )
+                    });
+                    if unfinished && passes.1 < PASSES_PER_DAY {
+                        tracing::info!("daily count: farmers left to retry; another pass in {NEXT_PASS:?}");
+                        tokio::time::sleep(NEXT_PASS).await;
+                        continue;
                     }
                     if let Err(error) = job.vault.set_last_run(day).await {
                         tracing::error!(%error, "daily count: the run is not recorded; it will run again");

@@ -115,6 +115,10 @@ pub enum ProviderError {
     /// The token endpoint's answer is not a token response nor an OAuth error.
     #[error("unreadable token endpoint answer: {0}")]
     BadAnswer(String),
+    /// The request may have reached the provider and been acted on, but its answer did not
+    /// arrive (a timeout, a 500/502/504): for a refresh, the token may have been rotated.
+    #[error("the provider's answer was lost: {0}")]
+    AnswerLost(String),
     /// Neither discovery nor `TOPCLUCK_REVOCATION_ENDPOINT` names a revocation endpoint.
     #[error("the provider has no revocation endpoint")]
     NoRevocationEndpoint,
@@ -369,7 +373,10 @@ fn token_error(error: RequestTokenError<Transport, BasicErrorResponse>) -> Provi
                 _ => ProviderError::Misconfigured { code },
             }
         }
-        RequestTokenError::Request(error) => ProviderError::Unavailable(error.to_string()),
+        RequestTokenError::Request(error) if error.not_received() => {
+            ProviderError::Unavailable(error.to_string())
+        }
+        RequestTokenError::Request(error) => ProviderError::AnswerLost(error.to_string()),
         RequestTokenError::Parse(error, _) => ProviderError::BadAnswer(error.to_string()),
         RequestTokenError::Other(other) => ProviderError::BadAnswer(other),
     }

@@ -10,6 +10,19 @@ pub(super) enum Transport {
     Status(axum::http::StatusCode),
 }
 
+impl Transport {
+    /// Whether the provider certainly did not act on the request: it could not be reached, or
+    /// said so (503, 429). A timeout, a 500/502/504 or a broken answer may come after the work
+    /// was done (a refresh token rotated): presenting that token again would be a replay.
+    pub(super) fn not_received(&self) -> bool {
+        match self {
+            Self::Status(status) => matches!(status.as_u16(), 503 | 429),
+            Self::Http(oauth2::HttpClientError::Reqwest(error)) => error.is_connect(),
+            Self::Http(_) => false,
+        }
+    }
+}
+
 /// reqwest as `oauth2`/`openidconnect` call it. A 5xx or 429 answer becomes an error here:
 /// those crates would report an unparseable body instead, losing the status, and an outage
 /// would look like a broken provider.

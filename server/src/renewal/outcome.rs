@@ -138,7 +138,9 @@ pub async fn refresh(provider: &Provider, refresh_token: &str, clock: &Clock) ->
             }))
         }
         Err(ProviderError::Refused { .. }) => Outcome::Ended,
-        Err(ProviderError::Unavailable(detail)) => {
+        // The renewal core keeps its successor cache for answers that do arrive late; a lost
+        // one is retried like an outage (the known gap: see the README).
+        Err(ProviderError::Unavailable(detail) | ProviderError::AnswerLost(detail)) => {
             tracing::warn!(%detail, "refresh failed: provider unavailable");
             Outcome::Unavailable
         }

@@ -130,7 +130,8 @@ impl Vault {
 
     /// Compare-and-swap: stores `new` only if the row still holds `old` (their digests are
     /// compared, never plaintext); `Ok(false)` when it did not (someone else rotated, the grant
-    /// died, or the farmer turned counting off).
+    /// died, or the farmer turned counting off). Idempotent: a row that already holds `new` (a
+    /// retry after a write whose reply was lost) counts as stored.
     pub async fn rotate(&self, owner: &Owner, old: &str, new: &str, now: i64) -> Result<bool, VaultError> {
         let sealed = self.keys.seal(owner, new);
         let written = on_pool!(&self.pool, pool => {
@@ -138,7 +139,7 @@ impl Vault {
                 "UPDATE offline_grants SET key_id = $4, sealed_token = $5, token_sha256 = $6, \
                  updated_at = $7, version = version + 1 \
                  WHERE issuer = $1 AND subject = $2 AND client_id = $3 AND state = 'active' \
-                 AND token_sha256 = $8",
+                 AND (token_sha256 = $8 OR token_sha256 = $6)",
             )
             .bind(&owner.issuer)
             .bind(&owner.subject)

@@ -32,6 +32,9 @@ pub async fn token(State(coop): State<SharedCoop>, headers: HeaderMap, body: Byt
     };
     coop.counters.token_request(&grant_type, outcome);
     coop.faults.delay_answer().await;
+    if let Some(status) = coop.faults.lost_answer_status() {
+        return status.into_response();
+    }
     match result {
         Ok(tokens) => {
             let mut response = Json(tokens).into_response();
