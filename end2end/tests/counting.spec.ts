@@ -9,7 +9,7 @@ import { coop, logIn, record } from "./helpers";
 
 const farmer = "bert";
 
-/** One pass of the daily job now. */
+/** One pass of the daily job now, as the logged-in farmer (the dev route needs a session). */
 async function countEggs(request: APIRequestContext) {
   const run = await request.post("/bff/dev/count-eggs", { headers: { "X-CSRF": "1" } });
   expect(run.ok(), `count-eggs answered ${run.status()}: ${await run.text()}`).toBe(true);
@@ -62,7 +62,7 @@ test("daily counting: turned on through COOP's consent page, counted, shown; a r
   expect(offline[0].scope.split(" ").sort()).toEqual(["eggs:read", "offline_access", "openid"]);
 
   // The job counts; the page shows the count in the chart and when it was made.
-  await countEggs(request);
+  await countEggs(page.request);
   await page.reload();
   await expect(status).toContainText(/last counted \w{3} \d{1,2}, \d{4}, \d\d:\d\d UTC/);
   await expect(status).not.toContainText("not yet");
@@ -82,7 +82,7 @@ test("daily counting: turned on through COOP's consent page, counted, shown; a r
   const revoked = await request.post(`${coop}/dev/grants/revoke`, { data: { username: farmer, offline: true } });
   expect(revoked.ok()).toBe(true);
   expect((await revoked.json()).revoked).toBe(1);
-  await countEggs(request);
+  await countEggs(page.request);
   await page.reload();
   const notice = panel.getByRole("alert");
   await expect(notice).toContainText(
