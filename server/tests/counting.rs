@@ -13,16 +13,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::counting::{FarmerResult, Job};
 use server::vault::Owner;
+use support::stores::Store;
 use support::*;
 
 const VAULT_KEYS: &str = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 const CASE_LIMIT: Duration = Duration::from_secs(120);
-
-#[derive(Clone, Copy, Debug)]
-enum Store {
-    Sqlite,
-    Postgres,
-}
 
 /// COOP, a BFF with a vault on `store`, and farmers logged in.
 struct Farm {
@@ -428,28 +423,7 @@ async fn run<F: Future<Output = ()>>(store: Store, case: impl FnOnce(Farm) -> F)
         .unwrap_or_else(|_| panic!("the case took longer than {CASE_LIMIT:?} on {store:?}"));
 }
 
-macro_rules! suite {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::run(super::Store::Sqlite, super::$case).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::run(super::Store::Postgres, super::$case).await;
-                }
-            )*
-        }
-    };
-}
-
-suite!(
+on_both_stores!(
     enrol_then_two_runs_on_one_day_refresh_once_each_and_keep_one_row,
     a_dead_grant_needs_consent_and_the_provider_is_not_asked_again,
     an_outage_during_the_run_is_retried_and_counted_after_it_ends,

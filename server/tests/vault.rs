@@ -13,6 +13,7 @@ use std::time::Duration;
 use server::settings::Settings;
 use server::vault::{GrantState, Outcome, Owner, Vault, VaultError};
 use sha2::{Digest, Sha256};
+use support::stores::Store;
 use time::{Date, Month};
 
 const K1: &str = "azEta2V5LWsxLWtleS1rMS1rZXktazEta2V5LWsxLWs";
@@ -20,12 +21,6 @@ const K2: &str = "azIta2V5LWsyLWtleS1rMi1rZXktazIta2V5LWsyLWs";
 const ISSUER: &str = "https://coop.example";
 /// Each case, start to end (the PostgreSQL cluster's start included).
 const CASE_LIMIT: Duration = Duration::from_secs(120);
-
-#[derive(Clone, Copy, Debug)]
-enum Store {
-    Sqlite,
-    Postgres,
-}
 
 /// One case's store: a temporary directory (the data directory), and for PostgreSQL a fresh
 /// database.
@@ -668,28 +663,7 @@ async fn run<F: Future<Output = ()>>(store: Store, case: impl FnOnce(Env) -> F) 
         .unwrap_or_else(|_| panic!("the case took longer than {CASE_LIMIT:?} on {store:?}"));
 }
 
-macro_rules! suite {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::run(super::Store::Sqlite, super::$case).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::run(super::Store::Postgres, super::$case).await;
-                }
-            )*
-        }
-    };
-}
-
-suite!(
+on_both_stores!(
     enrol_stores_the_token_sealed_and_returns_the_one_it_replaces,
     rotate_is_a_compare_and_swap_on_the_current_token,
     concurrent_rotations_of_one_token_have_exactly_one_winner,

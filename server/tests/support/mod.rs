@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod postgres;
+pub mod stores;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
