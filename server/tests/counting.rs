@@ -69,6 +69,15 @@ impl Farm {
         }
     }
 
+    /// The refresh token the vault holds for `farmer`.
+    async fn vault_token(&self, farmer: &str) -> String {
+        self.vault()
+            .refresh_token(&self.owner(farmer))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     fn vault(&self) -> &server::vault::Vault {
         self.bff.state.as_ref().unwrap().vault.as_ref().unwrap()
     }
@@ -141,12 +150,7 @@ async fn enrol_then_two_runs_on_one_day_refresh_once_each_and_keep_one_row(farm:
 
     farm.record_eggs(&ada, 3).await;
     let before = farm.refresh_requests().await;
-    let token_before = farm
-        .vault()
-        .refresh_token(&farm.owner("ada"))
-        .await
-        .unwrap()
-        .unwrap();
+    let token_before = farm.vault_token("ada").await;
     let first = farm.run().await;
     assert_eq!(first.len(), 2);
     assert_eq!(counted(&first[0].1), Some(3), "{first:?}");
@@ -156,12 +160,7 @@ async fn enrol_then_two_runs_on_one_day_refresh_once_each_and_keep_one_row(farm:
         before + 2,
         "one refresh per farmer"
     );
-    let token_after = farm
-        .vault()
-        .refresh_token(&farm.owner("ada"))
-        .await
-        .unwrap()
-        .unwrap();
+    let token_after = farm.vault_token("ada").await;
     assert_ne!(token_before, token_after, "the rotated refresh token is stored");
 
     farm.record_eggs(&ada, 2).await;
@@ -261,12 +260,7 @@ async fn an_outage_during_the_run_is_retried_and_counted_after_it_ends(farm: Far
 async fn an_interrupted_run_resumes_without_refreshing_a_used_token(farm: Farm) {
     let ada = farm.enrolled("ada").await;
     farm.record_eggs(&ada, 6).await;
-    let token_before = farm
-        .vault()
-        .refresh_token(&farm.owner("ada"))
-        .await
-        .unwrap()
-        .unwrap();
+    let token_before = farm.vault_token("ada").await;
     // The egg API cannot be reached: the refresh happened and was stored, the count did not.
     let mut cut = farm.job();
     cut.api_url = Some(url::Url::parse("http://127.0.0.1:9/api").unwrap());
@@ -276,12 +270,7 @@ async fn an_interrupted_run_resumes_without_refreshing_a_used_token(farm: Farm) 
         matches!(results[0].1, FarmerResult::RetryLater { .. }),
         "{results:?}"
     );
-    let token_between = farm
-        .vault()
-        .refresh_token(&farm.owner("ada"))
-        .await
-        .unwrap()
-        .unwrap();
+    let token_between = farm.vault_token("ada").await;
     assert_ne!(
         token_before, token_between,
         "the rotation was stored before the API call"
