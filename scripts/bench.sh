@@ -72,11 +72,12 @@ coop_pid=$!
 pids+=($coop_pid)
 timeout 40 "$HELPER" wait "$coop_url/.well-known/openid-configuration" ||
   die "COOP did not start" "see its log above: $(tail -5 "$work/coop.log")"
-# The working directory is empty, so no .env is read and nothing is written under data/.
+# The working directory is empty, so no .env is read; the vault's SQLite file lands in it.
 (cd "$work" && exec env RUST_LOG="$LOG" LEPTOS_OUTPUT_NAME=topcluck LEPTOS_ENV=PROD \
   LEPTOS_SITE_ADDR=127.0.0.1:$bff_port LEPTOS_SITE_ROOT="$TOPCLUCK_ROOT/target/site" \
   TOPCLUCK_ISSUER=$coop_url TOPCLUCK_CLIENT_SECRET=$secret TOPCLUCK_API_URL=$coop_url/api \
   TOPCLUCK_COOKIE_KEYS=YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktYmVuY2gta2V5 TOPCLUCK_REFRESH_SKEW=0 \
+  TOPCLUCK_VAULT_KEYS=bench:YmVuY2gtdmF1bHQta2V5LWJlbmNoLXZhdWx0LWtleS0= \
   "$SERVER" >"$work/bff.log" 2>&1) &
 bff_pid=$!
 pids+=($bff_pid)
