@@ -56,7 +56,7 @@ async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
 
     // Kept alive for the life of the process when it runs.
     let mut _embedded = None;
-    let provider = match (&settings.issuer_as_written, &settings.client_secret) {
+    let provider = match (&settings.issuer, &settings.client_secret) {
         (Some(issuer), Some(secret)) => {
             tracing::info!(%issuer, client_id = %settings.client_id, "using the configured OpenID provider");
             Provider::new(

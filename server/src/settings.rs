@@ -31,11 +31,10 @@ impl fmt::Debug for Secret {
 /// Everything the BFF needs to know.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// The OpenID provider's issuer; `None`: start the embedded COOP.
-    pub issuer: Option<Url>,
-    /// The issuer exactly as `TOPCLUCK_ISSUER` writes it: discovery's `issuer` must equal it byte
-    /// for byte (a parsed URL would add a trailing slash to `https://id.example`).
-    pub issuer_as_written: Option<String>,
+    /// The OpenID provider's issuer, exactly as `TOPCLUCK_ISSUER` writes it (checked to be a
+    /// URL): discovery's `issuer` must equal it byte for byte, and a parsed URL would add a
+    /// trailing slash to `https://id.example`. `None`: start the embedded COOP.
+    pub issuer: Option<String>,
     pub client_id: String,
     pub client_secret: Option<Secret>,
     pub scopes: Vec<String>,
@@ -110,11 +109,9 @@ impl Settings {
             Url::parse(value).map_err(|e| problem(name, format!("{value:?} is not a URL: {e}")))
         };
 
-        let issuer = get("TOPCLUCK_ISSUER")
-            .map(|v| url("TOPCLUCK_ISSUER", v))
-            .transpose()?;
-        match &issuer {
-            Some(issuer) => require_tls("TOPCLUCK_ISSUER", issuer)?,
+        let issuer = get("TOPCLUCK_ISSUER");
+        match issuer {
+            Some(issuer) => require_tls("TOPCLUCK_ISSUER", &url("TOPCLUCK_ISSUER", issuer)?)?,
             None if production => {
                 return Err(problem(
                     "TOPCLUCK_ISSUER",
@@ -124,7 +121,7 @@ impl Settings {
             }
             None => {}
         }
-        let issuer_as_written = issuer.as_ref().and(get("TOPCLUCK_ISSUER")).map(str::to_owned);
+        let issuer = issuer.map(str::to_owned);
         let client_secret = get("TOPCLUCK_CLIENT_SECRET").map(Secret::new);
         if issuer.is_some() && client_secret.is_none() {
             return Err(problem(
@@ -296,7 +293,6 @@ impl Settings {
         }
         Ok(Self {
             issuer,
-            issuer_as_written,
             client_id,
             client_secret,
             scopes,
@@ -497,7 +493,7 @@ mod tests {
                 dir.path(),
             )
             .unwrap();
-            assert_eq!(settings.issuer_as_written.as_deref(), Some(issuer));
+            assert_eq!(settings.issuer.as_deref(), Some(issuer));
         }
     }
 

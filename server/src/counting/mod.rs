@@ -138,13 +138,6 @@ impl Summary {
     }
 }
 
-/// Revokes an access token the job will not use.
-async fn revocation_of_access(provider: &Provider, subject: &str, access_token: &str) {
-    if let Err(error) = provider.revoke(access_token, "access_token").await {
-        tracing::warn!(sub = %subject, %error, "daily count: an unused access token NOT revoked");
-    }
-}
-
 /// Why an attempt should be tried again.
 struct Unavailable(String);
 
@@ -288,45 +281,19 @@ impl Job {
         {
             Ok(tokens) => tokens,
             Err(ProviderError::Refused { .. }) => {
-                // Only if the row still holds this token: a grant renewed meanwhile lives.
-                let now = self.clock.now();
-                return Ok(Err(
-                    match self
-                        .vault
-                        .needs_consent_if_current(owner, &refresh_token, now)
-                        .await
-                    {
-                        Ok(true) => FarmerResult::NeedsConsent,
-                        Ok(false) => FarmerResult::Skipped,
-                        Err(error) => FarmerResult::Failed {
-                            reason: format!("the grant is dead, but the vault could not say so: {error}"),
-                        },
-                    },
-                ));
+                return Ok(Err(self
+                    .grant_dead(owner, &refresh_token, "the grant is dead")
+                    .await));
             }
             Err(ProviderError::AnswerLost(detail)) => {
                 // COOP may have rotated the token: presenting it again would be a replay. The
                 // grant is ended cleanly instead, and the farmer asked to turn counting on again.
                 tracing::warn!(sub = %owner.subject, %detail, "daily count: the refresh answer was lost; ending the grant rather than replaying its token");
-                if let Err(error) = self.provider.revoke(&refresh_token, "refresh_token").await {
-                    tracing::warn!(sub = %owner.subject, %error, "daily count: the uncertain grant NOT revoked");
-                }
-                let now = self.clock.now();
-                return Ok(Err(
-                    match self
-                        .vault
-                        .needs_consent_if_current(owner, &refresh_token, now)
-                        .await
-                    {
-                        Ok(true) => FarmerResult::NeedsConsent,
-                        Ok(false) => FarmerResult::Skipped,
-                        Err(error) => FarmerResult::Failed {
-                            reason: format!(
-                                "the refresh answer was lost and the vault could not say so: {error}"
-                            ),
-                        },
-                    },
-                ));
+                self.revoke(owner, &refresh_token, "refresh_token", "the uncertain grant")
+                    .await;
+                return Ok(Err(self
+                    .grant_dead(owner, &refresh_token, "the refresh answer was lost")
+                    .await));
             }
             Err(ProviderError::Unavailable(detail)) => {
                 return Err(Unavailable(format!("the provider: {detail}")));
@@ -349,12 +316,42 @@ impl Job {
         if let Some(granted) = &tokens.scopes
             && let Some(extra) = granted.iter().find(|s| !JOB_SCOPES.contains(&s.as_str()))
         {
-            revocation_of_access(&self.provider, &owner.subject, &tokens.access_token).await;
+            self.revoke(
+                owner,
+                &tokens.access_token,
+                "access_token",
+                "an unused access token",
+            )
+            .await;
             return Ok(Err(FarmerResult::Failed {
                 reason: format!("the provider granted {extra:?} beyond eggs:read"),
             }));
         }
         Ok(Ok(tokens.access_token))
+    }
+
+    /// Revokes `token` once (the job's tokens that must not live on), logging a failure as
+    /// `what` NOT revoked.
+    async fn revoke(&self, owner: &Owner, token: &str, hint: &str, what: &str) {
+        if let Err(error) = self.provider.revoke(token, hint).await {
+            tracing::warn!(sub = %owner.subject, %error, "daily count: {what} NOT revoked");
+        }
+    }
+
+    /// The provider no longer honours `token`: the grant is marked dead — only if the row still
+    /// holds that token (a grant renewed meanwhile lives). `why` prefixes a vault failure.
+    async fn grant_dead(&self, owner: &Owner, token: &str, why: &str) -> FarmerResult {
+        match self
+            .vault
+            .needs_consent_if_current(owner, token, self.clock.now())
+            .await
+        {
+            Ok(true) => FarmerResult::NeedsConsent,
+            Ok(false) => FarmerResult::Skipped,
+            Err(error) => FarmerResult::Failed {
+                reason: format!("{why}, but the vault could not say so: {error}"),
+            },
+        }
     }
 
     /// Stores a rotated refresh token before anything uses the new access token. The write is
@@ -368,9 +365,8 @@ impl Job {
                 Ok(true) => return None,
                 Ok(false) => {
                     // Turned off (or re-enrolled) meanwhile: the new token has no home.
-                    if let Err(error) = self.provider.revoke(new, "refresh_token").await {
-                        tracing::warn!(sub = %owner.subject, %error, "daily count: an orphaned refresh token NOT revoked");
-                    }
+                    self.revoke(owner, new, "refresh_token", "an orphaned refresh token")
+                        .await;
                     return Some(FarmerResult::Skipped);
                 }
                 Err(error) => last_error = Some(error.to_string()),
@@ -379,9 +375,8 @@ impl Job {
         // The row still holds the used token: presented again, it would be a replay. Ending the
         // grant now makes the next run meet a plain invalid_grant (re-consent) instead.
         tracing::error!(sub = %owner.subject, "daily count: the rotated refresh token could not be stored; ending the grant");
-        if let Err(error) = self.provider.revoke(new, "refresh_token").await {
-            tracing::error!(sub = %owner.subject, %error, "daily count: the unstored refresh token NOT revoked");
-        }
+        self.revoke(owner, new, "refresh_token", "the unstored refresh token")
+            .await;
         Some(FarmerResult::Failed {
             reason: format!(
                 "the rotated refresh token could not be stored ({}); the grant was ended, the farmer must turn counting on again",
