@@ -18,10 +18,10 @@
 #   BENCH_LOG=warn        RUST_LOG for both servers (default: info, as in production)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$TOPCLUCK_ROOT/scripts/release-servers.sh"
 cd "$TOPCLUCK_ROOT"
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
-LOG=${BENCH_LOG:-info}
 TARGETS="added p50 at 1 connection <= 0.3 ms; BFF CPU <= 150 us per proxied request"
 
 if ! command -v wrk >/dev/null; then
@@ -39,13 +39,6 @@ else
   BIN_DIR=$(cargo metadata --format-version 1 --no-deps --locked |
     sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release
 fi
-SERVER=${BENCH_SERVER:-$BIN_DIR/server}
-COOP=$BIN_DIR/coop
-HELPER=$BIN_DIR/examples/proxy_bench
-for binary in "$SERVER" "$COOP" "$HELPER"; do
-  [ -x "$binary" ] || die "no binary at $binary"
-done
-
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -54,35 +47,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-coop_port=$("$HELPER" port)
-bff_port=$("$HELPER" port)
-while [ "$bff_port" = "$coop_port" ]; do bff_port=$("$HELPER" port); done
-secret=bench-client-secret
-coop_url=http://127.0.0.1:$coop_port
-bff_url=http://127.0.0.1:$bff_port
-
-step "starting COOP on $coop_url and the BFF on $bff_url (logs in $work)"
-# A day-long access token: no renewal happens during the run.
-(cd "$work" && exec env RUST_LOG="$LOG" COOP_ADDR=127.0.0.1:$coop_port COOP_DATA_DIR="$work/coop" \
-  COOP_CLIENT_SECRET=$secret COOP_ACCESS_TOKEN_TTL=86400 \
-  COOP_REDIRECT_URIS="$bff_url/callback" COOP_POST_LOGOUT_REDIRECT_URIS="$bff_url/" \
-  "$COOP" >"$work/coop.log" 2>&1) &
-coop_pid=$!
-pids+=($coop_pid)
-timeout 40 "$HELPER" wait "$coop_url/.well-known/openid-configuration" ||
-  die "COOP did not start" "see its log above: $(tail -5 "$work/coop.log")"
-# The working directory is empty, so no .env is read; the vault's SQLite file lands in it.
-(cd "$work" && exec env RUST_LOG="$LOG" LEPTOS_OUTPUT_NAME=topcluck LEPTOS_ENV=PROD \
-  LEPTOS_SITE_ADDR=127.0.0.1:$bff_port LEPTOS_SITE_ROOT="$TOPCLUCK_ROOT/target/site" \
-  TOPCLUCK_ISSUER=$coop_url TOPCLUCK_CLIENT_SECRET=$secret TOPCLUCK_API_URL=$coop_url/api \
-  TOPCLUCK_COOKIE_KEYS=YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktYmVuY2gta2V5 TOPCLUCK_REFRESH_SKEW=0 \
-  TOPCLUCK_VAULT_KEYS=bench:YmVuY2gtdmF1bHQta2V5LWJlbmNoLXZhdWx0LWtleS0= \
-  "$SERVER" >"$work/bff.log" 2>&1) &
-bff_pid=$!
-pids+=($bff_pid)
-timeout 40 "$HELPER" wait "$bff_url/healthz" ||
-  die "the BFF did not start" "its log: $(tail -5 "$work/bff.log")"
+SERVER=${BENCH_SERVER:-$BIN_DIR/server}
+start_release_servers "$BIN_DIR" "$work"
 
 credentials=$(timeout 60 "$HELPER" credentials "$bff_url" "$secret") ||
   die "could not log in through the BFF"

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Prints build figures (not a test: nothing here passes or fails on a number):
-#   release  — `cargo leptos build --release` time and the WASM bundle's size, raw and gzipped
+# Prints build and front-end figures (not a test: nothing here passes or fails on a number; the
+# size budget that does fail is scripts/wasm-size.sh, run by the test command):
+#   release  — `cargo leptos build --release --precompress` time and the bundle's sizes
+#   front    — in Chromium against release builds of the BFF and COOP (COOP_AUTO_LOGIN, so its
+#              form is skipped), each in its own process: first and repeat load to hydrated,
+#              bytes transferred, and "Log in" clicked -> farm page; median of MEASURE_RUNS (5)
 #   reload   — under `cargo leptos watch`, seconds from saving a change to a page until the
 #              server serves the changed page (the browser reloads over the live-reload socket)
-# Usage: scripts/measure.sh [release|reload|all]   (default: all)
+# Usage: scripts/measure.sh [release|front|reload|all]   (default: all)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$TOPCLUCK_ROOT/scripts/release-servers.sh"
 select_toolchain || die "no Rust toolchain with $WASM_TARGET" "run scripts/bootstrap.sh first"
 cd "$TOPCLUCK_ROOT"
 what=${1:-all}
@@ -13,14 +18,28 @@ site=http://127.0.0.1:3000
 
 measure_release() {
   step "release build"
-  local start end wasm
+  local start end
   start=$(date +%s.%N)
-  cargo leptos build --release >/tmp/topcluck-release.log 2>&1 || die "release build failed" "see /tmp/topcluck-release.log"
+  cargo leptos build --release --precompress --locked >/tmp/topcluck-release.log 2>&1 ||
+    die "release build failed" "see /tmp/topcluck-release.log"
   end=$(date +%s.%N)
-  wasm=target/site/pkg/topcluck.wasm
   printf 'release build: %.1f s\n' "$(echo "$end - $start" | bc)"
-  printf 'release wasm: %d bytes raw, %d bytes gzipped (-9)\n' "$(stat -c %s "$wasm")" "$(gzip -9c "$wasm" | wc -c)"
-  printf 'release js glue: %d bytes raw\n' "$(stat -c %s target/site/pkg/topcluck.js)"
+  "$TOPCLUCK_ROOT/scripts/wasm-size.sh" --report
+}
+
+measure_front() {
+  [ -n "${MEASURE_NO_BUILD:-}" ] || measure_release
+  step "release builds of COOP and the benchmark helper"
+  cargo build --quiet --release --locked -p coop --bin coop -p server --example proxy_bench
+  local bin_dir
+  bin_dir=$(cargo metadata --format-version 1 --no-deps --locked |
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release
+  work=$(mktemp -d)
+  pids=()
+  trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+  start_release_servers "$bin_dir" "$work" COOP_AUTO_LOGIN=dora
+  step "front-end timings in Chromium (${MEASURE_RUNS:-5} runs)"
+  (cd end2end && timeout 600 node perf/timings.mjs "$bff_url" "${MEASURE_RUNS:-5}")
 }
 
 measure_reload() {
@@ -57,7 +76,8 @@ measure_reload() {
 
 case $what in
   release) measure_release ;;
+  front) measure_front ;;
   reload) measure_reload ;;
-  all) measure_release; measure_reload ;;
-  *) die "unknown measurement: $what" "use release, reload or all" ;;
+  all) measure_front; measure_reload ;;
+  *) die "unknown measurement: $what" "use release, front, reload or all" ;;
 esac

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Starts release builds of COOP and of the BFF, each in its own process on a free loopback port,
+# for the benchmarks (scripts/bench.sh, scripts/measure.sh). Sourced, never run; needs lib.sh.
+#
+#   start_release_servers <bin-dir> <work-dir> [VAR=value ...]
+#
+# <bin-dir> holds `server`, `coop` and `examples/proxy_bench` (a release target directory);
+# the servers' logs, COOP's data and the vault land in <work-dir>. VAR=value pairs are extra
+# environment for COOP (e.g. COOP_AUTO_LOGIN=dora). Sets coop_url, bff_url, coop_pid, bff_pid,
+# HELPER and secret (the BFF's client secret at COOP), and appends both PIDs to the caller's
+# `pids` array, so its EXIT trap stops them.
+# BENCH_LOG is RUST_LOG for both (default info); BENCH_SERVER another BFF binary to run.
+
+start_release_servers() {
+  local bin_dir=$1 work=$2
+  shift 2
+  local server=${BENCH_SERVER:-$bin_dir/server} coop=$bin_dir/coop log=${BENCH_LOG:-info}
+  HELPER=$bin_dir/examples/proxy_bench
+  local binary
+  for binary in "$server" "$coop" "$HELPER"; do
+    [ -x "$binary" ] || die "no binary at $binary"
+  done
+  local coop_port bff_port
+  secret=bench-client-secret
+  coop_port=$("$HELPER" port)
+  bff_port=$("$HELPER" port)
+  while [ "$bff_port" = "$coop_port" ]; do bff_port=$("$HELPER" port); done
+  coop_url=http://127.0.0.1:$coop_port
+  bff_url=http://127.0.0.1:$bff_port
+
+  step "starting COOP on $coop_url and the BFF on $bff_url (logs in $work)"
+  # A day-long access token: no renewal happens during a run.
+  (cd "$work" && exec env RUST_LOG="$log" COOP_ADDR=127.0.0.1:$coop_port COOP_DATA_DIR="$work/coop" \
+    COOP_CLIENT_SECRET=$secret COOP_ACCESS_TOKEN_TTL=86400 \
+    COOP_REDIRECT_URIS="$bff_url/callback" COOP_POST_LOGOUT_REDIRECT_URIS="$bff_url/" "$@" \
+    "$coop" >"$work/coop.log" 2>&1) &
+  coop_pid=$!
+  pids+=("$coop_pid")
+  timeout 40 "$HELPER" wait "$coop_url/.well-known/openid-configuration" ||
+    die "COOP did not start" "see its log: $(tail -5 "$work/coop.log")"
+  # The working directory is empty, so no .env is read; the vault's SQLite file lands in it.
+  # The site (WASM, CSS, hash.txt's names) is the last `cargo leptos build --release`'s.
+  (cd "$work" && exec env RUST_LOG="$log" LEPTOS_OUTPUT_NAME=topcluck LEPTOS_ENV=PROD \
+    LEPTOS_SITE_ADDR=127.0.0.1:$bff_port LEPTOS_SITE_ROOT="$TOPCLUCK_ROOT/target/site" \
+    TOPCLUCK_ISSUER=$coop_url TOPCLUCK_CLIENT_SECRET=$secret TOPCLUCK_API_URL=$coop_url/api \
+    TOPCLUCK_COOKIE_KEYS=YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktYmVuY2gta2V5 TOPCLUCK_REFRESH_SKEW=0 \
+    TOPCLUCK_VAULT_KEYS=bench:YmVuY2gtdmF1bHQta2V5LWJlbmNoLXZhdWx0LWtleS0= \
+    "$server" >"$work/bff.log" 2>&1) &
+  bff_pid=$!
+  pids+=("$bff_pid")
+  timeout 40 "$HELPER" wait "$bff_url/healthz" ||
+    die "the BFF did not start" "its log: $(tail -5 "$work/bff.log")"
+}
