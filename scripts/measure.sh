@@ -20,7 +20,7 @@ measure_release() {
   step "release build"
   local start end
   start=$(date +%s.%N)
-  cargo leptos build --release --precompress --locked >/tmp/topcluck-release.log 2>&1 ||
+  cargo leptos build --release --precompress --cargo-locked >/tmp/topcluck-release.log 2>&1 ||
     die "release build failed" "see /tmp/topcluck-release.log"
   end=$(date +%s.%N)
   printf 'release build: %.1f s\n' "$(echo "$end - $start" | bc)"
@@ -37,7 +37,7 @@ measure_front() {
   work=$(mktemp -d)
   pids=()
   trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-  start_release_servers "$bin_dir" "$work" COOP_AUTO_LOGIN=dora
+  start_release_servers "$bin_dir" "$work" COOP_AUTO_LOGIN=ada
   step "front-end timings in Chromium (${MEASURE_RUNS:-5} runs)"
   (cd end2end && timeout 600 node perf/timings.mjs "$bff_url" "${MEASURE_RUNS:-5}")
 }

@@ -6,7 +6,7 @@
 #
 # <bin-dir> holds `server`, `coop` and `examples/proxy_bench` (a release target directory);
 # the servers' logs, COOP's data and the vault land in <work-dir>. VAR=value pairs are extra
-# environment for COOP (e.g. COOP_AUTO_LOGIN=dora). Sets coop_url, bff_url, coop_pid, bff_pid,
+# environment for COOP (e.g. COOP_AUTO_LOGIN=ada). Sets coop_url, bff_url, coop_pid, bff_pid,
 # HELPER and secret (the BFF's client secret at COOP), and appends both PIDs to the caller's
 # `pids` array, so its EXIT trap stops them.
 # BENCH_LOG is RUST_LOG for both (default info); BENCH_SERVER another BFF binary to run.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::safe_return_path;
+use super::tabs::{TabNews, announce};
 use super::wire::{ApiError, CodeExchange, LoginParameters, LogoutResult};
 
 const PENDING_KEY: &str = "topcluck.login";
@@ -80,24 +81,29 @@ async fn start(begin: &str, return_to: Option<String>) -> Result<(), String> {
         redirect_uri: parameters.redirect_uri.clone(),
         return_to,
     };
-    let mut url = url::Url::parse(&parameters.authorization_endpoint)
+    // The browser's own URL parser and form encoder: no URL code in the WASM.
+    let url = web_sys::Url::new(&parameters.authorization_endpoint)
         .map_err(|_| "The login provider's address is invalid.".to_owned())?;
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &parameters.client_id)
-        .append_pair("redirect_uri", &parameters.redirect_uri)
-        .append_pair("scope", &parameters.scope)
-        .append_pair("state", &pending.state)
-        .append_pair("nonce", &parameters.nonce)
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
+    let query = url.search_params();
+    for (name, value) in [
+        ("response_type", "code"),
+        ("client_id", &parameters.client_id),
+        ("redirect_uri", &parameters.redirect_uri),
+        ("scope", &parameters.scope),
+        ("state", &pending.state),
+        ("nonce", &parameters.nonce),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+    ] {
+        query.append(name, value);
+    }
     if let Some(prompt) = &parameters.prompt {
-        url.query_pairs_mut().append_pair("prompt", prompt);
+        query.append("prompt", prompt);
     }
     SessionStorage::set(PENDING_KEY, &pending)
         .map_err(|_| "This browser does not allow session storage.".to_owned())?;
     location
-        .assign(url.as_str())
+        .assign(&url.href())
         .map_err(|_| "Could not open the login page.".to_owned())
 }
 
@@ -143,6 +149,7 @@ pub async fn complete_login() -> Result<(), String> {
     let response = request.send().await.map_err(|_| unreachable_message());
     SessionStorage::delete(PENDING_KEY);
     let _: super::wire::SessionInfo = json_or_message(response?).await?;
+    announce(TabNews::LoggedIn);
     window()
         .location()
         .replace(safe_return_path(&pending.return_to))
@@ -156,6 +163,7 @@ pub async fn logout() {
     let redirect = match Request::post("/bff/logout").header("X-CSRF", "1").send().await {
         Ok(response) => match json_or_message::<LogoutResult>(response).await {
             Ok(result) => {
+                announce(TabNews::LoggedOut);
                 if let Some(notice) = result.revocation.notice() {
                     let _ = SessionStorage::set(NOTICE_KEY, notice);
                 }

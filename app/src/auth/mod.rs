@@ -8,11 +8,17 @@ mod browser;
 mod callback;
 mod controls;
 mod session;
+#[cfg(feature = "hydrate")]
+mod tabs;
+#[cfg(feature = "hydrate")]
+mod wake;
 pub mod wire;
 
 pub use callback::CallbackPage;
 pub use controls::{LoginButton, LogoutButton, LogoutNotice, TurnOnCountingButton};
 pub use session::{CurrentSession, Session, SessionState, provide_session};
+#[cfg(feature = "hydrate")]
+pub(crate) use session::ask;
 
 /// Only same-origin relative paths may be returned to after login; anything else goes home.
 pub fn safe_return_path(path: &str) -> &str {

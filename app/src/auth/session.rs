@@ -35,8 +35,12 @@ pub enum Session {
 /// Components that only care whether someone is logged in should read it through a `Memo`
 /// (as the header and the home page do): the info changes after every renewal, and a view
 /// that re-rendered on each change would lose its own state.
+///
+/// It also carries the page's freshness: [`SessionState::recheck`] (after the computer slept,
+/// say) makes every panel that loads data through [`SessionState::track_freshness`] drop what
+/// it shows and load it again.
 #[derive(Clone, Copy)]
-pub struct SessionState(RwSignal<Session>, StoredValue<u64>);
+pub struct SessionState(RwSignal<Session>, StoredValue<u64>, RwSignal<u32>);
 
 /// When a question about the session was asked: [`SessionState::asked`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,16 +109,57 @@ impl SessionState {
         }
     }
 
+    /// True while a farmer is logged in (untracked).
+    pub fn is_active_untracked(self) -> bool {
+        self.0.with_untracked(|session| matches!(session, Session::Active(_)))
+    }
+
     /// The BFF said the session is over (`reauthentication_required` or `unauthenticated`).
-    /// A page that had nobody logged in stays logged out.
+    /// A page that had nobody logged in stays logged out. The other tabs are told.
     pub fn end(self) {
-        let was_logged_in = self
-            .0
-            .with_untracked(|session| matches!(session, Session::Active(_)));
+        if self.end_here() {
+            #[cfg(feature = "hydrate")]
+            super::tabs::announce(super::tabs::TabNews::Ended);
+        }
+    }
+
+    /// Another tab learned that the session ended: this one shows it too.
+    pub fn end_elsewhere(self) {
+        self.end_here();
+    }
+
+    /// Ends the session on this page; true when it was active.
+    fn end_here(self) -> bool {
+        let was_logged_in = self.is_active_untracked();
         if was_logged_in {
             self.1.update_value(|ends| *ends += 1);
             self.0.set(Session::Ended);
         }
+        was_logged_in
+    }
+
+    /// The farmer logged out in another tab: this one shows nobody logged in. Answers to
+    /// questions asked before are ignored, as after an end.
+    pub fn log_out_elsewhere(self) {
+        self.1.update_value(|ends| *ends += 1);
+        if !self.is_logged_out_untracked() {
+            self.0.set(Session::LoggedOut);
+        }
+    }
+
+    fn is_logged_out_untracked(self) -> bool {
+        self.0.with_untracked(|session| matches!(session, Session::LoggedOut))
+    }
+
+    /// Subscribes the caller (an effect that loads data) to [`SessionState::recheck`].
+    pub fn track_freshness(self) {
+        self.2.track();
+    }
+
+    /// What the page shows may be stale (the computer slept): every panel drops its data and
+    /// loads it again, and the session is asked for.
+    pub fn recheck(self) {
+        self.2.update(|epoch| *epoch = epoch.wrapping_add(1));
     }
 }
 
@@ -152,11 +197,16 @@ pub fn provide_session() -> SessionState {
             None => Session::LoggedOut,
         }),
         StoredValue::new(0),
+        RwSignal::new(0),
     );
     provide_context(state);
     #[cfg(feature = "hydrate")]
-    if unseen {
-        ask_once(state);
+    {
+        if unseen {
+            ask_once(state);
+        }
+        super::tabs::follow(state);
+        super::wake::watch(state);
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = unseen;
@@ -167,12 +217,19 @@ pub fn provide_session() -> SessionState {
 /// `SameSite=Strict` session cookie) asks the BFF once, with the cookie, after hydration.
 #[cfg(feature = "hydrate")]
 fn ask_once(state: SessionState) {
+    leptos::task::spawn_local(ask(state));
+}
+
+/// Asks the BFF who is logged in: fresh session info, or the news that the session ended.
+#[cfg(feature = "hydrate")]
+pub(crate) async fn ask(state: SessionState) {
+    use crate::farm::Failure;
     let asked = state.asked();
-    leptos::task::spawn_local(async move {
-        if let Ok(info) = crate::farm::api::get::<SessionInfo>("/bff/session").await {
-            state.set_active(asked, info);
-        }
-    });
+    match crate::farm::api::get::<SessionInfo>("/bff/session").await {
+        Ok(info) => state.set_active(asked, info),
+        Err(Failure::SessionEnded) => state.end(),
+        Err(_) => {}
+    }
 }
 
 #[cfg(test)]
@@ -199,7 +256,7 @@ mod tests {
     fn an_ended_session_shows_nobody_and_a_new_answer_brings_the_farmer_back() {
         let owner = Owner::new();
         owner.with(|| {
-            let state = SessionState(RwSignal::new(Session::Active(info(10))), StoredValue::new(0));
+            let state = SessionState(RwSignal::new(Session::Active(info(10))), StoredValue::new(0), RwSignal::new(0));
             assert_eq!(state.farmer_name().as_deref(), Some("Ada Henhouse"));
             let before_the_end = state.asked();
             state.end();
@@ -218,7 +275,7 @@ mod tests {
     fn a_logged_out_page_stays_logged_out_when_told_the_session_ended() {
         let owner = Owner::new();
         owner.with(|| {
-            let state = SessionState(RwSignal::new(Session::LoggedOut), StoredValue::new(0));
+            let state = SessionState(RwSignal::new(Session::LoggedOut), StoredValue::new(0), RwSignal::new(0));
             state.end();
             assert!(state.is_logged_out());
             assert!(!state.is_ended());

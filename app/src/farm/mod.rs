@@ -127,10 +127,12 @@ fn retry_after_seconds(header: Option<&str>) -> u32 {
         .map_or(5, |seconds| seconds.clamp(1, 3600))
 }
 
+/// The BFF's sentences are English and start with an ASCII letter (no Unicode case tables in
+/// the WASM for this).
 fn lowercase_first(sentence: &str) -> String {
     let mut chars = sentence.chars();
     match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
+        Some(first) => std::iter::once(first.to_ascii_lowercase()).chain(chars).collect(),
         None => "TopCluck refused the request.".into(),
     }
 }

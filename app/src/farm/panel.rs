@@ -52,7 +52,13 @@ pub fn FarmPanel() -> impl IntoView {
         if let Ok(handle) = set_interval_with_handle(tick, Duration::from_secs(1)) {
             on_cleanup(move || handle.clear());
         }
-        Effect::new(move |_| live.load(0));
+        // Loads today's count, and again (dropping what it shows) whenever the page rechecks.
+        Effect::new(move |_| {
+            session.track_freshness();
+            count.set(None);
+            load_error.set(None);
+            live.load(0);
+        });
         // A session that reaches its end while the page sits open: ask the BFF, which says so.
         Effect::new(move |checked: Option<Option<i64>>| {
             let checked = checked.flatten();
@@ -263,7 +269,6 @@ mod live {
     use super::super::{Collected, EggCount, Failure, Note, api, backoff, record_note};
     use super::Notice;
     use crate::auth::SessionState;
-    use crate::auth::wire::SessionInfo;
 
     #[derive(Clone, Copy)]
     pub struct Live {
@@ -361,12 +366,7 @@ mod live {
         /// Asks the BFF who is logged in: new session info (renewals move the expiries), or the
         /// news that the session ended.
         pub async fn sync_session(self) {
-            let asked = self.session.asked();
-            match api::get::<SessionInfo>("/bff/session").await {
-                Ok(info) => self.session.set_active(asked, info),
-                Err(Failure::SessionEnded) => self.session.end(),
-                Err(_) => {}
-            }
+            crate::auth::ask(self.session).await;
         }
     }
 }

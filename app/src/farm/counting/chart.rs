@@ -9,16 +9,17 @@ use super::days::{self, ChartDay};
 use crate::auth::wire::DayCount;
 use crate::farm::eggs;
 
+// Whole SVG units only: no float formatting in the WASM.
 /// The width of one day's slot, in SVG units (30 slots across).
-const SLOT: f64 = 20.0;
-const BAR: f64 = 14.0;
+const SLOT: i64 = 20;
+const BAR: i64 = 14;
 /// The top of the plot (room for the numbers above the bars) and its height.
-const TOP: f64 = 16.0;
-const PLOT: f64 = 110.0;
-const BASE: f64 = TOP + PLOT;
+const TOP: i64 = 16;
+const PLOT: i64 = 110;
+const BASE: i64 = TOP + PLOT;
 /// A gap's dashed outline.
-const GAP: f64 = 14.0;
-const HEIGHT: f64 = BASE + 22.0;
+const GAP: i64 = 14;
+const HEIGHT: i64 = BASE + 22;
 
 #[component]
 pub fn CountingChart(today: String, history: Vec<DayCount>) -> impl IntoView {
@@ -29,7 +30,7 @@ pub fn CountingChart(today: String, history: Vec<DayCount>) -> impl IntoView {
     let max = days::highest(&days);
     let summary = days::summary(&days);
     let title = summary.clone();
-    let width = SLOT * days.len() as f64;
+    let width = SLOT * days.len() as i64;
     let last = days.len().saturating_sub(1);
     let bars = days
         .iter()
@@ -85,8 +86,8 @@ pub fn CountingChart(today: String, history: Vec<DayCount>) -> impl IntoView {
 /// Day `i`'s slot: the bar and its number, or the gap's outline and a dash; the date below
 /// every seventh day counting back from today.
 fn bar(i: usize, last: usize, day: &ChartDay, max: i64) -> impl IntoView + use<> {
-    let x = i as f64 * SLOT + (SLOT - BAR) / 2.0;
-    let middle = x + BAR / 2.0;
+    let x = i as i64 * SLOT + (SLOT - BAR) / 2;
+    let middle = x + BAR / 2;
     // Today's date ends at the chart's right edge, so it is not cut off.
     let (label_x, anchor) = if i == last {
         (x + BAR, "end")
@@ -95,7 +96,7 @@ fn bar(i: usize, last: usize, day: &ChartDay, max: i64) -> impl IntoView + use<>
     };
     let label = (last - i).is_multiple_of(7).then(|| {
         view! {
-            <text class="chart-date" x=label_x y=BASE + 14.0 text-anchor=anchor>
+            <text class="chart-date" x=label_x y=BASE + 14 text-anchor=anchor>
                 {day.label.clone()}
             </text>
         }
@@ -106,7 +107,7 @@ fn bar(i: usize, last: usize, day: &ChartDay, max: i64) -> impl IntoView + use<>
             view! {
                 <title>{format!("{}: {}", day.label, eggs(count))}</title>
                 <rect class="chart-bar" x=x y=BASE - height width=BAR height=height />
-                <text class="chart-value" x=middle y=BASE - height - 3.0 text-anchor="middle">
+                <text class="chart-value" x=middle y=BASE - height - 3 text-anchor="middle">
                     {count}
                 </text>
             }
@@ -114,8 +115,8 @@ fn bar(i: usize, last: usize, day: &ChartDay, max: i64) -> impl IntoView + use<>
         }
         None => view! {
             <title>{format!("{}: no count", day.label)}</title>
-            <rect class="chart-gap" x=x + 0.5 y=BASE - GAP width=BAR - 1.0 height=GAP - 0.5 />
-            <text class="chart-value chart-gap-mark" x=middle y=BASE - GAP - 3.0 text-anchor="middle">
+            <rect class="chart-gap" x=x + 1 y=BASE - GAP width=BAR - 2 height=GAP - 1 />
+            <text class="chart-value chart-gap-mark" x=middle y=BASE - GAP - 3 text-anchor="middle">
                 "–"
             </text>
         }

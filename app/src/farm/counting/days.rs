@@ -95,11 +95,11 @@ pub fn highest(days: &[ChartDay]) -> i64 {
 
 /// The height of a bar for `count` when the highest count is `max` and the plot is `full`
 /// high. A positive count is never thinner than 2, so it cannot pass for a zero.
-pub fn bar_height(count: i64, max: i64, full: f64) -> f64 {
+pub fn bar_height(count: i64, max: i64, full: i64) -> i64 {
     if count <= 0 || max <= 0 {
-        return 0.0;
+        return 0;
     }
-    (count.min(max) as f64 / max as f64 * full).max(2.0)
+    (count.min(max) * full / max).max(2)
 }
 
 /// What the chart shows, in one sentence: the span, how many days have a count, the highest.
@@ -198,12 +198,14 @@ mod tests {
 
     #[test]
     fn bars_scale_to_the_highest_count_and_stay_visible() {
-        assert_eq!(bar_height(12, 12, 100.0), 100.0);
-        assert_eq!(bar_height(6, 12, 100.0), 50.0);
-        assert_eq!(bar_height(1, 1000, 100.0), 2.0);
-        assert_eq!(bar_height(0, 12, 100.0), 0.0);
-        assert_eq!(bar_height(-3, 12, 100.0), 0.0);
-        assert_eq!(bar_height(5, 0, 100.0), 0.0);
+        assert_eq!(bar_height(12, 12, 100), 100);
+        assert_eq!(bar_height(6, 12, 100), 50);
+        assert_eq!(bar_height(7, 12, 110), 64);
+        assert_eq!(bar_height(1, 1000, 100), 2);
+        assert_eq!(bar_height(0, 12, 100), 0);
+        assert_eq!(bar_height(-3, 12, 100), 0);
+        assert_eq!(bar_height(5, 0, 100), 0);
+        assert_eq!(bar_height(i64::MAX, i64::MAX, 110), 110, "no overflow");
     }
 
     #[test]

@@ -24,8 +24,13 @@ pub fn CountingPanel() -> impl IntoView {
         status,
         load_error,
     };
+    // Loads the status, and again (dropping what it shows) whenever the page rechecks.
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| live.load());
+    Effect::new(move |_| {
+        session.track_freshness();
+        status.set(None);
+        live.load();
+    });
     #[cfg(not(feature = "hydrate"))]
     let _ = session;
 

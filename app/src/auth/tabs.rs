@@ -1,0 +1,72 @@
+//! One app across tabs: what one tab learns about the session (logged in, logged out, ended) it
+//! tells the others over a `BroadcastChannel`, so every open tab shows the same farmer within
+//! a moment, with no polling of the server. Only these three words cross: never a token, never
+//! session data (a tab that hears "logged in" asks the BFF itself).
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::{BroadcastChannel, MessageEvent};
+
+use super::session::SessionState;
+
+/// The channel's name: the same-origin tabs of TopCluck.
+const CHANNEL: &str = "topcluck-session";
+
+/// What a tab tells the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TabNews {
+    /// A login completed here: the others ask the BFF who is logged in.
+    LoggedIn,
+    /// The farmer logged out here: the others show nobody logged in.
+    LoggedOut,
+    /// The BFF said here that the session ended: the others ask to log in again.
+    Ended,
+}
+
+impl TabNews {
+    fn word(self) -> &'static str {
+        match self {
+            Self::LoggedIn => "logged-in",
+            Self::LoggedOut => "logged-out",
+            Self::Ended => "ended",
+        }
+    }
+
+    fn from_word(word: &str) -> Option<Self> {
+        [Self::LoggedIn, Self::LoggedOut, Self::Ended]
+            .into_iter()
+            .find(|news| news.word() == word)
+    }
+}
+
+/// Tells the other tabs. (A browser without `BroadcastChannel` just does not.)
+pub fn announce(news: TabNews) {
+    if let Ok(channel) = BroadcastChannel::new(CHANNEL) {
+        let _ = channel.post_message(&news.word().into());
+        // The message is already queued for every other tab.
+        channel.close();
+    }
+}
+
+/// Makes this tab follow what the others announce, for as long as the page lives.
+pub fn follow(state: SessionState) {
+    let Ok(channel) = BroadcastChannel::new(CHANNEL) else {
+        return;
+    };
+    let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+        match event.data().as_string().as_deref().and_then(TabNews::from_word) {
+            Some(TabNews::LoggedOut) => state.log_out_elsewhere(),
+            Some(TabNews::Ended) => state.end_elsewhere(),
+            Some(TabNews::LoggedIn) => {
+                leptos::task::spawn_local(super::session::ask(state));
+                // A farm page showing an ended session loads its data again.
+                state.recheck();
+            }
+            None => {}
+        }
+    });
+    channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // Both live as long as the page: the app is never unmounted.
+    on_message.forget();
+    std::mem::forget(channel);
+}
