@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything (first run only), then runs every check: formatting, clippy for the server
-# build and the browser build, the Rust tests, and the Playwright tests in Chromium against the
-# real server. Exits non-zero on the first failure.
+# build and the browser build, the Rust tests, the Playwright tests in Chromium against the
+# real server, and the release WASM's size budget. Exits non-zero on the first failure.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$TOPCLUCK_ROOT/scripts/bootstrap.sh"
@@ -48,5 +48,8 @@ node -e '
   console.log(`playwright: ${s.expected} passed, ${s.unexpected + s.flaky} failed, ${s.skipped} skipped`);
   process.exit(s.expected > 0 && s.unexpected === 0 && s.flaky === 0 ? 0 : 1);
 ' "$TOPCLUCK_ROOT/$report" || die "end-to-end tests failed or did not run" "read the Playwright output above"
+
+step "the browser bundle's size budget (release build of the front end)"
+"$TOPCLUCK_ROOT/scripts/wasm-size.sh"
 
 step "all checks passed"
