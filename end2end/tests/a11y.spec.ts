@@ -86,7 +86,13 @@ test("COOP's login form with an error (an unknown farmer)", async ({ page }) => 
   await startLogin(page);
   await page.getByLabel("Farmer name").fill("nobody");
   await page.getByRole("button", { name: "Log in" }).click();
-  await expect(page.getByRole("alert")).toHaveText("COOP has no farmer named \u201cnobody\u201d.");
+  const refused = "COOP has no farmer named \u201cnobody\u201d.";
+  await expect(page.getByRole("alert")).toHaveText(refused);
+  // The field says what is wrong with it when it takes the focus again (WCAG 3.3.1).
+  const name = page.getByLabel("Farmer name");
+  await expect(name).toBeFocused();
+  await expect(name).toHaveAttribute("aria-invalid", "true");
+  await expect(name).toHaveAccessibleDescription(refused);
   await expectNoAxeViolations(page, "COOP login form with an error");
 });
 
