@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { expectVisibleFocus, tabTo } from "./helpers";
+import { expectVisibleFocus, holdNextRecord, recordButton, tabTo } from "./helpers";
 
 // Issue 12: a farmer who uses only the keyboard logs in (through COOP's form), records eggs and
 // logs out. Only page.keyboard moves and acts here: Tab, Shift+Tab, Enter, typing; no click,
@@ -49,12 +49,22 @@ test("keyboard only: log in through COOP's form, record eggs, log out", async ({
   await expect(page.getByTestId("record-error")).toHaveText("Enter a number from 1 to 100000.");
   await page.keyboard.press("Control+A");
   await page.keyboard.type("2");
-  const recordButton = page.getByRole("button", { name: "Record", exact: true });
-  await tabTo(page, recordButton);
-  await expectVisibleFocus(recordButton, 2);
+  const button = recordButton(page);
+  await tabTo(page, button);
+  await expect(button).toHaveText("Record");
+  await expectVisibleFocus(button, 2);
+  // While the record is under way the button is unavailable and keeps the focus (a disabled
+  // button would drop it to <body>, and the farmer's place with it).
+  const release = await holdNextRecord(page);
   await page.keyboard.press("Enter");
+  await expect(button).toHaveText("Recording…");
+  await expect(button).toBeDisabled();
+  await expect(button).toBeFocused();
+  release();
   await expect(page.getByTestId("record-status")).toHaveText(`Recorded 2. Today's total: ${start + 5}.`);
   await expect(count).toHaveText(String(start + 5));
+  await expect(button).toHaveText("Record");
+  await expectVisibleFocus(button, 2);
 
   // Log out: back (Shift+Tab) to the header's "Log out", Enter.
   const logOut = header.getByRole("button", { name: "Log out" });
