@@ -209,6 +209,7 @@ test("COOP's logout confirmation page", async ({ page }) => {
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Log out of COOP?");
   await expectNoAxeViolations(page, "COOP logout confirmation");
   await page.getByRole("button", { name: "Log out" }).click();
-  await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Logged out");
+  await expect(page.getByText("You are logged out of COOP.")).toBeVisible();
   await expectNoAxeViolations(page, "COOP logged-out page");
 });
