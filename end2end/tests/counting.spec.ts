@@ -1,5 +1,5 @@
-import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { coop, logIn, record } from "./helpers";
+import { expect, test, type Page } from "@playwright/test";
+import { coop, countEggs, logIn, record } from "./helpers";
 
 // Issue 11's farm page: turning daily counting on through COOP's consent page, the job's pass
 // (`POST /bff/dev/count-eggs`, the development server's stand-in for `server count-eggs`), the
@@ -8,12 +8,6 @@ import { coop, logIn, record } from "./helpers";
 // it off and ends by turning it off.
 
 const farmer = "bert";
-
-/** One pass of the daily job now, as the logged-in farmer (the dev route needs a session). */
-async function countEggs(request: APIRequestContext) {
-  const run = await request.post("/bff/dev/count-eggs", { headers: { "X-CSRF": "1" } });
-  expect(run.ok(), `count-eggs answered ${run.status()}: ${await run.text()}`).toBe(true);
-}
 
 /** Daily counting's status for the farmer logged in in `page` (its cookies). */
 async function countingStatus(page: Page) {

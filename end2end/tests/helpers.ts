@@ -1,4 +1,5 @@
-import { expect, type Locator, type Page, type Route } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
+import { expect, type APIRequestContext, type Locator, type Page, type Route } from "@playwright/test";
 
 /** COOP, the development provider the server runs (its /dev endpoints steer it). */
 export const coop = process.env.COOP_URL ?? "http://127.0.0.1:3030";
@@ -11,6 +12,15 @@ export async function logIn(page: Page, farmer: string) {
   await page.getByLabel("Farmer name").fill(farmer);
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page.getByTestId("egg-count")).toBeVisible();
+}
+
+/**
+ * One pass of the daily job now, as the farmer logged in in `request`'s cookies (the dev route,
+ * `POST /bff/dev/count-eggs`, needs a session).
+ */
+export async function countEggs(request: APIRequestContext) {
+  const run = await request.post("/bff/dev/count-eggs", { headers: { "X-CSRF": "1" } });
+  expect(run.ok(), `count-eggs answered ${run.status()}: ${await run.text()}`).toBe(true);
 }
 
 export async function record(page: Page, eggs: string) {
@@ -57,4 +67,69 @@ export async function expectRecordButtonBack(page: Page, timeout?: number) {
   const button = recordButton(page);
   await expect(button).toHaveText("Record", { timeout });
   await expect(button).toBeEnabled();
+}
+
+/** The axe-core rule tags of WCAG 2.1 levels A and AA (issue 12's bar: 0 violations). */
+export const wcag21aa = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+
+/**
+ * Runs axe-core's WCAG 2.1 A/AA rules on `page` as it is now, prints one summary line for
+ * `state` ("axe: farm page — 0 violations, N rules passed"), and fails with every violation:
+ * its rule, impact, the elements (CSS selectors) and what to do about it. What axe could not
+ * decide ("incomplete", to be checked by hand) is counted in the line; AXE_REVIEW=1 lists it.
+ */
+export async function expectNoAxeViolations(page: Page, state: string) {
+  const results = await new AxeBuilder({ page }).withTags(wcag21aa).analyze();
+  const review = results.incomplete.map((rule) => `${rule.id} (${rule.nodes.length})`);
+  console.log(
+    `axe: ${state} — ${results.violations.length} violations, ${results.passes.length} rules passed` +
+      (review.length ? `; to review by hand: ${review.join(", ")}` : ""),
+  );
+  if (process.env.AXE_REVIEW) {
+    for (const rule of results.incomplete) {
+      for (const node of rule.nodes) {
+        const why = [...node.any, ...node.all, ...node.none].map((check) => check.message).join("; ");
+        console.log(`    review ${rule.id} at ${node.target.join(" ")}: ${why}`);
+      }
+    }
+  }
+  const violations = results.violations.flatMap((rule) => [
+    `${rule.id} [${rule.impact}] ${rule.help} (${rule.helpUrl})`,
+    ...rule.nodes.map((node) => `    at ${node.target.join(" ")}: ${node.failureSummary?.replace(/\s*\n\s*/g, " ")}`),
+  ]);
+  expect(violations, `axe: WCAG 2.1 A/AA violations on ${state}`).toEqual([]);
+}
+
+/**
+ * Presses Tab (Shift+Tab when `back`) until `target` has the keyboard focus, as a keyboard-only
+ * user would; fails when it is not reached within `max` presses.
+ */
+export async function tabTo(page: Page, target: Locator, { back = false, max = 25 } = {}) {
+  await expect(target).toBeVisible();
+  for (let presses = 0; presses < max; presses++) {
+    await page.keyboard.press(back ? "Shift+Tab" : "Tab");
+    if (await target.evaluate((element) => element === document.activeElement)) return;
+  }
+  throw new Error(`${target} not reached with ${max} presses of ${back ? "Shift+Tab" : "Tab"}`);
+}
+
+/**
+ * Checks the focused `target` shows that it has the focus: it matches `:focus-visible`, and its
+ * outline (or box-shadow) is drawn, at least `minOutlinePx` wide.
+ */
+export async function expectVisibleFocus(target: Locator, minOutlinePx = 1) {
+  await expect(target).toBeFocused();
+  const look = await target.evaluate((element) => {
+    const style = getComputedStyle(element);
+    return {
+      focusVisible: element.matches(":focus-visible"),
+      outline: style.outlineStyle === "none" ? 0 : parseFloat(style.outlineWidth),
+      boxShadow: style.boxShadow,
+    };
+  });
+  expect(look.focusVisible, "the element matches :focus-visible").toBe(true);
+  expect(
+    look.outline >= minOutlinePx || look.boxShadow !== "none",
+    `a focus outline of at least ${minOutlinePx}px (or a box-shadow): ${JSON.stringify(look)}`,
+  ).toBe(true);
 }

@@ -155,7 +155,9 @@ pub fn FarmPanel() -> impl IntoView {
                             prop:value=move || input.get()
                             on:input=move |e| input.set(event_target_value(&e))
                         />
-                        <button type="submit" disabled=move || saving.get() aria-busy=move || saving.get().to_string()>
+                        // aria-disabled, not disabled: a disabled button loses the keyboard focus
+                        // (to <body>) while recording. `on_submit` ignores a second submit.
+                        <button type="submit" aria-disabled=move || saving.get().to_string() aria-busy=move || saving.get().to_string()>
                             {move || if saving.get() { "Recording…" } else { "Record" }}
                         </button>
                         // Always present, so screen readers announce what is put in it.
