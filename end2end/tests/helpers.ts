@@ -1,4 +1,4 @@
-import { expect, type Locator, type Page, type Route } from "@playwright/test";
+import { expect, type APIRequestContext, type Locator, type Page, type Route } from "@playwright/test";
 
 /** COOP, the development provider the server runs (its /dev endpoints steer it). */
 export const coop = process.env.COOP_URL ?? "http://127.0.0.1:3030";
@@ -57,4 +57,22 @@ export async function expectRecordButtonBack(page: Page, timeout?: number) {
   const button = recordButton(page);
   await expect(button).toHaveText("Record", { timeout });
   await expect(button).toBeEnabled();
+}
+
+/**
+ * The bundle the home page links: its stylesheet, JS glue and WASM, by the names of this build
+ * (`/pkg/topcluck.<hash>.css` and so on with cargo-leptos's hash files, `/pkg/topcluck.css` without).
+ */
+export async function bundle(request: APIRequestContext): Promise<{ css: string; js: string; wasm: string }> {
+  const html = await (await request.get("/")).text();
+  const href = (pattern: RegExp) => {
+    const found = html.match(pattern);
+    expect(found, `${pattern} in the home page`).not.toBeNull();
+    return found![1];
+  };
+  return {
+    css: href(/<link id="leptos" rel="stylesheet" href="([^"]+)"/),
+    js: href(/<link rel="modulepreload" href="([^"]+\.js)"/),
+    wasm: href(/<link rel="preload" href="([^"]+\.wasm)"/),
+  };
 }
