@@ -20,11 +20,11 @@ measure_release() {
   step "release build"
   local start end
   start=$(date +%s.%N)
-  cargo leptos build --release --precompress --locked >/tmp/topcluck-release.log 2>&1 ||
+  cargo leptos build --release --precompress --cargo-locked >/tmp/topcluck-release.log 2>&1 ||
     die "release build failed" "see /tmp/topcluck-release.log"
   end=$(date +%s.%N)
   printf 'release build: %.1f s\n' "$(echo "$end - $start" | bc)"
-  "$TOPCLUCK_ROOT/scripts/wasm-size.sh" --report
+  "$TOPCLUCK_ROOT/scripts/wasm-size.sh" --no-build
 }
 
 measure_front() {

@@ -17,7 +17,7 @@ if [ "${1:-}" != --no-build ]; then
   select_toolchain || die "no Rust toolchain with $WASM_TARGET" "run scripts/bootstrap.sh first"
   # Stale bundles (other hashes, debug builds) must not be measured.
   rm -rf "$pkg"
-  cargo leptos build --release --frontend-only --precompress --locked >/tmp/topcluck-wasm-size.log 2>&1 ||
+  cargo leptos build --release --frontend-only --precompress --cargo-locked >/tmp/topcluck-wasm-size.log 2>&1 ||
     die "release build of the front end failed" "see /tmp/topcluck-wasm-size.log"
 fi
 
