@@ -38,9 +38,9 @@ use tower_sessions::Session;
 use session::sealing::KeyRing;
 use state::AppState;
 
-/// The whole HTTP application: health check, BFF endpoints, the API proxy, Leptos pages,
-/// static files ([`assets`]) and the 404 page for any other path, inside the session-cookie layer, inside the HTTP edges
-/// ([`edges`]: timeouts, the body limits, tracing, cache headers).
+/// The whole HTTP application: health check, BFF endpoints, the API proxy, Leptos pages, the
+/// site's files ([`assets`]) and the 404 page for any other path, inside the session-cookie
+/// layer, inside the HTTP edges ([`edges`]: timeouts, the body limits, tracing, cache headers).
 ///
 /// Under `/bff` and `/api` every error is the BFF's JSON ([`error::BffError`]): an unknown path
 /// is `404 not_found`, a method the endpoint does not take `405 method_not_allowed` (with
