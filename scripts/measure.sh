@@ -24,7 +24,7 @@ measure_release() {
     die "release build failed" "see /tmp/topcluck-release.log"
   end=$(date +%s.%N)
   printf 'release build: %.1f s\n' "$(echo "$end - $start" | bc)"
-  "$TOPCLUCK_ROOT/scripts/wasm-size.sh" --report
+  "$TOPCLUCK_ROOT/scripts/wasm-size.sh" --no-build
 }
 
 measure_front() {
@@ -49,7 +49,8 @@ measure_reload() {
   reload_page=app/src/pages/home.rs
   reload_backup=$(mktemp)
   cp "$reload_page" "$reload_backup"
-  cargo leptos watch >/tmp/topcluck-watch.log 2>&1 &
+  # As scripts/run.sh runs it: no hashed file names (watch's rebuilds would not rename them).
+  LEPTOS_HASH_FILES=false cargo leptos watch >/tmp/topcluck-watch.log 2>&1 &
   reload_watch_pid=$!
   trap 'cp "$reload_backup" "$reload_page"; kill "$reload_watch_pid" 2>/dev/null; pkill -f "target/debug/server" 2>/dev/null || true' EXIT
   local page=$reload_page

@@ -39,8 +39,18 @@ start_release_servers() {
   timeout 40 "$HELPER" wait "$coop_url/.well-known/openid-configuration" ||
     die "COOP did not start" "see its log: $(tail -5 "$work/coop.log")"
   # The working directory is empty, so no .env is read; the vault's SQLite file lands in it.
-  # The site (WASM, CSS, hash.txt's names) is the last `cargo leptos build --release`'s.
-  (cd "$work" && exec env RUST_LOG="$log" LEPTOS_OUTPUT_NAME=topcluck LEPTOS_ENV=PROD \
+  # The site (WASM, CSS) is the last `cargo leptos build --release`'s, and so is the hash.txt
+  # beside the release binaries that names its files (`hash-files`): the pages link those names
+  # (the server would refuse a hash.txt naming files the site does not have). Without a matching
+  # hash.txt (no release build of the site here: the API benchmark needs none), unhashed names.
+  local hashes=(LEPTOS_HASH_FILES=false) wasm_hash=
+  [ -f "$bin_dir/hash.txt" ] && wasm_hash=$(sed -n 's/^wasm: *//p' "$bin_dir/hash.txt")
+  if [ -n "$wasm_hash" ] && [ -f "$TOPCLUCK_ROOT/target/site/pkg/topcluck.$wasm_hash.wasm" ]; then
+    hashes=(LEPTOS_HASH_FILES=true LEPTOS_HASH_FILE_NAME="$bin_dir/hash.txt")
+  else
+    echo "    no hash.txt in $bin_dir for target/site: the pages link unhashed names"
+  fi
+  (cd "$work" && exec env RUST_LOG="$log" LEPTOS_OUTPUT_NAME=topcluck LEPTOS_ENV=PROD "${hashes[@]}" \
     LEPTOS_SITE_ADDR=127.0.0.1:$bff_port LEPTOS_SITE_ROOT="$TOPCLUCK_ROOT/target/site" \
     TOPCLUCK_ISSUER=$coop_url TOPCLUCK_CLIENT_SECRET=$secret TOPCLUCK_API_URL=$coop_url/api \
     TOPCLUCK_COOKIE_KEYS=YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktYmVuY2gta2V5 TOPCLUCK_REFRESH_SKEW=0 \

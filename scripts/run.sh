@@ -8,4 +8,6 @@ select_toolchain || die "no Rust toolchain with $WASM_TARGET" "run scripts/boots
 cd "$TOPCLUCK_ROOT"
 [ -d target/debug ] || echo "    first build of the workspace: about 7-20 min on 2 cores (7 on an idle machine), once"
 step "cargo leptos watch (Ctrl-C stops it)"
-exec cargo leptos watch "$@"
+# No hashed file names in development: watch's rebuilds write unhashed files and keep the first
+# build's hash.txt, so the pages would keep linking the first build's bundle.
+LEPTOS_HASH_FILES=false exec cargo leptos watch "$@"

@@ -1,7 +1,7 @@
 //! The HTML document and the router: every page of TopCluck is rendered inside [`App`].
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
     StaticSegment,
     components::{Route, Router, Routes},
@@ -11,7 +11,9 @@ use crate::auth::{CallbackPage, provide_session};
 use crate::layout::Header;
 use crate::pages::{HomePage, NotFound};
 
-/// The whole HTML document the server sends; the browser build hydrates its `<body>`.
+/// The whole HTML document the server sends; the browser build hydrates its `<body>`. Its
+/// `<head>` links the bundle by the names of this build (hashed or not: see `HashedStylesheet`
+/// and `HydrationScripts`), which only the server knows.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     use_the_servers_nonce();
@@ -23,6 +25,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="description" content="TopCluck counts your eggs through COOP." />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                // `/pkg/topcluck.<hash>.css` with cargo-leptos's hash files (LEPTOS_HASH_FILES=true),
+                // `/pkg/topcluck.css` without. The id lets `cargo leptos watch` swap it live.
+                <HashedStylesheet id="leptos" options=options.clone() />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -56,7 +61,6 @@ pub fn App() -> impl IntoView {
     mark_hydrated();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/topcluck.css" />
         <Title formatter=|page: String| format!("{page} · TopCluck") />
         <Router>
             <Header />

@@ -133,3 +133,21 @@ export async function expectVisibleFocus(target: Locator, minOutlinePx = 1) {
     `a focus outline of at least ${minOutlinePx}px (or a box-shadow): ${JSON.stringify(look)}`,
   ).toBe(true);
 }
+
+/**
+ * The bundle the home page links: its stylesheet, JS glue and WASM, by the names of this build
+ * (`/pkg/topcluck.<hash>.css` and so on with cargo-leptos's hash files, `/pkg/topcluck.css` without).
+ */
+export async function bundle(request: APIRequestContext): Promise<{ css: string; js: string; wasm: string }> {
+  const html = await (await request.get("/")).text();
+  const href = (pattern: RegExp) => {
+    const found = html.match(pattern);
+    expect(found, `${pattern} in the home page`).not.toBeNull();
+    return found![1];
+  };
+  return {
+    css: href(/<link id="leptos" rel="stylesheet" href="([^"]+)"/),
+    js: href(/<link rel="modulepreload" href="([^"]+\.js)"/),
+    wasm: href(/<link rel="preload" href="([^"]+\.wasm)"/),
+  };
+}

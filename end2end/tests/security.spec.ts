@@ -1,7 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { logIn, record } from "./helpers";
+import { bundle, logIn, record } from "./helpers";
 
 const baseURL = process.env.TOPCLUCK_URL ?? "http://127.0.0.1:3000";
 
@@ -167,7 +167,8 @@ async function frameText(page: Page, index: number): Promise<string> {
 }
 
 test("answers that are not pages carry a policy under which nothing loads, and nosniff", async ({ request }) => {
-  for (const path of ["/healthz", "/bff/session", "/pkg/topcluck.js", "/favicon.svg"]) {
+  const { js } = await bundle(request);
+  for (const path of ["/healthz", "/bff/session", js, "/favicon.svg"]) {
     const response = await request.get(path);
     expect(response.status(), path).toBeLessThan(500);
     expect(response.headers()["content-security-policy"], path).toBe("default-src 'none'; frame-ancestors 'none'");

@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { bundle } from "./helpers";
 
 test("home page hydrates and its menu opens only after hydration", async ({ page }) => {
   const errors: string[] = [];
@@ -53,10 +54,18 @@ test("an unknown path answers 404 with the TopCluck 404 page", async ({ page }) 
 });
 
 test("static assets are served: stylesheet, favicon and WASM bundle", async ({ request }) => {
-  for (const path of ["/pkg/topcluck.css", "/favicon.svg", "/pkg/topcluck.js", "/pkg/topcluck.wasm"]) {
-    const response = await request.get(path);
+  const { css, js, wasm } = await bundle(request);
+  for (const path of [css, "/favicon.svg", js, wasm]) {
+    const response = await request.get(path, { headers: { "accept-encoding": "br, gzip" } });
     expect(response.status(), path).toBe(200);
+    expect(response.headers()["vary"], path).toContain("accept-encoding");
+    // Hashed names (cargo-leptos's hash files) are kept for good; the rest is revalidated or
+    // kept for an hour.
+    const hashed = /^\/pkg\/topcluck\.[A-Za-z0-9_-]{22}\.(css|js|wasm)$/.test(path);
+    const expected = hashed ? "public, max-age=31536000, immutable" : path.startsWith("/pkg/") ? "no-cache" : "public, max-age=3600";
+    expect(response.headers()["cache-control"], path).toBe(expected);
   }
+  expect((await request.get(wasm)).headers()["content-type"]).toBe("application/wasm");
   const health = await request.get("/healthz");
   expect(await health.json()).toEqual({ status: "ok" });
 });

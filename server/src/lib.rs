@@ -3,6 +3,7 @@
 //! client, keeps the tokens in a sealed HttpOnly cookie, and answers who is logged in.
 #![forbid(unsafe_code)]
 
+pub mod assets;
 pub mod bff;
 pub mod clock;
 pub mod counting;
@@ -19,6 +20,8 @@ pub mod settings;
 pub mod state;
 pub mod vault;
 
+use std::convert::Infallible;
+
 use app::auth::CurrentSession;
 use app::{App, shell};
 use axum::extract::Request;
@@ -29,14 +32,15 @@ use axum::{
     routing::{any, get},
 };
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower::Service;
 use tower_sessions::Session;
 
 use session::sealing::KeyRing;
 use state::AppState;
 
-/// The whole HTTP application: health check, BFF endpoints, the API proxy, Leptos pages,
-/// static files and the 404 fallback, inside the session-cookie layer, inside the HTTP edges
-/// ([`edges`]: timeouts, the body limits, tracing, cache headers).
+/// The whole HTTP application: health check, BFF endpoints, the API proxy, Leptos pages, the
+/// site's files ([`assets`]) and the 404 page for any other path, inside the session-cookie
+/// layer, inside the HTTP edges ([`edges`]: timeouts, the body limits, tracing, cache headers).
 ///
 /// Under `/bff` and `/api` every error is the BFF's JSON ([`error::BffError`]): an unknown path
 /// is `404 not_found`, a method the endpoint does not take `405 method_not_allowed` (with
@@ -58,7 +62,7 @@ pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback_service(assets::service(&state.leptos_options, not_found_page(&state)))
         .layer(middleware::from_fn_with_state(
             state.clock.clone(),
             current_session,
@@ -68,6 +72,22 @@ pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
         .layer(edges::outside_session())
         .layer(csp::layer(&state.leptos_options))
         .with_state(state)
+}
+
+/// The app rendered for a path no route matches: its `NotFound` page, status 404.
+fn not_found_page(
+    state: &AppState,
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
++ Clone
++ Send
++ Sync
++ 'static {
+    let options = state.leptos_options.clone();
+    let render = leptos_axum::render_app_to_stream_with_context(|| {}, move || shell(options.clone()));
+    tower::service_fn(move |request: Request| {
+        let render = render.clone();
+        async move { Ok::<_, Infallible>(render(request).await) }
+    })
 }
 
 /// Puts the session's public part into the request, where server rendering finds it: pages

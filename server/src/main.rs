@@ -45,6 +45,10 @@ enum Command {
 async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
     let configuration = get_configuration(None)?;
     let options = configuration.leptos_options;
+    // With LEPTOS_HASH_FILES=true, the hash file beside this binary names the bundle's files.
+    if let Some(bundle) = server::assets::check(&options)? {
+        tracing::info!(js = %bundle.js, wasm = %bundle.wasm, css = %bundle.css, "hashed bundle");
+    }
     let address = options.site_addr;
     let site = url::Url::parse(&format!("http://{address}"))?;
     let mut settings = Settings::from_env(

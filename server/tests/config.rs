@@ -66,7 +66,7 @@ fn unsafe_configurations_stop_the_server_before_it_listens() {
     const DEV: (&str, &str) = ("LEPTOS_ENV", "DEV");
     // (what the row is, the variables, the variable the refusal must name)
     type Row<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
-    let rows: [Row<'_>; 9] = [
+    let rows: [Row<'_>; 10] = [
         ("LEPTOS_ENV=PROD, no issuer", &[PROD], "TOPCLUCK_ISSUER"),
         (
             "PROD, issuer http://id.example",
@@ -118,6 +118,15 @@ fn unsafe_configurations_stop_the_server_before_it_listens() {
             "PROD, site 0.0.0.0, default redirect URI (http)",
             &[PROD, SECRET, ISSUER, ("LEPTOS_SITE_ADDR", "0.0.0.0:0")],
             "TOPCLUCK_REDIRECT_URI",
+        ),
+        (
+            // Leptos would panic on every page it renders.
+            "LEPTOS_HASH_FILES=true, no hash file beside the binary",
+            &[
+                ("LEPTOS_HASH_FILES", "true"),
+                ("LEPTOS_HASH_FILE_NAME", "no-such-hash-file.txt"),
+            ],
+            "LEPTOS_HASH_FILES",
         ),
     ];
     let mut failures = Vec::new();

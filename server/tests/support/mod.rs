@@ -132,6 +132,18 @@ impl Harness {
         keys: &str,
         extra: &[(&str, &str)],
     ) -> Bff {
+        self.bff_with_site(listener, keys, extra, |_| {}).await
+    }
+
+    /// [`Harness::bff_with`] with its Leptos options changed by `site_options` (the site root, hash
+    /// files).
+    pub async fn bff_with_site(
+        &mut self,
+        listener: tokio::net::TcpListener,
+        keys: &str,
+        extra: &[(&str, &str)],
+        site_options: impl FnOnce(&mut LeptosOptions),
+    ) -> Bff {
         let addr = listener.local_addr().unwrap();
         let site = url::Url::parse(&format!("http://{addr}")).unwrap();
         let api = format!("{}/api", self.coop.issuer);
@@ -155,10 +167,11 @@ impl Harness {
             settings.client_secret.clone().expect("a client secret"),
             settings.redirect_uri.as_str(),
         );
-        let options = LeptosOptions::builder()
+        let mut options = LeptosOptions::builder()
             .output_name("topcluck")
             .site_addr(addr)
             .build();
+        site_options(&mut options);
         // A vault when the test gives it keys (the daily job's tests).
         let vault = match settings.vault_keys.is_some() {
             true => Some(
