@@ -4,7 +4,9 @@
 #   release  — `cargo leptos build --release --precompress` time and the bundle's sizes
 #   front    — in Chromium against release builds of the BFF and COOP (COOP_AUTO_LOGIN, so its
 #              form is skipped), each in its own process: first and repeat load to hydrated,
-#              bytes transferred, and "Log in" clicked -> farm page; median of MEASURE_RUNS (5)
+#              bytes transferred, and "Log in" clicked -> farm page; median of MEASURE_RUNS (5).
+#              MEASURE_BIN_DIR=dir (with BENCH_SITE_ROOT=site) measures another build as it is,
+#              e.g. an older commit's release build in another worktree
 #   reload   — under `cargo leptos watch`, seconds from saving a change to a page until the
 #              server serves the changed page (the browser reloads over the live-reload socket)
 # Usage: scripts/measure.sh [release|front|reload|all]   (default: all)
@@ -28,12 +30,14 @@ measure_release() {
 }
 
 measure_front() {
-  [ -n "${MEASURE_NO_BUILD:-}" ] || measure_release
-  step "release builds of COOP and the benchmark helper"
-  cargo build --quiet --release --locked -p coop --bin coop -p server --example proxy_bench
-  local bin_dir
-  bin_dir=$(cargo metadata --format-version 1 --no-deps --locked |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release
+  local bin_dir=${MEASURE_BIN_DIR:-}
+  if [ -z "$bin_dir" ]; then
+    [ -n "${MEASURE_NO_BUILD:-}" ] || measure_release
+    step "release builds of COOP and the benchmark helper"
+    cargo build --quiet --release --locked -p coop --bin coop -p server --example proxy_bench
+    bin_dir=$(cargo metadata --format-version 1 --no-deps --locked |
+      sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release
+  fi
   work=$(mktemp -d)
   pids=()
   trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"' EXIT

@@ -9,7 +9,8 @@
 # environment for COOP (e.g. COOP_AUTO_LOGIN=ada). Sets coop_url, bff_url, coop_pid, bff_pid,
 # HELPER and secret (the BFF's client secret at COOP), and appends both PIDs to the caller's
 # `pids` array, so its EXIT trap stops them.
-# BENCH_LOG is RUST_LOG for both (default info); BENCH_SERVER another BFF binary to run.
+# BENCH_LOG is RUST_LOG for both (default info); BENCH_SERVER another BFF binary to run;
+# BENCH_SITE_ROOT another site (default target/site), e.g. an older commit's release build.
 
 start_release_servers() {
   local bin_dir=$1 work=$2
@@ -45,13 +46,14 @@ start_release_servers() {
   # hash.txt (no release build of the site here: the API benchmark needs none), unhashed names.
   local hashes=(LEPTOS_HASH_FILES=false) wasm_hash=
   [ -f "$bin_dir/hash.txt" ] && wasm_hash=$(sed -n 's/^wasm: *//p' "$bin_dir/hash.txt")
-  if [ -n "$wasm_hash" ] && [ -f "$TOPCLUCK_ROOT/target/site/pkg/topcluck.$wasm_hash.wasm" ]; then
+  local site=${BENCH_SITE_ROOT:-$TOPCLUCK_ROOT/target/site}
+  if [ -n "$wasm_hash" ] && [ -f "$site/pkg/topcluck.$wasm_hash.wasm" ]; then
     hashes=(LEPTOS_HASH_FILES=true LEPTOS_HASH_FILE_NAME="$bin_dir/hash.txt")
   else
     echo "    no hash.txt in $bin_dir for target/site: the pages link unhashed names"
   fi
   (cd "$work" && exec env RUST_LOG="$log" LEPTOS_OUTPUT_NAME=topcluck LEPTOS_ENV=PROD "${hashes[@]}" \
-    LEPTOS_SITE_ADDR=127.0.0.1:$bff_port LEPTOS_SITE_ROOT="$TOPCLUCK_ROOT/target/site" \
+    LEPTOS_SITE_ADDR=127.0.0.1:$bff_port LEPTOS_SITE_ROOT="$site" \
     TOPCLUCK_ISSUER=$coop_url TOPCLUCK_CLIENT_SECRET=$secret TOPCLUCK_API_URL=$coop_url/api \
     TOPCLUCK_COOKIE_KEYS=YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktYmVuY2gta2V5 TOPCLUCK_REFRESH_SKEW=0 \
     TOPCLUCK_VAULT_KEYS=bench:YmVuY2gtdmF1bHQta2V5LWJlbmNoLXZhdWx0LWtleS0= \
