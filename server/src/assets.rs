@@ -14,7 +14,7 @@
 //! the request accepts, brotli first, with its `Content-Encoding` and the original file's
 //! `Content-Type`; without a copy, or without `Accept-Encoding`, the file itself.
 //! `Last-Modified` and conditional requests (`304`) are `ServeDir`'s own. `ServeDir` refuses
-//! `..`, backslashes and anything outside the root, lists no directory (no `index.html` either),
+//! `..` and anything outside the root, lists no directory (no `index.html` either),
 //! and hands requests other than `GET`/`HEAD` to the 404 service.
 //!
 //! Hashed names: cargo-leptos (`hash-files = true` in the workspace's `Cargo.toml`) renames each
@@ -112,16 +112,17 @@ fn carries_hash(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or_default();
     let mut parts = name.rsplit('.');
     match (parts.next(), parts.next(), parts.next()) {
-        (Some(ext), Some(hash), Some(stem)) => {
-            !ext.is_empty()
-                && !stem.is_empty()
-                && hash.len() == HASH_LEN
-                && hash
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        }
+        (Some(ext), Some(hash), Some(stem)) => !ext.is_empty() && !stem.is_empty() && is_hash(hash),
         _ => false,
     }
+}
+
+/// A hash as cargo-leptos writes it: [`HASH_LEN`] characters of unpadded base64url.
+fn is_hash(hash: &str) -> bool {
+    hash.len() == HASH_LEN
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// `Cache-Control` on the files `ServeDir` answers (tower-http's `SetResponseHeader` sees only
@@ -154,7 +155,10 @@ pub enum SiteError {
          LEPTOS_HASH_FILE_NAME at it"
     )]
     HashFileUnreadable { path: PathBuf, source: std::io::Error },
-    #[error("site: LEPTOS_HASH_FILES: true, but the hash file {path} has no `{kind}: <hash>` line")]
+    #[error(
+        "site: LEPTOS_HASH_FILES: true, but the hash file {path} has no single `{kind}: <hash>` line \
+         (a 22-character hash, as cargo-leptos writes it)"
+    )]
     HashMissing { path: PathBuf, kind: &'static str },
     #[error(
         "site: LEPTOS_HASH_FILES: true, but {file} is not in the site root: the hash file {path} \
@@ -193,15 +197,22 @@ pub fn check(options: &LeptosOptions) -> Result<Option<HashedBundle>, SiteError>
         path: path.clone(),
         source,
     })?;
+    // Read as Leptos reads it (`HydrationScripts`, `HashedStylesheet`): each line trimmed, the
+    // name before the first `:` exactly, the hash trimmed; Leptos appends every matching line,
+    // so exactly one per kind is accepted, and only a hash as cargo-leptos writes it.
     let hash = |kind: &'static str| {
-        text.lines()
+        let mut lines = text
+            .lines()
             .filter_map(|line| line.trim().split_once(':'))
-            .find(|(name, _)| name.trim() == kind)
-            .map(|(_, hash)| format!("{}.{}.{kind}", options.output_name, hash.trim()))
-            .ok_or_else(|| SiteError::HashMissing {
+            .filter(|(name, _)| *name == kind)
+            .map(|(_, hash)| hash.trim());
+        match (lines.next(), lines.next()) {
+            (Some(hash), None) if is_hash(hash) => Ok(format!("{}.{hash}.{kind}", options.output_name)),
+            _ => Err(SiteError::HashMissing {
                 path: path.clone(),
                 kind,
-            })
+            }),
+        }
     };
     let bundle = HashedBundle {
         js: hash("js")?,

@@ -354,6 +354,11 @@ fn origin_of(name: &'static str, value: &str) -> Result<String, SettingsError> {
 }
 
 /// Whether `url`'s host is this machine (127.0.0.0/8, ::1, localhost).
+/// `https`, or `http` to this machine only (see [`is_loopback`]).
+pub fn is_tls_or_loopback(url: &Url) -> bool {
+    url.scheme() == "https" || (url.scheme() == "http" && is_loopback(url))
+}
+
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

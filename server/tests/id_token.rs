@@ -85,6 +85,8 @@ struct Served {
     discovery_status: Option<u16>,
     /// Discovery leaves out `id_token_signing_alg_values_supported` (a required field).
     without_algorithms: bool,
+    /// Discovery names these endpoints instead of the provider's own.
+    endpoints: Option<(&'static str, &'static str)>,
 }
 
 #[derive(Clone)]
@@ -110,6 +112,10 @@ async fn discovery(State(op): State<Op>) -> axum::response::Response {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": served.algorithms,
     });
+    if let Some((authorization, token)) = served.endpoints {
+        document["authorization_endpoint"] = json!(authorization);
+        document["token_endpoint"] = json!(token);
+    }
     if served.without_algorithms {
         document
             .as_object_mut()
@@ -155,6 +161,7 @@ impl Setup {
                 jwks,
                 id_token: String::new(),
                 discovery_status: None,
+                endpoints: None,
                 without_algorithms: false,
             })),
             jwks_fetches: Arc::new(AtomicUsize::new(0)),
@@ -554,6 +561,29 @@ async fn a_failed_discovery_is_refused_or_unavailable_and_retried() {
         REFUSED,
         &setup.parameters().await,
     );
+    // Endpoints the browser or the client secret must not be sent to.
+    let mut endpoints_refused = true;
+    for (request, authorization, token) in [
+        (
+            "GET /bff/login, discovery: authorization_endpoint javascript:",
+            "javascript:alert(document.cookie)//",
+            "http://127.0.0.1:9/token",
+        ),
+        (
+            "GET /bff/login, discovery: authorization_endpoint plain http elsewhere",
+            "http://203.0.113.9/authorize",
+            "http://127.0.0.1:9/token",
+        ),
+        (
+            "GET /bff/login, discovery: token_endpoint plain http elsewhere",
+            "http://127.0.0.1:9/authorize",
+            "http://203.0.113.9/token",
+        ),
+    ] {
+        setup.op.served.lock().unwrap().endpoints = Some((authorization, token));
+        endpoints_refused &= row(request, REFUSED, &setup.parameters().await);
+    }
+    setup.op.served.lock().unwrap().endpoints = None;
     // Down: 503 with Retry-After (not a bad input: the provider's outage), then retried.
     set(Some(503), false);
     let down = begin_login(&setup.bff).await;
@@ -561,5 +591,5 @@ async fn a_failed_discovery_is_refused_or_unavailable_and_retried() {
     assert!(down.headers().get("retry-after").is_some());
     set(None, false);
     assert_eq!(setup.login(key.sign(&setup.claims())).await.0, StatusCode::OK);
-    assert!(redirected && missing && no_algorithms);
+    assert!(redirected && missing && no_algorithms && endpoints_refused);
 }

@@ -170,6 +170,7 @@ pub async fn logout() {
                 result.redirect_to
             }
             Err(message) => {
+                announce(TabNews::Unsure);
                 let _ = SessionStorage::set(
                     NOTICE_KEY,
                     format!("Logging out may not have completed: {message}"),
@@ -178,6 +179,7 @@ pub async fn logout() {
             }
         },
         Err(_) => {
+            announce(TabNews::Unsure);
             let _ = SessionStorage::set(NOTICE_KEY, unreachable_message());
             "/".to_owned()
         }

@@ -16,7 +16,7 @@ pub mod wire;
 
 pub use callback::CallbackPage;
 pub use controls::{LoginButton, LogoutButton, LogoutNotice, TurnOnCountingButton};
-pub use session::{CurrentSession, Session, SessionState, provide_session};
+pub use session::{Asked, CurrentSession, Session, SessionState, provide_session};
 #[cfg(feature = "hydrate")]
 pub(crate) use session::ask;
 

@@ -42,7 +42,8 @@ pub enum Session {
 #[derive(Clone, Copy)]
 pub struct SessionState(RwSignal<Session>, StoredValue<u64>, RwSignal<u32>);
 
-/// When a question about the session was asked: [`SessionState::asked`].
+/// When a question about the session was asked: [`SessionState::asked`]. Every change of
+/// session (ended, logged out or in elsewhere, rechecked) starts a new generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Asked(u64);
 
@@ -156,9 +157,11 @@ impl SessionState {
         self.2.track();
     }
 
-    /// What the page shows may be stale (the computer slept): every panel drops its data and
-    /// loads it again, and the session is asked for.
+    /// What the page shows may be stale (the computer slept, another tab logged in): every
+    /// panel drops its data and loads it again. Answers to questions asked before are ignored:
+    /// they may belong to another farmer's cookie, or to the time before the sleep.
     pub fn recheck(self) {
+        self.1.update_value(|generation| *generation += 1);
         self.2.update(|epoch| *epoch = epoch.wrapping_add(1));
     }
 }

@@ -10,7 +10,7 @@ use web_sys::{BroadcastChannel, MessageEvent};
 use super::session::SessionState;
 
 /// The channel's name: the same-origin tabs of TopCluck.
-const CHANNEL: &str = "topcluck-session";
+const CHANNEL_NAME: &str = "topcluck-session";
 
 /// What a tab tells the others.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +21,9 @@ pub enum TabNews {
     LoggedOut,
     /// The BFF said here that the session ended: the others ask to log in again.
     Ended,
+    /// Something may have changed that this tab could not confirm (a logout whose answer was
+    /// lost): the others ask the BFF.
+    Unsure,
 }
 
 impl TabNews {
@@ -29,20 +32,31 @@ impl TabNews {
             Self::LoggedIn => "logged-in",
             Self::LoggedOut => "logged-out",
             Self::Ended => "ended",
+            Self::Unsure => "unsure",
         }
     }
 
     fn from_word(word: &str) -> Option<Self> {
-        [Self::LoggedIn, Self::LoggedOut, Self::Ended]
+        [Self::LoggedIn, Self::LoggedOut, Self::Ended, Self::Unsure]
             .into_iter()
             .find(|news| news.word() == word)
     }
 }
 
+thread_local! {
+    /// This tab's channel, once [`follow`] opened it: [`announce`] posts through it, so this
+    /// tab does not hear its own news (a channel never receives what it posts itself).
+    static CHANNEL: std::cell::RefCell<Option<BroadcastChannel>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Tells the other tabs. (A browser without `BroadcastChannel` just does not.)
 pub fn announce(news: TabNews) {
-    if let Ok(channel) = BroadcastChannel::new(CHANNEL) {
-        let _ = channel.post_message(&news.word().into());
+    let word = wasm_bindgen::JsValue::from_str(news.word());
+    let posted = CHANNEL.with_borrow(|channel| channel.as_ref().map(|c| c.post_message(&word)));
+    if posted.is_none()
+        && let Ok(channel) = BroadcastChannel::new(CHANNEL_NAME)
+    {
+        let _ = channel.post_message(&word);
         // The message is already queued for every other tab.
         channel.close();
     }
@@ -50,23 +64,24 @@ pub fn announce(news: TabNews) {
 
 /// Makes this tab follow what the others announce, for as long as the page lives.
 pub fn follow(state: SessionState) {
-    let Ok(channel) = BroadcastChannel::new(CHANNEL) else {
+    let Ok(channel) = BroadcastChannel::new(CHANNEL_NAME) else {
         return;
     };
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
         match event.data().as_string().as_deref().and_then(TabNews::from_word) {
             Some(TabNews::LoggedOut) => state.log_out_elsewhere(),
             Some(TabNews::Ended) => state.end_elsewhere(),
-            Some(TabNews::LoggedIn) => {
-                leptos::task::spawn_local(super::session::ask(state));
-                // A farm page showing an ended session loads its data again.
+            // Another farmer may have logged in: what this tab shows is dropped and loaded
+            // again, and the BFF says who it is (or that nobody is).
+            Some(TabNews::LoggedIn | TabNews::Unsure) => {
                 state.recheck();
+                leptos::task::spawn_local(super::session::ask(state));
             }
             None => {}
         }
     });
     channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    // Both live as long as the page: the app is never unmounted.
+    // The handler lives as long as the page: the app is never unmounted.
     on_message.forget();
-    std::mem::forget(channel);
+    CHANNEL.set(Some(channel));
 }

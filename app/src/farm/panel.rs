@@ -42,7 +42,7 @@ pub fn FarmPanel() -> impl IntoView {
         count,
         load_error,
         notice,
-        loading: StoredValue::new(false),
+        loading: StoredValue::new(None),
     };
     #[cfg(feature = "hydrate")]
     {
@@ -57,6 +57,7 @@ pub fn FarmPanel() -> impl IntoView {
             session.track_freshness();
             count.set(None);
             load_error.set(None);
+            note.set(None);
             live.load(0);
         });
         // A session that reaches its end while the page sits open: ask the BFF, which says so.
@@ -270,7 +271,7 @@ mod live {
 
     use super::super::{Collected, EggCount, Failure, Note, api, backoff, record_note};
     use super::Notice;
-    use crate::auth::SessionState;
+    use crate::auth::{Asked, SessionState};
 
     #[derive(Clone, Copy)]
     pub struct Live {
@@ -278,21 +279,31 @@ mod live {
         pub count: RwSignal<Option<EggCount>>,
         pub load_error: RwSignal<Option<String>>,
         pub notice: RwSignal<Option<Notice>>,
-        /// A load is under way (or waiting to retry): a second one is not started.
-        pub loading: StoredValue<bool>,
+        /// The generation a load is under way (or waiting to retry) for: a second one for the
+        /// same generation is not started.
+        pub loading: StoredValue<Option<Asked>>,
     }
 
     impl Live {
         /// Loads today's count; retries with backoff while the provider is unavailable (or
         /// refuses TopCluck's credentials), and stops once the page is gone.
+        ///
+        /// A load belongs to the session's generation it started in ([`SessionState::asked`]):
+        /// its answer is dropped once the session changed (ended, another farmer logged in, the
+        /// page rechecked), and a load for the new generation starts even while one for an
+        /// older one is still under way.
         pub fn load(self, attempt: u32) {
+            let asked = self.session.asked();
             match self.loading.try_get_value() {
                 None => return,
-                Some(true) if attempt == 0 => return,
-                Some(_) => self.loading.set_value(true),
+                Some(Some(loading)) if loading == asked && attempt == 0 => return,
+                Some(_) => self.loading.set_value(Some(asked)),
             }
             spawn_local(async move {
                 let outcome = api::get::<EggCount>("/api/eggs").await;
+                if self.session.asked() != asked {
+                    return;
+                }
                 let retry_in = match outcome {
                     Ok(today) => {
                         self.notice.set(None);
@@ -324,7 +335,7 @@ mod live {
                         std::time::Duration::from_secs(seconds.into()),
                     ),
                     None => {
-                        self.loading.set_value(false);
+                        self.loading.set_value(None);
                         if !self.session.is_ended_untracked() {
                             self.sync_session().await;
                         }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::auth::{LogoutNotice, SessionState};
+use crate::auth::{LogoutNotice, Session, SessionState};
 use crate::farm::FarmPanel;
 
 /// The home page: the farm for a logged-in farmer (and, once their session has ended, the farm
@@ -11,12 +11,19 @@ use crate::farm::FarmPanel;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let session = expect_context::<SessionState>();
-    // A memo, so renewals (new session info) do not re-create the farm page.
-    let logged_out = Memo::new(move |_| session.is_logged_out());
+    // Whose farm is shown: a renewal (new session info) or the session ending keeps the page
+    // (it shows the log-in-again notice); another farmer logging in builds it anew, so nothing
+    // of the previous farmer's stays on it.
+    let farmer = Memo::new(move |shown: Option<&Option<String>>| match session.get() {
+        Session::Active(info) => Some(info.farmer.sub),
+        Session::Ended => shown.cloned().flatten(),
+        Session::LoggedOut => None,
+    });
     view! {
         <Title text="Home" />
-        {move || {
-            if logged_out.get() { view! { <About /> }.into_any() } else { view! { <FarmPanel /> }.into_any() }
+        {move || match farmer.get() {
+            None => view! { <About /> }.into_any(),
+            Some(_) => view! { <FarmPanel /> }.into_any(),
         }}
     }
 }

@@ -314,7 +314,7 @@ impl Provider {
         };
         let url = url::Url::parse(&endpoint)
             .map_err(|_| ProviderError::Rejected("bad revocation_endpoint".into()))?;
-        if url.scheme() != "https" && !(url.scheme() == "http" && crate::settings::is_loopback(&url)) {
+        if !crate::settings::is_tls_or_loopback(&url) {
             return Err(ProviderError::Rejected("revocation_endpoint is not HTTPS".into()));
         }
         let response = self

@@ -75,6 +75,18 @@ pub(super) async fn discover(
     let token_endpoint = discovered
         .token_endpoint()
         .ok_or_else(|| ProviderError::Rejected("discovery: no token_endpoint".into()))?;
+    // The browser is sent to the first (a `javascript:` or plain-http address would be
+    // followed), and the client secret goes to the second.
+    for (name, url) in [
+        ("authorization_endpoint", discovered.authorization_endpoint().url()),
+        ("token_endpoint", token_endpoint.url()),
+    ] {
+        if !crate::settings::is_tls_or_loopback(url) {
+            return Err(ProviderError::Rejected(format!(
+                "discovery: {name} is not https (or http to this machine)"
+            )));
+        }
+    }
     let extensions = discovered.additional_metadata();
     let metadata = Metadata {
         issuer: discovered.issuer().as_str().to_owned(),

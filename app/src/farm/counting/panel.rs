@@ -29,6 +29,7 @@ pub fn CountingPanel() -> impl IntoView {
     Effect::new(move |_| {
         session.track_freshness();
         status.set(None);
+        action_error.set(None);
         live.load();
     });
     #[cfg(not(feature = "hydrate"))]
@@ -151,9 +152,16 @@ mod live {
     }
 
     impl Live {
+        /// Loads the status; an answer that arrives after the session changed is dropped (a
+        /// newer load is under way).
         pub fn load(self) {
+            let asked = self.session.asked();
             spawn_local(async move {
-                match api::get::<CountingStatus>("/bff/counting").await {
+                let outcome = api::get::<CountingStatus>("/bff/counting").await;
+                if self.session.asked() != asked {
+                    return;
+                }
+                match outcome {
                     Ok(status) => {
                         self.load_error.set(None);
                         self.status.set(Some(status));
