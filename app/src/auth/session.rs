@@ -275,6 +275,27 @@ mod tests {
     }
 
     #[test]
+    fn answers_asked_before_a_recheck_or_another_tabs_logout_are_ignored() {
+        let owner = Owner::new();
+        owner.with(|| {
+            let state = SessionState(RwSignal::new(Session::Active(info(10))), StoredValue::new(0), RwSignal::new(0));
+            // Another farmer logged in elsewhere, or the computer slept: the page rechecks.
+            let before_the_recheck = state.asked();
+            state.recheck();
+            state.set_active(before_the_recheck, info(99));
+            assert_eq!(state.get(), Session::Active(info(10)), "an answer from before is dropped");
+            state.set_active(state.asked(), info(20));
+            assert_eq!(state.get(), Session::Active(info(20)));
+            // Logged out in another tab: nobody, and answers from before stay dropped.
+            let before_the_logout = state.asked();
+            state.log_out_elsewhere();
+            assert!(state.is_logged_out());
+            state.set_active(before_the_logout, info(30));
+            assert!(state.is_logged_out());
+        });
+    }
+
+    #[test]
     fn a_logged_out_page_stays_logged_out_when_told_the_session_ended() {
         let owner = Owner::new();
         owner.with(|| {
