@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::safe_return_path;
 use super::tabs::{TabNews, announce};
-use super::wire::{ApiError, CodeExchange, LoginParameters, LogoutResult};
+use super::wire::{ApiError, CodeExchange, LoginParameters, LogoutResult, SessionInfo};
 
 const PENDING_KEY: &str = "topcluck.login";
 /// What the farmer is told on the next page after logging out (see [`take_notice`]).
@@ -107,9 +107,10 @@ async fn start(begin: &str, return_to: Option<String>) -> Result<(), String> {
         .map_err(|_| "Could not open the login page.".to_owned())
 }
 
-/// At `/callback`: checks the answer, has the BFF redeem the code, goes back where the login
-/// started. `Err` is a message for the farmer.
-pub async fn complete_login() -> Result<(), String> {
+/// At `/callback`: checks the answer and has the BFF redeem the code. `Ok` is the new session
+/// and the same-origin path the login started from (the caller goes there without reloading
+/// the page); `Err` is a message for the farmer.
+pub async fn complete_login() -> Result<(SessionInfo, String), String> {
     let search = window().location().search().unwrap_or_default();
     let query = web_sys::UrlSearchParams::new_with_str(&search)
         .map_err(|_| "The login answer is unreadable.".to_owned())?;
@@ -148,12 +149,9 @@ pub async fn complete_login() -> Result<(), String> {
         .map_err(|_| "Could not send the login to TopCluck.".to_owned())?;
     let response = request.send().await.map_err(|_| unreachable_message());
     SessionStorage::delete(PENDING_KEY);
-    let _: super::wire::SessionInfo = json_or_message(response?).await?;
+    let info: SessionInfo = json_or_message(response?).await?;
     announce(TabNews::LoggedIn);
-    window()
-        .location()
-        .replace(safe_return_path(&pending.return_to))
-        .map_err(|_| "Logged in, but could not go back to your page.".to_owned())
+    Ok((info, safe_return_path(&pending.return_to).to_owned()))
 }
 
 /// Logs out at the BFF, then follows its redirect (through the provider's end-session

@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+#[cfg(feature = "hydrate")]
+use leptos_router::NavigateOptions;
 
 use super::controls::LoginButton;
 
@@ -18,13 +20,27 @@ pub enum CallbackStatus {
 #[component]
 pub fn CallbackPage() -> impl IntoView {
     let (status, set_status) = signal(CallbackStatus::Working);
+    #[cfg(feature = "hydrate")]
+    let (session, navigate) = (
+        expect_context::<super::SessionState>(),
+        leptos_router::hooks::use_navigate(),
+    );
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            if let Err(message) = super::browser::complete_login().await {
-                set_status.set(CallbackStatus::Failed(message));
-            }
-        });
+        {
+            let navigate = navigate.clone();
+            leptos::task::spawn_local(async move {
+                match super::browser::complete_login().await {
+                    // Logged in: the page the login started from, without loading it again
+                    // (the app is already here), in place of /callback in the history.
+                    Ok((info, return_to)) => {
+                        session.set_active(session.asked(), info);
+                        navigate(&return_to, NavigateOptions { replace: true, ..Default::default() });
+                    }
+                    Err(message) => set_status.set(CallbackStatus::Failed(message)),
+                }
+            });
+        }
         #[cfg(not(feature = "hydrate"))]
         let _ = set_status;
     });
