@@ -8,6 +8,7 @@
 //   login          "Log in" clicked -> farm page shown with today's egg count (through COOP's
 //                  authorize endpoint, /callback, the code redemption and the first API call)
 import { chromium } from "@playwright/test";
+import { launchOptions } from "../chromium.mjs";
 
 const base = process.argv[2];
 const runs = Number(process.argv[3] ?? 5);
@@ -16,18 +17,6 @@ if (!base) {
   process.exit(2);
 }
 
-const launchOptions = {
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-};
 
 // Records when the app marks the page hydrated (performance.now(), i.e. since navigation start).
 const watchHydration = () => {
