@@ -466,14 +466,26 @@ fn the_hash_file_must_name_files_of_the_site_root() {
     // matches it exactly), a kind named twice (Leptos would append both hashes), and a hash
     // that is not cargo-leptos's (it would end up in the page's script).
     for (row, text) in [
-        ("spaced name", format!("js : {JS_HASH}\nwasm: {WASM_HASH}\ncss: {CSS_HASH}\n")),
-        ("twice", format!("js: {JS_HASH}\njs: {JS_HASH}\nwasm: {WASM_HASH}\ncss: {CSS_HASH}\n")),
-        ("not a hash", format!("js: {JS_HASH}\"</script>\nwasm: {WASM_HASH}\ncss: {CSS_HASH}\n")),
+        (
+            "spaced name",
+            format!("js : {JS_HASH}\nwasm: {WASM_HASH}\ncss: {CSS_HASH}\n"),
+        ),
+        (
+            "twice",
+            format!("js: {JS_HASH}\njs: {JS_HASH}\nwasm: {WASM_HASH}\ncss: {CSS_HASH}\n"),
+        ),
+        (
+            "not a hash",
+            format!("js: {JS_HASH}\"</script>\nwasm: {WASM_HASH}\ncss: {CSS_HASH}\n"),
+        ),
     ] {
         let file = site.dir.path().join("bin/odd.txt");
         std::fs::write(&file, text).unwrap();
         assert!(
-            matches!(check(&options(&file)), Err(SiteError::HashMissing { kind: "js", .. })),
+            matches!(
+                check(&options(&file)),
+                Err(SiteError::HashMissing { kind: "js", .. })
+            ),
             "{row}"
         );
     }

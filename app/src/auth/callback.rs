@@ -35,7 +35,13 @@ pub fn CallbackPage() -> impl IntoView {
                     // (the app is already here), in place of /callback in the history.
                     Ok((info, return_to)) => {
                         session.set_active(session.asked(), info);
-                        navigate(&return_to, NavigateOptions { replace: true, ..Default::default() });
+                        navigate(
+                            &return_to,
+                            NavigateOptions {
+                                replace: true,
+                                ..Default::default()
+                            },
+                        );
                     }
                     Err(message) => set_status.set(CallbackStatus::Failed(message)),
                 }

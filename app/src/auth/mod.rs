@@ -16,9 +16,9 @@ pub mod wire;
 
 pub use callback::CallbackPage;
 pub use controls::{LoginButton, LogoutButton, LogoutNotice, TurnOnCountingButton};
-pub use session::{Asked, CurrentSession, Session, SessionState, provide_session};
 #[cfg(feature = "hydrate")]
 pub(crate) use session::ask;
+pub use session::{Asked, CurrentSession, Session, SessionState, provide_session};
 
 /// Only same-origin relative paths may be returned to after login; anything else goes home.
 pub fn safe_return_path(path: &str) -> &str {

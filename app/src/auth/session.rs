@@ -112,7 +112,8 @@ impl SessionState {
 
     /// True while a farmer is logged in (untracked).
     pub fn is_active_untracked(self) -> bool {
-        self.0.with_untracked(|session| matches!(session, Session::Active(_)))
+        self.0
+            .with_untracked(|session| matches!(session, Session::Active(_)))
     }
 
     /// The BFF said the session is over (`reauthentication_required` or `unauthenticated`).
@@ -149,7 +150,8 @@ impl SessionState {
     }
 
     fn is_logged_out_untracked(self) -> bool {
-        self.0.with_untracked(|session| matches!(session, Session::LoggedOut))
+        self.0
+            .with_untracked(|session| matches!(session, Session::LoggedOut))
     }
 
     /// Subscribes the caller (an effect that loads data) to [`SessionState::recheck`].
@@ -259,7 +261,11 @@ mod tests {
     fn an_ended_session_shows_nobody_and_a_new_answer_brings_the_farmer_back() {
         let owner = Owner::new();
         owner.with(|| {
-            let state = SessionState(RwSignal::new(Session::Active(info(10))), StoredValue::new(0), RwSignal::new(0));
+            let state = SessionState(
+                RwSignal::new(Session::Active(info(10))),
+                StoredValue::new(0),
+                RwSignal::new(0),
+            );
             assert_eq!(state.farmer_name().as_deref(), Some("Ada Henhouse"));
             let before_the_end = state.asked();
             state.end();
@@ -278,12 +284,20 @@ mod tests {
     fn answers_asked_before_a_recheck_or_another_tabs_logout_are_ignored() {
         let owner = Owner::new();
         owner.with(|| {
-            let state = SessionState(RwSignal::new(Session::Active(info(10))), StoredValue::new(0), RwSignal::new(0));
+            let state = SessionState(
+                RwSignal::new(Session::Active(info(10))),
+                StoredValue::new(0),
+                RwSignal::new(0),
+            );
             // Another farmer logged in elsewhere, or the computer slept: the page rechecks.
             let before_the_recheck = state.asked();
             state.recheck();
             state.set_active(before_the_recheck, info(99));
-            assert_eq!(state.get(), Session::Active(info(10)), "an answer from before is dropped");
+            assert_eq!(
+                state.get(),
+                Session::Active(info(10)),
+                "an answer from before is dropped"
+            );
             state.set_active(state.asked(), info(20));
             assert_eq!(state.get(), Session::Active(info(20)));
             // Logged out in another tab: nobody, and answers from before stay dropped.
@@ -299,7 +313,11 @@ mod tests {
     fn a_logged_out_page_stays_logged_out_when_told_the_session_ended() {
         let owner = Owner::new();
         owner.with(|| {
-            let state = SessionState(RwSignal::new(Session::LoggedOut), StoredValue::new(0), RwSignal::new(0));
+            let state = SessionState(
+                RwSignal::new(Session::LoggedOut),
+                StoredValue::new(0),
+                RwSignal::new(0),
+            );
             state.end();
             assert!(state.is_logged_out());
             assert!(!state.is_ended());

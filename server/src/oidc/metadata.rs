@@ -78,7 +78,10 @@ pub(super) async fn discover(
     // The browser is sent to the first (a `javascript:` or plain-http address would be
     // followed), and the client secret goes to the second.
     for (name, url) in [
-        ("authorization_endpoint", discovered.authorization_endpoint().url()),
+        (
+            "authorization_endpoint",
+            discovered.authorization_endpoint().url(),
+        ),
         ("token_endpoint", token_endpoint.url()),
     ] {
         if !crate::settings::is_tls_or_loopback(url) {
