@@ -99,7 +99,8 @@ pub fn bar_height(count: i64, max: i64, full: i64) -> i64 {
     if count <= 0 || max <= 0 {
         return 0;
     }
-    (count.min(max) * full / max).max(2)
+    // In i128: a count times the height never overflows.
+    (i128::from(count.min(max)) * i128::from(full) / i128::from(max)).max(2) as i64
 }
 
 /// What the chart shows, in one sentence: the span, how many days have a count, the highest.
