@@ -257,15 +257,16 @@ mod tests {
         }
     }
 
+    /// A fresh page's session state, as [`provide_session`] makes it.
+    fn state_of(session: Session) -> SessionState {
+        SessionState(RwSignal::new(session), StoredValue::new(0), RwSignal::new(0))
+    }
+
     #[test]
     fn an_ended_session_shows_nobody_and_a_new_answer_brings_the_farmer_back() {
         let owner = Owner::new();
         owner.with(|| {
-            let state = SessionState(
-                RwSignal::new(Session::Active(info(10))),
-                StoredValue::new(0),
-                RwSignal::new(0),
-            );
+            let state = state_of(Session::Active(info(10)));
             assert_eq!(state.farmer_name().as_deref(), Some("Ada Henhouse"));
             let before_the_end = state.asked();
             state.end();
@@ -284,11 +285,7 @@ mod tests {
     fn answers_asked_before_a_recheck_or_another_tabs_logout_are_ignored() {
         let owner = Owner::new();
         owner.with(|| {
-            let state = SessionState(
-                RwSignal::new(Session::Active(info(10))),
-                StoredValue::new(0),
-                RwSignal::new(0),
-            );
+            let state = state_of(Session::Active(info(10)));
             // Another farmer logged in elsewhere, or the computer slept: the page rechecks.
             let before_the_recheck = state.asked();
             state.recheck();
@@ -313,11 +310,7 @@ mod tests {
     fn a_logged_out_page_stays_logged_out_when_told_the_session_ended() {
         let owner = Owner::new();
         owner.with(|| {
-            let state = SessionState(
-                RwSignal::new(Session::LoggedOut),
-                StoredValue::new(0),
-                RwSignal::new(0),
-            );
+            let state = state_of(Session::LoggedOut);
             state.end();
             assert!(state.is_logged_out());
             assert!(!state.is_ended());
