@@ -225,6 +225,15 @@ fn ask_once(state: SessionState) {
     leptos::task::spawn_local(ask(state));
 }
 
+/// What this tab shows may be stale or another farmer's (the computer slept, another tab
+/// logged in): every panel drops its data and loads it again, and the BFF is asked who is
+/// logged in.
+#[cfg(feature = "hydrate")]
+pub(crate) fn recheck_with_the_bff(state: SessionState) {
+    state.recheck();
+    leptos::task::spawn_local(ask(state));
+}
+
 /// Asks the BFF who is logged in: fresh session info, or the news that the session ended.
 #[cfg(feature = "hydrate")]
 pub(crate) async fn ask(state: SessionState) {

@@ -1,7 +1,8 @@
-//! One app across tabs: what one tab learns about the session (logged in, logged out, ended) it
-//! tells the others over a `BroadcastChannel`, so every open tab shows the same farmer within
-//! a moment, with no polling of the server. Only these three words cross: never a token, never
-//! session data (a tab that hears "logged in" asks the BFF itself).
+//! One app across tabs: what one tab learns about the session (logged in, logged out, ended,
+//! or a logout it could not confirm) it tells the others over a `BroadcastChannel`, so every
+//! open tab shows the same farmer within a moment, with no polling of the server. Only these
+//! four words cross: never a token, never session data (a tab that hears "logged in" asks the
+//! BFF itself).
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -73,10 +74,7 @@ pub fn follow(state: SessionState) {
             Some(TabNews::Ended) => state.end_elsewhere(),
             // Another farmer may have logged in: what this tab shows is dropped and loaded
             // again, and the BFF says who it is (or that nobody is).
-            Some(TabNews::LoggedIn | TabNews::Unsure) => {
-                state.recheck();
-                leptos::task::spawn_local(super::session::ask(state));
-            }
+            Some(TabNews::LoggedIn | TabNews::Unsure) => super::session::recheck_with_the_bff(state),
             None => {}
         }
     });

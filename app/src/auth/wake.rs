@@ -26,8 +26,7 @@ pub fn watch(state: SessionState) {
         if stale.get_value() && !document().hidden() {
             stale.set_value(false);
             if state.is_active_untracked() {
-                state.recheck();
-                leptos::task::spawn_local(super::session::ask(state));
+                super::session::recheck_with_the_bff(state);
             }
         }
     };
