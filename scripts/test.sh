@@ -38,16 +38,33 @@ rm -f end2end/results/report.json
 if (exec 3<>/dev/tcp/127.0.0.1/3000) 2>/dev/null; then
   die "something already listens on 127.0.0.1:3000" "stop it (a running 'cargo leptos watch'?) and run the tests again"
 fi
+# Playwright's JSON report is how we know the tests ran and passed.
+check_report() {
+  local report=end2end/results/report.json
+  [ -f "$report" ] || die "Playwright wrote no report: the end-to-end tests did not run ($1)" "read the output above"
+  node -e '
+    const s = require(process.argv[1]).stats;
+    console.log(`playwright (${process.argv[2]}): ${s.expected} passed, ${s.unexpected + s.flaky} failed, ${s.skipped} skipped`);
+    process.exit(s.expected > 0 && s.unexpected === 0 && s.flaky === 0 ? 0 : 1);
+  ' "$TOPCLUCK_ROOT/$report" "$1" || die "end-to-end tests failed or did not run ($1)" "read the Playwright output above"
+}
 # Short-lived access tokens so the browser tests see renewals within seconds.
 COOP_ACCESS_TOKEN_TTL=${COOP_ACCESS_TOKEN_TTL:-3} TOPCLUCK_REFRESH_SKEW=${TOPCLUCK_REFRESH_SKEW:-1} \
   cargo leptos end-to-end
-report=end2end/results/report.json
-[ -f "$report" ] || die "Playwright wrote no report: the end-to-end tests did not run" "read the output above"
-node -e '
-  const s = require(process.argv[1]).stats;
-  console.log(`playwright: ${s.expected} passed, ${s.unexpected + s.flaky} failed, ${s.skipped} skipped`);
-  process.exit(s.expected > 0 && s.unexpected === 0 && s.flaky === 0 ? 0 : 1);
-' "$TOPCLUCK_ROOT/$report" || die "end-to-end tests failed or did not run" "read the Playwright output above"
+check_report "every spec"
+
+step "end-to-end: daily counting against a COOP that keeps one grant per client and farmer"
+# As node-oidc-provider (resource indicators) or Google: consent adds to one grant per client and
+# farmer, revoking any token revokes it all, the token response's scope is the access token's,
+# access tokens are not revocable. Fresh data directories, so nothing of the first pass is reused.
+rm -f end2end/results/report.json
+per_client=$TOPCLUCK_ROOT/target/e2e-one-grant-per-client
+rm -rf "$per_client"
+COOP_GRANT_MODEL=per_client COOP_TOKEN_SCOPE=resource COOP_REVOKE_ACCESS_TOKENS=0 \
+  COOP_DATA_DIR="$per_client/coop" TOPCLUCK_DATA_DIR="$per_client/topcluck" \
+  COOP_ACCESS_TOKEN_TTL=${COOP_ACCESS_TOKEN_TTL:-3} TOPCLUCK_REFRESH_SKEW=${TOPCLUCK_REFRESH_SKEW:-1} \
+  TOPCLUCK_E2E_ONLY=counting cargo leptos end-to-end
+check_report "counting, one grant per client"
 
 step "the browser bundle's size budget (release build of the front end)"
 "$TOPCLUCK_ROOT/scripts/wasm-size.sh"

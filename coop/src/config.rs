@@ -1,5 +1,16 @@
 //! COOP's configuration: read from `COOP_*` environment variables, with defaults that make
 //! `cargo run -p coop` (and TopCluck's embedded COOP) work with no setup.
+//!
+//! Two clients are registered: TopCluck (`topcluck`, [`DEFAULT_CLIENT_ID`]) and its daily
+//! counting job (`topcluck-counting`, [`COUNTING_CLIENT_ID`]), with the same redirect URIs.
+//! Three switches make COOP play the providers farmers really use:
+//!
+//! - [`GrantModel`] (`COOP_GRANT_MODEL`): a grant per authorization (COOP's own behaviour), or
+//!   one per client and farmer (node-oidc-provider, Google), shared by every login.
+//! - [`TokenScope`] (`COOP_TOKEN_SCOPE`): the token answer's `scope` lists everything granted,
+//!   or only the access token's API scopes (RFC 8707 resource indicators, node-oidc-provider).
+//! - [`Config::revokes_access_tokens`] (`COOP_REVOKE_ACCESS_TOKENS`): `/revoke` revokes access
+//!   tokens, or refuses them with `unsupported_token_type` (node-oidc-provider's JWT tokens).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,6 +38,55 @@ impl std::str::FromStr for RefreshTokenMode {
             "reuse" => Ok(Self::Reuse),
             "none" => Ok(Self::None),
             other => Err(format!("'{other}' is not one of rotate, reuse, none")),
+        }
+    }
+}
+
+/// How grants are made when codes are redeemed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GrantModel {
+    /// Every redeemed code makes a grant of its own. The default.
+    #[default]
+    PerAuthorization,
+    /// One grant per client and farmer, as node-oidc-provider and Google keep them: a code
+    /// redeemed while a live grant of that client and farmer exists adds its scope to that grant
+    /// (and mints another refresh token of it), and revoking any token of the grant at
+    /// `/revoke` revokes the whole grant.
+    PerClient,
+}
+
+impl std::str::FromStr for GrantModel {
+    type Err = String;
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value {
+            "per_authorization" => Ok(Self::PerAuthorization),
+            "per_client" => Ok(Self::PerClient),
+            other => Err(format!("'{other}' is not one of per_authorization, per_client")),
+        }
+    }
+}
+
+/// What the `scope` of a token answer (and of its access token) lists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TokenScope {
+    /// Every scope the access token was issued for, `openid` and `offline_access` included.
+    /// The default.
+    #[default]
+    Grant,
+    /// Only the API scopes (`eggs:*`), as a provider with RFC 8707 resource indicators
+    /// (node-oidc-provider) answers: the grant still holds `openid`, `profile`, `email` and
+    /// `offline_access` (an ID token is still issued, refreshes still work), but the access
+    /// token is for the egg API alone, so `/userinfo` refuses it.
+    Resource,
+}
+
+impl std::str::FromStr for TokenScope {
+    type Err = String;
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value {
+            "grant" => Ok(Self::Grant),
+            "resource" => Ok(Self::Resource),
+            other => Err(format!("'{other}' is not one of grant, resource")),
         }
     }
 }
@@ -106,6 +166,16 @@ pub struct Config {
     /// Whether discovery names the revocation endpoint. Off plays a provider whose discovery
     /// lacks it (django-oauth-toolkit's), while `/revoke` itself still works.
     pub advertise_revocation: bool,
+    /// The id of the daily counting client ([`Config::counting_client`]).
+    pub counting_client_id: String,
+    /// One grant per authorization, or per client and farmer ([`GrantModel`]).
+    pub grant_model: GrantModel,
+    /// What token answers' `scope` lists ([`TokenScope`]).
+    pub token_scope: TokenScope,
+    /// Whether `/revoke` revokes access tokens. Off plays node-oidc-provider with JWT access
+    /// tokens: an access token presented there is refused with 400 `unsupported_token_type`
+    /// (RFC 7009 §2.2.1) and stays valid; refresh tokens are still revoked.
+    pub revokes_access_tokens: bool,
 }
 
 /// A configuration value that is missing or malformed.
@@ -119,10 +189,28 @@ pub struct ConfigError {
 /// The client id of the default client, TopCluck.
 pub const DEFAULT_CLIENT_ID: &str = "topcluck";
 
+/// The client id of TopCluck's daily counting job (offline_access refresh tokens).
+pub const COUNTING_CLIENT_ID: &str = "topcluck-counting";
+
 impl Config {
-    /// Defaults for a COOP whose data lives in `data_dir` and whose default client has
-    /// `client_secret`.
+    /// Defaults for a COOP whose data lives in `data_dir`, whose default client (TopCluck) has
+    /// `client_secret` and whose counting client has `"{client_secret}.counting"`.
     pub fn new(data_dir: PathBuf, client_secret: String) -> Self {
+        let topcluck = Client {
+            id: DEFAULT_CLIENT_ID.into(),
+            secret: client_secret,
+            redirect_uris: vec![
+                "http://127.0.0.1:3000/callback".into(),
+                "http://localhost:3000/callback".into(),
+            ],
+            post_logout_redirect_uris: vec!["http://127.0.0.1:3000/".into(), "http://localhost:3000/".into()],
+            refresh_token_mode: RefreshTokenMode::Rotate,
+        };
+        let counting = Client {
+            id: COUNTING_CLIENT_ID.into(),
+            secret: format!("{}.counting", topcluck.secret),
+            ..topcluck.clone()
+        };
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 3030)),
             issuer: None,
@@ -132,36 +220,39 @@ impl Config {
             offline_token_ttl: Duration::from_secs(90 * 24 * 3600),
             offline_token_max_lifetime: Duration::from_secs(365 * 24 * 3600),
             session_lifetime: Duration::from_secs(12 * 3600),
-            clients: vec![Client {
-                id: DEFAULT_CLIENT_ID.into(),
-                secret: client_secret,
-                redirect_uris: vec![
-                    "http://127.0.0.1:3000/callback".into(),
-                    "http://localhost:3000/callback".into(),
-                ],
-                post_logout_redirect_uris: vec![
-                    "http://127.0.0.1:3000/".into(),
-                    "http://localhost:3000/".into(),
-                ],
-                refresh_token_mode: RefreshTokenMode::Rotate,
-            }],
-            client_policies: BTreeMap::from([(
-                DEFAULT_CLIENT_ID.to_owned(),
-                ClientPolicy {
-                    display_name: "TopCluck".into(),
-                    offline_access: true,
-                },
-            )]),
+            // TopCluck first: code that knows one client takes `clients[0]`.
+            clients: vec![topcluck, counting],
+            client_policies: BTreeMap::from([
+                (
+                    DEFAULT_CLIENT_ID.to_owned(),
+                    ClientPolicy {
+                        display_name: "TopCluck".into(),
+                        offline_access: true,
+                    },
+                ),
+                (
+                    COUNTING_CLIENT_ID.to_owned(),
+                    ClientPolicy {
+                        display_name: "TopCluck".into(),
+                        offline_access: true,
+                    },
+                ),
+            ]),
             users: default_users(),
             auto_login: None,
             data_dir,
             dev_endpoints: false,
             advertise_revocation: true,
+            counting_client_id: COUNTING_CLIENT_ID.into(),
+            grant_model: GrantModel::default(),
+            token_scope: TokenScope::default(),
+            revokes_access_tokens: true,
         }
     }
 
-    /// Reads `COOP_*` variables over the defaults. Without `COOP_CLIENT_SECRET`, the default
-    /// client's secret is generated once and kept in the data directory (never in the repository).
+    /// Reads `COOP_*` variables over the defaults. Without `COOP_CLIENT_SECRET` (or
+    /// `COOP_COUNTING_CLIENT_SECRET`), the default (or counting) client's secret is generated once
+    /// and kept in the data directory (never in the repository).
     pub fn from_env() -> Result<Self, ConfigError> {
         let vars: BTreeMap<String, String> =
             std::env::vars().filter(|(k, _)| k.starts_with("COOP_")).collect();
@@ -203,32 +294,8 @@ impl Config {
         if let Some(v) = get("COOP_SESSION_LIFETIME") {
             config.session_lifetime = seconds("COOP_SESSION_LIFETIME", v)?;
         }
-        let client = &mut config.clients[0];
-        let mut policy = config
-            .client_policies
-            .remove(&client.id)
-            .expect("the default client's policy");
-        if let Some(v) = get("COOP_CLIENT_ID") {
-            client.id = v.to_owned();
-        }
-        if let Some(v) = get("COOP_CLIENT_NAME") {
-            policy.display_name = v.to_owned();
-        }
-        match get("COOP_OFFLINE_ACCESS") {
-            None | Some("1" | "true") => policy.offline_access = true,
-            Some("0" | "false") => policy.offline_access = false,
-            Some(other) => return Err(problem("COOP_OFFLINE_ACCESS", format!("{other:?} is not 1 or 0"))),
-        }
-        config.client_policies.insert(client.id.clone(), policy);
-        if let Some(v) = get("COOP_REDIRECT_URIS") {
-            client.redirect_uris = v.split_whitespace().map(str::to_owned).collect();
-        }
-        if let Some(v) = get("COOP_POST_LOGOUT_REDIRECT_URIS") {
-            client.post_logout_redirect_uris = v.split_whitespace().map(str::to_owned).collect();
-        }
-        if let Some(v) = get("COOP_REFRESH_TOKEN_MODE") {
-            client.refresh_token_mode = v.parse().map_err(|e| problem("COOP_REFRESH_TOKEN_MODE", e))?;
-        }
+        read_clients(&mut config, &get)?;
+        read_provider_behaviour(&mut config, &get)?;
         if let Some(v) = get("COOP_USERS") {
             config.users = parse_users(v)?;
         }
@@ -244,6 +311,34 @@ impl Config {
 
     pub fn client(&self, id: &str) -> Option<&Client> {
         self.clients.iter().find(|c| c.id == id)
+    }
+
+    /// The daily counting client ([`COUNTING_CLIENT_ID`] unless renamed), if registered.
+    pub fn counting_client(&self) -> Option<&Client> {
+        self.client(&self.counting_client_id)
+    }
+
+    /// Gives the default client the id `default_id` and the counting client `counting_id`,
+    /// their policies with them (both taken out before either is renamed, so the two ids may be
+    /// swapped).
+    fn rename_clients(&mut self, default_id: &str, counting_id: &str) {
+        let renames = [(DEFAULT_CLIENT_ID, default_id), (COUNTING_CLIENT_ID, counting_id)];
+        let moved: Vec<(Option<usize>, Option<ClientPolicy>, &str)> = renames
+            .iter()
+            .map(|&(old, new)| {
+                let at = self.clients.iter().position(|c| c.id == old);
+                (at, self.client_policies.remove(old), new)
+            })
+            .collect();
+        for (at, policy, new) in moved {
+            if let Some(at) = at {
+                self.clients[at].id = new.to_owned();
+            }
+            if let Some(policy) = policy {
+                self.client_policies.insert(new.to_owned(), policy);
+            }
+        }
+        self.counting_client_id = counting_id.to_owned();
     }
 
     /// The name farmers know a client by: its policy's display name, or its id.
@@ -272,6 +367,81 @@ impl Config {
 
     pub fn user(&self, username: &str) -> Option<&User> {
         self.users.iter().find(|u| u.username == username)
+    }
+}
+
+/// The clients' variables: ids, secrets, the default client's name and `offline_access`, and
+/// the redirect URIs and refresh-token mode, which apply to both clients.
+fn read_clients<'a>(config: &mut Config, get: &impl Fn(&str) -> Option<&'a str>) -> Result<(), ConfigError> {
+    let default_id = get("COOP_CLIENT_ID").unwrap_or(DEFAULT_CLIENT_ID);
+    let counting_id = get("COOP_COUNTING_CLIENT_ID").unwrap_or(COUNTING_CLIENT_ID);
+    if counting_id == default_id {
+        return Err(problem(
+            "COOP_COUNTING_CLIENT_ID",
+            format!("{counting_id:?} is already the id of the default client (COOP_CLIENT_ID)"),
+        ));
+    }
+    config.rename_clients(default_id, counting_id);
+    let counting_secret = match get("COOP_COUNTING_CLIENT_SECRET") {
+        Some(secret) => secret.to_owned(),
+        None => crate::secret_file::load_or_create(&config.data_dir.join("counting_client_secret"))
+            .map_err(|e| problem("COOP_COUNTING_CLIENT_SECRET", e.to_string()))?,
+    };
+    if let Some(counting) = config.clients.iter_mut().find(|c| c.id == counting_id) {
+        counting.secret = counting_secret;
+    }
+    let policy = config
+        .client_policies
+        .get_mut(default_id)
+        .expect("the default client's policy");
+    if let Some(v) = get("COOP_CLIENT_NAME") {
+        policy.display_name = v.to_owned();
+    }
+    policy.offline_access = flag("COOP_OFFLINE_ACCESS", get("COOP_OFFLINE_ACCESS"), true)?;
+    let refresh_token_mode = get("COOP_REFRESH_TOKEN_MODE")
+        .map(|v| v.parse().map_err(|e| problem("COOP_REFRESH_TOKEN_MODE", e)))
+        .transpose()?;
+    for client in &mut config.clients {
+        if let Some(v) = get("COOP_REDIRECT_URIS") {
+            client.redirect_uris = v.split_whitespace().map(str::to_owned).collect();
+        }
+        if let Some(v) = get("COOP_POST_LOGOUT_REDIRECT_URIS") {
+            client.post_logout_redirect_uris = v.split_whitespace().map(str::to_owned).collect();
+        }
+        if let Some(mode) = refresh_token_mode {
+            client.refresh_token_mode = mode;
+        }
+    }
+    Ok(())
+}
+
+/// The variables that make COOP play another provider: `COOP_GRANT_MODEL`, `COOP_TOKEN_SCOPE`,
+/// `COOP_REVOKE_ACCESS_TOKENS`.
+fn read_provider_behaviour<'a>(
+    config: &mut Config,
+    get: &impl Fn(&str) -> Option<&'a str>,
+) -> Result<(), ConfigError> {
+    if let Some(v) = get("COOP_GRANT_MODEL") {
+        config.grant_model = v.parse().map_err(|e| problem("COOP_GRANT_MODEL", e))?;
+    }
+    if let Some(v) = get("COOP_TOKEN_SCOPE") {
+        config.token_scope = v.parse().map_err(|e| problem("COOP_TOKEN_SCOPE", e))?;
+    }
+    config.revokes_access_tokens = flag(
+        "COOP_REVOKE_ACCESS_TOKENS",
+        get("COOP_REVOKE_ACCESS_TOKENS"),
+        true,
+    )?;
+    Ok(())
+}
+
+/// A `1`/`0` (or `true`/`false`) variable; `default` when unset.
+fn flag(name: &'static str, value: Option<&str>, default: bool) -> Result<bool, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some("1" | "true") => Ok(true),
+        Some("0" | "false") => Ok(false),
+        Some(other) => Err(problem(name, format!("{other:?} is not 1 or 0"))),
     }
 }
 
@@ -337,9 +507,11 @@ fn default_users() -> Vec<User> {
 mod tests {
     use super::*;
 
+    /// `pairs` with both client secrets given, so no secret file is written.
     fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
+        [("COOP_COUNTING_CLIENT_SECRET", "c")]
             .iter()
+            .chain(pairs)
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
     }

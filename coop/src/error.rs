@@ -23,6 +23,9 @@ pub enum OAuthError {
     UnsupportedGrantType,
     #[error("invalid_scope: {0}")]
     InvalidScope(String),
+    /// RFC 7009 §2.2.1: the server cannot revoke tokens of this type.
+    #[error("unsupported_token_type: {0}")]
+    UnsupportedTokenType(&'static str),
     #[error("temporarily_unavailable")]
     TemporarilyUnavailable { retry_after_seconds: u64 },
     #[error("server_error: {0}")]
@@ -39,6 +42,7 @@ impl OAuthError {
             Self::UnauthorizedClient(_) => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope(_) => "invalid_scope",
+            Self::UnsupportedTokenType(_) => "unsupported_token_type",
             Self::TemporarilyUnavailable { .. } => "temporarily_unavailable",
             Self::Server(_) => "server_error",
         }
@@ -47,7 +51,9 @@ impl OAuthError {
     fn description(&self) -> String {
         match self {
             Self::InvalidRequest(d) | Self::InvalidScope(d) => d.clone(),
-            Self::InvalidGrant(d) | Self::UnauthorizedClient(d) => (*d).to_owned(),
+            Self::InvalidGrant(d) | Self::UnauthorizedClient(d) | Self::UnsupportedTokenType(d) => {
+                (*d).to_owned()
+            }
             Self::InvalidClient => "client authentication failed".into(),
             Self::UnsupportedGrantType => "grant_type must be authorization_code or refresh_token".into(),
             Self::TemporarilyUnavailable { .. } => "COOP is temporarily unavailable".into(),

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::TokenScope;
 use crate::random::random_token;
 use crate::scope::Scopes;
 use crate::state::Coop;
@@ -60,6 +61,17 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
 }
 
+/// What a token answer reports in `scope`, and its access token carries, for an access token
+/// issued for `scope`: all of it, or only the API scopes ([`TokenScope::Resource`]); plus the
+/// `extra_scope` fault's scopes.
+pub fn reported_scope(coop: &Coop, scope: &Scopes) -> Scopes {
+    let issued = match coop.config.token_scope {
+        TokenScope::Grant => scope.clone(),
+        TokenScope::Resource => scope.api_only(),
+    };
+    coop.faults.widen(issued)
+}
+
 /// Mints an access token for `grant` with `scope` (the grant's or a subset), issued at
 /// `now_ms`, and records its id.
 pub fn access_token(
@@ -86,10 +98,17 @@ pub fn access_token(
     Ok((coop.keys.sign("at+jwt", &claims), ttl))
 }
 
-/// Mints an ID token for the farmer of `grant`, issued at `now_ms`.
-pub fn id_token(coop: &Coop, grant: &Grant, nonce: Option<&str>, auth_time: i64, now_ms: i64) -> String {
+/// Mints an ID token for the farmer of `grant`, issued at `now_ms`, with the claims `scopes`
+/// (the authorization's) allow.
+pub fn id_token(
+    coop: &Coop,
+    grant: &Grant,
+    scopes: &Scopes,
+    nonce: Option<&str>,
+    auth_time: i64,
+    now_ms: i64,
+) -> String {
     let user = coop.config.user(&grant.username);
-    let scopes = Scopes::parse(&grant.scope);
     let now = now_ms.div_euclid(1000);
     let claims = IdClaims {
         iss: &coop.issuer,

@@ -6,6 +6,19 @@
 //! page of its own (`prompt=consent`) with longer lifetimes, and (for tests) an outage switch, a
 //! clock that can be moved forward, and answers lost after the work is done.
 //!
+//! Two clients are registered by default: TopCluck (`topcluck`) and its daily counting job
+//! ([`COUNTING_CLIENT_ID`], `topcluck-counting`, allowed `offline_access`, a secret of its own).
+//! To test against what real providers do, COOP can also play them ([`config`]):
+//!
+//! - one grant per client and farmer ([`GrantModel::PerClient`], node-oidc-provider and Google):
+//!   each new login of the client adds its scope to that grant and mints another refresh token
+//!   of it; revoking any of its refresh or access tokens, or reusing a rotated refresh token,
+//!   ends the whole grant and every token of it; an offline one survives COOP logout;
+//! - token answers whose `scope` lists only the API scopes ([`TokenScope::Resource`], RFC 8707
+//!   resource indicators);
+//! - a revocation endpoint that refuses access tokens with `unsupported_token_type`
+//!   ([`Config::revokes_access_tokens`] off, node-oidc-provider's JWT access tokens).
+//!
 //! [`start`] runs it on a socket; TopCluck's server calls it when no issuer is configured.
 #![forbid(unsafe_code)]
 
@@ -37,7 +50,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use clock::{Clock, TooFarAhead};
-pub use config::{Client, ClientPolicy, Config, ConfigError, RefreshTokenMode, User};
+pub use config::{
+    COUNTING_CLIENT_ID, Client, ClientPolicy, Config, ConfigError, GrantModel, RefreshTokenMode, TokenScope,
+    User,
+};
 use endpoints::{authorize, discovery, end_session, revoke, token, userinfo};
 use state::{Coop, SharedCoop};
 

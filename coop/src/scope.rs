@@ -62,6 +62,17 @@ impl Scopes {
         Self(self.0.union(&other.0).cloned().collect())
     }
 
+    /// Only the API scopes (`eggs:*`): what an access token for the egg API alone carries.
+    pub fn api_only(&self) -> Scopes {
+        Self(
+            self.0
+                .iter()
+                .filter(|s| s.starts_with("eggs:"))
+                .cloned()
+                .collect(),
+        )
+    }
+
     /// `self` without `scope`.
     pub fn without(&self, scope: &str) -> Scopes {
         Self(self.0.iter().filter(|s| *s != scope).cloned().collect())

@@ -105,4 +105,9 @@ test("daily counting: turned on through COOP's consent page, counted, shown; a r
       { timeout: 15_000 },
     )
     .toBe(0);
+  // Turning counting off ended its own grant only: the session still renews and records (with
+  // COOP keeping one grant per client and farmer too — scripts/test.sh's second pass).
+  await record(page, "2");
+  await expect(page.getByTestId("record-status")).toContainText("Recorded 2.");
+  await expect(page.getByTestId("egg-count")).toBeVisible();
 });

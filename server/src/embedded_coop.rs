@@ -2,34 +2,43 @@
 //! process, so the README's run command works with zero setup. COOP reads its `COOP_*`
 //! variables (default address 127.0.0.1:3030, data under `data/coop`), with its `/dev/`
 //! endpoints on: this path is for development and tests only. TopCluck's redirect URIs are
-//! registered with it, and TopCluck uses its client id and secret.
+//! registered with both of its clients there, and TopCluck uses their ids and secrets: the
+//! login's, and daily counting's own (so the two grants are independent, as at a real provider).
 
-use crate::settings::{Secret, Settings};
+use crate::settings::{CountingClient, Secret, Settings};
 
-/// The running embedded COOP and the client TopCluck is there.
+/// The running embedded COOP and TopCluck's clients there.
 pub struct EmbeddedCoop {
     pub running: coop::RunningCoop,
     pub client_id: String,
     pub client_secret: Secret,
+    /// Daily counting's client (`None` when COOP's configuration registers none).
+    pub counting_client: Option<CountingClient>,
 }
 
 /// Starts the embedded COOP; keep the returned value alive to keep it running.
 pub async fn start(settings: &Settings) -> Result<EmbeddedCoop, String> {
     let mut config = coop::Config::from_env().map_err(|e| format!("embedded COOP configuration: {e}"))?;
     config.dev_endpoints = true;
-    let client = &mut config.clients[0];
-    for (list, uri) in [
-        (&mut client.redirect_uris, settings.redirect_uri.as_str()),
-        (
-            &mut client.post_logout_redirect_uris,
-            settings.post_logout_redirect_uri.as_str(),
-        ),
-    ] {
-        if !list.iter().any(|u| u == uri) {
-            list.push(uri.to_owned());
+    for client in &mut config.clients {
+        for (list, uri) in [
+            (&mut client.redirect_uris, settings.redirect_uri.as_str()),
+            (
+                &mut client.post_logout_redirect_uris,
+                settings.post_logout_redirect_uri.as_str(),
+            ),
+        ] {
+            if !list.iter().any(|u| u == uri) {
+                list.push(uri.to_owned());
+            }
         }
     }
+    let client = &config.clients[0];
     let (client_id, client_secret) = (client.id.clone(), Secret::new(client.secret.clone()));
+    let counting_client = config.counting_client().map(|client| CountingClient {
+        client_id: client.id.clone(),
+        client_secret: Secret::new(client.secret.clone()),
+    });
     let running = coop::start(config).await.map_err(|e| {
         format!(
             "embedded COOP: {e} (set COOP_ADDR to another address, or TOPCLUCK_ISSUER to a running provider)"
@@ -40,5 +49,6 @@ pub async fn start(settings: &Settings) -> Result<EmbeddedCoop, String> {
         running,
         client_id,
         client_secret,
+        counting_client,
     })
 }

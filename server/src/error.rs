@@ -59,6 +59,10 @@ pub enum BffError {
     /// A method the endpoint does not take. The router adds the `Allow` header.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// Daily counting was asked for, but it has no client registration of its own
+    /// (`TOPCLUCK_COUNTING_CLIENT_ID`): refused rather than sharing the session's grant.
+    #[error("daily counting is not configured (TOPCLUCK_COUNTING_CLIENT_ID)")]
+    CountingNotConfigured,
 }
 
 impl BffError {
@@ -153,6 +157,11 @@ impl BffError {
                 StatusCode::METHOD_NOT_ALLOWED,
                 ErrorCode::MethodNotAllowed,
                 "This address does not take that kind of request.",
+            ),
+            Self::CountingNotConfigured => (
+                StatusCode::CONFLICT,
+                ErrorCode::CountingNotConfigured,
+                "Daily counting is not set up on this TopCluck server: it needs a client registration of its own at the login provider. Tell the administrator.",
             ),
         }
     }

@@ -51,11 +51,7 @@ async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
     }
     let address = options.site_addr;
     let site = url::Url::parse(&format!("http://{address}"))?;
-    let mut settings = Settings::from_env(
-        &site,
-        options.env == Env::PROD,
-        std::path::Path::new("data/topcluck"),
-    )?;
+    let mut settings = Settings::from_env(&site, options.env == Env::PROD)?;
     let cookie_keys = KeyRing::new(&settings.cookie_keys)?;
 
     // Kept alive for the life of the process when it runs.
@@ -82,31 +78,31 @@ async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
                 // COOP's egg API, in the same process.
                 settings.api_url = Some(url::Url::parse(&format!("{}/api", coop.running.issuer))?);
             }
+            if settings.counting_client.is_none() {
+                settings.counting_client = coop.counting_client.clone();
+            }
             _embedded = Some(coop);
             provider
         }
     };
-    let vault = server::vault::Vault::open(&settings, std::path::Path::new("data/topcluck")).await?;
+    let vault = server::vault::Vault::open(&settings, &settings.data_dir).await?;
     let state = AppState::new(options, settings, provider).with_vault(vault.clone());
     match command {
         Command::Serve => {}
-        Command::CountEggs => {
-            let job = server::counting::Job::from_state(&state).expect("a vault");
-            let day = state.settings.daily_count.day(state.clock.now());
-            let summary = job.run(day).await?;
-            for line in summary.lines() {
-                println!("{line}");
-            }
-            return Ok(if summary.any_failure() { 1 } else { 0 });
-        }
+        Command::CountEggs => return count_eggs(&state, &vault).await,
         Command::ReencryptVault => {
             let rows = vault.reencrypt_all().await?;
             println!("re-encrypted {rows} vault rows under the newest key");
             return Ok(0);
         }
     }
-    let job = server::counting::Job::from_state(&state).expect("a vault");
-    server::counting::runner::spawn(job, state.settings.daily_count);
+    match server::counting::Job::from_state(&state) {
+        Some(job) => drop(server::counting::runner::spawn(job, state.settings.daily_count)),
+        None => tracing::warn!(
+            "daily counting is off: set TOPCLUCK_COUNTING_CLIENT_ID and TOPCLUCK_COUNTING_CLIENT_SECRET \
+             (a client registration of its own at the provider) to let farmers turn it on"
+        ),
+    }
     let app = server::app(state, cookie_keys);
 
     let listener = tokio::net::TcpListener::bind(address)
@@ -120,6 +116,45 @@ async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
         tracing::warn!("stopping while a daily count still runs: a refresh may be cut short");
     }
     Ok(0)
+}
+
+/// `server count-eggs`: one pass of the daily job now. Says which vault it opened, and loudly
+/// when that vault is new or has nobody enrolled (a run from another directory than the
+/// server's would otherwise print "0 farmers" as if all were well): exit status 2 for a new
+/// vault, 1 when a farmer failed for a reason other than needing re-consent.
+async fn count_eggs(
+    state: &AppState,
+    vault: &server::vault::Vault,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    let Some(job) = server::counting::Job::from_state(state) else {
+        return Err(
+            "daily counting is not configured: set TOPCLUCK_COUNTING_CLIENT_ID and \
+                    TOPCLUCK_COUNTING_CLIENT_SECRET (the job's own client registration at the provider)"
+                .into(),
+        );
+    };
+    println!("vault: {}", vault.location());
+    if vault.is_new() {
+        eprintln!(
+            "count-eggs: WARNING: this vault did not exist until now, so nobody is enrolled in it. \
+             The server's vault is elsewhere: run count-eggs from the server's working directory, or \
+             set TOPCLUCK_DATA_DIR (or TOPCLUCK_DATABASE_URL) as the server has it."
+        );
+        return Ok(2);
+    }
+    let day = state.settings.daily_count.day(state.clock.now());
+    let summary = job.run(day).await?;
+    for line in summary.lines() {
+        println!("{line}");
+    }
+    if summary.farmers.is_empty() {
+        eprintln!(
+            "count-eggs: WARNING: no farmer is enrolled in this vault (daily counting is turned on \
+             from the farm page). If farmers are enrolled, this is not the server's vault: check \
+             TOPCLUCK_DATA_DIR or TOPCLUCK_DATABASE_URL."
+        );
+    }
+    Ok(if summary.any_failure() { 1 } else { 0 })
 }
 
 /// Resolves on Ctrl-C or SIGTERM so in-flight requests finish before the process exits.

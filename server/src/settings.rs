@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use url::Url;
 
@@ -75,6 +75,23 @@ pub struct Settings {
     /// The vault's store (`TOPCLUCK_DATABASE_URL`): `postgres://…` (several instances share
     /// it) or `sqlite:…`; `None`: SQLite in the data directory. A secret: it may hold a password.
     pub database_url: Option<Secret>,
+    /// Where development keys and the embedded vault live (`TOPCLUCK_DATA_DIR`, default
+    /// `data/topcluck` under the working directory). The server and `server count-eggs` must
+    /// name the same one to share the vault.
+    pub data_dir: PathBuf,
+    /// The daily job's own client registration (`TOPCLUCK_COUNTING_CLIENT_ID` and
+    /// `TOPCLUCK_COUNTING_CLIENT_SECRET`), so its offline grant and the browser session's grant
+    /// are two grants at every provider. `None` with a configured issuer: daily counting cannot
+    /// be turned on (the farm page says so). The embedded COOP registers one of its own.
+    pub counting_client: Option<CountingClient>,
+}
+
+/// The daily job's client registration at the provider: same issuer and redirect URI as the
+/// login's, another client id and secret.
+#[derive(Clone, Debug)]
+pub struct CountingClient {
+    pub client_id: String,
+    pub client_secret: Secret,
 }
 
 /// A configuration value that is missing or malformed.
@@ -87,24 +104,31 @@ pub struct SettingsError {
 
 pub const DEFAULT_SCOPES: &str = "openid profile email eggs:read eggs:write";
 
+/// Where development keys and the embedded vault live when `TOPCLUCK_DATA_DIR` is unset.
+pub const DEFAULT_DATA_DIR: &str = "data/topcluck";
+
 impl Settings {
     /// Reads the process environment (after loading `.env` if there is one). `site` is the
     /// server's own origin, `production` whether a missing cookie key is an error.
-    pub fn from_env(site: &Url, production: bool, data_dir: &Path) -> Result<Self, SettingsError> {
+    pub fn from_env(site: &Url, production: bool) -> Result<Self, SettingsError> {
         let _ = dotenvy::dotenv();
         let vars: BTreeMap<String, String> = std::env::vars()
             .filter(|(k, _)| k.starts_with("TOPCLUCK_"))
             .collect();
-        Self::from_vars(&vars, site, production, data_dir)
+        Self::from_vars(&vars, site, production, Path::new(DEFAULT_DATA_DIR))
     }
 
+    /// [`Settings::from_env`] over given variables; `default_data_dir` is the data directory
+    /// when `TOPCLUCK_DATA_DIR` is unset.
     pub fn from_vars(
         vars: &BTreeMap<String, String>,
         site: &Url,
         production: bool,
-        data_dir: &Path,
+        default_data_dir: &Path,
     ) -> Result<Self, SettingsError> {
         let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let data_dir = get("TOPCLUCK_DATA_DIR").map_or_else(|| default_data_dir.to_owned(), PathBuf::from);
+        let data_dir = data_dir.as_path();
         let url = |name: &'static str, value: &str| {
             Url::parse(value).map_err(|e| problem(name, format!("{value:?} is not a URL: {e}")))
         };
@@ -130,6 +154,11 @@ impl Settings {
             ));
         }
         let client_id = get("TOPCLUCK_CLIENT_ID").unwrap_or("topcluck").to_owned();
+        let counting_client = counting_client(
+            get("TOPCLUCK_COUNTING_CLIENT_ID"),
+            get("TOPCLUCK_COUNTING_CLIENT_SECRET"),
+            &client_id,
+        )?;
         let scopes: Vec<String> = get("TOPCLUCK_SCOPES")
             .unwrap_or(DEFAULT_SCOPES)
             .split_whitespace()
@@ -312,7 +341,40 @@ impl Settings {
             count_backoff,
             vault_keys,
             database_url,
+            data_dir: data_dir.to_owned(),
+            counting_client,
         })
+    }
+}
+
+/// `TOPCLUCK_COUNTING_CLIENT_ID` and `_SECRET`: both or neither, and a client id other than the
+/// login's (one client would mean one grant at many providers, the very thing this avoids).
+fn counting_client(
+    id: Option<&str>,
+    secret: Option<&str>,
+    login_client_id: &str,
+) -> Result<Option<CountingClient>, SettingsError> {
+    match (id, secret) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(problem(
+            "TOPCLUCK_COUNTING_CLIENT_SECRET",
+            "required when TOPCLUCK_COUNTING_CLIENT_ID is set",
+        )),
+        (None, Some(_)) => Err(problem(
+            "TOPCLUCK_COUNTING_CLIENT_ID",
+            "required when TOPCLUCK_COUNTING_CLIENT_SECRET is set",
+        )),
+        (Some(id), Some(_)) if id == login_client_id => Err(problem(
+            "TOPCLUCK_COUNTING_CLIENT_ID",
+            format!(
+                "{id:?} is the login's client (TOPCLUCK_CLIENT_ID): daily counting needs a client \
+                 registration of its own, so that its grant and the browser session's never end each other"
+            ),
+        )),
+        (Some(id), Some(secret)) => Ok(Some(CountingClient {
+            client_id: id.to_owned(),
+            client_secret: Secret::new(secret),
+        })),
     }
 }
 
@@ -534,6 +596,66 @@ mod tests {
     fn accepted(pairs: &[(&str, &str)], production: bool) -> Settings {
         let dir = tempfile::tempdir().unwrap();
         Settings::from_vars(&vars(pairs), &site(), production, dir.path()).unwrap()
+    }
+
+    #[test]
+    fn daily_counting_needs_a_client_of_its_own_given_whole() {
+        let issuer = ("TOPCLUCK_ISSUER", "https://id.example");
+        assert!(accepted(&[KEY, SECRET, issuer], true).counting_client.is_none());
+        let both = accepted(
+            &[
+                KEY,
+                SECRET,
+                issuer,
+                ("TOPCLUCK_COUNTING_CLIENT_ID", "topcluck-counting"),
+                ("TOPCLUCK_COUNTING_CLIENT_SECRET", "very-secret-counting"),
+            ],
+            true,
+        );
+        let counting = both.counting_client.as_ref().unwrap();
+        assert_eq!(counting.client_id, "topcluck-counting");
+        assert!(!format!("{both:?}").contains("very-secret-counting"));
+        for (pairs, name) in [
+            (
+                &[("TOPCLUCK_COUNTING_CLIENT_ID", "topcluck-counting")][..],
+                "TOPCLUCK_COUNTING_CLIENT_SECRET",
+            ),
+            (
+                &[("TOPCLUCK_COUNTING_CLIENT_SECRET", "s2")][..],
+                "TOPCLUCK_COUNTING_CLIENT_ID",
+            ),
+            (
+                &[
+                    ("TOPCLUCK_COUNTING_CLIENT_ID", "topcluck"),
+                    ("TOPCLUCK_COUNTING_CLIENT_SECRET", "s2"),
+                ][..],
+                "TOPCLUCK_COUNTING_CLIENT_ID",
+            ),
+        ] {
+            let mut all = vec![KEY, SECRET, issuer];
+            all.extend_from_slice(pairs);
+            assert_eq!(refused(&all, true).name, name);
+        }
+    }
+
+    #[test]
+    fn the_data_directory_is_one_setting() {
+        let default = tempfile::tempdir().unwrap();
+        let configured = tempfile::tempdir().unwrap();
+        let path = configured.path().join("farm");
+        let settings = Settings::from_vars(
+            &vars(&[("TOPCLUCK_DATA_DIR", path.to_str().unwrap())]),
+            &site(),
+            false,
+            default.path(),
+        )
+        .unwrap();
+        assert_eq!(settings.data_dir, path);
+        // The development keys are kept there, not in the default directory.
+        assert!(path.join("cookie_key").exists());
+        assert!(!default.path().join("cookie_key").exists());
+        let unset = Settings::from_vars(&vars(&[]), &site(), false, default.path()).unwrap();
+        assert_eq!(unset.data_dir, default.path());
     }
 
     #[test]

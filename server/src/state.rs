@@ -23,6 +23,9 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub settings: Arc<Settings>,
     pub provider: Arc<Provider>,
+    /// The same provider as the daily job's own client (`Settings::counting_client`): its
+    /// offline grants are never the browser session's. `None`: daily counting cannot be turned on.
+    pub counting_provider: Option<Arc<Provider>>,
     pub renewer: Arc<Renewer>,
     /// Every expiry decision reads this clock (tests move it forward).
     pub clock: Clock,
@@ -54,9 +57,21 @@ impl AppState {
             .build()
             .expect("a reqwest client with rustls");
         let provider = provider.with_revocation_endpoint(settings.revocation_endpoint.as_ref());
+        let counting_provider = settings.counting_client.as_ref().map(|client| {
+            Arc::new(
+                Provider::new(
+                    provider.issuer(),
+                    &client.client_id,
+                    client.client_secret.clone(),
+                    settings.redirect_uri.as_str(),
+                )
+                .with_revocation_endpoint(settings.revocation_endpoint.as_ref()),
+            )
+        });
         Self {
             leptos_options,
             provider: Arc::new(provider),
+            counting_provider,
             renewer: Arc::new(Renewer::new(
                 renewal::Config::new(settings.refresh_skew, settings.refresh_wait),
                 clock.clone(),

@@ -1,8 +1,15 @@
 //! The daily job against a real COOP over HTTP, with the vault on both stores (SQLite in a
 //! temporary directory, PostgreSQL in a throwaway cluster): enrolment through COOP's consent
 //! page, runs on one day, rotation stored, a dead grant, an outage, an interrupted run and a
-//! crash between COOP's answer and the vault's write. Each case
-//! ends by checking COOP's counters: no reuse detection the case did not cause on purpose.
+//! crash between COOP's answer and the vault's write; turning it off, logging out and a refused
+//! enrolment, each leaving the other grant alone. Each case ends by checking COOP's counters: no
+//! reuse detection the case did not cause on purpose.
+//!
+//! Every case runs against two COOPs: today's default (one grant per authorization, the token
+//! response's `scope` the grant's), and one that behaves like node-oidc-provider or Google (one
+//! grant per client and farmer, revoking any token revokes it all; the token response's `scope`
+//! the access token's resource scopes only; access tokens not revocable). Daily counting logs in
+//! as a client of its own, so its grant and the session's never end each other.
 
 mod support;
 
@@ -23,12 +30,31 @@ const CASE_LIMIT: Duration = Duration::from_secs(120);
 struct Farm {
     harness: Harness,
     bff: Bff,
+    model: Model,
+}
+
+/// How the provider keeps grants and describes scopes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Model {
+    /// COOP's default: a grant per authorization, `scope` = the grant's.
+    PerAuthorization,
+    /// As node-oidc-provider with resource indicators, or Google: one grant per client and
+    /// farmer, `scope` = the access token's API scopes, access tokens not revocable.
+    OneGrantPerClient,
 }
 
 impl Farm {
-    async fn start(store: Store) -> Farm {
+    async fn start(store: Store, model: Model) -> Farm {
         let listener = listener().await;
-        let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
+        let port = listener.local_addr().unwrap().port();
+        let mut harness = Harness::start_with(&[port], |config| {
+            if model == Model::OneGrantPerClient {
+                config.grant_model = coop::GrantModel::PerClient;
+                config.token_scope = coop::TokenScope::Resource;
+                config.revokes_access_tokens = false;
+            }
+        })
+        .await;
         let mut extra = vec![
             ("TOPCLUCK_VAULT_KEYS".to_owned(), VAULT_KEYS.to_owned()),
             ("TOPCLUCK_COUNT_RETRY_MS".to_owned(), "400".to_owned()),
@@ -41,7 +67,7 @@ impl Farm {
         }
         let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let bff = harness.bff_with(listener, NEW_KEY, &extra).await;
-        Farm { harness, bff }
+        Farm { harness, bff, model }
     }
 
     /// `farmer` logged in with daily counting on; the session cookie.
@@ -65,7 +91,7 @@ impl Farm {
         Owner {
             issuer: self.harness.coop.issuer.clone(),
             subject: farmer.to_owned(),
-            client_id: "topcluck".into(),
+            client_id: COUNTING_CLIENT.into(),
         }
     }
 
@@ -344,6 +370,14 @@ async fn turning_it_off_revokes_and_logging_out_does_not(farm: Farm) {
         .await
         .unwrap();
     assert_eq!(logout.status(), StatusCode::OK);
+    // The provider that does not revoke access tokens still had the grant revoked: logout says
+    // so, not "failed".
+    let revocation = logout.json::<Value>().await.unwrap()["revocation"].clone();
+    let expected = match farm.model {
+        Model::PerAuthorization => "revoked",
+        Model::OneGrantPerClient => "grant_revoked",
+    };
+    assert_eq!(revocation, expected);
     assert!(
         counted(&farm.run().await[0].1).is_some(),
         "counted after the farmer logged out"
@@ -405,19 +439,183 @@ async fn turning_it_off_revokes_and_logging_out_does_not(farm: Farm) {
     assert_eq!(farm.reuse_detections().await, 0);
 }
 
-/// Runs `case` on a farm with the vault on `store`, within [`CASE_LIMIT`].
-async fn run<F: Future<Output = ()>>(store: Store, case: impl FnOnce(Farm) -> F) {
-    tokio::time::timeout(CASE_LIMIT, async { case(Farm::start(store).await).await })
-        .await
-        .unwrap_or_else(|_| panic!("the case took longer than {CASE_LIMIT:?} on {store:?}"));
+/// The access token of `cookie`'s session has expired and is renewed: the session's grant lives.
+/// Returns the session's newest cookie (the renewal rotated its refresh token).
+async fn assert_session_renews(farm: &Farm, cookie: &str) -> String {
+    let before = farm.harness.refreshes().await;
+    farm.harness.advance(Duration::from_secs(120));
+    let answer = farm
+        .bff
+        .api(reqwest::Method::GET, "/api/eggs", cookie, None)
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    assert!(
+        farm.harness.refreshes().await > before,
+        "the session's refresh token was used, and worked"
+    );
+    answer.cookie().unwrap_or_else(|| cookie.to_owned())
 }
 
-on_both_stores!(
-    enrol_then_two_runs_on_one_day_refresh_once_each_and_keep_one_row,
-    a_dead_grant_needs_consent_and_the_provider_is_not_asked_again,
-    an_outage_during_the_run_is_retried_and_counted_after_it_ends,
-    an_interrupted_run_resumes_without_refreshing_a_used_token,
-    a_crash_between_the_answer_and_the_write_ends_in_re_consent,
-    a_lost_refresh_answer_is_never_replayed,
-    turning_it_off_revokes_and_logging_out_does_not,
-);
+/// Turning counting off revokes the offline grant only: the browser session keeps renewing,
+/// whatever the provider's grant model.
+async fn turning_it_off_leaves_the_browser_session_renewing(farm: Farm) {
+    let ada = farm.enrolled("ada").await;
+    let off = farm
+        .bff
+        .api(reqwest::Method::POST, "/bff/counting/off", &ada, Some(json!({})))
+        .await;
+    assert_eq!(off.status, StatusCode::OK);
+    assert_eq!(off.body["state"], "off");
+    // The revocation runs in the background: wait until COOP has it.
+    let mut revoked = false;
+    for _ in 0..100 {
+        let grants = farm.harness.grants("ada").await;
+        revoked = grants["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["client_id"] == COUNTING_CLIENT)
+            .all(|g| !g["revoked_reason"].is_null());
+        if revoked {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(revoked, "the counting client's grant is revoked at COOP");
+    assert_session_renews(&farm, &ada).await;
+    assert_eq!(farm.bff.session(Some(&ada)).await.0, StatusCode::OK);
+    assert_eq!(farm.reuse_detections().await, 0);
+}
+
+/// An enrolment refused for a real reason (COOP grants more than was asked) revokes what that
+/// enrolment obtained — as the counting client — and nothing of the session's.
+async fn a_refused_enrolment_leaves_the_session_working(farm: Farm) {
+    let (ada, _) = farm.bff.login("ada").await;
+    farm.harness.faults(json!({ "extra_scope": "eggs:write" })).await;
+    let refused = farm.bff.enrol(&ada, "ada").await;
+    farm.harness.clear_faults().await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(refused.json::<Value>().await.unwrap()["error"], "login_failed");
+    assert_eq!(farm.status(&ada).await["state"], "off");
+    // What the refused enrolment obtained is revoked (in the background).
+    let mut revoked = false;
+    for _ in 0..100 {
+        let grants = farm.harness.grants("ada").await;
+        let counting: Vec<&Value> = grants["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["client_id"] == COUNTING_CLIENT)
+            .collect();
+        revoked = !counting.is_empty() && counting.iter().all(|g| !g["revoked_reason"].is_null());
+        if revoked {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(revoked, "the refused enrolment's grant is revoked");
+    let ada = assert_session_renews(&farm, &ada).await;
+
+    // Another farmer's consent is refused too, and ada's session still works.
+    let by_bert = farm.bff.enrol(&ada, "bert").await;
+    assert_eq!(by_bert.status(), StatusCode::BAD_REQUEST);
+    let ada = assert_session_renews(&farm, &ada).await;
+    // Turned on for real afterwards.
+    assert_eq!(farm.bff.enrol(&ada, "ada").await.status(), StatusCode::OK);
+    assert!(counted(&farm.run().await[0].1).is_some());
+    assert_eq!(farm.reuse_detections().await, 0);
+}
+
+/// Without `TOPCLUCK_COUNTING_CLIENT_ID` the server refuses to turn counting on, with a clear
+/// answer, and the session is untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_counting_client_it_cannot_be_turned_on_and_nothing_else_changes() {
+    let listener = listener().await;
+    let port = listener.local_addr().unwrap().port();
+    let mut harness = Harness::start(&[port]).await;
+    let bff = harness
+        .bff_with(
+            listener,
+            NEW_KEY,
+            &[
+                ("TOPCLUCK_VAULT_KEYS", VAULT_KEYS),
+                ("TOPCLUCK_COUNTING_CLIENT_ID", ""),
+                ("TOPCLUCK_COUNTING_CLIENT_SECRET", ""),
+            ],
+        )
+        .await;
+    let (ada, _) = bff.login("ada").await;
+    let status = bff.api(reqwest::Method::GET, "/bff/counting", &ada, None).await;
+    assert_eq!(status.status, StatusCode::OK);
+    assert_eq!(status.body["state"], "not_configured");
+    let (_, challenge) = pkce();
+    let start = http()
+        .get(bff.url("/bff/counting/start"))
+        .header("x-csrf", "1")
+        .header("cookie", &ada)
+        .query(&[
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), StatusCode::CONFLICT);
+    let body: Value = start.json().await.unwrap();
+    assert_eq!(body["error"], "counting_not_configured");
+    assert!(
+        body["message"].as_str().unwrap().contains("client registration"),
+        "{body}"
+    );
+    let off = bff
+        .api(reqwest::Method::POST, "/bff/counting/off", &ada, Some(json!({})))
+        .await;
+    assert_eq!(off.status, StatusCode::CONFLICT);
+    assert!(
+        Job::from_state(bff.state.as_ref().unwrap()).is_none(),
+        "no job without its client"
+    );
+    assert_eq!(bff.session(Some(&ada)).await.0, StatusCode::OK);
+    assert_eq!(harness.replays().await, (0, 0));
+}
+
+/// Runs `case` on a farm with the vault on `store` and COOP in `model`, within [`CASE_LIMIT`].
+async fn run_in<F: Future<Output = ()>>(store: Store, model: Model, case: impl FnOnce(Farm) -> F) {
+    tokio::time::timeout(CASE_LIMIT, async { case(Farm::start(store, model).await).await })
+        .await
+        .unwrap_or_else(|_| panic!("the case took longer than {CASE_LIMIT:?} on {store:?}, {model:?}"));
+}
+
+async fn run<F: Future<Output = ()>>(store: Store, case: impl FnOnce(Farm) -> F) {
+    run_in(store, Model::PerAuthorization, case).await
+}
+
+/// Every case, on both stores, with COOP's default grant model.
+macro_rules! every_case {
+    () => {
+        on_both_stores!(
+            enrol_then_two_runs_on_one_day_refresh_once_each_and_keep_one_row,
+            a_dead_grant_needs_consent_and_the_provider_is_not_asked_again,
+            an_outage_during_the_run_is_retried_and_counted_after_it_ends,
+            an_interrupted_run_resumes_without_refreshing_a_used_token,
+            a_crash_between_the_answer_and_the_write_ends_in_re_consent,
+            a_lost_refresh_answer_is_never_replayed,
+            turning_it_off_revokes_and_logging_out_does_not,
+            turning_it_off_leaves_the_browser_session_renewing,
+            a_refused_enrolment_leaves_the_session_working,
+        );
+    };
+}
+
+every_case!();
+
+/// Every case again, against a COOP that keeps one grant per client and farmer.
+mod one_grant_per_client {
+    use super::*;
+
+    async fn run<F: Future<Output = ()>>(store: Store, case: impl FnOnce(Farm) -> F) {
+        run_in(store, Model::OneGrantPerClient, case).await
+    }
+
+    every_case!();
+}

@@ -87,6 +87,8 @@ pub enum CountingState {
     On,
     /// The provider no longer accepts TopCluck's offline grant: turn it on again.
     NeedsConsent,
+    /// This server has no client registration for daily counting: it cannot be turned on.
+    NotConfigured,
 }
 
 /// The query of `GET /bff/login`: the SPA's PKCE challenge (its verifier stays in the SPA
@@ -129,6 +131,10 @@ pub struct LogoutResult {
 pub enum Revocation {
     /// Withdrawn.
     Revoked,
+    /// The grant is withdrawn (its refresh token revoked); the provider does not revoke access
+    /// tokens (`unsupported_token_type`), so the last one lives until it expires — minutes, and
+    /// only the BFF ever held it.
+    GrantRevoked,
     /// The provider could not be reached; the BFF keeps trying in the background.
     Retrying,
     /// The provider offers no revocation: the access ends when its tokens expire.
@@ -143,7 +149,7 @@ impl Revocation {
     /// What the farmer is told after logging out, when there is something to say.
     pub fn notice(self) -> Option<&'static str> {
         match self {
-            Self::Revoked | Self::NothingToRevoke => None,
+            Self::Revoked | Self::GrantRevoked | Self::NothingToRevoke => None,
             Self::Retrying => Some(
                 "You are logged out of TopCluck, but COOP could not be reached to withdraw TopCluck's access. TopCluck keeps trying.",
             ),
@@ -203,4 +209,7 @@ pub enum ErrorCode {
     RateLimited,
     /// The endpoint does not take this method; the `Allow` header lists those it takes.
     MethodNotAllowed,
+    /// Daily counting has no client registration of its own on this server: it cannot be
+    /// turned on (nothing else is affected).
+    CountingNotConfigured,
 }

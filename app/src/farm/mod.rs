@@ -89,7 +89,8 @@ impl Failure {
             | ErrorCode::RateLimited
             | ErrorCode::BadRequest
             | ErrorCode::NotFound
-            | ErrorCode::MethodNotAllowed => Self::Refused(lowercase_first(&message)),
+            | ErrorCode::MethodNotAllowed
+            | ErrorCode::CountingNotConfigured => Self::Refused(lowercase_first(&message)),
         }
     }
 
@@ -277,6 +278,7 @@ mod tests {
         assert_eq!(failure(ClientMisconfigured), Failure::ClientMisconfigured);
         assert_eq!(failure(SessionTooLarge), Failure::SessionTooLarge);
         assert!(matches!(failure(PayloadTooLarge), Failure::Refused(_)));
+        assert!(matches!(failure(CountingNotConfigured), Failure::Refused(_)));
         assert!(matches!(failure(BadRequest), Failure::Refused(m) if m == "the request was malformed."));
         for uncertain in [Timeout, BadGateway, Internal] {
             assert!(

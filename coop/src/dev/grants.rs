@@ -3,9 +3,12 @@
 //! administrator would.
 //!
 //! Each listed grant has its stored fields (`id`, `client_id`, `username`, `scope`, `offline`,
-//! `created_ms`, `last_used_ms`, `expires_ms`, `revoked_reason`) and the same times in RFC 3339:
-//! `created_at`, `last_used_at` (null before its first refresh), `expires_at`. `offline` is true
-//! for a grant made with `offline_access`: it survives the farmer's COOP logout.
+//! `created_ms`, `last_used_ms`, `expires_ms`, `revoked_reason`), `revoked` (whether
+//! `revoked_reason` is set) and the same times in RFC 3339: `created_at`, `last_used_at` (null
+//! before its first refresh), `expires_at`. `offline` is true for a grant made with
+//! `offline_access`: it survives the farmer's COOP logout. With per-client grants
+//! (`COOP_GRANT_MODEL=per_client`) every login of a client shares one grant: its `id` stays,
+//! its `scope` is the union of what each login asked for.
 //!
 //! `POST /dev/grants/revoke` takes `{"username": "ada"}` (every live grant of ada), or with
 //! `"offline": true` only her offline grants, `"offline": false` only the others. Unknown fields
@@ -44,6 +47,7 @@ struct RevokeGrants {
 struct Listed {
     #[serde(flatten)]
     grant: grants::Grant,
+    revoked: bool,
     created_at: Option<String>,
     last_used_at: Option<String>,
     expires_at: Option<String>,
@@ -62,6 +66,7 @@ pub async fn list(State(coop): State<SharedCoop>, Query(user): Query<ForUser>) -
             let listed: Vec<Listed> = list
                 .into_iter()
                 .map(|grant| Listed {
+                    revoked: grant.is_revoked(),
                     created_at: rfc3339(grant.created_ms),
                     last_used_at: grant.last_used_ms.and_then(rfc3339),
                     expires_at: rfc3339(grant.expires_ms),

@@ -11,8 +11,8 @@
 //! - `GET /dev/clock` → `{"now", "offset_seconds"}` and `POST /dev/clock`
 //!   `{"advance_seconds": n}`: move this COOP's clock forward, so codes, tokens and outages
 //!   expire without waiting ([`clock`]).
-//! - `GET /dev/grants?username=` (each grant with `offline`, `scope`, `created_at`,
-//!   `last_used_at`), `POST /dev/grants/revoke` `{"username", "offline"?}` and
+//! - `GET /dev/grants?username=` (each grant with `id`, `client_id`, `offline`, `scope`,
+//!   `revoked`, `created_at`, `last_used_at`), `POST /dev/grants/revoke` `{"username", "offline"?}` and
 //!   `POST /dev/access-tokens/revoke` `{"username"}`: look at and revoke a farmer's grants
 //!   (all, or only offline or online ones) or access tokens ([`grants`]).
 

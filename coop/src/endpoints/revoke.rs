@@ -1,14 +1,22 @@
 //! `POST /revoke` (RFC 7009). Revoking a refresh token revokes its grant; revoking an access
-//! token revokes that token. Unknown (or expired, or malformed) tokens get 200: RFC 7009 §2.2
-//! says an invalid token is not an error, the client has nothing left to do.
+//! token revokes that token, or with per-client grants ([`GrantModel::PerClient`], as
+//! node-oidc-provider and Google do) its whole grant. Unknown (or expired, or malformed) tokens
+//! get 200: RFC 7009 §2.2 says an invalid token is not an error, the client has nothing left to
+//! do.
 //!
 //! A token issued to another client is refused and stays alive. RFC 7009 §2.1: the server
 //! "verifies whether the token was issued to the client making the revocation request. If this
 //! validation fails, the request is refused and the client is informed of the error", with the
 //! error responses of RFC 6749 §5.2 (§2.2.1). Of those, `invalid_grant` is the one whose
 //! definition names this case ("… or was issued to another client"), so: 400 `invalid_grant`.
-//! (`unsupported_token_type` is for token types the server cannot revoke at all, and a 200
-//! would tell the client its token is gone when it is not.)
+//!
+//! `unsupported_token_type` (§2.2.1) is for token types the server cannot revoke at all: with
+//! [`Config::revokes_access_tokens`] off (node-oidc-provider's JWT access tokens), an access
+//! token — one COOP issued and still valid, or any token sent with
+//! `token_type_hint=access_token` that is not a refresh token — gets 400
+//! `unsupported_token_type` and nothing is revoked. Refresh tokens are revoked all the same.
+//!
+//! [`Config::revokes_access_tokens`]: crate::config::Config::revokes_access_tokens
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -16,13 +24,20 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::client_auth;
+use crate::config::{Client, GrantModel};
 use crate::error::OAuthError;
 use crate::issue::AccessClaims;
 use crate::params::Params;
 use crate::state::SharedCoop;
+use crate::store::refresh_tokens::RefreshToken;
 use crate::store::{StoreError, access_tokens, grants, refresh_tokens};
 
 const OTHER_CLIENT: &str = "the token was issued to another client";
+const ACCESS_TOKENS_NOT_REVOCABLE: &str =
+    "COOP does not revoke access tokens: they stay valid until they expire";
+
+/// The answer for the client, inside a store transaction's result.
+type Answer = Result<(), OAuthError>;
 
 pub async fn revoke(State(coop): State<SharedCoop>, headers: HeaderMap, body: Bytes) -> Response {
     // An outage (`/dev/faults`) takes the revocation endpoint down with the token endpoint.
@@ -49,27 +64,78 @@ fn handle(coop: &SharedCoop, headers: &HeaderMap, body: &[u8]) -> Result<(), OAu
         coop.clock.now_s(),
     );
 
-    coop.store
-        .transaction(|db| -> Result<Result<(), OAuthError>, StoreError> {
-            if let Some(refresh) = refresh_tokens::find(db, token)? {
-                let Some(grant) = grants::get(db, refresh.grant_id)? else {
-                    return Ok(Ok(()));
-                };
-                if grant.client_id != client.id {
-                    tracing::warn!(client_id = %client.id, grant_id = grant.id, "revocation of another client's refresh token refused");
-                    return Ok(Err(OAuthError::InvalidGrant(OTHER_CLIENT)));
-                }
-                if grants::revoke(db, grant.id, "refresh token revoked")? {
-                    coop.counters.grants_revoked(1);
-                    tracing::info!(client_id = %client.id, grant_id = grant.id, "grant revoked");
-                }
-            } else if let Some(claims) = access_claims {
-                if claims.client_id != client.id {
-                    tracing::warn!(client_id = %client.id, "revocation of another client's access token refused");
-                    return Ok(Err(OAuthError::InvalidGrant(OTHER_CLIENT)));
-                }
-                access_tokens::revoke(db, &claims.jti)?;
+    let hinted_access_token = params.get("token_type_hint") == Some("access_token");
+
+    coop.store.transaction(|db| -> Result<Answer, StoreError> {
+        if let Some(refresh) = refresh_tokens::find(db, token)? {
+            return revoke_refresh_token(coop, db, client, &refresh);
+        }
+        if access_claims.is_none() && !hinted_access_token {
+            return Ok(Ok(()));
+        }
+        if !coop.config.revokes_access_tokens {
+            tracing::info!(client_id = %client.id, "access-token revocation refused: unsupported_token_type");
+            return Ok(Err(OAuthError::UnsupportedTokenType(ACCESS_TOKENS_NOT_REVOCABLE)));
+        }
+        match access_claims {
+            Some(claims) => revoke_access_token(coop, db, client, &claims),
+            None => Ok(Ok(())),
+        }
+    })?
+}
+
+/// Revokes the grant of `refresh`, if it was issued to `client`.
+fn revoke_refresh_token(
+    coop: &SharedCoop,
+    db: &rusqlite::Connection,
+    client: &Client,
+    refresh: &RefreshToken,
+) -> Result<Answer, StoreError> {
+    let Some(grant) = grants::get(db, refresh.grant_id)? else {
+        return Ok(Ok(()));
+    };
+    if grant.client_id != client.id {
+        tracing::warn!(client_id = %client.id, grant_id = grant.id, "revocation of another client's refresh token refused");
+        return Ok(Err(OAuthError::InvalidGrant(OTHER_CLIENT)));
+    }
+    revoke_grant(coop, db, client, grant.id, "refresh token revoked")?;
+    Ok(Ok(()))
+}
+
+/// Revokes an access token issued to `client`: that token, or with per-client grants its grant.
+fn revoke_access_token(
+    coop: &SharedCoop,
+    db: &rusqlite::Connection,
+    client: &Client,
+    claims: &AccessClaims,
+) -> Result<Answer, StoreError> {
+    if claims.client_id != client.id {
+        tracing::warn!(client_id = %client.id, "revocation of another client's access token refused");
+        return Ok(Err(OAuthError::InvalidGrant(OTHER_CLIENT)));
+    }
+    match coop.config.grant_model {
+        GrantModel::PerAuthorization => {
+            access_tokens::revoke(db, &claims.jti)?;
+        }
+        GrantModel::PerClient => {
+            if let Some(grant_id) = access_tokens::grant_of(db, &claims.jti)? {
+                revoke_grant(coop, db, client, grant_id, "access token revoked")?;
             }
-            Ok(Ok(()))
-        })?
+        }
+    }
+    Ok(Ok(()))
+}
+
+fn revoke_grant(
+    coop: &SharedCoop,
+    db: &rusqlite::Connection,
+    client: &Client,
+    grant_id: i64,
+    reason: &str,
+) -> Result<(), StoreError> {
+    if grants::revoke(db, grant_id, reason)? {
+        coop.counters.grants_revoked(1);
+        tracing::info!(client_id = %client.id, grant_id, reason, "grant revoked");
+    }
+    Ok(())
 }

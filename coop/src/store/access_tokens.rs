@@ -26,6 +26,16 @@ pub fn is_live(db: &Connection, jti: &str) -> Result<bool, StoreError> {
     Ok(live.unwrap_or(false))
 }
 
+/// The grant the access token `jti` belongs to; `None` when unknown (or purged).
+pub fn grant_of(db: &Connection, jti: &str) -> Result<Option<i64>, StoreError> {
+    db.query_row(
+        "SELECT grant_id FROM access_tokens WHERE jti = ?1",
+        [jti],
+        |row| row.get(0),
+    )
+    .optional()
+}
+
 /// Revokes one access token; false when unknown.
 pub fn revoke(db: &Connection, jti: &str) -> Result<bool, StoreError> {
     Ok(db.execute("UPDATE access_tokens SET revoked = 1 WHERE jti = ?1", [jti])? > 0)

@@ -1,5 +1,8 @@
 //! Grants: what a farmer allowed a client, made when a code is redeemed. Every refresh token
 //! and access token belongs to one; revoking the grant revokes them all.
+//!
+//! With [`crate::config::GrantModel::PerClient`] a code redeemed while the client has a live
+//! grant for the farmer ([`live_of_client`]) renews that grant ([`renew`]) instead of making one.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
@@ -54,9 +57,14 @@ pub struct NewGrant<'a> {
     pub max_lifetime_ms: i64,
 }
 
+/// Whether a grant of `scope` is offline (has `offline_access`).
+fn is_offline(scope: &str) -> bool {
+    scope.split(' ').any(|s| s == "offline_access")
+}
+
 /// Makes a grant at `now_ms`; its refresh tokens live at most `max_lifetime_ms` from then.
 pub fn create(db: &Connection, new: &NewGrant<'_>, now_ms: i64) -> Result<Grant, StoreError> {
-    let offline = new.scope.split(' ').any(|s| s == "offline_access");
+    let offline = is_offline(new.scope);
     db.execute(
         "INSERT INTO grants (client_id, username, scope, session_digest, offline, created_ms, expires_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -81,6 +89,43 @@ pub fn get(db: &Connection, id: i64) -> Result<Option<Grant>, StoreError> {
         from_row,
     )
     .optional()
+}
+
+/// The newest live grant (not revoked, not expired at `now_ms`) of `client_id` for `username`.
+pub fn live_of_client(
+    db: &Connection,
+    client_id: &str,
+    username: &str,
+    now_ms: i64,
+) -> Result<Option<Grant>, StoreError> {
+    db.query_row(
+        &format!(
+            "SELECT {COLUMNS} FROM grants
+             WHERE client_id = ?1 AND username = ?2 AND revoked_reason IS NULL AND expires_ms > ?3
+             ORDER BY id DESC LIMIT 1"
+        ),
+        params![client_id, username, now_ms],
+        from_row,
+    )
+    .optional()
+}
+
+/// Renews grant `id` with a new authorization (a redeemed code): `renewal.scope` (the union of
+/// the grant's and the code's) and `offline` with it, the code's session, and the refresh
+/// tokens' maximum lifetime `renewal.max_lifetime_ms` counted from `now_ms`. Its created time
+/// and existing tokens stay.
+pub fn renew(db: &Connection, id: i64, renewal: &NewGrant<'_>, now_ms: i64) -> Result<Grant, StoreError> {
+    db.execute(
+        "UPDATE grants SET scope = ?2, session_digest = ?3, offline = ?4, expires_ms = ?5 WHERE id = ?1",
+        params![
+            id,
+            renewal.scope,
+            renewal.session_digest,
+            is_offline(renewal.scope),
+            now_ms + renewal.max_lifetime_ms
+        ],
+    )?;
+    get(db, id).map(|grant| grant.expect("the grant just renewed"))
 }
 
 /// Records a successful refresh of the grant at `now_ms`.

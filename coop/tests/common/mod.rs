@@ -36,8 +36,10 @@ fn client(id: &str, mode: RefreshTokenMode) -> Client {
 }
 
 impl TestCoop {
-    /// COOP with three clients: `topcluck` (rotation), `reuser` (reuse mode), `norefresh`; the
-    /// first two may ask for `offline_access`, `norefresh` may not.
+    /// COOP with four clients: `topcluck` (rotation), `reuser` (reuse mode), `norefresh`, and
+    /// `topcluck-counting` as [`Config::new`] registers it (rotation, its own secret: the kit's
+    /// requests send each client's registered secret); all but `norefresh` may ask for
+    /// `offline_access`.
     pub async fn start() -> Self {
         Self::start_with(|_| {}).await
     }
@@ -47,10 +49,15 @@ impl TestCoop {
         let mut config = Config::new(dir.path().to_owned(), SECRET.into());
         config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
         config.dev_endpoints = true;
+        let counting = config
+            .counting_client()
+            .cloned()
+            .expect("Config::new registers the counting client");
         config.clients = vec![
             client("topcluck", RefreshTokenMode::Rotate),
             client("reuser", RefreshTokenMode::Reuse),
             client("norefresh", RefreshTokenMode::None),
+            counting,
         ];
         for (id, name, offline_access) in [
             ("topcluck", "TopCluck", true),
@@ -309,11 +316,18 @@ impl TestCoop {
         self.token(client_id, &form).await
     }
 
+    /// The secret registered for `client_id`; [`SECRET`] for a client COOP does not know.
+    pub fn secret_of(&self, client_id: &str) -> &str {
+        self.config
+            .client(client_id)
+            .map_or(SECRET, |client| client.secret.as_str())
+    }
+
     /// A token request authenticated with `client_secret_basic`.
     pub async fn token(&self, client_id: &str, form: &[(&str, &str)]) -> TokenAnswer {
         let response = backend()
             .post(self.url("/token"))
-            .basic_auth(client_id, Some(SECRET))
+            .basic_auth(client_id, Some(self.secret_of(client_id)))
             .form(form)
             .send()
             .await
@@ -401,10 +415,15 @@ impl TestCoop {
 
     /// `POST /revoke` of `token` by `client_id` (`client_secret_basic`): the status and body.
     pub async fn revoke(&self, client_id: &str, token: &str) -> (StatusCode, Value) {
+        self.revoke_with(client_id, &[("token", token)]).await
+    }
+
+    /// `POST /revoke` with this form by `client_id` (`client_secret_basic`): the status and body.
+    pub async fn revoke_with(&self, client_id: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
         let response = backend()
             .post(self.url("/revoke"))
-            .basic_auth(client_id, Some(SECRET))
-            .form(&[("token", token)])
+            .basic_auth(client_id, Some(self.secret_of(client_id)))
+            .form(form)
             .send()
             .await
             .unwrap();

@@ -4,12 +4,31 @@
 //! session cookie: the cookie's refresh token belongs to the browser session, the vault's to the
 //! job, and neither is ever used by the other (two holders of one rotating token would replay it).
 //!
+//! **Two grants, two clients.** Many providers keep one grant per client and user (consent adds
+//! scopes to it; revoking any of its tokens revokes all of it): with one client, turning counting
+//! off, a refused enrolment or a logout would end both. So the job logs in as a client
+//! registration of its own (`TOPCLUCK_COUNTING_CLIENT_ID`, [`AppState::counting_provider`]):
+//! enrolment, turning off, re-consent and everything revoked here concern that client's grant
+//! only, and logging out of TopCluck concerns the login client's only. Without that
+//! registration, counting cannot be turned on: the status says `not_configured`, and
+//! `/bff/counting/start` answers 409 `counting_not_configured` — the session is never touched.
+//!
+//! **What enrolment accepts.** A refresh token issued for this `offline_access` +
+//! `prompt=consent` request is the offline grant. The token response's `scope` describes the
+//! access token (RFC 6749 §5.1; with resource indicators, RFC 8707 §2.2, only the API's scopes),
+//! so it may be narrower than the grant and is not asked to name `offline_access`. Refused: no
+//! refresh token, an ID token of another farmer than the logged-in one, a scope beyond what was
+//! asked (checked with the login's); what such a refused enrolment obtained is revoked, as the
+//! counting client.
+//!
 //! | endpoint | what |
 //! | --- | --- |
 //! | `GET /bff/counting` | [`CountingStatus`]: on/off/needs consent, since when, last counted, 30 days of counts |
 //! | `GET /bff/counting/start?code_challenge=…` | opens a counting transaction (as `GET /bff/login`); the code comes back through `POST /bff/login` |
 //! | `POST /bff/counting/off` | revokes the offline grant at the provider and deletes it from the vault |
 //! | `POST /bff/dev/count-eggs` | development only (the embedded COOP): one pass of the job now |
+
+use std::sync::Arc;
 
 use app::auth::wire::{CountingState, CountingStatus, DayCount, LoginStart, SessionInfo};
 use axum::extract::rejection::QueryRejection;
@@ -24,7 +43,7 @@ use super::revocation;
 use super::transaction::{Ledger, Purpose};
 use crate::counting::{self, Summary};
 use crate::error::BffError;
-use crate::oidc::Tokens;
+use crate::oidc::{Provider, Tokens};
 use crate::session::{self, SessionData};
 use crate::state::AppState;
 use crate::vault::{GrantState, Owner, Vault};
@@ -36,11 +55,20 @@ fn vault(state: &AppState) -> Result<&Vault, BffError> {
     state.vault.as_ref().ok_or(BffError::NotFound)
 }
 
-fn owner(state: &AppState, subject: &str) -> Owner {
+/// Daily counting's own client at the provider.
+fn counting_client(state: &AppState) -> Result<&Arc<Provider>, BffError> {
+    state
+        .counting_provider
+        .as_ref()
+        .ok_or(BffError::CountingNotConfigured)
+}
+
+/// The vault's key for `subject`'s grant: daily counting's client, never the login's.
+fn owner(counting: &Provider, subject: &str) -> Owner {
     Owner {
-        issuer: state.provider.issuer().to_owned(),
+        issuer: counting.issuer().to_owned(),
         subject: subject.to_owned(),
-        client_id: state.provider.client_id().to_owned(),
+        client_id: counting.client_id().to_owned(),
     }
 }
 
@@ -59,58 +87,48 @@ pub async fn start(
 ) -> Result<Response, BffError> {
     farmer(&state, &session).await?;
     vault(&state)?;
+    counting_client(&state)?;
     let scopes = COUNTING_SCOPES.iter().map(|s| (*s).to_owned()).collect();
     open_transaction(&state, &ledger, &headers, start, scopes, Purpose::Counting).await
 }
 
-/// `POST /bff/login` with a counting transaction: `granted` is the checked answer (ID token of
-/// this transaction, no scope beyond what it asked). Keeps the offline refresh token in the
-/// vault for the logged-in farmer; the session cookie is not touched.
+/// `POST /bff/login` with a counting transaction: `granted` is the checked answer of
+/// `counting`'s client (ID token of this transaction, no scope beyond what it asked). Keeps the
+/// offline refresh token in the vault for the logged-in farmer; the session cookie is not
+/// touched, and a refusal revokes only what this enrolment obtained (as `counting`'s client).
 pub(crate) async fn enrol(
     state: &AppState,
+    counting: &Arc<Provider>,
     session: &Session,
     granted: SessionData,
     tokens: &Tokens,
 ) -> Result<SessionInfo, BffError> {
-    let refuse = |reason: String| {
-        revocation::revoke_tokens_later(state, &granted.farmer.sub, tokens);
-        BffError::LoginFailed(reason)
+    let refuse = |error: BffError| {
+        revocation::revoke_tokens_later(counting, &granted.farmer.sub, tokens);
+        error
     };
-    let current = match farmer(state, session).await {
-        Ok(current) => current,
-        Err(error) => {
-            revocation::revoke_tokens_later(state, &granted.farmer.sub, tokens);
-            return Err(error);
-        }
-    };
+    let current = farmer(state, session).await.map_err(refuse)?;
     if current.farmer.sub != granted.farmer.sub {
-        return Err(refuse(
+        return Err(refuse(BffError::LoginFailed(
             "counting was allowed by another farmer than the one logged in".into(),
-        ));
-    }
-    for needed in ["offline_access", "eggs:read"] {
-        if !granted.scopes.iter().any(|s| s == needed) {
-            return Err(refuse(format!("the provider did not grant {needed}")));
-        }
+        )));
     }
     let Some(refresh_token) = granted.refresh_token.as_deref() else {
-        return Err(refuse("the provider issued no refresh token".into()));
+        return Err(refuse(BffError::LoginFailed(
+            "the provider issued no refresh token for offline_access".into(),
+        )));
     };
-    let vault = vault(state)?;
-    let owner = owner(state, &current.farmer.sub);
-    match vault
-        .enrol(&owner, refresh_token, &granted.scopes, state.clock.now())
+    let vault = vault(state).map_err(refuse)?;
+    let owner = owner(counting, &current.farmer.sub);
+    // The grant's scopes are what was asked and consented to; the response's `scope` may name
+    // only the access token's.
+    let scopes: Vec<String> = COUNTING_SCOPES.iter().map(|s| (*s).to_owned()).collect();
+    let replaced = vault
+        .enrol(&owner, refresh_token, &scopes, state.clock.now())
         .await
-    {
-        Ok(replaced) => {
-            if let Some(replaced) = replaced {
-                revocation::revoke_later(state, &owner.subject, replaced, "refresh_token");
-            }
-        }
-        Err(error) => {
-            revocation::revoke_tokens_later(state, &owner.subject, tokens);
-            return Err(BffError::Internal(format!("vault: {error}")));
-        }
+        .map_err(|e| refuse(BffError::Internal(format!("vault: {e}"))))?;
+    if let Some(replaced) = replaced {
+        revocation::revoke_later(counting, &owner.subject, replaced, "refresh_token");
     }
     tracing::info!(sub = %owner.subject, "daily counting turned on");
     Ok(current.info())
@@ -121,20 +139,38 @@ pub async fn status(
     session: Session,
 ) -> Result<Json<CountingStatus>, BffError> {
     let current = farmer(&state, &session).await?;
+    let Some(counting) = state.counting_provider.as_ref() else {
+        return Ok(Json(not_configured(&state)));
+    };
     Ok(Json(
-        read_status(&state, &owner(&state, &current.farmer.sub)).await?,
+        read_status(&state, &owner(counting, &current.farmer.sub)).await?,
     ))
+}
+
+/// The status without a counting client: nothing to show, nothing to turn on.
+fn not_configured(state: &AppState) -> CountingStatus {
+    CountingStatus {
+        state: CountingState::NotConfigured,
+        enabled_since: None,
+        stopped_since: None,
+        last_counted_at: None,
+        last_outcome: None,
+        today: counting::schedule::iso(state.settings.daily_count.day(state.clock.now())),
+        history: Vec::new(),
+    }
 }
 
 pub async fn off(State(state): State<AppState>, session: Session) -> Result<Json<CountingStatus>, BffError> {
     let current = farmer(&state, &session).await?;
-    let owner = owner(&state, &current.farmer.sub);
+    let counting = counting_client(&state)?;
+    let owner = owner(counting, &current.farmer.sub);
     let removed = vault(&state)?
         .remove(&owner)
         .await
         .map_err(|e| BffError::Internal(format!("vault: {e}")))?;
     if let Some(token) = removed {
-        revocation::revoke_later(&state, &owner.subject, token, "refresh_token");
+        // As the counting client: only the offline grant ends, never the session's.
+        revocation::revoke_later(counting, &owner.subject, token, "refresh_token");
     }
     tracing::info!(sub = %owner.subject, "daily counting turned off");
     Ok(Json(read_status(&state, &owner).await?))

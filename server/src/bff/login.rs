@@ -8,6 +8,8 @@
 //! nonce, refuses a grant with more scope than was asked for, and seals the tokens into the
 //! session cookie. Whatever the provider issued for a login that fails is revoked.
 
+use std::sync::Arc;
+
 use app::auth::wire::{CodeExchange, Farmer, LoginParameters, LoginStart, SessionInfo};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
@@ -21,7 +23,7 @@ use super::throttle::Throttle;
 use super::transaction::{self, Ledger, Purpose, Transaction};
 use crate::edges::Connection;
 use crate::error::BffError;
-use crate::oidc::{ProviderError, RETRY_AFTER_SECONDS, Tokens};
+use crate::oidc::{Provider, ProviderError, RETRY_AFTER_SECONDS, Tokens};
 use crate::session::{self, SessionData};
 use crate::state::AppState;
 
@@ -35,8 +37,21 @@ pub async fn begin(
     open_transaction(&state, &ledger, &headers, start, scopes, Purpose::Login).await
 }
 
+/// The client a transaction of `purpose` logs in as: the login's, or daily counting's own
+/// registration (its grant is never the session's).
+pub(crate) fn client_for(state: &AppState, purpose: Purpose) -> Result<&Arc<Provider>, BffError> {
+    match purpose {
+        Purpose::Login => Ok(&state.provider),
+        Purpose::Counting => state
+            .counting_provider
+            .as_ref()
+            .ok_or(BffError::CountingNotConfigured),
+    }
+}
+
 /// Opens a login transaction of `purpose` asking for `scopes` (see [`super::transaction`]).
-/// `Purpose::Counting` asks the provider for consent (`prompt=consent`, OIDC Core §11).
+/// `Purpose::Counting` asks the provider for consent (`prompt=consent`, OIDC Core §11), as
+/// daily counting's own client.
 pub(crate) async fn open_transaction(
     state: &AppState,
     ledger: &Ledger,
@@ -45,6 +60,7 @@ pub(crate) async fn open_transaction(
     scopes: Vec<String>,
     purpose: Purpose,
 ) -> Result<Response, BffError> {
+    let provider = client_for(state, purpose)?;
     let Query(start) = start.map_err(|_| {
         BffError::BadRequest("code_challenge and code_challenge_method=S256 are required".into())
     })?;
@@ -53,7 +69,7 @@ pub(crate) async fn open_transaction(
             "code_challenge must be an S256 challenge (base64url of 32 bytes)".into(),
         ));
     }
-    let metadata = state.provider.metadata().await.map_err(provider_error)?;
+    let metadata = provider.metadata().await.map_err(provider_error)?;
     let now = state.clock.now();
     let opened = Transaction {
         state: transaction::random_token(32),
@@ -65,7 +81,7 @@ pub(crate) async fn open_transaction(
     };
     let parameters = LoginParameters {
         authorization_endpoint: metadata.authorization_endpoint.clone(),
-        client_id: state.provider.client_id().to_owned(),
+        client_id: provider.client_id().to_owned(),
         scope: opened.scopes.join(" "),
         redirect_uri: state.settings.redirect_uri.to_string(),
         state: opened.state.clone(),
@@ -131,21 +147,22 @@ async fn redeem(
         });
     }
 
-    let tokens = state
-        .provider
+    let provider = client_for(state, opened.purpose)?;
+    let tokens = provider
         .exchange_code(&exchange.code, &exchange.code_verifier)
         .await
         .map_err(provider_error)?;
-    let data = match accept(state, &tokens, opened).await {
+    let data = match accept(state, provider, &tokens, opened).await {
         Ok(data) => data,
         Err(error) => {
-            // Nothing will ever use what was issued for a refused login.
-            revocation::revoke_tokens_later(state, "(refused login)", &tokens);
+            // Nothing will ever use what was issued for a refused login; it is revoked as the
+            // client it was issued to (for counting, never the session's grant).
+            revocation::revoke_tokens_later(provider, "(refused login)", &tokens);
             return Err(error);
         }
     };
     if opened.purpose == Purpose::Counting {
-        return super::counting::enrol(state, session, data, &tokens).await;
+        return super::counting::enrol(state, provider, session, data, &tokens).await;
     }
 
     // A session this browser already had is replaced: its grant is ended too.
@@ -158,15 +175,19 @@ async fn redeem(
     Ok(data.info())
 }
 
-/// What the provider issued, checked: an ID token for this client and this transaction's
-/// nonce, and no scope beyond what the transaction asked for.
-async fn accept(state: &AppState, tokens: &Tokens, opened: &Transaction) -> Result<SessionData, BffError> {
+/// What the provider issued, checked: an ID token for `provider`'s client and this
+/// transaction's nonce, and no scope beyond what the transaction asked for.
+async fn accept(
+    state: &AppState,
+    provider: &Provider,
+    tokens: &Tokens,
+    opened: &Transaction,
+) -> Result<SessionData, BffError> {
     let id_token = tokens
         .id_token
         .as_deref()
         .ok_or_else(|| BffError::LoginFailed("no ID token in the token response".into()))?;
-    let claims = state
-        .provider
+    let claims = provider
         .validate_id_token(id_token, &opened.nonce, state.clock.now())
         .await
         .map_err(provider_error)?;

@@ -4,7 +4,10 @@
 //! other). The tokens are revoked concurrently, each on its own task; logout waits for them at
 //! most [`LOGOUT_WAIT`]. One the provider could not receive (unreachable, 5xx) is retried in the
 //! background ([`RETRY_DELAYS`]). The logs say truthfully what happened — revoked; not revoked
-//! because the provider has no revocation endpoint; refused by the provider; not sent.
+//! because the provider has no revocation endpoint; not revoked because the provider does not
+//! revoke that kind of token (`unsupported_token_type`, as node-oidc-provider answers for its
+//! JWT access tokens: with the refresh token revoked, logout answers `grant_revoked`, not a
+//! failure); refused by the provider; not sent.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,22 +50,35 @@ fn tokens_of(state: &AppState, data: &SessionData) -> Vec<Token> {
 /// Ends `data`'s grant (logout) and says what came of it within [`LOGOUT_WAIT`]; what is still
 /// under way then goes on, and is retried, in the background.
 pub async fn end_grant(state: &AppState, data: &SessionData) -> Revocation {
-    let mut tasks = revoke_all(&state.provider, &data.farmer.sub, tokens_of(state, data));
+    let tokens = tokens_of(state, data);
+    let has_refresh_token = tokens.iter().any(|(_, hint)| *hint == "refresh_token");
+    let mut tasks = revoke_all(&state.provider, &data.farmer.sub, tokens);
     let mut result = Revocation::Revoked;
+    let mut lives_on = false;
     let deadline = tokio::time::sleep(LOGOUT_WAIT);
     tokio::pin!(deadline);
     loop {
         tokio::select! {
             joined = tasks.join_next() => match joined {
-                Some(outcome) => result = worst(result, outcome.unwrap_or(Revocation::Failed)),
-                None => return result,
+                Some(Ok(Outcome::LivesUntilExpiry)) => lives_on = true,
+                Some(Ok(Outcome::Done(outcome))) => result = worst(result, outcome),
+                Some(Err(_)) => result = worst(result, Revocation::Failed),
+                None => break,
             },
             () = &mut deadline => {
                 tracing::warn!(sub = %data.farmer.sub, "revocation still under way after {LOGOUT_WAIT:?}: continuing in the background");
                 tasks.detach_all();
-                return worst(result, Revocation::Retrying);
+                result = worst(result, Revocation::Retrying);
+                break;
             }
         }
+    }
+    // A token the provider does not revoke (its JWT access tokens, say) lives until it expires:
+    // with the refresh token revoked, the grant is over all the same.
+    match (lives_on, has_refresh_token) {
+        (false, _) => result,
+        (true, true) => worst(result, Revocation::GrantRevoked),
+        (true, false) => worst(result, Revocation::Unsupported),
     }
 }
 
@@ -71,24 +87,32 @@ pub fn end_grant_later(state: &AppState, data: &SessionData) {
     revoke_all(&state.provider, &data.farmer.sub, tokens_of(state, data)).detach_all();
 }
 
-/// Revokes one token, without waiting (a replaced or turned-off offline grant).
-pub fn revoke_later(state: &AppState, sub: &str, token: String, hint: &'static str) {
-    revoke_all(&state.provider, sub, vec![(token, hint)]).detach_all();
+/// Revokes one token issued to `provider`'s client, without waiting (a replaced or turned-off
+/// offline grant).
+pub fn revoke_later(provider: &Arc<Provider>, sub: &str, token: String, hint: &'static str) {
+    revoke_all(provider, sub, vec![(token, hint)]).detach_all();
 }
 
-/// Revokes what a refused login was issued, without waiting.
-pub fn revoke_tokens_later(state: &AppState, sub: &str, tokens: &Tokens) {
+/// Revokes what a refused login was issued (by `provider`'s client), without waiting.
+pub fn revoke_tokens_later(provider: &Arc<Provider>, sub: &str, tokens: &Tokens) {
     let issued = tokens
         .refresh_token
         .iter()
         .map(|token| (token.clone(), "refresh_token"))
         .chain([(tokens.access_token.clone(), "access_token")])
         .collect();
-    revoke_all(&state.provider, sub, issued).detach_all();
+    revoke_all(provider, sub, issued).detach_all();
+}
+
+/// What became of one token.
+enum Outcome {
+    Done(Revocation),
+    /// The provider does not revoke tokens of its kind (`unsupported_token_type`).
+    LivesUntilExpiry,
 }
 
 /// One task per token.
-fn revoke_all(provider: &Arc<Provider>, sub: &str, tokens: Vec<Token>) -> JoinSet<Revocation> {
+fn revoke_all(provider: &Arc<Provider>, sub: &str, tokens: Vec<Token>) -> JoinSet<Outcome> {
     let mut tasks = JoinSet::new();
     for (token, hint) in tokens {
         let (provider, sub) = (Arc::clone(provider), sub.to_owned());
@@ -96,9 +120,13 @@ fn revoke_all(provider: &Arc<Provider>, sub: &str, tokens: Vec<Token>) -> JoinSe
             match provider.revoke(&token, hint).await {
                 Ok(()) => {
                     tracing::info!(%sub, hint, "revoked");
-                    Revocation::Revoked
+                    Outcome::Done(Revocation::Revoked)
                 }
-                Err(error) => settle(&provider, &sub, token, hint, error),
+                Err(ProviderError::UnsupportedTokenType) => {
+                    tracing::info!(%sub, hint, "not revoked: the provider does not revoke this kind of token; it lives until it expires");
+                    Outcome::LivesUntilExpiry
+                }
+                Err(error) => Outcome::Done(settle(&provider, &sub, token, hint, error)),
             }
         });
     }
@@ -145,6 +173,10 @@ fn retry_in_background(provider: Arc<Provider>, sub: String, token: String, hint
                     return;
                 }
                 Err(ProviderError::Unavailable(_) | ProviderError::AnswerLost(_)) => continue,
+                Err(ProviderError::UnsupportedTokenType) => {
+                    tracing::info!(%sub, hint, "not revoked: the provider does not revoke this kind of token; it lives until it expires");
+                    return;
+                }
                 Err(error) => {
                     tracing::error!(%sub, hint, %error, "not revoked: a background retry failed");
                     return;
@@ -160,9 +192,10 @@ fn worst(a: Revocation, b: Revocation) -> Revocation {
     let rank = |r: Revocation| match r {
         Revocation::NothingToRevoke => 0,
         Revocation::Revoked => 1,
-        Revocation::Unsupported => 2,
-        Revocation::Retrying => 3,
-        Revocation::Failed => 4,
+        Revocation::GrantRevoked => 2,
+        Revocation::Unsupported => 3,
+        Revocation::Retrying => 4,
+        Revocation::Failed => 5,
     };
     if rank(b) > rank(a) { b } else { a }
 }

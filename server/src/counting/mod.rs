@@ -47,6 +47,8 @@ pub const JOB_SCOPES: [&str; 1] = ["eggs:read"];
 #[derive(Clone)]
 pub struct Job {
     pub vault: Vault,
+    /// Daily counting's own client at the provider (never the login's: its grant is not the
+    /// browser session's).
     pub provider: Arc<Provider>,
     pub api: reqwest::Client,
     /// The egg API's base (`TOPCLUCK_API_URL`).
@@ -59,11 +61,12 @@ pub struct Job {
 }
 
 impl Job {
-    /// The job as the server's settings describe it; `None` without a vault.
+    /// The job as the server's settings describe it, as daily counting's own client; `None`
+    /// without a vault or without that client (`TOPCLUCK_COUNTING_CLIENT_ID`).
     pub fn from_state(state: &crate::state::AppState) -> Option<Self> {
         Some(Self {
             vault: state.vault.clone()?,
-            provider: Arc::clone(&state.provider),
+            provider: Arc::clone(state.counting_provider.as_ref()?),
             api: state.upstream.clone(),
             api_url: state.settings.api_url.clone(),
             clock: state.clock.clone(),
@@ -147,13 +150,22 @@ impl Job {
         let _in_flight = IN_FLIGHT.read().await;
         // Only this provider's and this client's grants: another issuer's token is never sent here.
         let (issuer, client_id) = (self.provider.issuer(), self.provider.client_id());
-        let owners: Vec<Owner> = self
+        let (owners, others): (Vec<Owner>, Vec<Owner>) = self
             .vault
             .enrolled()
             .await?
             .into_iter()
-            .filter(|owner| owner.issuer == issuer && owner.client_id == client_id)
-            .collect();
+            .partition(|owner| owner.issuer == issuer && owner.client_id == client_id);
+        let elsewhere = others.iter().filter(|owner| owner.issuer == issuer).count();
+        if elsewhere > 0 {
+            // Enrolled as another client of this provider (before daily counting had a client
+            // of its own, or under another TOPCLUCK_COUNTING_CLIENT_ID): not this job's grants.
+            tracing::warn!(
+                grants = elsewhere,
+                %client_id,
+                "daily count: grants enrolled as another client of this provider are not counted; those farmers must turn counting on again"
+            );
+        }
         let permits = Arc::new(Semaphore::new(self.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         // Which farmer each task counts: a task that panics is that farmer's failure, not the

@@ -122,6 +122,11 @@ pub enum ProviderError {
     /// Neither discovery nor `TOPCLUCK_REVOCATION_ENDPOINT` names a revocation endpoint.
     #[error("the provider has no revocation endpoint")]
     NoRevocationEndpoint,
+    /// The revocation endpoint does not revoke tokens of this kind (RFC 7009 §2.2.1
+    /// `unsupported_token_type`; e.g. JWT access tokens at node-oidc-provider): the token lives
+    /// until it expires. Not a failure to revoke anything else.
+    #[error("the provider does not revoke this kind of token")]
+    UnsupportedTokenType,
 }
 
 /// How long a refresh may wait for the provider's answer. Longer than any request waits for
@@ -333,9 +338,27 @@ impl Provider {
             status if status.is_server_error() => {
                 Err(ProviderError::Unavailable(format!("revocation: HTTP {status}")))
             }
-            status => Err(ProviderError::Refused {
-                code: format!("revocation: HTTP {status}"),
-            }),
+            status => {
+                // RFC 7009 §2.2.1: the error response of RFC 6749 §5.2.
+                #[derive(Deserialize)]
+                struct OAuthErrorBody {
+                    error: String,
+                }
+                let error = response
+                    .json::<OAuthErrorBody>()
+                    .await
+                    .ok()
+                    .map(|body| body.error);
+                match error.as_deref() {
+                    Some("unsupported_token_type") => Err(ProviderError::UnsupportedTokenType),
+                    Some(code) => Err(ProviderError::Refused {
+                        code: format!("revocation: HTTP {status} {code}"),
+                    }),
+                    None => Err(ProviderError::Refused {
+                        code: format!("revocation: HTTP {status}"),
+                    }),
+                }
+            }
         }
     }
 }

@@ -151,7 +151,8 @@ pub async fn refresh(provider: &Provider, refresh_token: &str, clock: &Clock) ->
         Err(
             error @ (ProviderError::BadAnswer(_)
             | ProviderError::Rejected(_)
-            | ProviderError::NoRevocationEndpoint),
+            | ProviderError::NoRevocationEndpoint
+            | ProviderError::UnsupportedTokenType),
         ) => {
             tracing::error!(%error, "refresh failed: unreadable answer");
             Outcome::BadAnswer(error.to_string())

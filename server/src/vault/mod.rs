@@ -41,6 +41,10 @@ pub struct Owner {
 pub struct Vault {
     pool: store::Pool,
     keys: KeyRing,
+    /// Where the store is, for people (`SQLite, /abs/path` or `PostgreSQL`; never a password).
+    location: std::sync::Arc<str>,
+    /// Whether opening it created its schema: nobody had used this store before.
+    new: bool,
 }
 
 impl fmt::Debug for Vault {
@@ -130,10 +134,25 @@ impl Vault {
             )
         })?;
         let url = settings.database_url.as_ref().map(|url| url.expose());
+        let opened = store::Pool::open(url, data_dir).await?;
         Ok(Vault {
-            pool: store::Pool::open(url, data_dir).await?,
+            pool: opened.pool,
             keys,
+            location: opened.location.into(),
+            new: opened.new,
         })
+    }
+
+    /// Where the store is, for people: `SQLite, <absolute path>` or `PostgreSQL
+    /// (TOPCLUCK_DATABASE_URL)` — never the URL itself (it may hold a password).
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Whether this open created the store's schema (nobody had used it before): a
+    /// `count-eggs` that finds a new vault is not looking at the server's.
+    pub fn is_new(&self) -> bool {
+        self.new
     }
 
     /// SQLite or PostgreSQL.

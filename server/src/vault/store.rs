@@ -21,6 +21,14 @@ use super::VaultError;
 /// How long a statement waits for SQLite's write lock, or a task for a pooled connection.
 const WAIT: Duration = Duration::from_secs(10);
 
+/// An opened store: its pool, where it is (for people; never a password), and whether this
+/// open created its schema (a store nobody used before).
+pub(crate) struct Opened {
+    pub pool: Pool,
+    pub location: String,
+    pub new: bool,
+}
+
 /// The database under the vault.
 #[derive(Clone)]
 pub(crate) enum Pool {
@@ -50,7 +58,16 @@ pub(crate) use on_pool;
 impl Pool {
     /// Opens (creating if needed) the store named by `url`, or `data_dir/vault.sqlite` when
     /// there is none, and brings its schema up to date.
-    pub(crate) async fn open(url: Option<&str>, data_dir: &Path) -> Result<Self, VaultError> {
+    pub(crate) async fn open(url: Option<&str>, data_dir: &Path) -> Result<Opened, VaultError> {
+        let location = match url {
+            Some(url) if url.starts_with("sqlite:") => format!("SQLite, {url}"),
+            Some(_) => "PostgreSQL (TOPCLUCK_DATABASE_URL)".to_owned(),
+            None => {
+                let path = data_dir.join("vault.sqlite");
+                let path = std::path::absolute(&path).unwrap_or(path);
+                format!("SQLite, {}", path.display())
+            }
+        };
         let pool = match url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 let pool = PgPoolOptions::new()
@@ -75,8 +92,23 @@ impl Pool {
                 Self::Sqlite(sqlite(SqliteConnectOptions::new().filename(&path)).await?)
             }
         };
+        let new = !pool.has_schema().await?;
         pool.migrate().await?;
-        Ok(pool)
+        Ok(Opened { pool, location, new })
+    }
+
+    /// Whether sqlx's migrations ever ran here.
+    async fn has_schema(&self) -> Result<bool, VaultError> {
+        let query = match self {
+            Self::Sqlite(_) => {
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+            }
+            Self::Postgres(_) => {
+                "SELECT count(*) FROM pg_catalog.pg_tables WHERE tablename = '_sqlx_migrations' AND schemaname = current_schema()"
+            }
+        };
+        let tables: i64 = on_pool!(self, pool => sqlx::query_scalar(query).fetch_one(pool).await?);
+        Ok(tables > 0)
     }
 
     pub(crate) fn backend(&self) -> Backend {

@@ -22,6 +22,9 @@ use server::state::AppState;
 use sha2::{Digest, Sha256};
 
 pub const SECRET: &str = "login-test-secret";
+/// Daily counting's own client at COOP (a registration of its own, as at a real provider).
+pub const COUNTING_CLIENT: &str = coop::COUNTING_CLIENT_ID;
+pub const COUNTING_SECRET: &str = "counting-test-secret";
 pub const OLD_KEY: &str = "b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0";
 pub const NEW_KEY: &str = "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0";
 
@@ -53,7 +56,8 @@ pub fn http() -> reqwest::Client {
 }
 
 impl Harness {
-    /// COOP with client `topcluck` allowed to redirect to BFFs on `ports`.
+    /// COOP with clients `topcluck` (the login's) and `topcluck-counting` (daily counting's)
+    /// allowed to redirect to BFFs on `ports`.
     pub async fn start(ports: &[u16]) -> Self {
         Self::start_with(ports, |_| {}).await
     }
@@ -63,16 +67,20 @@ impl Harness {
         let mut config = coop::Config::new(dir.path().to_owned(), SECRET.into());
         config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
         config.dev_endpoints = true;
-        config.clients = vec![Client {
-            id: "topcluck".into(),
-            secret: SECRET.into(),
+        let client = |id: &str, secret: &str| Client {
+            id: id.into(),
+            secret: secret.into(),
             redirect_uris: ports
                 .iter()
                 .map(|p| format!("http://127.0.0.1:{p}/callback"))
                 .collect(),
             post_logout_redirect_uris: ports.iter().map(|p| format!("http://127.0.0.1:{p}/")).collect(),
             refresh_token_mode: RefreshTokenMode::Rotate,
-        }];
+        };
+        config.clients = vec![
+            client("topcluck", SECRET),
+            client(COUNTING_CLIENT, COUNTING_SECRET),
+        ];
         customize(&mut config);
         let coop = coop::start(config).await.unwrap();
         Self {
@@ -82,10 +90,12 @@ impl Harness {
         }
     }
 
-    /// COOP whose client `topcluck` has refresh tokens of `mode`, with this access-token TTL.
+    /// COOP whose clients have refresh tokens of `mode`, with this access-token TTL.
     pub async fn with_mode(ports: &[u16], mode: RefreshTokenMode, access_token_ttl: Duration) -> Self {
         Self::start_with(ports, |config| {
-            config.clients[0].refresh_token_mode = mode;
+            for client in &mut config.clients {
+                client.refresh_token_mode = mode;
+            }
             config.access_token_ttl = access_token_ttl;
         })
         .await
@@ -152,6 +162,8 @@ impl Harness {
             ("TOPCLUCK_CLIENT_SECRET", SECRET),
             ("TOPCLUCK_COOKIE_KEYS", keys),
             ("TOPCLUCK_API_URL", api.as_str()),
+            ("TOPCLUCK_COUNTING_CLIENT_ID", COUNTING_CLIENT),
+            ("TOPCLUCK_COUNTING_CLIENT_SECRET", COUNTING_SECRET),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -58,7 +58,7 @@ pub fn CountingPanel() -> impl IntoView {
                     <Show when=move || action_error.get().is_some()>
                         <p class="error" role="alert" data-testid="counting-error">{move || action_error.get()}</p>
                     </Show>
-                    {(status.state != CountingState::Off || !status.history.is_empty())
+                    {(matches!(status.state, CountingState::On | CountingState::NeedsConsent) || !status.history.is_empty())
                         .then(|| view! { <CountingChart today=status.today history=status.history /> })}
                 }
                     .into_any(),
@@ -95,6 +95,14 @@ fn State(
             <p data-testid="counting-status">{super::on_line(&status, offset)}</p>
             {super::outcome_note(status.last_outcome.as_deref()).map(|note| view! { <p class="muted">{note}</p> })}
             {turn_off_button(turning_off, turn_off)}
+        }
+            .into_any(),
+        CountingState::NotConfigured => view! {
+            <p data-testid="counting-status">"Daily counting is not available on this TopCluck server."</p>
+            <p class="muted">
+                "It needs a client registration of its own at the login provider, which this server \
+                 does not have yet. Tell the administrator. Nothing else is affected."
+            </p>
         }
             .into_any(),
         CountingState::NeedsConsent => view! {

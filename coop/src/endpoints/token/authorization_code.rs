@@ -1,15 +1,21 @@
 //! Redeeming an authorization code: once, by the client it was issued to, with the same
 //! redirect URI and the PKCE verifier. A replayed code that passes those checks (so the
 //! replay comes from the client itself, with the verifier) revokes everything issued from it.
+//!
+//! The code makes a grant ([`GrantModel::PerAuthorization`]), or, with
+//! [`GrantModel::PerClient`], renews the client's live grant for the farmer if it has one: the
+//! grant gains the code's scope, its newest session and a new refresh token, and keeps the
+//! refresh tokens it had. The answer's `scope`, access token and ID token are the code's.
 
 use super::required;
-use crate::config::{Client, RefreshTokenMode};
+use crate::config::{Client, GrantModel, RefreshTokenMode};
 use crate::error::OAuthError;
 use crate::issue::{self, TokenResponse};
 use crate::params::Params;
 use crate::pkce;
 use crate::scope::Scopes;
 use crate::state::Coop;
+use crate::store::codes::Code;
 use crate::store::{StoreError, codes, grants, refresh_tokens};
 
 pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
@@ -45,22 +51,11 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
             return Ok(Err(OAuthError::InvalidGrant("the code was already used")));
         }
 
-        let offline = Scopes::parse(&code.scope).contains("offline_access");
-        let (refresh_ttl, max_lifetime) = coop.config.refresh_lifetimes(offline);
-        let grant = grants::create(
-            db,
-            &grants::NewGrant {
-                client_id: &client.id,
-                username: &code.username,
-                scope: &code.scope,
-                session_digest: &code.session_digest,
-                max_lifetime_ms: max_lifetime.as_millis() as i64,
-            },
-            now,
-        )?;
+        let grant = grant_for(coop, db, &code, now)?;
         codes::mark_redeemed(db, &code.digest, grant.id)?;
-        let scope = Scopes::parse(&grant.scope);
-        let reported = coop.faults.widen(scope.clone());
+        let (refresh_ttl, _) = coop.config.refresh_lifetimes(grant.offline);
+        let scope = Scopes::parse(&code.scope);
+        let reported = issue::reported_scope(coop, &scope);
         let (access_token, expires_in) = issue::access_token(coop, db, &grant, &reported, now)?;
         let (refresh_token, refresh_expires_in) = match client.refresh_token_mode {
             RefreshTokenMode::None => (None, None),
@@ -72,7 +67,7 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
         };
         let id_token = scope
             .contains("openid")
-            .then(|| issue::id_token(coop, &grant, code.nonce.as_deref(), code.auth_time_s, now));
+            .then(|| issue::id_token(coop, &grant, &scope, code.nonce.as_deref(), code.auth_time_s, now));
         tracing::info!(client_id = %client.id, grant_id = grant.id, username = %grant.username, "code redeemed");
         Ok(Ok(TokenResponse {
             access_token,
@@ -84,4 +79,38 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
             id_token,
         }))
     })?
+}
+
+/// The grant `code` is redeemed into at `now`: a new one, or (per-client grants) the client's
+/// live grant for the farmer, renewed with the code's scope and session.
+fn grant_for(
+    coop: &Coop,
+    db: &rusqlite::Connection,
+    code: &Code,
+    now: i64,
+) -> Result<grants::Grant, StoreError> {
+    let existing = match coop.config.grant_model {
+        GrantModel::PerAuthorization => None,
+        GrantModel::PerClient => grants::live_of_client(db, &code.client_id, &code.username, now)?,
+    };
+    let scope = match &existing {
+        Some(grant) => Scopes::parse(&grant.scope).union(&Scopes::parse(&code.scope)),
+        None => Scopes::parse(&code.scope),
+    };
+    let (_, max_lifetime) = coop.config.refresh_lifetimes(scope.contains("offline_access"));
+    let scope = scope.to_string();
+    let new = grants::NewGrant {
+        client_id: &code.client_id,
+        username: &code.username,
+        scope: &scope,
+        session_digest: &code.session_digest,
+        max_lifetime_ms: max_lifetime.as_millis() as i64,
+    };
+    match existing {
+        Some(grant) => {
+            tracing::info!(client_id = %code.client_id, grant_id = grant.id, scope = %scope, "grant renewed by a new authorization");
+            grants::renew(db, grant.id, &new, now)
+        }
+        None => grants::create(db, &new, now),
+    }
 }

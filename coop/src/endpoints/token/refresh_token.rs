@@ -4,7 +4,8 @@
 //! ([`crate::config::Config::refresh_lifetimes`]).
 //!
 //! A refresh token is consumed only by a refresh that succeeds. Presenting a used one is
-//! taken as theft: the whole grant is revoked.
+//! taken as theft: the whole grant is revoked (with per-client grants, the grant every login
+//! of that client shares). Each refresh token of a grant rotates on its own.
 
 use super::required;
 use crate::config::{Client, RefreshTokenMode};
@@ -72,7 +73,7 @@ pub fn refresh(coop: &Coop, client: &Client, params: &Params) -> Result<TokenRes
             }
         };
         grants::mark_used(db, grant.id, now)?;
-        let scope = coop.faults.widen(scope);
+        let scope = issue::reported_scope(coop, &scope);
         let (access_token, expires_in) = issue::access_token(coop, db, &grant, &scope, now)?;
         Ok(Ok(TokenResponse {
             access_token,
