@@ -85,11 +85,13 @@ async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
             provider
         }
     };
+    if command == Command::CountEggs {
+        return count_eggs(options, settings, provider).await;
+    }
     let vault = server::vault::Vault::open(&settings, &settings.data_dir).await?;
     let state = AppState::new(options, settings, provider).with_vault(vault.clone());
     match command {
-        Command::Serve => {}
-        Command::CountEggs => return count_eggs(&state, &vault).await,
+        Command::Serve | Command::CountEggs => {}
         Command::ReencryptVault => {
             let rows = vault.reencrypt_all().await?;
             println!("re-encrypted {rows} vault rows under the newest key");
@@ -118,30 +120,40 @@ async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
     Ok(0)
 }
 
-/// `server count-eggs`: one pass of the daily job now. Says which vault it opened, and loudly
-/// when that vault is new or has nobody enrolled (a run from another directory than the
-/// server's would otherwise print "0 farmers" as if all were well): exit status 2 for a new
-/// vault, 1 when a farmer failed for a reason other than needing re-consent.
+/// `server count-eggs`: one pass of the daily job now, on the server's vault. It says which
+/// vault it opened, and loudly when there is none where it looked (a run from another
+/// directory than the server's would otherwise make an empty vault and print "0 farmers" as if
+/// all were well): exit status 2, nothing created. Exit status 1 when a farmer failed for a
+/// reason other than needing re-consent, or when daily counting has no client of its own.
 async fn count_eggs(
-    state: &AppState,
-    vault: &server::vault::Vault,
+    options: leptos::config::LeptosOptions,
+    settings: Settings,
+    provider: Provider,
 ) -> Result<i32, Box<dyn std::error::Error>> {
-    let Some(job) = server::counting::Job::from_state(state) else {
+    if settings.counting_client.is_none() {
         return Err(
             "daily counting is not configured: set TOPCLUCK_COUNTING_CLIENT_ID and \
                     TOPCLUCK_COUNTING_CLIENT_SECRET (the job's own client registration at the provider)"
                 .into(),
         );
+    }
+    let vault = match server::vault::Vault::open_existing(&settings, &settings.data_dir).await {
+        Ok(vault) => vault,
+        Err(server::vault::VaultError::Missing { location }) => {
+            println!("vault: {location}");
+            eprintln!(
+                "count-eggs: ERROR: there is no vault at {location}, so nobody could be counted \
+                 (nothing was created). The server's vault is elsewhere: run count-eggs from the \
+                 server's working directory, or set TOPCLUCK_DATA_DIR (or TOPCLUCK_DATABASE_URL) as \
+                 the server has it."
+            );
+            return Ok(2);
+        }
+        Err(error) => return Err(error.into()),
     };
     println!("vault: {}", vault.location());
-    if vault.is_new() {
-        eprintln!(
-            "count-eggs: WARNING: this vault did not exist until now, so nobody is enrolled in it. \
-             The server's vault is elsewhere: run count-eggs from the server's working directory, or \
-             set TOPCLUCK_DATA_DIR (or TOPCLUCK_DATABASE_URL) as the server has it."
-        );
-        return Ok(2);
-    }
+    let state = AppState::new(options, settings, provider).with_vault(vault);
+    let job = server::counting::Job::from_state(&state).expect("a vault and a counting client");
     let day = state.settings.daily_count.day(state.clock.now());
     let summary = job.run(day).await?;
     for line in summary.lines() {
@@ -149,9 +161,9 @@ async fn count_eggs(
     }
     if summary.farmers.is_empty() {
         eprintln!(
-            "count-eggs: WARNING: no farmer is enrolled in this vault (daily counting is turned on \
-             from the farm page). If farmers are enrolled, this is not the server's vault: check \
-             TOPCLUCK_DATA_DIR or TOPCLUCK_DATABASE_URL."
+            "count-eggs: WARNING: no farmer has daily counting on in this vault (it is turned on \
+             from the farm page; farmers who must consent again are not counted). If farmers have \
+             it on, this is not the server's vault: check TOPCLUCK_DATA_DIR or TOPCLUCK_DATABASE_URL."
         );
     }
     Ok(if summary.any_failure() { 1 } else { 0 })

@@ -579,6 +579,98 @@ async fn without_a_counting_client_it_cannot_be_turned_on_and_nothing_else_chang
     assert_eq!(harness.replays().await, (0, 0));
 }
 
+/// `farmer` logs in again in the browser that holds `session` (a second tab's login finishing
+/// after the first); the new session cookie.
+async fn login_over(farm: &Farm, session: &str, farmer: &str) -> String {
+    let pending = farm.bff.authorize(farmer).await;
+    let both = format!("{session}; {}", pending.login_cookie);
+    let response = farm.bff.complete_with_cookie(&pending, Some(&both)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let set_cookie = session_set_cookie(response.headers()).expect("a session cookie");
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+/// A login over the same farmer's session keeps the grant (at a provider with one grant per
+/// client and farmer it is the new session's own); over another farmer's, that farmer's grant
+/// is ended.
+async fn logging_in_again_keeps_the_farmers_grant_and_ends_another_farmers(farm: Farm) {
+    let (first, _) = farm.bff.login("ada").await;
+    let again = login_over(&farm, &first, "ada").await;
+    assert_session_renews(&farm, &again).await;
+
+    let (bert, _) = farm.bff.login("bert").await;
+    let ada = login_over(&farm, &bert, "ada").await;
+    let mut ended = false;
+    for _ in 0..100 {
+        let grants = farm.harness.grants("bert").await;
+        ended = grants["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| !g["revoked_reason"].is_null());
+        if ended {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ended, "the replaced farmer's grant is revoked");
+    assert_session_renews(&farm, &ada).await;
+    assert_eq!(farm.reuse_detections().await, 0);
+}
+
+/// Turning counting on again while it is on (a second tab) keeps it counting, and a refused
+/// enrolment then does not stop it: at a provider with one grant per client and farmer, revoking
+/// the replaced token or the refused one would end the farmer's counting grant.
+async fn enrolling_again_or_refused_while_on_keeps_counting(farm: Farm) {
+    let ada = farm.enrolled("ada").await;
+    assert_eq!(farm.bff.enrol(&ada, "ada").await.status(), StatusCode::OK);
+    farm.harness.faults(json!({ "extra_scope": "eggs:write" })).await;
+    assert_eq!(
+        farm.bff.enrol(&ada, "ada").await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    farm.harness.clear_faults().await;
+    // Whatever was revoked in the background has arrived before the run.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let results = farm.run().await;
+    assert!(counted(&results[0].1).is_some(), "{results:?}");
+    assert_eq!(farm.status(&ada).await["state"], "on");
+    assert_eq!(farm.reuse_detections().await, 0);
+}
+
+/// A grant enrolled as the login client (before daily counting had a client of its own) is no
+/// longer counted: the farm page asks the farmer to turn counting on again, and doing so (or
+/// turning it off) forgets it without revoking it — it may be the session's own grant.
+async fn a_grant_enrolled_as_the_login_client_asks_for_consent_again(farm: Farm) {
+    let (ada, _) = farm.bff.login("ada").await;
+    let legacy = Owner {
+        client_id: "topcluck".into(),
+        ..farm.owner("ada")
+    };
+    let now = farm.bff.state.as_ref().unwrap().clock.now();
+    let scopes = vec![
+        "openid".to_owned(),
+        "offline_access".to_owned(),
+        "eggs:read".to_owned(),
+    ];
+    farm.vault()
+        .enrol(&legacy, "an-old-refresh-token", &scopes, now)
+        .await
+        .unwrap();
+    assert!(farm.run().await.is_empty(), "not counted as the counting client");
+    assert_eq!(farm.status(&ada).await["state"], "needs_consent");
+
+    assert_eq!(farm.bff.enrol(&ada, "ada").await.status(), StatusCode::OK);
+    assert_eq!(farm.status(&ada).await["state"], "on");
+    assert!(
+        farm.vault().refresh_token(&legacy).await.unwrap().is_none(),
+        "forgotten"
+    );
+    assert!(counted(&farm.run().await[0].1).is_some());
+    assert_session_renews(&farm, &ada).await;
+    assert_eq!(farm.reuse_detections().await, 0);
+}
+
 /// Runs `case` on a farm with the vault on `store` and COOP in `model`, within [`CASE_LIMIT`].
 async fn run_in<F: Future<Output = ()>>(store: Store, model: Model, case: impl FnOnce(Farm) -> F) {
     tokio::time::timeout(CASE_LIMIT, async { case(Farm::start(store, model).await).await })
@@ -603,6 +695,9 @@ macro_rules! every_case {
             turning_it_off_revokes_and_logging_out_does_not,
             turning_it_off_leaves_the_browser_session_renewing,
             a_refused_enrolment_leaves_the_session_working,
+            logging_in_again_keeps_the_farmers_grant_and_ends_another_farmers,
+            enrolling_again_or_refused_while_on_keeps_counting,
+            a_grant_enrolled_as_the_login_client_asks_for_consent_again,
         );
     };
 }

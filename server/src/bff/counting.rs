@@ -95,7 +95,8 @@ pub async fn start(
 /// `POST /bff/login` with a counting transaction: `granted` is the checked answer of
 /// `counting`'s client (ID token of this transaction, no scope beyond what it asked). Keeps the
 /// offline refresh token in the vault for the logged-in farmer; the session cookie is not
-/// touched, and a refusal revokes only what this enrolment obtained (as `counting`'s client).
+/// touched, and a refusal revokes only what this enrolment obtained (as `counting`'s client;
+/// see [`refuse`]).
 pub(crate) async fn enrol(
     state: &AppState,
     counting: &Arc<Provider>,
@@ -103,35 +104,97 @@ pub(crate) async fn enrol(
     granted: SessionData,
     tokens: &Tokens,
 ) -> Result<SessionInfo, BffError> {
-    let refuse = |error: BffError| {
-        revocation::revoke_tokens_later(counting, &granted.farmer.sub, tokens);
-        error
+    let current = match farmer(state, session).await {
+        Ok(current) => current,
+        Err(error) => {
+            return Err(refuse(state, counting, session, Some(&granted.farmer.sub), tokens, error).await);
+        }
     };
-    let current = farmer(state, session).await.map_err(refuse)?;
-    if current.farmer.sub != granted.farmer.sub {
-        return Err(refuse(BffError::LoginFailed(
-            "counting was allowed by another farmer than the one logged in".into(),
-        )));
+    if let Err(error) = check(&current, &granted) {
+        return Err(refuse(state, counting, session, Some(&granted.farmer.sub), tokens, error).await);
     }
-    let Some(refresh_token) = granted.refresh_token.as_deref() else {
-        return Err(refuse(BffError::LoginFailed(
-            "the provider issued no refresh token for offline_access".into(),
-        )));
-    };
-    let vault = vault(state).map_err(refuse)?;
+    let refresh_token = granted.refresh_token.as_deref().expect("checked");
+    let vault = vault(state)?;
     let owner = owner(counting, &current.farmer.sub);
     // The grant's scopes are what was asked and consented to; the response's `scope` may name
     // only the access token's.
     let scopes: Vec<String> = COUNTING_SCOPES.iter().map(|s| (*s).to_owned()).collect();
-    let replaced = vault
+    let replaced = match vault
         .enrol(&owner, refresh_token, &scopes, state.clock.now())
         .await
-        .map_err(|e| refuse(BffError::Internal(format!("vault: {e}"))))?;
-    if let Some(replaced) = replaced {
-        revocation::revoke_later(counting, &owner.subject, replaced, "refresh_token");
+    {
+        Ok(replaced) => replaced,
+        Err(error) => {
+            let error = vault_error(error);
+            return Err(refuse(state, counting, session, Some(&granted.farmer.sub), tokens, error).await);
+        }
+    };
+    if replaced.is_some() {
+        // Enrolled again while on (two tabs): at a provider with one grant per client and farmer
+        // the replaced token is the new one's grant, and revoking it would end both. Forgotten,
+        // not revoked; at other providers it expires unused.
+        tracing::warn!(sub = %owner.subject, "daily counting enrolled again: the replaced refresh token is forgotten, not revoked (it may share the new grant)");
     }
+    forget_login_client_grant(state, &owner.subject).await?;
     tracing::info!(sub = %owner.subject, "daily counting turned on");
     Ok(current.info())
+}
+
+/// What makes an enrolment wrong, whatever the provider: another farmer's consent, no refresh
+/// token, or an access token without `eggs:read` (the farmer did not allow reading eggs — as
+/// Google's granular consent can answer). A `scope` that omits `openid` or `offline_access`
+/// is fine: it describes the access token (RFC 6749 §5.1, RFC 8707 §2.2).
+fn check(current: &SessionData, granted: &SessionData) -> Result<(), BffError> {
+    if current.farmer.sub != granted.farmer.sub {
+        return Err(BffError::LoginFailed(
+            "counting was allowed by another farmer than the one logged in".into(),
+        ));
+    }
+    if granted.refresh_token.is_none() {
+        return Err(BffError::LoginFailed(
+            "the provider issued no refresh token for offline_access".into(),
+        ));
+    }
+    if !granted.scopes.iter().any(|s| s == "eggs:read") {
+        return Err(BffError::LoginFailed(
+            "the access token does not allow eggs:read: the farmer did not allow reading eggs".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Takes back what a refused counting enrolment obtained, as the counting client, and passes
+/// `error` on. Not when the farmer (the logged-in one, or the one who consented) already has a
+/// counting grant in the vault: at a provider with one grant per client and farmer the new
+/// tokens belong to that very grant, and revoking them would stop the farmer's counting. Those
+/// are left to expire unused (the log says so).
+pub(crate) async fn refuse(
+    state: &AppState,
+    counting: &Arc<Provider>,
+    session: &Session,
+    consented: Option<&str>,
+    tokens: &Tokens,
+    error: BffError,
+) -> BffError {
+    let logged_in = session::load(session, state.clock.now())
+        .await
+        .ok()
+        .flatten()
+        .map(|data| data.farmer.sub);
+    let mut subjects: Vec<&str> = logged_in.iter().map(String::as_str).chain(consented).collect();
+    subjects.dedup();
+    for subject in &subjects {
+        let active = match state.vault.as_ref() {
+            Some(vault) => vault.refresh_token(&owner(counting, subject)).await,
+            None => Ok(None),
+        };
+        if !matches!(active, Ok(None)) {
+            tracing::warn!(sub = %subject, "refused counting enrolment: its tokens are not revoked, the farmer's counting grant may share them; they expire unused");
+            return error;
+        }
+    }
+    revocation::revoke_tokens_later(counting, consented.unwrap_or("(refused enrolment)"), tokens);
+    error
 }
 
 pub async fn status(
@@ -142,9 +205,51 @@ pub async fn status(
     let Some(counting) = state.counting_provider.as_ref() else {
         return Ok(Json(not_configured(&state)));
     };
-    Ok(Json(
-        read_status(&state, &owner(counting, &current.farmer.sub)).await?,
-    ))
+    let sub = &current.farmer.sub;
+    let status = read_status(&state, &owner(counting, sub)).await?;
+    if status.state != CountingState::Off {
+        return Ok(Json(status));
+    }
+    // Enrolled as the login client, before daily counting had a client of its own: not counted
+    // any more, so the farmer is asked to turn it on again (its history is still shown).
+    let legacy = login_client_owner(&state, sub);
+    if vault(&state)?
+        .status(&legacy)
+        .await
+        .map_err(vault_error)?
+        .is_some()
+    {
+        let mut old = read_status(&state, &legacy).await?;
+        old.state = CountingState::NeedsConsent;
+        old.stopped_since = old.stopped_since.or(old.last_counted_at).or(old.enabled_since);
+        return Ok(Json(old));
+    }
+    Ok(Json(status))
+}
+
+/// Where a grant enrolled before daily counting had a client of its own is kept: under the
+/// login's client.
+fn login_client_owner(state: &AppState, subject: &str) -> Owner {
+    owner(&state.provider, subject)
+}
+
+/// Forgets `subject`'s grant enrolled as the login client, if any, without revoking it: at a
+/// provider with one grant per client and farmer it is the browser session's own grant.
+async fn forget_login_client_grant(state: &AppState, subject: &str) -> Result<(), BffError> {
+    let legacy = login_client_owner(state, subject);
+    if vault(state)?
+        .remove(&legacy)
+        .await
+        .map_err(vault_error)?
+        .is_some()
+    {
+        tracing::warn!(sub = %subject, "a daily-counting grant enrolled as the login client was forgotten, not revoked (it may be the browser session's grant); it expires unused");
+    }
+    Ok(())
+}
+
+fn vault_error(error: crate::vault::VaultError) -> BffError {
+    BffError::Internal(format!("vault: {error}"))
 }
 
 /// The status without a counting client: nothing to show, nothing to turn on.
@@ -164,35 +269,32 @@ pub async fn off(State(state): State<AppState>, session: Session) -> Result<Json
     let current = farmer(&state, &session).await?;
     let counting = counting_client(&state)?;
     let owner = owner(counting, &current.farmer.sub);
-    let removed = vault(&state)?
-        .remove(&owner)
-        .await
-        .map_err(|e| BffError::Internal(format!("vault: {e}")))?;
+    let removed = vault(&state)?.remove(&owner).await.map_err(vault_error)?;
     if let Some(token) = removed {
         // As the counting client: only the offline grant ends, never the session's.
         revocation::revoke_later(counting, &owner.subject, token, "refresh_token");
     }
+    forget_login_client_grant(&state, &owner.subject).await?;
     tracing::info!(sub = %owner.subject, "daily counting turned off");
     Ok(Json(read_status(&state, &owner).await?))
 }
 
 async fn read_status(state: &AppState, owner: &Owner) -> Result<CountingStatus, BffError> {
     let vault = vault(state)?;
-    let internal = |e: crate::vault::VaultError| BffError::Internal(format!("vault: {e}"));
     let schedule = state.settings.daily_count;
     let today = schedule.day(state.clock.now());
     let from = today - time::Duration::days(29);
     let history = vault
         .history(owner, from, today)
         .await
-        .map_err(internal)?
+        .map_err(vault_error)?
         .into_iter()
         .map(|(date, count)| DayCount {
             date: counting::schedule::iso(date),
             count,
         })
         .collect();
-    let status = vault.status(owner).await.map_err(internal)?;
+    let status = vault.status(owner).await.map_err(vault_error)?;
     let (state, enabled_since, stopped_since, last_counted_at, last_outcome) = match status {
         None => (CountingState::Off, None, None, None, None),
         Some(status) => {
@@ -234,5 +336,5 @@ pub async fn dev_count(State(state): State<AppState>, session: Session) -> Resul
         .await
         .map_err(|e| BffError::Internal(format!("the run died: {e}")))?
         .map(Json)
-        .map_err(|e| BffError::Internal(format!("vault: {e}")))
+        .map_err(vault_error)
 }

@@ -154,9 +154,12 @@ async fn redeem(
         .map_err(provider_error)?;
     let data = match accept(state, provider, &tokens, opened).await {
         Ok(data) => data,
+        Err(error) if opened.purpose == Purpose::Counting => {
+            return Err(super::counting::refuse(state, provider, session, None, &tokens, error).await);
+        }
         Err(error) => {
             // Nothing will ever use what was issued for a refused login; it is revoked as the
-            // client it was issued to (for counting, never the session's grant).
+            // client it was issued to.
             revocation::revoke_tokens_later(provider, "(refused login)", &tokens);
             return Err(error);
         }
@@ -165,11 +168,19 @@ async fn redeem(
         return super::counting::enrol(state, provider, session, data, &tokens).await;
     }
 
-    // A session this browser already had is replaced: its grant is ended too.
+    // A session this browser already had is replaced: another farmer's grant is ended too. The
+    // same farmer's is not: at a provider with one grant per client and farmer it is the new
+    // session's own grant, and revoking it would log the farmer out at the next renewal.
     let previous = session::load(session, state.clock.now()).await.ok().flatten();
     let data = store(state, session, data).await?;
-    if let Some(previous) = previous {
-        revocation::end_grant_later(state, &previous);
+    match previous {
+        Some(previous) if previous.farmer.sub != data.farmer.sub => {
+            revocation::end_grant_later(state, &previous)
+        }
+        Some(_) => {
+            tracing::info!(sub = %data.farmer.sub, "logged in again over a session of the same farmer: its grant is not revoked (it may be the new session's)")
+        }
+        None => {}
     }
     tracing::info!(sub = %data.farmer.sub, "farmer logged in");
     Ok(data.info())

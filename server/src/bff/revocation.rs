@@ -50,18 +50,21 @@ fn tokens_of(state: &AppState, data: &SessionData) -> Vec<Token> {
 /// Ends `data`'s grant (logout) and says what came of it within [`LOGOUT_WAIT`]; what is still
 /// under way then goes on, and is retried, in the background.
 pub async fn end_grant(state: &AppState, data: &SessionData) -> Revocation {
-    let tokens = tokens_of(state, data);
-    let has_refresh_token = tokens.iter().any(|(_, hint)| *hint == "refresh_token");
-    let mut tasks = revoke_all(&state.provider, &data.farmer.sub, tokens);
+    let mut tasks = revoke_all(&state.provider, &data.farmer.sub, tokens_of(state, data));
     let mut result = Revocation::Revoked;
-    let mut lives_on = false;
+    // Whether an access token lives on (not revocable there), and whether a refresh token, so
+    // the grant, was revoked.
+    let (mut lives_on, mut grant_revoked) = (false, false);
     let deadline = tokio::time::sleep(LOGOUT_WAIT);
     tokio::pin!(deadline);
     loop {
         tokio::select! {
             joined = tasks.join_next() => match joined {
-                Some(Ok(Outcome::LivesUntilExpiry)) => lives_on = true,
-                Some(Ok(Outcome::Done(outcome))) => result = worst(result, outcome),
+                Some(Ok((_, Outcome::LivesUntilExpiry))) => lives_on = true,
+                Some(Ok((hint, Outcome::Done(outcome)))) => {
+                    grant_revoked |= hint == "refresh_token" && outcome == Revocation::Revoked;
+                    result = worst(result, outcome);
+                }
                 Some(Err(_)) => result = worst(result, Revocation::Failed),
                 None => break,
             },
@@ -73,9 +76,9 @@ pub async fn end_grant(state: &AppState, data: &SessionData) -> Revocation {
             }
         }
     }
-    // A token the provider does not revoke (its JWT access tokens, say) lives until it expires:
-    // with the refresh token revoked, the grant is over all the same.
-    match (lives_on, has_refresh_token) {
+    // An access token the provider does not revoke (a JWT, say) lives until it expires: with a
+    // refresh token revoked, the grant is over all the same; without, nothing was withdrawn.
+    match (lives_on, grant_revoked) {
         (false, _) => result,
         (true, true) => worst(result, Revocation::GrantRevoked),
         (true, false) => worst(result, Revocation::Unsupported),
@@ -107,27 +110,29 @@ pub fn revoke_tokens_later(provider: &Arc<Provider>, sub: &str, tokens: &Tokens)
 /// What became of one token.
 enum Outcome {
     Done(Revocation),
-    /// The provider does not revoke tokens of its kind (`unsupported_token_type`).
+    /// An access token the provider does not revoke (`unsupported_token_type`): it lives until
+    /// it expires.
     LivesUntilExpiry,
 }
 
-/// One task per token.
-fn revoke_all(provider: &Arc<Provider>, sub: &str, tokens: Vec<Token>) -> JoinSet<Outcome> {
+/// One task per token; each answers its token's hint and what became of it.
+fn revoke_all(provider: &Arc<Provider>, sub: &str, tokens: Vec<Token>) -> JoinSet<(&'static str, Outcome)> {
     let mut tasks = JoinSet::new();
     for (token, hint) in tokens {
         let (provider, sub) = (Arc::clone(provider), sub.to_owned());
         tasks.spawn(async move {
-            match provider.revoke(&token, hint).await {
+            let outcome = match provider.revoke(&token, hint).await {
                 Ok(()) => {
                     tracing::info!(%sub, hint, "revoked");
                     Outcome::Done(Revocation::Revoked)
                 }
-                Err(ProviderError::UnsupportedTokenType) => {
-                    tracing::info!(%sub, hint, "not revoked: the provider does not revoke this kind of token; it lives until it expires");
+                Err(ProviderError::UnsupportedTokenType) if hint == "access_token" => {
+                    tracing::info!(%sub, hint, "not revoked: the provider does not revoke access tokens; it lives until it expires");
                     Outcome::LivesUntilExpiry
                 }
                 Err(error) => Outcome::Done(settle(&provider, &sub, token, hint, error)),
-            }
+            };
+            (hint, outcome)
         });
     }
     tasks
@@ -145,6 +150,10 @@ fn settle(
     match error {
         ProviderError::NoRevocationEndpoint => {
             tracing::warn!(%sub, hint, "not revoked: the provider has no revocation endpoint");
+            Revocation::Unsupported
+        }
+        ProviderError::UnsupportedTokenType => {
+            tracing::warn!(%sub, hint, "not revoked: the provider does not revoke this kind of token (unsupported_token_type)");
             Revocation::Unsupported
         }
         ProviderError::Unavailable(detail) | ProviderError::AnswerLost(detail) => {
@@ -174,7 +183,7 @@ fn retry_in_background(provider: Arc<Provider>, sub: String, token: String, hint
                 }
                 Err(ProviderError::Unavailable(_) | ProviderError::AnswerLost(_)) => continue,
                 Err(ProviderError::UnsupportedTokenType) => {
-                    tracing::info!(%sub, hint, "not revoked: the provider does not revoke this kind of token; it lives until it expires");
+                    tracing::warn!(%sub, hint, "not revoked: the provider does not revoke this kind of token (unsupported_token_type)");
                     return;
                 }
                 Err(error) => {

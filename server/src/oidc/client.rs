@@ -363,6 +363,18 @@ impl Provider {
     }
 }
 
+/// An OAuth `error` code as the provider sent it, when it is one (RFC 6749 §5.2: `%x20-21 /
+/// %x23-5B / %x5D-7E`, kept to 64 characters); anything else is not repeated, so a provider's
+/// answer cannot write arbitrary text (line breaks, megabytes) into the logs.
+fn error_code(raw: &str) -> String {
+    let allowed = |c: char| matches!(c, ' '..='!' | '#'..='[' | ']'..='~');
+    if !raw.is_empty() && raw.len() <= 64 && raw.chars().all(allowed) {
+        raw.to_owned()
+    } else {
+        "(not an OAuth error code)".to_owned()
+    }
+}
+
 /// RFC 6749 §2.3.1: client id and secret are form-encoded before HTTP Basic.
 fn form_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
@@ -389,7 +401,7 @@ fn tokens(response: OidcTokenResponse) -> Tokens {
 fn token_error(error: RequestTokenError<Transport, BasicErrorResponse>) -> ProviderError {
     match error {
         RequestTokenError::ServerResponse(response) => {
-            let code = response.error().to_string();
+            let code = error_code(&response.error().to_string());
             match code.as_str() {
                 "invalid_grant" => ProviderError::Refused { code },
                 "temporarily_unavailable" | "server_error" => ProviderError::Unavailable(code),
@@ -408,6 +420,22 @@ fn token_error(error: RequestTokenError<Transport, BasicErrorResponse>) -> Provi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_codes_are_repeated_only_when_they_are_error_codes() {
+        assert_eq!(error_code("invalid_grant"), "invalid_grant");
+        assert_eq!(error_code("unsupported_token_type"), "unsupported_token_type");
+        for bad in [
+            "",
+            "a\nforged log line",
+            "quote\"",
+            "back\\slash",
+            "é",
+            &"x".repeat(65),
+        ] {
+            assert_eq!(error_code(bad), "(not an OAuth error code)", "{bad:?}");
+        }
+    }
 
     #[test]
     fn a_refresh_expires_in_of_zero_means_no_limit_not_expired() {

@@ -7,6 +7,10 @@ pub enum VaultError {
     /// `TOPCLUCK_DATABASE_URL` or the data directory cannot be used.
     #[error("vault store: {0}")]
     Store(String),
+    /// Opened with [`super::Vault::open_existing`], and no vault is there (no SQLite file, or a
+    /// database whose schema was never made): nothing was created.
+    #[error("no vault at {location}")]
+    Missing { location: String },
     #[error("vault database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("vault migrations: {0}")]

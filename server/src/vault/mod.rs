@@ -43,8 +43,6 @@ pub struct Vault {
     keys: KeyRing,
     /// Where the store is, for people (`SQLite, /abs/path` or `PostgreSQL`; never a password).
     location: std::sync::Arc<str>,
-    /// Whether opening it created its schema: nobody had used this store before.
-    new: bool,
 }
 
 impl fmt::Debug for Vault {
@@ -126,6 +124,17 @@ impl Vault {
     /// runs its migrations, and keeps `settings.vault_keys` to seal and open (refused without
     /// them: production without `TOPCLUCK_VAULT_KEYS`).
     pub async fn open(settings: &Settings, data_dir: &Path) -> Result<Vault, VaultError> {
+        Self::open_with(settings, data_dir, true).await
+    }
+
+    /// [`Vault::open`], but only a vault that is already there: [`VaultError::Missing`] (and
+    /// nothing created) otherwise. For `server count-eggs`, which must find the server's vault,
+    /// not make an empty one where it happens to run.
+    pub async fn open_existing(settings: &Settings, data_dir: &Path) -> Result<Vault, VaultError> {
+        Self::open_with(settings, data_dir, false).await
+    }
+
+    async fn open_with(settings: &Settings, data_dir: &Path, create: bool) -> Result<Vault, VaultError> {
         let keys = settings.vault_keys.clone().ok_or_else(|| {
             VaultError::Store(
                 "TOPCLUCK_VAULT_KEYS is required in production (id:base64key, 32-byte keys, \
@@ -134,12 +143,11 @@ impl Vault {
             )
         })?;
         let url = settings.database_url.as_ref().map(|url| url.expose());
-        let opened = store::Pool::open(url, data_dir).await?;
+        let opened = store::Pool::open(url, data_dir, create).await?;
         Ok(Vault {
             pool: opened.pool,
             keys,
             location: opened.location.into(),
-            new: opened.new,
         })
     }
 
@@ -147,12 +155,6 @@ impl Vault {
     /// (TOPCLUCK_DATABASE_URL)` — never the URL itself (it may hold a password).
     pub fn location(&self) -> &str {
         &self.location
-    }
-
-    /// Whether this open created the store's schema (nobody had used it before): a
-    /// `count-eggs` that finds a new vault is not looking at the server's.
-    pub fn is_new(&self) -> bool {
-        self.new
     }
 
     /// SQLite or PostgreSQL.

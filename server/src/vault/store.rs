@@ -21,12 +21,10 @@ use super::VaultError;
 /// How long a statement waits for SQLite's write lock, or a task for a pooled connection.
 const WAIT: Duration = Duration::from_secs(10);
 
-/// An opened store: its pool, where it is (for people; never a password), and whether this
-/// open created its schema (a store nobody used before).
+/// An opened store: its pool, and where it is (for people; never a password).
 pub(crate) struct Opened {
     pub pool: Pool,
     pub location: String,
-    pub new: bool,
 }
 
 /// The database under the vault.
@@ -56,9 +54,10 @@ macro_rules! on_pool {
 pub(crate) use on_pool;
 
 impl Pool {
-    /// Opens (creating if needed) the store named by `url`, or `data_dir/vault.sqlite` when
-    /// there is none, and brings its schema up to date.
-    pub(crate) async fn open(url: Option<&str>, data_dir: &Path) -> Result<Opened, VaultError> {
+    /// Opens the store named by `url`, or `data_dir/vault.sqlite` when there is none, and brings
+    /// its schema up to date. With `create`, a store that is not there is made; without, it is
+    /// [`VaultError::Missing`] and nothing is created (no file, no schema).
+    pub(crate) async fn open(url: Option<&str>, data_dir: &Path, create: bool) -> Result<Opened, VaultError> {
         let location = match url {
             Some(url) if url.starts_with("sqlite:") => format!("SQLite, {url}"),
             Some(_) => "PostgreSQL (TOPCLUCK_DATABASE_URL)".to_owned(),
@@ -78,8 +77,15 @@ impl Pool {
                 Self::Postgres(pool)
             }
             Some(url) if url.starts_with("sqlite:") => {
-                let options = SqliteConnectOptions::from_str(url)?;
-                Self::Sqlite(sqlite(options).await?)
+                let options = SqliteConnectOptions::from_str(url)?.create_if_missing(create);
+                let missing = || VaultError::Missing {
+                    location: location.clone(),
+                };
+                Self::Sqlite(
+                    sqlite(options)
+                        .await
+                        .map_err(|e| if create { e } else { missing() })?,
+                )
             }
             Some(_) => {
                 return Err(VaultError::Store(
@@ -88,13 +94,23 @@ impl Pool {
             }
             None => {
                 let path = data_dir.join("vault.sqlite");
-                create_private(&path)?;
-                Self::Sqlite(sqlite(SqliteConnectOptions::new().filename(&path)).await?)
+                if create {
+                    create_private(&path)?;
+                } else if !path.exists() {
+                    return Err(VaultError::Missing { location });
+                }
+                let options = SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true);
+                Self::Sqlite(sqlite(options).await?)
             }
         };
-        let new = !pool.has_schema().await?;
+        if !create && !pool.has_schema().await? {
+            pool.close().await;
+            return Err(VaultError::Missing { location });
+        }
         pool.migrate().await?;
-        Ok(Opened { pool, location, new })
+        Ok(Opened { pool, location })
     }
 
     /// Whether sqlx's migrations ever ran here.
@@ -177,9 +193,9 @@ fn migrator(migrations: Migrations) -> Migrator {
     )
 }
 
+/// A pool on `options` (which say whether a missing file is created).
 async fn sqlite(options: SqliteConnectOptions) -> Result<SqlitePool, VaultError> {
     let options = options
-        .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(WAIT)

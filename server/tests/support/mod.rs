@@ -187,7 +187,7 @@ impl Harness {
         // A vault when the test gives it keys (the daily job's tests).
         let vault = match settings.vault_keys.is_some() {
             true => Some(
-                server::vault::Vault::open(&settings, self.dirs.last().unwrap().path())
+                server::vault::Vault::open(&settings, &settings.data_dir)
                     .await
                     .unwrap(),
             ),
