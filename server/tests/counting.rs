@@ -402,20 +402,7 @@ async fn turning_it_off_revokes_and_logging_out_does_not(farm: Farm) {
             .is_none()
     );
     // Revoked at COOP (in the background): the offline grant is gone.
-    let mut revoked = false;
-    for _ in 0..100 {
-        let grants = farm.harness.grants("ada").await;
-        revoked = grants["grants"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|g| g["offline"] == true)
-            .all(|g| !g["revoked_reason"].is_null());
-        if revoked {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let revoked = revoked_at_coop(&farm, "ada", |g| g["offline"] == true).await;
     assert!(revoked, "the offline grant is revoked at COOP");
     assert!(farm.run().await.is_empty());
     // Without a session: no status, no enrolment.
@@ -437,6 +424,25 @@ async fn turning_it_off_revokes_and_logging_out_does_not(farm: Farm) {
         .unwrap();
     assert_eq!(start.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(farm.reuse_detections().await, 0);
+}
+
+/// Waits (5 s at most) until every grant of `username` at COOP that `pick` selects — and at
+/// least one — is revoked: revocations run in the background.
+async fn revoked_at_coop(farm: &Farm, username: &str, pick: impl Fn(&Value) -> bool) -> bool {
+    for _ in 0..100 {
+        let grants = farm.harness.grants(username).await;
+        let picked: Vec<&Value> = grants["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| pick(g))
+            .collect();
+        if !picked.is_empty() && picked.iter().all(|g| !g["revoked_reason"].is_null()) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
 }
 
 /// The access token of `cookie`'s session has expired and is renewed: the session's grant lives.
@@ -467,20 +473,7 @@ async fn turning_it_off_leaves_the_browser_session_renewing(farm: Farm) {
     assert_eq!(off.status, StatusCode::OK);
     assert_eq!(off.body["state"], "off");
     // The revocation runs in the background: wait until COOP has it.
-    let mut revoked = false;
-    for _ in 0..100 {
-        let grants = farm.harness.grants("ada").await;
-        revoked = grants["grants"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|g| g["client_id"] == COUNTING_CLIENT)
-            .all(|g| !g["revoked_reason"].is_null());
-        if revoked {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let revoked = revoked_at_coop(&farm, "ada", |g| g["client_id"] == COUNTING_CLIENT).await;
     assert!(revoked, "the counting client's grant is revoked at COOP");
     assert_session_renews(&farm, &ada).await;
     assert_eq!(farm.bff.session(Some(&ada)).await.0, StatusCode::OK);
@@ -498,21 +491,7 @@ async fn a_refused_enrolment_leaves_the_session_working(farm: Farm) {
     assert_eq!(refused.json::<Value>().await.unwrap()["error"], "login_failed");
     assert_eq!(farm.status(&ada).await["state"], "off");
     // What the refused enrolment obtained is revoked (in the background).
-    let mut revoked = false;
-    for _ in 0..100 {
-        let grants = farm.harness.grants("ada").await;
-        let counting: Vec<&Value> = grants["grants"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|g| g["client_id"] == COUNTING_CLIENT)
-            .collect();
-        revoked = !counting.is_empty() && counting.iter().all(|g| !g["revoked_reason"].is_null());
-        if revoked {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let revoked = revoked_at_coop(&farm, "ada", |g| g["client_id"] == COUNTING_CLIENT).await;
     assert!(revoked, "the refused enrolment's grant is revoked");
     let ada = assert_session_renews(&farm, &ada).await;
 
@@ -579,40 +558,17 @@ async fn without_a_counting_client_it_cannot_be_turned_on_and_nothing_else_chang
     assert_eq!(harness.replays().await, (0, 0));
 }
 
-/// `farmer` logs in again in the browser that holds `session` (a second tab's login finishing
-/// after the first); the new session cookie.
-async fn login_over(farm: &Farm, session: &str, farmer: &str) -> String {
-    let pending = farm.bff.authorize(farmer).await;
-    let both = format!("{session}; {}", pending.login_cookie);
-    let response = farm.bff.complete_with_cookie(&pending, Some(&both)).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let set_cookie = session_set_cookie(response.headers()).expect("a session cookie");
-    set_cookie.split(';').next().unwrap().to_owned()
-}
-
 /// A login over the same farmer's session keeps the grant (at a provider with one grant per
 /// client and farmer it is the new session's own); over another farmer's, that farmer's grant
 /// is ended.
 async fn logging_in_again_keeps_the_farmers_grant_and_ends_another_farmers(farm: Farm) {
     let (first, _) = farm.bff.login("ada").await;
-    let again = login_over(&farm, &first, "ada").await;
+    let again = farm.bff.login_over(&first, "ada").await;
     assert_session_renews(&farm, &again).await;
 
     let (bert, _) = farm.bff.login("bert").await;
-    let ada = login_over(&farm, &bert, "ada").await;
-    let mut ended = false;
-    for _ in 0..100 {
-        let grants = farm.harness.grants("bert").await;
-        ended = grants["grants"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|g| !g["revoked_reason"].is_null());
-        if ended {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let ada = farm.bff.login_over(&bert, "ada").await;
+    let ended = revoked_at_coop(&farm, "bert", |_| true).await;
     assert!(ended, "the replaced farmer's grant is revoked");
     assert_session_renews(&farm, &ada).await;
     assert_eq!(farm.reuse_detections().await, 0);

@@ -401,7 +401,7 @@ fn tokens(response: OidcTokenResponse) -> Tokens {
 fn token_error(error: RequestTokenError<Transport, BasicErrorResponse>) -> ProviderError {
     match error {
         RequestTokenError::ServerResponse(response) => {
-            let code = error_code(&response.error().to_string());
+            let code = error_code(response.error().as_ref());
             match code.as_str() {
                 "invalid_grant" => ProviderError::Refused { code },
                 "temporarily_unavailable" | "server_error" => ProviderError::Unavailable(code),

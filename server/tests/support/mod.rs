@@ -418,8 +418,22 @@ impl Bff {
 
     /// Logs `farmer` in; returns the `name=value` of the session cookie and its Set-Cookie line.
     pub async fn login(&self, farmer: &str) -> (String, String) {
+        self.login_in(None, farmer).await
+    }
+
+    /// [`Bff::login`] in the browser that holds the session cookie `session` (a second tab's
+    /// login finishing over the first's session); the new session cookie's `name=value`.
+    pub async fn login_over(&self, session: &str, farmer: &str) -> String {
+        self.login_in(Some(session), farmer).await.0
+    }
+
+    async fn login_in(&self, session: Option<&str>, farmer: &str) -> (String, String) {
         let pending = self.authorize(farmer).await;
-        let response = self.complete(&pending).await;
+        let cookies = match session {
+            Some(session) => format!("{session}; {}", pending.login_cookie),
+            None => pending.login_cookie.clone(),
+        };
+        let response = self.complete_with_cookie(&pending, Some(&cookies)).await;
         assert_eq!(response.status(), StatusCode::OK);
         let set_cookie = session_set_cookie(response.headers()).expect("a session cookie");
         let body = response.text().await.unwrap();
