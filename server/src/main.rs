@@ -143,7 +143,7 @@ async fn count_eggs(
             println!("vault: {location}");
             eprintln!(
                 "count-eggs: ERROR: there is no vault at {location}, so nobody could be counted \
-                 (nothing was created). The server's vault is elsewhere: run count-eggs from the \
+                 (no vault was created). The server's vault is elsewhere: run count-eggs from the \
                  server's working directory, or set TOPCLUCK_DATA_DIR (or TOPCLUCK_DATABASE_URL) as \
                  the server has it."
             );

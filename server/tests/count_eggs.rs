@@ -120,7 +120,7 @@ async fn count_eggs_from_another_directory_finds_the_servers_vault_or_says_loudl
             !lost.stdout.contains("farmers"),
             "no summary that reads like success"
         );
-        assert!(!missing.exists(), "nothing was created");
+        assert!(!missing.exists(), "no vault was created");
     }
 
     // With the server's data directory: the farmer is counted.

@@ -8,7 +8,7 @@ pub enum VaultError {
     #[error("vault store: {0}")]
     Store(String),
     /// Opened with [`super::Vault::open_existing`], and no vault is there (no SQLite file, or a
-    /// database whose schema was never made): nothing was created.
+    /// database whose schema was never made): no vault was created.
     #[error("no vault at {location}")]
     Missing { location: String },
     #[error("vault database: {0}")]
