@@ -11,6 +11,16 @@
 //!   or only the access token's API scopes (RFC 8707 resource indicators, node-oidc-provider).
 //! - [`Config::revokes_access_tokens`] (`COOP_REVOKE_ACCESS_TOKENS`): `/revoke` revokes access
 //!   tokens, or refuses them with `unsupported_token_type` (node-oidc-provider's JWT tokens).
+//!
+//! And three more for what a client must do when a refresh's outcome is uncertain:
+//!
+//! - [`Config::introspection`] (`COOP_INTROSPECTION`): token introspection (RFC 7662) at
+//!   `/introspect`, advertised in discovery; off plays a provider without it (404).
+//! - [`Config::reuse_grace`] (`COOP_REUSE_GRACE_SECONDS`): for this long after a refresh token
+//!   was rotated, presenting it again refreshes as normal instead of counting as reuse (Okta's
+//!   and Auth0's leeway). Zero, the default: no grace at all.
+//! - [`Config::revocation_cascades`] (`COOP_REVOCATION_CASCADE`): revoking a token at `/revoke`
+//!   revokes its whole grant (the default), or only that token.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,7 +32,8 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RefreshTokenMode {
     /// One-time use: each refresh returns a new refresh token; presenting a used one revokes
-    /// the whole grant (reuse detection, no grace period). The default.
+    /// the whole grant (reuse detection; no grace period unless [`Config::reuse_grace`] gives
+    /// one). The default.
     Rotate,
     /// The same refresh token is returned on every refresh.
     Reuse,
@@ -176,6 +187,20 @@ pub struct Config {
     /// tokens: an access token presented there is refused with 400 `unsupported_token_type`
     /// (RFC 7009 §2.2.1) and stays valid; refresh tokens are still revoked.
     pub revokes_access_tokens: bool,
+    /// Whether COOP offers token introspection (RFC 7662) at `/introspect`, named in discovery
+    /// as `introspection_endpoint`. Off plays a provider without it: discovery omits it and
+    /// `/introspect` answers 404. On by default.
+    pub introspection: bool,
+    /// How long (on COOP's clock) after a refresh token was rotated it may still be presented
+    /// without counting as reuse: such a refresh is answered as normal from the same grant,
+    /// rotating again, and the successor issued before stays valid too (Okta's and Auth0's
+    /// leeway). After it, reuse detection as ever. Zero (the default): no grace period.
+    pub reuse_grace: Duration,
+    /// Whether revoking a token at `/revoke` revokes its grant: a refresh token's always, an
+    /// access token's with [`GrantModel::PerClient`]. On by default. Off: only the token
+    /// presented becomes unusable; its grant and the grant's other refresh and access tokens
+    /// live on (in either grant model). Reuse detection still revokes the whole grant.
+    pub revocation_cascades: bool,
 }
 
 /// A configuration value that is missing or malformed.
@@ -247,6 +272,9 @@ impl Config {
             grant_model: GrantModel::default(),
             token_scope: TokenScope::default(),
             revokes_access_tokens: true,
+            introspection: true,
+            reuse_grace: Duration::ZERO,
+            revocation_cascades: true,
         }
     }
 
@@ -416,7 +444,8 @@ fn read_clients<'a>(config: &mut Config, get: &impl Fn(&str) -> Option<&'a str>)
 }
 
 /// The variables that make COOP play another provider: `COOP_GRANT_MODEL`, `COOP_TOKEN_SCOPE`,
-/// `COOP_REVOKE_ACCESS_TOKENS`.
+/// `COOP_REVOKE_ACCESS_TOKENS`, `COOP_INTROSPECTION`, `COOP_REUSE_GRACE_SECONDS`,
+/// `COOP_REVOCATION_CASCADE`.
 fn read_provider_behaviour<'a>(
     config: &mut Config,
     get: &impl Fn(&str) -> Option<&'a str>,
@@ -432,6 +461,11 @@ fn read_provider_behaviour<'a>(
         get("COOP_REVOKE_ACCESS_TOKENS"),
         true,
     )?;
+    config.introspection = flag("COOP_INTROSPECTION", get("COOP_INTROSPECTION"), true)?;
+    if let Some(v) = get("COOP_REUSE_GRACE_SECONDS") {
+        config.reuse_grace = grace_seconds("COOP_REUSE_GRACE_SECONDS", v)?;
+    }
+    config.revocation_cascades = flag("COOP_REVOCATION_CASCADE", get("COOP_REVOCATION_CASCADE"), true)?;
     Ok(())
 }
 
@@ -458,6 +492,20 @@ fn seconds(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
         _ => Err(problem(
             name,
             format!("{value:?} is not a positive number of seconds"),
+        )),
+    }
+}
+
+/// The longest reuse grace period: a day.
+const MAX_REUSE_GRACE_SECONDS: u64 = 24 * 3600;
+
+/// A grace period in seconds: zero (none) up to a day.
+fn grace_seconds(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
+    match value.parse::<u64>() {
+        Ok(n) if n <= MAX_REUSE_GRACE_SECONDS => Ok(Duration::from_secs(n)),
+        _ => Err(problem(
+            name,
+            format!("{value:?} is not a number of seconds from 0 to {MAX_REUSE_GRACE_SECONDS}"),
         )),
     }
 }

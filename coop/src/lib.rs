@@ -1,10 +1,13 @@
 //! COOP: the development OAuth 2.0 / OpenID Connect provider TopCluck logs in against, and the
 //! egg API it calls. Small, but it follows the standards and reproduces the refresh-token
-//! behaviours a client must survive: rotation with reuse detection (no grace period), a
-//! reuse mode, no refresh tokens at all, sliding and absolute expiry, down-scoping, grant
-//! revocation, logout that kills non-offline tokens, `offline_access` granted on a consent
-//! page of its own (`prompt=consent`) with longer lifetimes, and (for tests) an outage switch, a
-//! clock that can be moved forward, and answers lost after the work is done.
+//! behaviours a client must survive: rotation with reuse detection (no grace period unless
+//! [`Config::reuse_grace`] gives one), a reuse mode, no refresh tokens at all, sliding and
+//! absolute expiry, down-scoping, grant revocation, logout that kills non-offline tokens,
+//! `offline_access` granted on a consent page of its own (`prompt=consent`) with longer
+//! lifetimes, token introspection (RFC 7662, `/introspect`: a client may ask whether a refresh
+//! token whose answer it lost was rotated), and (for tests) an outage switch, a clock that can
+//! be moved forward, and answers lost after the work is done: delayed, replaced by a gateway's
+//! 5xx or a proxy's HTML page, or cut off mid-answer.
 //!
 //! Two clients are registered by default: TopCluck (`topcluck`) and its daily counting job
 //! ([`COUNTING_CLIENT_ID`], `topcluck-counting`, allowed `offline_access`, a secret of its own).
@@ -17,7 +20,12 @@
 //! - token answers whose `scope` lists only the API scopes ([`TokenScope::Resource`], RFC 8707
 //!   resource indicators);
 //! - a revocation endpoint that refuses access tokens with `unsupported_token_type`
-//!   ([`Config::revokes_access_tokens`] off, node-oidc-provider's JWT access tokens).
+//!   ([`Config::revokes_access_tokens`] off, node-oidc-provider's JWT access tokens);
+//! - revocation that does not cascade ([`Config::revocation_cascades`] off): revoking a token
+//!   makes that token alone unusable, its grant and the grant's other tokens live on;
+//! - a reuse grace period ([`Config::reuse_grace`], Okta's and Auth0's leeway): a rotated
+//!   refresh token presented again soon after refreshes as normal instead of revoking the grant;
+//! - no introspection endpoint ([`Config::introspection`] off).
 //!
 //! [`start`] runs it on a socket; TopCluck's server calls it when no issuer is configured.
 #![forbid(unsafe_code)]
@@ -54,7 +62,7 @@ pub use config::{
     COUNTING_CLIENT_ID, Client, ClientPolicy, Config, ConfigError, GrantModel, RefreshTokenMode, TokenScope,
     User,
 };
-use endpoints::{authorize, discovery, end_session, revoke, token, userinfo};
+use endpoints::{authorize, discovery, end_session, introspect, revoke, token, userinfo};
 use state::{Coop, SharedCoop};
 
 /// Why COOP could not start.
@@ -159,6 +167,9 @@ fn router(coop: SharedCoop) -> Router {
             get(end_session::end_session).post(end_session::confirm),
         )
         .nest("/api", api::router());
+    if coop.config.introspection {
+        router = router.route("/introspect", post(introspect::introspect));
+    }
     if coop.config.dev_endpoints {
         router = router.nest("/dev", dev::router());
     }

@@ -1,12 +1,14 @@
 //! COOP's configuration: the counting client `Config::new` registers beside TopCluck, and the
 //! `COOP_*` variables of the counting client and of the provider behaviours COOP can play
-//! (`COOP_GRANT_MODEL`, `COOP_TOKEN_SCOPE`, `COOP_REVOKE_ACCESS_TOKENS`); then the counting
-//! client over HTTP, with its own secret.
+//! (`COOP_GRANT_MODEL`, `COOP_TOKEN_SCOPE`, `COOP_REVOKE_ACCESS_TOKENS`, `COOP_INTROSPECTION`,
+//! `COOP_REUSE_GRACE_SECONDS`, `COOP_REVOCATION_CASCADE`); then the counting client over HTTP,
+//! with its own secret.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use common::*;
 use coop::{COUNTING_CLIENT_ID, Config, GrantModel, RefreshTokenMode, TokenScope};
@@ -94,6 +96,57 @@ fn the_new_variables_are_read_and_the_shared_ones_apply_to_both_clients() {
     assert_eq!(grant.token_scope, TokenScope::Grant);
     let revoking = Config::from_vars(&vars(dir.path(), &[("COOP_REVOKE_ACCESS_TOKENS", "1")])).unwrap();
     assert!(revoking.revokes_access_tokens);
+}
+
+#[test]
+fn introspection_reuse_grace_and_revocation_cascade_are_read_from_their_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let default = Config::from_vars(&vars(dir.path(), &[])).unwrap();
+    assert!(default.introspection);
+    assert_eq!(default.reuse_grace, Duration::ZERO);
+    assert!(default.revocation_cascades);
+    let new = Config::new("data".into(), "s".into());
+    assert!(new.introspection && new.revocation_cascades);
+    assert_eq!(new.reuse_grace, Duration::ZERO);
+
+    let config = Config::from_vars(&vars(
+        dir.path(),
+        &[
+            ("COOP_INTROSPECTION", "0"),
+            ("COOP_REUSE_GRACE_SECONDS", "30"),
+            ("COOP_REVOCATION_CASCADE", "false"),
+        ],
+    ))
+    .unwrap();
+    assert!(!config.introspection);
+    assert_eq!(config.reuse_grace, Duration::from_secs(30));
+    assert!(!config.revocation_cascades);
+
+    let config = Config::from_vars(&vars(
+        dir.path(),
+        &[
+            ("COOP_INTROSPECTION", "1"),
+            ("COOP_REUSE_GRACE_SECONDS", "0"),
+            ("COOP_REVOCATION_CASCADE", "true"),
+        ],
+    ))
+    .unwrap();
+    assert!(config.introspection && config.revocation_cascades);
+    assert_eq!(config.reuse_grace, Duration::ZERO);
+    let day = Config::from_vars(&vars(dir.path(), &[("COOP_REUSE_GRACE_SECONDS", "86400")])).unwrap();
+    assert_eq!(day.reuse_grace, Duration::from_secs(86400));
+
+    for (name, value) in [
+        ("COOP_INTROSPECTION", "maybe"),
+        ("COOP_REUSE_GRACE_SECONDS", "-1"),
+        ("COOP_REUSE_GRACE_SECONDS", "soon"),
+        ("COOP_REUSE_GRACE_SECONDS", "86401"),
+        ("COOP_REVOCATION_CASCADE", "yes"),
+    ] {
+        let error = Config::from_vars(&vars(dir.path(), &[(name, value)])).unwrap_err();
+        assert_eq!(error.name, name, "{error}");
+        assert!(error.to_string().contains(value), "{error}");
+    }
 }
 
 #[test]

@@ -18,6 +18,7 @@ pub mod renewal;
 pub mod session;
 pub mod settings;
 pub mod state;
+pub mod store;
 pub mod vault;
 
 use std::convert::Infallible;
@@ -46,6 +47,7 @@ use state::AppState;
 /// is `404 not_found`, a method the endpoint does not take `405 method_not_allowed` (with
 /// `Allow`, before the CSRF check), a body over the limit `413 payload_too_large`.
 pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
+    state.start_background();
     let routes = generate_route_list(App);
     let bff = bff::router(&state, cookie_keys.clone())
         .method_not_allowed_fallback(|| async { error::BffError::MethodNotAllowed })
@@ -64,7 +66,7 @@ pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
         })
         .fallback_service(assets::service(&state.leptos_options, not_found_page(&state)))
         .layer(middleware::from_fn_with_state(
-            state.clock.clone(),
+            (state.clock.clone(), state.gate.clone()),
             current_session,
         ))
         .layer(edges::inside_session())
@@ -94,7 +96,7 @@ fn not_found_page(
 /// render logged in or out from the first byte. A session that has ended renders logged out,
 /// and its cookie is cleared.
 async fn current_session(
-    axum::extract::State(clock): axum::extract::State<clock::Clock>,
+    axum::extract::State((clock, gate)): axum::extract::State<(clock::Clock, session::Gate)>,
     session: Session,
     mut request: Request,
     next: Next,
@@ -104,7 +106,7 @@ async fn current_session(
     if path.starts_with("/api/") || path.starts_with("/bff/") {
         return next.run(request).await;
     }
-    let current = match session::load(&session, clock.now()).await {
+    let current = match session::load(&session, clock.now(), &gate).await {
         Ok(data) => data.map(|d| d.info()),
         Err(error::BffError::ReauthenticationRequired) => None,
         Err(error) => {

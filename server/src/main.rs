@@ -105,6 +105,7 @@ async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
              (a client registration of its own at the provider) to let farmers turn it on"
         ),
     }
+    let renewer = std::sync::Arc::clone(&state.renewer);
     let app = server::app(state, cookie_keys);
 
     let listener = tokio::net::TcpListener::bind(address)
@@ -113,6 +114,12 @@ async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
     tracing::info!("TopCluck listening on http://{address}");
     // TCP_NODELAY, the header read timeout and graceful shutdown: see `server::edges::serve`.
     server::edges::serve(listener, app, shutdown_signal()).await?;
+    // Refreshes in flight finish and commit their answers (a deploy costs no session).
+    if !renewer.drain(std::time::Duration::from_secs(70)).await {
+        tracing::warn!(
+            "stopping while a refresh is still in flight: its lease will be settled by the next owner"
+        );
+    }
     // A daily run in flight finishes first: its refreshes' answers reach the vault.
     if !server::counting::drain(std::time::Duration::from_secs(90)).await {
         tracing::warn!("stopping while a daily count still runs: a refresh may be cut short");

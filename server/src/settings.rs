@@ -84,6 +84,10 @@ pub struct Settings {
     /// are two grants at every provider. `None` with a configured issuer: daily counting cannot
     /// be turned on (the farm page says so). The embedded COOP registers one of its own.
     pub counting_client: Option<CountingClient>,
+    /// The provider's documented refresh-token reuse grace period
+    /// (`TOPCLUCK_PROVIDER_REUSE_GRACE_SECONDS`): within it, a refresh whose answer was lost may
+    /// be tried once more. `None` (the default): never present a token that may be used.
+    pub reuse_grace: Option<std::time::Duration>,
 }
 
 /// The daily job's client registration at the provider: same issuer and redirect URI as the
@@ -309,6 +313,14 @@ impl Settings {
                 )
             }
         };
+        let reuse_grace = match number(
+            get("TOPCLUCK_PROVIDER_REUSE_GRACE_SECONDS"),
+            "TOPCLUCK_PROVIDER_REUSE_GRACE_SECONDS",
+            0,
+        )? {
+            0 => None,
+            seconds => Some(std::time::Duration::from_secs(seconds)),
+        };
         let database_url = get("TOPCLUCK_DATABASE_URL").map(Secret::new);
         if let Some(url) = &database_url {
             let known = ["postgres://", "postgresql://", "sqlite:"];
@@ -343,6 +355,7 @@ impl Settings {
             database_url,
             data_dir: data_dir.to_owned(),
             counting_client,
+            reuse_grace,
         })
     }
 }

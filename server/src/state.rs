@@ -34,6 +34,11 @@ pub struct AppState {
     /// Where the daily job's offline grants and the counts live (`None`: counting is off in
     /// this server, e.g. in tests that do not need it).
     pub vault: Option<crate::vault::Vault>,
+    /// The store (the vault's database): the commit point of rotations and logouts, shared by
+    /// every instance. `None` only without a vault (some in-process tests): memory alone.
+    pub store: Option<crate::store::Store>,
+    /// Sessions ended for good: every copy of their cookie is refused.
+    pub gate: crate::session::Gate,
 }
 
 impl AppState {
@@ -72,22 +77,54 @@ impl AppState {
             leptos_options,
             provider: Arc::new(provider),
             counting_provider,
-            renewer: Arc::new(Renewer::new(
-                renewal::Config::new(settings.refresh_skew, settings.refresh_wait),
-                clock.clone(),
-            )),
+            renewer: Arc::new(Renewer::new(renewal_config(&settings), clock.clone())),
             clock,
             settings: Arc::new(settings),
             upstream,
             vault: None,
+            store: None,
+            gate: crate::session::Gate::default(),
         }
     }
 
-    /// With the vault the daily job uses.
+    /// With the vault the daily job uses, and its database as the store every renewal and
+    /// logout commits to.
     pub fn with_vault(mut self, vault: crate::vault::Vault) -> Self {
+        let store = vault.store();
+        self.renewer = Arc::new(
+            Renewer::new(renewal_config(&self.settings), self.clock.clone()).with_store(store.clone()),
+        );
+        self.gate = crate::session::Gate::new(Some(store.clone()));
+        self.store = Some(store);
         self.vault = Some(vault);
         self
     }
+
+    /// Starts what keeps this instance's view of the store current: the revoked sessions (every
+    /// second) and the pruning of rows that can no longer matter (every minute).
+    pub fn start_background(&self) {
+        let _ = self.gate.follow(self.clock.clone());
+        if let Some(store) = self.store.clone() {
+            let clock = self.clock.clone();
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    ticks.tick().await;
+                    match store.prune(clock.now()).await {
+                        Ok(0) => {}
+                        Ok(rows) => tracing::debug!(rows, "store: pruned"),
+                        Err(error) => tracing::warn!(%error, "store: pruning failed; retrying in a minute"),
+                    }
+                }
+            });
+        }
+    }
+}
+
+fn renewal_config(settings: &Settings) -> renewal::Config {
+    let mut config = renewal::Config::new(settings.refresh_skew, settings.refresh_wait);
+    config.uncertainty.reuse_grace = settings.reuse_grace;
+    config
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -9,8 +9,6 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use support::*;
 
-const VAULT_KEYS: &str = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
-
 /// What a `count-eggs` run printed and how it ended.
 struct Run {
     code: Option<i32>,

@@ -23,7 +23,6 @@ use server::vault::Owner;
 use support::stores::Store;
 use support::*;
 
-const VAULT_KEYS: &str = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 const CASE_LIMIT: Duration = Duration::from_secs(120);
 
 /// COOP, a BFF with a vault on `store`, and farmers logged in.

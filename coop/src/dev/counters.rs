@@ -1,6 +1,12 @@
 //! `GET /dev/counters`: what the token endpoint did, per grant type and outcome, how many
 //! reuses were detected and grants revoked, and how many rows each table of the store holds
 //! (`rows`: sessions, codes, grants, refresh_tokens, access_tokens), to see expired ones purged.
+//!
+//! Also: `introspections` (every request `/introspect` answered, whatever the answer) and
+//! `introspection_outcomes` (`active`, `inactive` or the error code → count);
+//! `reuses_within_grace` (used refresh tokens presented again within the reuse grace period, and
+//! so refreshed, not taken as reuse); `refresh_tokens_revoked` (refresh tokens revoked on their
+//! own at `/revoke`, without cascade: their grants are not in `grants_revoked`).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -22,6 +28,10 @@ pub struct Counters {
     token_requests: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
     reuse_detections: AtomicU64,
     grants_revoked: AtomicU64,
+    /// Outcome (`active`, `inactive` or an error code) → count.
+    introspections: Mutex<BTreeMap<String, u64>>,
+    reuses_within_grace: AtomicU64,
+    refresh_tokens_revoked: AtomicU64,
 }
 
 impl Counters {
@@ -42,9 +52,27 @@ impl Counters {
         self.grants_revoked.fetch_add(n, Ordering::Relaxed);
     }
 
+    pub fn introspection(&self, outcome: &str) {
+        let mut introspections = self.introspections.lock().unwrap_or_else(|p| p.into_inner());
+        *introspections.entry(outcome.to_owned()).or_default() += 1;
+    }
+
+    pub fn reuse_within_grace(&self) {
+        self.reuses_within_grace.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn refresh_token_revoked(&self) {
+        self.refresh_tokens_revoked.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn snapshot(&self) -> Value {
         let requests = self
             .token_requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let introspections = self
+            .introspections
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
@@ -52,6 +80,10 @@ impl Counters {
             "token_requests": requests,
             "reuse_detections": self.reuse_detections.load(Ordering::Relaxed),
             "grants_revoked": self.grants_revoked.load(Ordering::Relaxed),
+            "introspections": introspections.values().sum::<u64>(),
+            "introspection_outcomes": introspections,
+            "reuses_within_grace": self.reuses_within_grace.load(Ordering::Relaxed),
+            "refresh_tokens_revoked": self.refresh_tokens_revoked.load(Ordering::Relaxed),
         })
     }
 }

@@ -1,17 +1,35 @@
 //! `POST /dev/faults` and `DELETE /dev/faults`: the token endpoint's fault switch. It can be
 //! unavailable for a while (503 `temporarily_unavailable` with `Retry-After`, timed on COOP's
-//! clock, so advancing the clock ends the outage; the revocation endpoint goes down with it,
-//! and is slowed by `latency_ms` too), slow before doing the work (`latency_ms`),
+//! clock, so advancing the clock ends the outage; the revocation and introspection endpoints go
+//! down with it, and are slowed by `latency_ms` too), slow before doing the work (`latency_ms`),
 //! or slow after it (`answer_delay_ms`): the grant is done and committed, the counters
 //! counted, and only then the answer waits, so a client that times out or goes away meanwhile
 //! has lost, say, a rotated refresh token. Both waits are real time. `unreadable_answer`
-//! makes it answer `200 text/html` (a proxy's login page) without doing anything.
+//! makes it answer `200 text/html` (a proxy's login page) without doing anything;
+//! `lost_answer_status` does the work, then answers a bare 5xx (a gateway that lost the answer).
+//!
+//! Three more act on `refresh_token` grants only (the code grant ignores them), for a client
+//! whose refresh outcome is uncertain:
+//!
+//! - `reset_after_rotate`: the refresh is done and committed (the old refresh token used, the
+//!   new one stored), then the connection is cut mid-answer: `200` with `Content-Type:
+//!   application/json` and a `Content-Length` the body never reaches, so hyper aborts the
+//!   connection after a few bytes and the client sees an error, never a parseable answer.
+//! - `html_after_rotate`: the refresh is done and committed, then the answer is `200
+//!   text/html`, a proxy's error page.
+//! - `gateway_5xx_html`: nothing is done; the answer is that 5xx status with an HTML body (a
+//!   gateway in front of a provider that is down; no OAuth error JSON).
+//!
+//! A refresh that fails (`invalid_grant`, …) is answered as usual under the first two.
+//! After the work, `lost_answer_status` wins over them, and `reset_after_rotate` over
+//! `html_after_rotate`.
+//!
 //! `extra_scope` (e.g. `"offline_access"`) makes it grant more than was asked: code and refresh
 //! answers report those scopes in `scope` besides the real ones, and their access tokens carry
 //! them, so a client can prove it refuses (and revokes) a token wider than it asked for.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU16, AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Json;
@@ -37,8 +55,14 @@ pub struct Faults {
     latency_ms: AtomicU64,
     answer_delay_ms: AtomicU64,
     /// Once the work is done, answer this status (a gateway's 502/504) instead; 0: off.
-    lost_answer_status: std::sync::atomic::AtomicU16,
+    lost_answer_status: AtomicU16,
     unreadable_answer: AtomicBool,
+    /// Once a refresh is done, cut the connection mid-answer.
+    reset_after_rotate: AtomicBool,
+    /// Once a refresh is done, answer `200 text/html`.
+    html_after_rotate: AtomicBool,
+    /// Refreshes are answered this status with an HTML page, undone; 0: off.
+    gateway_5xx_html: AtomicU16,
     /// Scopes added to every token answer's; empty when off.
     extra_scope: Mutex<Scopes>,
 }
@@ -81,6 +105,24 @@ impl Faults {
         }
     }
 
+    /// Once a refresh is done and committed, cut the connection mid-answer.
+    pub fn reset_after_rotate(&self) -> bool {
+        self.reset_after_rotate.load(Ordering::Relaxed)
+    }
+
+    /// Once a refresh is done and committed, answer a proxy's HTML error page.
+    pub fn html_after_rotate(&self) -> bool {
+        self.html_after_rotate.load(Ordering::Relaxed)
+    }
+
+    /// The status a gateway answers, with an HTML page, in place of a refresh it never passed on.
+    pub fn gateway_5xx_html(&self) -> Option<StatusCode> {
+        match self.gateway_5xx_html.load(Ordering::Relaxed) {
+            0 => None,
+            status => StatusCode::from_u16(status).ok(),
+        }
+    }
+
     fn set(&self, settings: &FaultSettings, clock: &Clock) {
         let until = match settings.unavailable_seconds.min(MAX_UNAVAILABLE_SECONDS) {
             0 => 0,
@@ -93,16 +135,22 @@ impl Faults {
             .store(settings.answer_delay_ms.min(MAX_WAIT_MS), Ordering::Relaxed);
         self.unreadable_answer
             .store(settings.unreadable_answer, Ordering::Relaxed);
-        self.lost_answer_status.store(
-            settings
-                .lost_answer_status
-                .filter(|s| (500..600).contains(s))
-                .unwrap_or(0),
-            Ordering::Relaxed,
-        );
+        self.lost_answer_status
+            .store(server_error(settings.lost_answer_status), Ordering::Relaxed);
+        self.reset_after_rotate
+            .store(settings.reset_after_rotate, Ordering::Relaxed);
+        self.html_after_rotate
+            .store(settings.html_after_rotate, Ordering::Relaxed);
+        self.gateway_5xx_html
+            .store(server_error(settings.gateway_5xx_html), Ordering::Relaxed);
         *self.extra_scope.lock().unwrap_or_else(|p| p.into_inner()) =
             Scopes::parse(settings.extra_scope.as_deref().unwrap_or_default());
     }
+}
+
+/// A 5xx status, or 0 (off) for none or anything else.
+fn server_error(status: Option<u16>) -> u16 {
+    status.filter(|s| (500..600).contains(s)).unwrap_or(0)
 }
 
 async fn wait(ms: u64) {
@@ -132,6 +180,18 @@ pub struct FaultSettings {
     /// body, as a gateway that lost the answer would (e.g. 502, 504).
     #[serde(default)]
     lost_answer_status: Option<u16>,
+    /// A refresh is done and committed, then the connection is cut mid-answer (`200`,
+    /// `application/json`, a few bytes of a body that never ends). Refreshes only.
+    #[serde(default)]
+    reset_after_rotate: bool,
+    /// A refresh is done and committed, then answered `200 text/html` (a proxy's error page).
+    /// Refreshes only.
+    #[serde(default)]
+    html_after_rotate: bool,
+    /// Refreshes are not done but answered this 5xx with an HTML page (a gateway in front of a
+    /// provider that is down). Refreshes only.
+    #[serde(default)]
+    gateway_5xx_html: Option<u16>,
     /// Space-separated scopes every code and refresh answer reports as granted besides the
     /// real ones, and puts in its access token (e.g. `"offline_access"`).
     #[serde(default)]
@@ -145,6 +205,10 @@ pub async fn set(State(coop): State<SharedCoop>, Json(settings): Json<FaultSetti
         settings.latency_ms,
         settings.answer_delay_ms,
         settings.unreadable_answer,
+        settings.lost_answer_status,
+        settings.reset_after_rotate,
+        settings.html_after_rotate,
+        settings.gateway_5xx_html,
         extra_scope = settings.extra_scope.as_deref().unwrap_or_default(),
         "token endpoint faults set"
     );

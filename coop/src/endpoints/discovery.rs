@@ -1,4 +1,6 @@
-//! `/.well-known/openid-configuration` and the JWKS.
+//! `/.well-known/openid-configuration` and the JWKS. The revocation endpoint is named unless
+//! `Config::advertise_revocation` is off, the introspection endpoint (RFC 7662, with its
+//! authentication methods as RFC 8414 names them) unless `Config::introspection` is off.
 
 use axum::Json;
 use axum::extract::State;
@@ -26,15 +28,19 @@ pub async fn openid_configuration(State(coop): State<SharedCoop>) -> Json<Value>
         "claims_supported": ["sub", "name", "email", "auth_time", "nonce"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_endpoint": coop.endpoint("/introspect"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "authorization_response_iss_parameter_supported": true,
     });
+    let fields = document.as_object_mut().expect("an object");
     if !coop.config.advertise_revocation {
-        document
-            .as_object_mut()
-            .expect("an object")
-            .remove("revocation_endpoint");
+        fields.remove("revocation_endpoint");
+    }
+    if !coop.config.introspection {
+        fields.remove("introspection_endpoint");
+        fields.remove("introspection_endpoint_auth_methods_supported");
     }
     Json(document)
 }

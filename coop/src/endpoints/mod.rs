@@ -5,6 +5,7 @@ pub mod consent_page;
 pub mod csrf;
 pub mod discovery;
 pub mod end_session;
+pub mod introspect;
 pub mod login_page;
 pub mod logout_page;
 pub mod page;

@@ -4,6 +4,10 @@
 //! get 200: RFC 7009 §2.2 says an invalid token is not an error, the client has nothing left to
 //! do.
 //!
+//! With [`Config::revocation_cascades`] off nothing cascades, in either grant model: the token
+//! presented, refresh or access, becomes unusable on its own, and its grant with the grant's
+//! other refresh and access tokens lives on (RFC 7009 §2.1 leaves the cascade to the server).
+//!
 //! A token issued to another client is refused and stays alive. RFC 7009 §2.1: the server
 //! "verifies whether the token was issued to the client making the revocation request. If this
 //! validation fails, the request is refused and the client is informed of the error", with the
@@ -17,6 +21,7 @@
 //! `unsupported_token_type` and nothing is revoked. Refresh tokens are revoked all the same.
 //!
 //! [`Config::revokes_access_tokens`]: crate::config::Config::revokes_access_tokens
+//! [`Config::revocation_cascades`]: crate::config::Config::revocation_cascades
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -84,7 +89,8 @@ fn handle(coop: &SharedCoop, headers: &HeaderMap, body: &[u8]) -> Result<(), OAu
     })?
 }
 
-/// Revokes the grant of `refresh`, if it was issued to `client`.
+/// Revokes the grant of `refresh` (or without cascade `refresh` alone), if it was issued to
+/// `client`.
 fn revoke_refresh_token(
     coop: &SharedCoop,
     db: &rusqlite::Connection,
@@ -98,11 +104,17 @@ fn revoke_refresh_token(
         tracing::warn!(client_id = %client.id, grant_id = grant.id, "revocation of another client's refresh token refused");
         return Ok(Err(OAuthError::InvalidGrant(OTHER_CLIENT)));
     }
-    revoke_grant(coop, db, client, grant.id, "refresh token revoked")?;
+    if coop.config.revocation_cascades {
+        revoke_grant(coop, db, client, grant.id, "refresh token revoked")?;
+    } else if refresh_tokens::revoke(db, &refresh.digest)? {
+        coop.counters.refresh_token_revoked();
+        tracing::info!(client_id = %client.id, grant_id = grant.id, "refresh token revoked; its grant lives on");
+    }
     Ok(Ok(()))
 }
 
-/// Revokes an access token issued to `client`: that token, or with per-client grants its grant.
+/// Revokes an access token issued to `client`: that token, or with per-client grants (and
+/// cascade) its grant.
 fn revoke_access_token(
     coop: &SharedCoop,
     db: &rusqlite::Connection,
@@ -113,15 +125,11 @@ fn revoke_access_token(
         tracing::warn!(client_id = %client.id, "revocation of another client's access token refused");
         return Ok(Err(OAuthError::InvalidGrant(OTHER_CLIENT)));
     }
-    match coop.config.grant_model {
-        GrantModel::PerAuthorization => {
-            access_tokens::revoke(db, &claims.jti)?;
-        }
-        GrantModel::PerClient => {
-            if let Some(grant_id) = access_tokens::grant_of(db, &claims.jti)? {
-                revoke_grant(coop, db, client, grant_id, "access token revoked")?;
-            }
-        }
+    let cascades = coop.config.grant_model == GrantModel::PerClient && coop.config.revocation_cascades;
+    if !cascades {
+        access_tokens::revoke(db, &claims.jti)?;
+    } else if let Some(grant_id) = access_tokens::grant_of(db, &claims.jti)? {
+        revoke_grant(coop, db, client, grant_id, "access token revoked")?;
     }
     Ok(Ok(()))
 }

@@ -46,7 +46,8 @@ CREATE INDEX IF NOT EXISTS grants_by_session ON grants (session_digest);
 CREATE INDEX IF NOT EXISTS grants_by_user ON grants (username);
 CREATE TABLE IF NOT EXISTS refresh_tokens (
     token_digest TEXT PRIMARY KEY, grant_id INTEGER NOT NULL REFERENCES grants (id),
-    used INTEGER NOT NULL DEFAULT 0, expires_ms INTEGER NOT NULL);
+    used INTEGER NOT NULL DEFAULT 0, expires_ms INTEGER NOT NULL,
+    issued_ms INTEGER, used_ms INTEGER, revoked INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS access_tokens (
     jti TEXT PRIMARY KEY, grant_id INTEGER NOT NULL REFERENCES grants (id),
     expires_ms INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
@@ -57,15 +58,29 @@ CREATE TABLE IF NOT EXISTS eggs (
     PRIMARY KEY (username, day));
 ";
 
+/// The columns added to [`SCHEMA`] since its first tables: table, column, definition.
+/// Rows an older COOP wrote get the definition's default (`NULL`: not known).
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("grants", "last_used_ms", "INTEGER"),
+    // When a refresh token was issued (`iat` at introspection)…
+    ("refresh_tokens", "issued_ms", "INTEGER"),
+    // …when it was rotated (the reuse grace period counts from then)…
+    ("refresh_tokens", "used_ms", "INTEGER"),
+    // …and whether it alone was revoked (`/revoke` without cascade).
+    ("refresh_tokens", "revoked", "INTEGER NOT NULL DEFAULT 0"),
+];
+
 /// Brings a database made by an older COOP up to [`SCHEMA`]: columns added since.
 fn migrate(db: &Connection) -> Result<(), StoreError> {
-    let has_last_used: bool = db.query_row(
-        "SELECT COUNT(*) > 0 FROM pragma_table_info('grants') WHERE name = 'last_used_ms'",
-        [],
-        |row| row.get(0),
-    )?;
-    if !has_last_used {
-        db.execute_batch("ALTER TABLE grants ADD COLUMN last_used_ms INTEGER")?;
+    for (table, column, definition) in ADDED_COLUMNS {
+        let present: bool = db.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+            [table, column],
+            |row| row.get(0),
+        )?;
+        if !present {
+            db.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {definition}"))?;
+        }
     }
     Ok(())
 }
@@ -109,7 +124,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_database_of_an_older_coop_gains_the_new_columns_and_keeps_its_grants() {
+    fn a_database_of_an_older_coop_gains_the_new_columns_and_keeps_its_grants_and_tokens() {
         let dir = tempfile::tempdir().unwrap();
         let old = Connection::open(dir.path().join("coop.sqlite3")).unwrap();
         old.execute_batch(
@@ -117,7 +132,15 @@ mod tests {
                 id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, username TEXT NOT NULL,
                 scope TEXT NOT NULL, session_digest TEXT NOT NULL, offline INTEGER NOT NULL,
                 created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, revoked_reason TEXT);
-             INSERT INTO grants VALUES (7, 'topcluck', 'ada', 'openid', 'd', 1, 1, 2, NULL);",
+             INSERT INTO grants VALUES (7, 'topcluck', 'ada', 'openid', 'd', 1, 1, 2, NULL);
+             CREATE TABLE refresh_tokens (
+                token_digest TEXT PRIMARY KEY, grant_id INTEGER NOT NULL REFERENCES grants (id),
+                used INTEGER NOT NULL DEFAULT 0, expires_ms INTEGER NOT NULL);",
+        )
+        .unwrap();
+        old.execute(
+            "INSERT INTO refresh_tokens VALUES (?1, 7, 1, 9)",
+            [crate::random::digest("old-refresh-token")],
         )
         .unwrap();
         drop(old);
@@ -125,6 +148,21 @@ mod tests {
         let grant = store.transaction(|db| grants::get(db, 7)).unwrap().unwrap();
         assert!(grant.offline);
         assert_eq!(grant.last_used_ms, None);
+        let token = store
+            .transaction(|db| refresh_tokens::find(db, "old-refresh-token"))
+            .unwrap()
+            .unwrap();
+        assert!(token.used && !token.revoked);
+        assert_eq!((token.grant_id, token.expires_ms), (7, 9));
+        assert_eq!((token.issued_ms, token.used_ms), (None, None));
+        let new = store
+            .transaction(|db| refresh_tokens::insert(db, 7, 3, 9))
+            .unwrap();
+        let new = store
+            .transaction(|db| refresh_tokens::find(db, &new))
+            .unwrap()
+            .unwrap();
+        assert_eq!((new.issued_ms, new.used, new.revoked), (Some(3), false, false));
         store.transaction(|db| grants::mark_used(db, 7, 5)).unwrap();
         drop(store);
         let again = Store::open(dir.path()).unwrap();

@@ -430,6 +430,33 @@ impl TestCoop {
         (response.status(), response.json().await.unwrap_or(Value::Null))
     }
 
+    /// `POST /introspect` of `token` by `client_id` (`client_secret_basic`): the status and body.
+    pub async fn introspect(&self, client_id: &str, token: &str) -> (StatusCode, Value) {
+        self.introspect_with(client_id, &[("token", token)]).await
+    }
+
+    /// `POST /introspect` with this form by `client_id` (`client_secret_basic`): the status and
+    /// body.
+    pub async fn introspect_with(&self, client_id: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let response = backend()
+            .post(self.url("/introspect"))
+            .basic_auth(client_id, Some(self.secret_of(client_id)))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Whether `/introspect` says `client_id`'s `token` is active (asserting a 200 answer).
+    pub async fn active(&self, client_id: &str, token: &str) -> bool {
+        let (status, body) = self.introspect(client_id, token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["active"]
+            .as_bool()
+            .unwrap_or_else(|| panic!("no active in {body}"))
+    }
+
     pub async fn api(
         &self,
         method: reqwest::Method,

@@ -73,7 +73,7 @@ fn owner(counting: &Provider, subject: &str) -> Owner {
 }
 
 async fn farmer(state: &AppState, session: &Session) -> Result<SessionData, BffError> {
-    session::load(session, state.clock.now())
+    session::load(session, state.clock.now(), &state.gate)
         .await?
         .ok_or(BffError::Unauthenticated)
 }
@@ -176,7 +176,7 @@ pub(crate) async fn refuse(
     tokens: &Tokens,
     error: BffError,
 ) -> BffError {
-    let logged_in = session::load(session, state.clock.now())
+    let logged_in = session::load(session, state.clock.now(), &state.gate)
         .await
         .ok()
         .flatten()

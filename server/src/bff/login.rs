@@ -10,6 +10,8 @@
 
 use std::sync::Arc;
 
+use sha2::Digest;
+
 use app::auth::wire::{CodeExchange, Farmer, LoginParameters, LoginStart, SessionInfo};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
@@ -108,15 +110,33 @@ pub async fn complete(
     // Used up whatever happens next: one code redemption per transaction.
     let now = state.clock.now();
     let (opened, rest) = ledger.take(ledger.open(&headers, now), &exchange.state, now);
+    let opened = match opened {
+        Some(opened) => first_use(&state, opened).await,
+        None => Err(BffError::LoginNotStarted),
+    };
     let mut response = match opened {
-        None => BffError::LoginNotStarted.into_response(),
-        Some(opened) => match redeem(&state, &session, &exchange, &opened, &throttle, connection).await {
+        Err(error) => error.into_response(),
+        Ok(opened) => match redeem(&state, &session, &exchange, &opened, &throttle, connection).await {
             Ok(info) => Json(info).into_response(),
             Err(error) => error.into_response(),
         },
     };
     response.headers_mut().append(header::SET_COOKIE, rest);
     response
+}
+
+/// `opened`, if no instance has used its state before: the store records it as used until it
+/// would have expired, so a login `POST` replayed to another instance is refused as on this one.
+async fn first_use(state: &AppState, opened: Transaction) -> Result<Transaction, BffError> {
+    let Some(store) = &state.store else {
+        return Ok(opened);
+    };
+    let digest = sha2::Sha256::digest(opened.state.as_bytes());
+    match store.use_login_state(&digest, opened.expires_at).await {
+        Ok(true) => Ok(opened),
+        Ok(false) => Err(BffError::LoginNotStarted),
+        Err(error) => Err(BffError::Internal(format!("store: {error}"))),
+    }
 }
 
 /// The checks that need no provider, the code exchange, then what the provider answered.
@@ -171,8 +191,15 @@ async fn redeem(
     // A session this browser already had is replaced: another farmer's grant is ended too. The
     // same farmer's is not: at a provider with one grant per client and farmer it is the new
     // session's own grant, and revoking it would log the farmer out at the next renewal.
-    let previous = session::load(session, state.clock.now()).await.ok().flatten();
+    let previous = session::load(session, state.clock.now(), &state.gate)
+        .await
+        .ok()
+        .flatten();
     let data = store(state, session, data).await?;
+    if let Some(previous) = &previous {
+        // Its cookie is replaced here; copies of it elsewhere are refused.
+        state.gate.end_for_good(previous).await;
+    }
     match previous {
         Some(previous) if previous.farmer.sub != data.farmer.sub => {
             revocation::end_grant_later(state, &previous)
@@ -232,17 +259,14 @@ async fn accept(
         session_expires_at: now + state.settings.session_max_age.as_secs() as i64,
         renewed_at: None,
         id_token: Some(id_token.to_owned()),
+        session_id: transaction::random_token(16),
     })
 }
 
 /// Starts the session with `data`; when it is too large for a browser cookie, the ID token (only
 /// the logout hint) gives way first, then nothing is kept and what was issued is revoked.
 async fn store(state: &AppState, session: &Session, mut data: SessionData) -> Result<SessionData, BffError> {
-    let mut stored = session::start(session, &data).await;
-    if matches!(stored, Err(BffError::SessionTooLarge(_))) && data.id_token.take().is_some() {
-        tracing::info!(sub = %data.farmer.sub, "the ID token does not fit in the cookie: logout will go without id_token_hint");
-        stored = session::start(session, &data).await;
-    }
+    let stored = session::start(session, &mut data).await;
     revoke_if_unkept(state, &data, stored)?;
     Ok(data)
 }

@@ -38,10 +38,18 @@ pub async fn logout(
     session: Session,
 ) -> Result<Response, BffError> {
     // An ended session has nothing left to revoke; its cookie is cleared all the same.
-    let data = session::load(&session, state.clock.now()).await.ok().flatten();
+    let data = session::load(&session, state.clock.now(), &state.gate)
+        .await
+        .ok()
+        .flatten();
     session::end(&session).await?;
     let revocation = match &data {
-        Some(data) => revocation::end_grant(&state, data).await,
+        Some(data) => {
+            // Every copy of the cookie is refused from now on, on every instance, whatever the
+            // provider does with the revocation.
+            state.gate.end_for_good(data).await;
+            revocation::end_grant(&state, data).await
+        }
         None => Revocation::NothingToRevoke,
     };
 

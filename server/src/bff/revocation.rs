@@ -34,14 +34,23 @@ pub const RETRY_DELAYS: [Duration; 5] = [
 
 type Token = (String, &'static str);
 
-/// What to revoke for `data`. Forgets the session's successors in the renewer, so no request
-/// still carrying its cookie brings it back.
-fn tokens_of(state: &AppState, data: &SessionData) -> Vec<Token> {
-    let successors = state.renewer.end(data);
-    data.refresh_token
-        .iter()
-        .cloned()
-        .chain(successors)
+/// What to revoke for `data`: its tokens, and every successor the renewer remembers or the
+/// store committed. Forgets the session's successors in the renewer, so no request still
+/// carrying its cookie brings it back.
+async fn tokens_of(state: &AppState, data: &SessionData) -> Vec<Token> {
+    let mut refresh_tokens: Vec<String> = data.refresh_token.iter().cloned().collect();
+    for token in state
+        .renewer
+        .end(data)
+        .into_iter()
+        .chain(state.renewer.committed_chain(data).await)
+    {
+        if !refresh_tokens.contains(&token) {
+            refresh_tokens.push(token);
+        }
+    }
+    refresh_tokens
+        .into_iter()
         .map(|token| (token, "refresh_token"))
         .chain([(data.access_token.clone(), "access_token")])
         .collect()
@@ -50,7 +59,7 @@ fn tokens_of(state: &AppState, data: &SessionData) -> Vec<Token> {
 /// Ends `data`'s grant (logout) and says what came of it within [`LOGOUT_WAIT`]; what is still
 /// under way then goes on, and is retried, in the background.
 pub async fn end_grant(state: &AppState, data: &SessionData) -> Revocation {
-    let mut tasks = revoke_all(&state.provider, &data.farmer.sub, tokens_of(state, data));
+    let mut tasks = revoke_all(&state.provider, &data.farmer.sub, tokens_of(state, data).await);
     let mut result = Revocation::Revoked;
     // Whether an access token lives on (not revocable there), and whether a refresh token, so
     // the grant, was revoked.
@@ -87,7 +96,11 @@ pub async fn end_grant(state: &AppState, data: &SessionData) -> Revocation {
 
 /// [`end_grant`] without waiting (a replaced session, a session too large to keep).
 pub fn end_grant_later(state: &AppState, data: &SessionData) {
-    revoke_all(&state.provider, &data.farmer.sub, tokens_of(state, data)).detach_all();
+    let (state, data) = (state.clone(), data.clone());
+    tokio::spawn(async move {
+        let tokens = tokens_of(&state, &data).await;
+        revoke_all(&state.provider, &data.farmer.sub, tokens).detach_all();
+    });
 }
 
 /// Revokes one token issued to `provider`'s client, without waiting (a replaced or turned-off

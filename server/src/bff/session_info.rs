@@ -12,7 +12,7 @@ use crate::session;
 use crate::state::AppState;
 
 pub async fn current(State(state): State<AppState>, session: Session) -> Result<Json<SessionInfo>, BffError> {
-    let data = session::load(&session, state.clock.now())
+    let data = session::load(&session, state.clock.now(), &state.gate)
         .await?
         .ok_or(BffError::Unauthenticated)?;
     Ok(Json(data.info()))

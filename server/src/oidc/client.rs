@@ -295,6 +295,40 @@ impl Provider {
         Ok(tokens(response))
     }
 
+    /// Asks the provider whether `refresh_token` (one of this client's) is still active
+    /// (RFC 7662). `Ok(None)`: the provider offers no introspection. Unreachable, 5xx, or an
+    /// unreadable answer: [`ProviderError::Unavailable`] (still unknown).
+    pub async fn introspect(&self, refresh_token: &str) -> Result<Option<bool>, ProviderError> {
+        let Some(endpoint) = self.metadata().await?.introspection_endpoint.clone() else {
+            return Ok(None);
+        };
+        let url = url::Url::parse(&endpoint)
+            .ok()
+            .filter(crate::settings::is_tls_or_loopback)
+            .ok_or_else(|| ProviderError::Rejected("introspection_endpoint is not https".into()))?;
+        let unavailable = |e: String| ProviderError::Unavailable(format!("introspection: {e}"));
+        let response = self
+            .http
+            .post(url)
+            .basic_auth(
+                form_encode(&self.client_id),
+                Some(form_encode(self.client_secret.expose())),
+            )
+            .form(&[("token", refresh_token), ("token_type_hint", "refresh_token")])
+            .send()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(unavailable(format!("HTTP {}", response.status())));
+        }
+        #[derive(Deserialize)]
+        struct Introspection {
+            active: bool,
+        }
+        let answer: Introspection = response.json().await.map_err(|e| unavailable(e.to_string()))?;
+        Ok(Some(answer.active))
+    }
+
     /// Revokes a refresh token (RFC 7009). No revocation endpoint, in discovery or configured:
     /// [`ProviderError::NoRevocationEndpoint`].
     ///

@@ -1,5 +1,6 @@
 //! The HTTP client the provider is called with: reqwest (no redirects, timeouts set by
-//! [`super::Provider`]), turning 5xx and 429 answers into [`Transport::Status`].
+//! [`super::Provider`]), turning 5xx and 429 answers without the provider's own OAuth error
+//! body into [`Transport::Status`].
 
 /// A failure below OAuth: the provider could not be reached, or answered 5xx / 429.
 #[derive(Debug, thiserror::Error)]
@@ -12,11 +13,14 @@ pub(super) enum Transport {
 
 impl Transport {
     /// Whether the provider certainly did not act on the request: it could not be reached, or
-    /// said so (503, 429). A timeout, a 500/502/504 or a broken answer may come after the work
-    /// was done (a refresh token rotated): presenting that token again would be a replay.
+    /// it limited the rate (429). A timeout, a 5xx without the provider's own OAuth error body
+    /// (a gateway's page: the provider behind it may have done the work) or a broken answer may
+    /// come after the work was done (a refresh token rotated): presenting that token again
+    /// would be a replay. (The provider's own `temporarily_unavailable` is an OAuth error, not
+    /// this.)
     pub(super) fn not_received(&self) -> bool {
         match self {
-            Self::Status(status) => matches!(status.as_u16(), 503 | 429),
+            Self::Status(status) => status.as_u16() == 429,
             Self::Http(oauth2::HttpClientError::Reqwest(error)) => error.is_connect(),
             Self::Http(_) => false,
         }
@@ -37,10 +41,38 @@ impl<'c> oauth2::AsyncHttpClient<'c> for StatusAware {
         Box::pin(async move {
             let response = self.0.call(request).await?;
             let status = response.status();
-            if status.is_server_error() || status == axum::http::StatusCode::TOO_MANY_REQUESTS {
+            let failed = status.is_server_error() || status == axum::http::StatusCode::TOO_MANY_REQUESTS;
+            if failed && !is_oauth_error(response.body()) {
                 return Err(Transport::Status(status));
             }
             Ok(response)
         })
+    }
+}
+
+/// Whether `body` is an OAuth error response (RFC 6749 §5.2: a JSON object with a string
+/// `error`): the provider itself answered, and said what it did not do.
+fn is_oauth_error(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct OAuthError {
+        #[allow(dead_code)]
+        error: String,
+    }
+    serde_json::from_slice::<OAuthError>(body).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_a_json_error_object_is_the_providers_own_error() {
+        assert!(super::is_oauth_error(br#"{"error":"temporarily_unavailable"}"#));
+        for body in [
+            &b"<html>502 Bad Gateway</html>"[..],
+            b"",
+            b"{}",
+            br#"{"error":5}"#,
+        ] {
+            assert!(!super::is_oauth_error(body), "{body:?}");
+        }
     }
 }

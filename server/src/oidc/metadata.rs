@@ -30,6 +30,9 @@ pub struct Metadata {
     pub jwks_uri: String,
     pub revocation_endpoint: Option<String>,
     pub end_session_endpoint: Option<String>,
+    /// RFC 7662: where the BFF asks whether one of its own tokens is still active (to settle a
+    /// refresh whose answer it did not fully receive).
+    pub introspection_endpoint: Option<String>,
     /// `id_token_signing_alg_values_supported`, less the symmetric ones and `none`: an ID
     /// token's algorithm must be one of these.
     pub id_token_algorithms: Vec<CoreJwsSigningAlgorithm>,
@@ -42,6 +45,8 @@ struct Extensions {
     revocation_endpoint: Option<String>,
     /// OpenID Connect RP-Initiated Logout.
     end_session_endpoint: Option<String>,
+    /// RFC 8414 / RFC 7662.
+    introspection_endpoint: Option<String>,
 }
 
 impl AdditionalProviderMetadata for Extensions {}
@@ -98,6 +103,7 @@ pub(super) async fn discover(
         jwks_uri: discovered.jwks_uri().as_str().to_owned(),
         revocation_endpoint: extensions.revocation_endpoint.clone(),
         end_session_endpoint: extensions.end_session_endpoint.clone(),
+        introspection_endpoint: extensions.introspection_endpoint.clone(),
         id_token_algorithms: discovered
             .id_token_signing_alg_values_supported()
             .iter()

@@ -66,7 +66,7 @@ pub async fn forward(
         .and_then(|rest| path::upstream_url(base, rest, request.uri().query()))
         .map_err(|refusal| BffError::BadRequest(format!("path: {refusal}")))?;
     let now = state.clock.now();
-    let mut data = session::load(&session, now)
+    let mut data = session::load(&session, now, &state.gate)
         .await?
         .ok_or(BffError::Unauthenticated)?;
     let (parts, body) = request.into_parts();
@@ -176,13 +176,14 @@ async fn renew(
         crate::bff::revoke_if_unkept(state, progressed, stored)?;
     }
     match renewal {
-        Renewal::Renewed(renewed) => {
-            let stored = session::save(session, &renewed).await;
+        Renewal::Renewed(mut renewed) => {
+            let stored = session::save_fitting(session, &mut renewed).await;
             crate::bff::revoke_if_unkept(state, &renewed, stored)?;
             Ok(*renewed)
         }
         Renewal::Ended => {
             session::end(session).await?;
+            state.gate.end_for_good(data).await;
             Err(BffError::ReauthenticationRequired)
         }
         Renewal::Unavailable { retry_after_seconds } => Err(BffError::ProviderUnavailable {

@@ -16,10 +16,14 @@
 //!   with the same token again is no replay, and is done.
 //! - Failures that may pass (provider unavailable, unreadable answer, our misconfiguration)
 //!   are not remembered: the next request tries again.
-//!
-//! This is per process. Several instances need a shared lease and successor cache.
+//! - **The store is the commit point** ([`committed`]): with a store, every refresh goes through
+//!   it — one lease per token across instances, the outcome committed before any response uses
+//!   it, an older cookie answered from the committed chain for as long as its session lives,
+//!   an answer not fully received settled by introspection rather than guessed. The cache above
+//!   is only memory in front of it.
 
 mod cache;
+pub mod committed;
 mod outcome;
 
 use std::sync::{Arc, Mutex};
@@ -35,6 +39,7 @@ pub use outcome::{Outcome, Successor};
 use crate::clock::Clock;
 use crate::oidc::{Provider, RETRY_AFTER_SECONDS};
 use crate::session::SessionData;
+use crate::store::Store;
 
 /// What a request gets from [`Renewer::renew`].
 #[derive(Clone, Debug)]
@@ -60,6 +65,8 @@ pub struct Config {
     pub skew: Duration,
     /// How long a request waits for a refresh before answering "retry" (the refresh goes on).
     pub wait: Duration,
+    /// How an answer not fully received is settled.
+    pub uncertainty: committed::Uncertainty,
 }
 
 impl Config {
@@ -72,6 +79,7 @@ impl Config {
             },
             skew,
             wait,
+            uncertainty: committed::Uncertainty::default(),
         }
     }
 }
@@ -81,6 +89,10 @@ pub struct Renewer {
     cache: Mutex<Cache>,
     config: Config,
     clock: Clock,
+    /// The commit point of every refresh (`None`: this process's memory only).
+    store: Option<Store>,
+    /// Refreshes running now: a graceful stop waits for them ([`Renewer::drain`]).
+    in_flight: Arc<tokio::sync::RwLock<()>>,
 }
 
 /// How many remembered rotations one renewal follows at most (a tab asleep across several).
@@ -99,7 +111,21 @@ impl Renewer {
             cache: Mutex::new(Cache::new(config.limits)),
             config,
             clock,
+            store: None,
+            in_flight: Arc::default(),
         }
+    }
+
+    /// With `store` as the commit point of every refresh.
+    pub fn with_store(mut self, store: Store) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Waits (at most `limit`) for the refreshes in flight to finish and commit their answers;
+    /// `false` if some did not. A graceful stop calls this after the last request.
+    pub async fn drain(&self, limit: Duration) -> bool {
+        tokio::time::timeout(limit, self.in_flight.write()).await.is_ok()
     }
 
     /// Entries and bytes the successor cache holds now, and outcomes it dropped early.
@@ -185,6 +211,32 @@ impl Renewer {
         successors
     }
 
+    /// The refresh tokens the store's committed chain rotated `data`'s to, newest last (a
+    /// logout revokes them too: one may be in a cookie the browser never stored).
+    pub async fn committed_chain(&self, data: &SessionData) -> Vec<String> {
+        let Some(store) = &self.store else {
+            return Vec::new();
+        };
+        let mut tokens = Vec::new();
+        let mut next = data.refresh_token.clone();
+        for _ in 0..MAX_CHAIN {
+            let Some(token) = next.take() else { break };
+            let found = store.successor(&digest(&token), &data.session_id).await;
+            let Ok(Some(crate::store::successors::Committed::Renewed { successor, .. })) = found else {
+                break;
+            };
+            match serde_json::from_slice::<Successor>(&successor) {
+                Ok(successor) if successor.rotated_from(&token) => {
+                    let rotated = successor.refresh_token.expect("rotated");
+                    tokens.push(rotated.clone());
+                    next = Some(rotated);
+                }
+                _ => break,
+            }
+        }
+        tokens
+    }
+
     /// Decides, under the lock, between a remembered outcome, following a rotation, joining a
     /// refresh in flight, or starting one.
     fn look(
@@ -225,7 +277,7 @@ impl Renewer {
             },
             None => {}
         }
-        Step::Wait(self.start(&mut cache, provider, key, refresh_token, &current.farmer.sub, now))
+        Step::Wait(self.start(&mut cache, provider, key, refresh_token, current, now))
     }
 
     /// Starts a refresh on its own task; its outcome reaches the cache whatever happens to the
@@ -236,15 +288,45 @@ impl Renewer {
         provider: &Arc<Provider>,
         key: Key,
         refresh_token: &str,
-        sub: &str,
+        session: &SessionData,
         now: i64,
     ) -> watch::Receiver<Option<Outcome>> {
         let (tx, rx) = watch::channel(None);
         let generation = cache.start(key, rx.clone(), now);
         let (renewer, provider) = (Arc::clone(self), Arc::clone(provider));
-        let (refresh_token, sub) = (refresh_token.to_owned(), sub.to_owned());
+        let (refresh_token, sub) = (refresh_token.to_owned(), session.farmer.sub.clone());
+        let (session_id, ends_at, scopes) = (
+            session.session_id.clone(),
+            session.ends_at(),
+            session.scopes.clone(),
+        );
+        // Taken before the task starts: a graceful stop that begins now still waits for it.
+        let in_flight = Arc::clone(&self.in_flight).try_read_owned();
         tokio::spawn(async move {
-            let outcome = outcome::refresh(&provider, &refresh_token, &renewer.clock).await;
+            let _in_flight = match in_flight {
+                Ok(guard) => Some(guard),
+                Err(_) => Some(renewer.in_flight.clone().read_owned().await),
+            };
+            let outcome = match &renewer.store {
+                Some(store) => {
+                    let presented = committed::Presented {
+                        refresh_token: &refresh_token,
+                        session_id: &session_id,
+                        ends_at,
+                        sub: &sub,
+                        scopes: &scopes,
+                    };
+                    committed::refresh(
+                        store,
+                        &provider,
+                        &presented,
+                        &renewer.clock,
+                        renewer.config.uncertainty,
+                    )
+                    .await
+                }
+                None => outcome::refresh(&provider, &refresh_token, &renewer.clock).await,
+            };
             tracing::info!(%sub, outcome = outcome.label(), "access token refresh");
             let rotated = matches!(&outcome, Outcome::Renewed(s) if s.rotated_from(&refresh_token));
             let logged_out =

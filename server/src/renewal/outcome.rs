@@ -10,8 +10,8 @@ use crate::session::{SessionData, effective_skew};
 use super::Renewal;
 
 /// The token set a refresh produced: all that is remembered of it, applied onto whichever copy
-/// of the session a request carries.
-#[derive(Clone)]
+/// of the session a request carries. Serialized only into the store's sealed successor rows.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Successor {
     pub access_token: String,
     pub access_token_expires_at: i64,
@@ -123,20 +123,24 @@ impl Outcome {
     }
 }
 
+impl Successor {
+    /// What the provider's answer `tokens` is, at `now`.
+    pub fn from_tokens(tokens: crate::oidc::Tokens, now: i64) -> Self {
+        Successor {
+            access_token_expires_at: tokens.access_token_expires_at(now),
+            access_token_issued_at: now,
+            refresh_token_expires_at: tokens.refresh_token_expires_at(now),
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            scopes: tokens.scopes,
+        }
+    }
+}
+
 /// Refreshes at the provider. Times are read from `clock` when the answer arrives.
 pub async fn refresh(provider: &Provider, refresh_token: &str, clock: &Clock) -> Outcome {
     match provider.refresh(refresh_token).await {
-        Ok(tokens) => {
-            let now = clock.now();
-            Outcome::Renewed(Arc::new(Successor {
-                access_token_expires_at: tokens.access_token_expires_at(now),
-                access_token_issued_at: now,
-                refresh_token_expires_at: tokens.refresh_token_expires_at(now),
-                access_token: tokens.access_token,
-                refresh_token: tokens.refresh_token,
-                scopes: tokens.scopes,
-            }))
-        }
+        Ok(tokens) => Outcome::Renewed(Arc::new(Successor::from_tokens(tokens, clock.now()))),
         Err(ProviderError::Refused { .. }) => Outcome::Ended,
         // The renewal core keeps its successor cache for answers that do arrive late; a lost
         // one is retried like an outage (the known gap: see the README).

@@ -25,6 +25,7 @@
 //! token's expiry (`refresh_expires_in`), or — with no refresh token — the access token's.
 
 pub mod budget;
+mod gate;
 pub mod sealing;
 
 use std::fmt;
@@ -36,6 +37,7 @@ use tower_sessions::{Expiry, Session};
 use tower_sessions_cookie_store::{CookieSessionConfig, CookieSessionManagerLayer, SameSite};
 
 use crate::error::BffError;
+pub use gate::Gate;
 use sealing::KeyRing;
 
 /// The session cookie's name. `__Host-` makes browsers insist on Secure, Path=/ and no Domain.
@@ -87,9 +89,13 @@ pub struct SessionData {
     #[serde(rename = "rn", default, skip_serializing_if = "Option::is_none")]
     pub renewed_at: Option<i64>,
     /// The ID token of the login, kept as the `id_token_hint` of RP-initiated logout when it
-    /// fits in the cookie (dropped first when the session would not fit; see `bff::login`).
+    /// fits in the cookie (dropped first when the session would not fit; see [`save_fitting`]).
     #[serde(rename = "it", default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// This session's id, chosen at login: what the store's successors are bound to and what
+    /// ending the session records, so every copy of the cookie is refused.
+    #[serde(rename = "id", default)]
+    pub session_id: String,
 }
 
 impl fmt::Debug for SessionData {
@@ -146,7 +152,7 @@ pub fn effective_skew(expires_at: i64, issued_at: Option<i64>, skew: std::time::
 
 /// The session's data: `Ok(None)` when there is no session, `Err(ReauthenticationRequired)`
 /// (and the cookie cleared) when there was one and it has ended.
-pub async fn load(session: &Session, now: i64) -> Result<Option<SessionData>, BffError> {
+pub async fn load(session: &Session, now: i64, gate: &Gate) -> Result<Option<SessionData>, BffError> {
     let data = match session.get::<SessionData>(KEY).await {
         Ok(Some(data)) => data,
         Ok(None) => return Ok(None),
@@ -164,13 +170,29 @@ pub async fn load(session: &Session, now: i64) -> Result<Option<SessionData>, Bf
         end(session).await?;
         return Err(BffError::ReauthenticationRequired);
     }
+    if gate.refuses(&data, now) {
+        tracing::info!(sub = %data.farmer.sub, "a copy of a session ended for good: refused");
+        end(session).await?;
+        return Err(BffError::ReauthenticationRequired);
+    }
     Ok(Some(data))
 }
 
-/// Starts a new session (a new id: no fixation) holding `data`.
-pub async fn start(session: &Session, data: &SessionData) -> Result<(), BffError> {
+/// Starts a new session (a new id: no fixation) holding `data` (see [`save_fitting`]).
+pub async fn start(session: &Session, data: &mut SessionData) -> Result<(), BffError> {
     session.cycle_id().await?;
-    save(session, data).await
+    save_fitting(session, data).await
+}
+
+/// [`save`]; when `data` is too large for a browser cookie, again without the ID token (only
+/// the logout hint), which gives way first.
+pub async fn save_fitting(session: &Session, data: &mut SessionData) -> Result<(), BffError> {
+    let mut stored = save(session, data).await;
+    if matches!(stored, Err(BffError::SessionTooLarge(_))) && data.id_token.take().is_some() {
+        tracing::info!(sub = %data.farmer.sub, "the ID token does not fit in the cookie: logout will go without id_token_hint");
+        stored = save(session, data).await;
+    }
+    stored
 }
 
 /// Replaces the session's data and writes the cookie into the response now, whatever the
@@ -231,6 +253,7 @@ mod tests {
             session_expires_at: now() + 7 * 86_400,
             renewed_at: Some(now()),
             id_token: None,
+            session_id: "session-id-22-characters".into(),
         };
         // What tower-sessions-cookie-store writes: its record envelope around our data.
         let mut record_data = std::collections::HashMap::new();

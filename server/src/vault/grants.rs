@@ -4,8 +4,8 @@
 //! `version`), so concurrent instances never lose a rotation.
 
 use super::keys::{self, OpenError};
-use super::store::on_pool;
 use super::{Owner, Vault, VaultError};
+use crate::store::on_pool;
 
 /// How often [`Vault::enrol`] re-reads a row that changed between its read and its write.
 const ATTEMPTS: usize = 8;

@@ -2,8 +2,8 @@
 //! farmer per day, and the job's last completed run. Each is an upsert on its key: a later
 //! write for the same day replaces the earlier one, so a rerun never adds a row.
 
-use super::store::on_pool;
 use super::{Outcome, Owner, Vault, VaultError, day, parse_day};
+use crate::store::on_pool;
 
 const LAST_RUN: &str = "last_run";
 

@@ -118,15 +118,27 @@ impl KeyRing {
 
     /// Seals `token` for `owner` under the newest key, with a fresh random nonce.
     pub fn seal(&self, owner: &Owner, token: &str) -> Sealed {
+        self.seal_bound(AAD_CONTEXT, &owner_fields(owner), token.as_bytes())
+    }
+
+    /// Opens a token sealed for `owner` under `key_id`.
+    pub fn open(&self, owner: &Owner, key_id: &str, bytes: &[u8]) -> Result<String, OpenError> {
+        let plaintext = self.open_bound(AAD_CONTEXT, &owner_fields(owner), key_id, bytes)?;
+        String::from_utf8(plaintext).map_err(|_| OpenError::Unreadable)
+    }
+
+    /// Seals `plaintext` bound to `context` (what it is, with a format version) and `fields`
+    /// (whose it is): it opens only with the same context and fields.
+    pub fn seal_bound(&self, context: &[u8], fields: &[&[u8]], plaintext: &[u8]) -> Sealed {
         let (id, cipher) = &self.keys[0];
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).expect("the operating system's random source failed");
-        let aad = associated_data(owner);
+        let aad = associated_data(context, fields);
         let ciphertext = cipher
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
-                    msg: token.as_bytes(),
+                    msg: plaintext,
                     aad: &aad,
                 },
             )
@@ -140,8 +152,14 @@ impl KeyRing {
         }
     }
 
-    /// Opens a token sealed for `owner` under `key_id`.
-    pub fn open(&self, owner: &Owner, key_id: &str, bytes: &[u8]) -> Result<String, OpenError> {
+    /// Opens what [`KeyRing::seal_bound`] sealed with this `context` and these `fields`.
+    pub fn open_bound(
+        &self,
+        context: &[u8],
+        fields: &[&[u8]],
+        key_id: &str,
+        bytes: &[u8],
+    ) -> Result<Vec<u8>, OpenError> {
         let (_, cipher) = self
             .keys
             .iter()
@@ -151,8 +169,8 @@ impl KeyRing {
             return Err(OpenError::Unreadable);
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
-        let aad = associated_data(owner);
-        let plaintext = cipher
+        let aad = associated_data(context, fields);
+        cipher
             .decrypt(
                 Nonce::from_slice(nonce),
                 Payload {
@@ -160,8 +178,7 @@ impl KeyRing {
                     aad: &aad,
                 },
             )
-            .map_err(|_| OpenError::Unreadable)?;
-        String::from_utf8(plaintext).map_err(|_| OpenError::Unreadable)
+            .map_err(|_| OpenError::Unreadable)
     }
 }
 
@@ -179,12 +196,21 @@ pub fn digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// The owner, unambiguously: each field length-prefixed, so ("ab", "c") and ("a", "bc") differ.
-fn associated_data(owner: &Owner) -> Vec<u8> {
-    let mut aad = AAD_CONTEXT.to_vec();
-    for field in [&owner.issuer, &owner.subject, &owner.client_id] {
+fn owner_fields(owner: &Owner) -> [&[u8]; 3] {
+    [
+        owner.issuer.as_bytes(),
+        owner.subject.as_bytes(),
+        owner.client_id.as_bytes(),
+    ]
+}
+
+/// The context and the fields, unambiguously: each field length-prefixed, so ("ab", "c") and
+/// ("a", "bc") differ.
+fn associated_data(context: &[u8], fields: &[&[u8]]) -> Vec<u8> {
+    let mut aad = context.to_vec();
+    for field in fields {
         aad.extend_from_slice(&(field.len() as u64).to_be_bytes());
-        aad.extend_from_slice(field.as_bytes());
+        aad.extend_from_slice(field);
     }
     aad
 }
@@ -240,7 +266,10 @@ mod tests {
             subject: "bc".into(),
             client_id: "x".into(),
         };
-        assert_ne!(associated_data(&ab_c), associated_data(&a_bc));
+        assert_ne!(
+            associated_data(AAD_CONTEXT, &owner_fields(&ab_c)),
+            associated_data(AAD_CONTEXT, &owner_fields(&a_bc))
+        );
     }
 
     #[test]

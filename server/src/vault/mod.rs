@@ -2,7 +2,8 @@
 //! and the daily count's history and bookkeeping.
 //!
 //! - [`keys`]: the key ring (`TOPCLUCK_VAULT_KEYS`) and AES-256-GCM sealing bound to the owner.
-//! - [`store`]: SQLite by default, PostgreSQL when `TOPCLUCK_DATABASE_URL` says so; migrations.
+//! - the store ([`crate::store`]): SQLite by default, PostgreSQL when `TOPCLUCK_DATABASE_URL`
+//!   says so; migrations.
 //! - `grants`: enrolment, rotation (compare-and-swap on the token's SHA-256), the grant's death,
 //!   removal.
 //! - `status`: what the farm page shows; `reencrypt`: every row under the newest key.
@@ -17,16 +18,15 @@ mod history;
 pub mod keys;
 mod reencrypt;
 mod status;
-pub mod store;
 
 use std::fmt;
 use std::path::Path;
 
 use crate::settings::Settings;
 
+pub use crate::store::Backend;
 pub use error::VaultError;
 pub use keys::KeyRing;
-pub use store::Backend;
 
 /// Whose grant: the provider (issuer), the farmer there (subject), and TopCluck's client id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,7 +39,7 @@ pub struct Owner {
 /// The durable, encrypted store. Cheap to clone (a pool and a key ring behind `Arc`s).
 #[derive(Clone)]
 pub struct Vault {
-    pool: store::Pool,
+    pool: crate::store::Pool,
     keys: KeyRing,
     /// Where the store is, for people (`SQLite, /abs/path` or `PostgreSQL`; never a password).
     location: std::sync::Arc<str>,
@@ -143,12 +143,18 @@ impl Vault {
             )
         })?;
         let url = settings.database_url.as_ref().map(|url| url.expose());
-        let opened = store::Pool::open(url, data_dir, create).await?;
+        let opened = crate::store::Pool::open(url, data_dir, create).await?;
         Ok(Vault {
             pool: opened.pool,
             keys,
             location: opened.location.into(),
         })
+    }
+
+    /// The store on this vault's database, sealing with its key ring, as a new instance (call
+    /// once per process).
+    pub fn store(&self) -> crate::store::Store {
+        crate::store::Store::new(self.pool.clone(), self.keys.clone())
     }
 
     /// Where the store is, for people: `SQLite, <absolute path>` or `PostgreSQL

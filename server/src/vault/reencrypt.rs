@@ -2,8 +2,8 @@
 //! the old keys can leave `TOPCLUCK_VAULT_KEYS`.
 
 use super::keys::Sealed;
-use super::store::on_pool;
 use super::{Owner, Vault, VaultError};
+use crate::store::on_pool;
 
 /// Rows [`Vault::reencrypt_all`] reads at a time.
 const PAGE: i64 = 256;

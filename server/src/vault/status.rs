@@ -1,8 +1,8 @@
 //! What the farm page shows about daily counting: the grant's state, when it was turned on,
 //! when a count was last stored, and the job's latest outcome.
 
-use super::store::on_pool;
 use super::{GrantState, LastOutcome, Outcome, Owner, Status, Vault, VaultError, parse_day};
+use crate::store::on_pool;
 
 impl Vault {
     /// For the farm page: on since, state, last counted at, last outcome; `None` when daily

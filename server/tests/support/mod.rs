@@ -25,6 +25,8 @@ pub const SECRET: &str = "login-test-secret";
 /// Daily counting's own client at COOP (a registration of its own, as at a real provider).
 pub const COUNTING_CLIENT: &str = coop::COUNTING_CLIENT_ID;
 pub const COUNTING_SECRET: &str = "counting-test-secret";
+/// The vault key ring every test BFF gets (its database is the store renewals commit to).
+pub const VAULT_KEYS: &str = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 pub const OLD_KEY: &str = "b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0";
 pub const NEW_KEY: &str = "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0";
 
@@ -164,6 +166,7 @@ impl Harness {
             ("TOPCLUCK_API_URL", api.as_str()),
             ("TOPCLUCK_COUNTING_CLIENT_ID", COUNTING_CLIENT),
             ("TOPCLUCK_COUNTING_CLIENT_SECRET", COUNTING_SECRET),
+            ("TOPCLUCK_VAULT_KEYS", VAULT_KEYS),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

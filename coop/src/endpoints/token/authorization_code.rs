@@ -61,7 +61,7 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
             RefreshTokenMode::None => (None, None),
             RefreshTokenMode::Rotate | RefreshTokenMode::Reuse => {
                 let expires = (now + refresh_ttl.as_millis() as i64).min(grant.expires_ms);
-                let token = refresh_tokens::insert(db, grant.id, expires)?;
+                let token = refresh_tokens::insert(db, grant.id, now, expires)?;
                 (Some(token), Some(((expires - now) / 1000).max(0) as u64))
             }
         };

@@ -1,15 +1,17 @@
 //! `POST /token`: the `authorization_code` and `refresh_token` grants.
 //!
-//! The fault switch (`/dev/faults`) acts twice: before the work (an outage, latency) and after
-//! it, once the grant is committed and counted (the answer delay).
+//! The fault switch (`/dev/faults`) acts twice: before the work (an outage, latency, a proxy's
+//! page, a gateway's HTML 5xx for refreshes) and after it, once the grant is committed and
+//! counted (the answer delay, a gateway's bare 5xx, and for a successful refresh a connection
+//! cut mid-answer or a proxy's HTML error page in place of the answer).
 
 mod authorization_code;
 mod refresh_token;
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::client_auth;
@@ -25,6 +27,13 @@ pub async fn token(State(coop): State<SharedCoop>, headers: HeaderMap, body: Byt
         let page = "<html><body>Please sign in to the proxy</body></html>";
         return ([(header::CONTENT_TYPE, "text/html")], page).into_response();
     }
+    if let Some(status) = coop.faults.gateway_5xx_html()
+        && is_refresh(&body)
+    {
+        // A gateway in front of a provider that is down: the refresh never reaches COOP.
+        coop.counters.token_request("refresh_token", "gateway_5xx_html");
+        return html_page(status, "Bad gateway", "The upstream server is not answering.");
+    }
     let (grant_type, result) = handle(&coop, &headers, &body).await;
     let outcome = match &result {
         Ok(_) => "ok",
@@ -34,6 +43,19 @@ pub async fn token(State(coop): State<SharedCoop>, headers: HeaderMap, body: Byt
     coop.faults.delay_answer().await;
     if let Some(status) = coop.faults.lost_answer_status() {
         return status.into_response();
+    }
+    let refreshed = grant_type == "refresh_token" && result.is_ok();
+    if refreshed && coop.faults.reset_after_rotate() {
+        tracing::warn!("refresh done; its answer is cut off (reset_after_rotate fault)");
+        return cut_off_answer();
+    }
+    if refreshed && coop.faults.html_after_rotate() {
+        tracing::warn!("refresh done; a proxy's error page answers instead (html_after_rotate fault)");
+        return html_page(
+            StatusCode::OK,
+            "Something went wrong",
+            "The proxy could not deliver the answer. Please try again later.",
+        );
     }
     match result {
         Ok(tokens) => {
@@ -77,6 +99,34 @@ async fn handle(
         }
     });
     (grant_type, result)
+}
+
+/// Whether the form body asks for the `refresh_token` grant.
+fn is_refresh(body: &[u8]) -> bool {
+    Params::parse(body).is_ok_and(|params| params.get("grant_type") == Some("refresh_token"))
+}
+
+/// An HTML page with this status: what a proxy or gateway answers, not OAuth.
+fn html_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let page = format!(
+        "<html><head><title>{title}</title></head><body><h1>{title}</h1><p>{message}</p></body></html>"
+    );
+    (status, [(header::CONTENT_TYPE, "text/html")], page).into_response()
+}
+
+/// The start of a token answer, then a broken connection: `200`, `application/json`, and a
+/// `Content-Length` the body never reaches, so hyper aborts the connection once the few bytes
+/// there are have gone (the body's length is unknown to it until then: a stream). The client
+/// gets an error reading the answer, never a parseable one.
+fn cut_off_answer() -> Response {
+    const START: &[u8] = br#"{"access_token":"ey"#;
+    let body = Body::from_stream(Body::from(Bytes::from_static(START)).into_data_stream());
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(4096));
+    response
 }
 
 /// A required parameter.

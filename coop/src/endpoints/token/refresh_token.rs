@@ -1,11 +1,19 @@
-//! The refresh-token grant: rotation with reuse detection (no grace period), the "reuse"
-//! mode, sliding expiry up to the grant's absolute lifetime, and down-scoping. Offline grants
-//! (`offline_access`) behave the same, on their own, longer lifetimes
-//! ([`crate::config::Config::refresh_lifetimes`]).
+//! The refresh-token grant: rotation with reuse detection (no grace period unless
+//! [`Config::reuse_grace`] gives one), the "reuse" mode, sliding expiry up to the grant's
+//! absolute lifetime, and down-scoping. Offline grants (`offline_access`) behave the same, on
+//! their own, longer lifetimes ([`Config::refresh_lifetimes`]).
 //!
 //! A refresh token is consumed only by a refresh that succeeds. Presenting a used one is
 //! taken as theft: the whole grant is revoked (with per-client grants, the grant every login
 //! of that client shares). Each refresh token of a grant rotates on its own.
+//!
+//! Within the reuse grace period (counted on COOP's clock from the rotation, not extended by
+//! later presentations) a used token is refreshed as if it were not: a new refresh token from
+//! the same grant, while the successor issued before stays valid too. A refresh token revoked on
+//! its own (`/revoke` without cascade) is refused with `invalid_grant`, and that is not reuse.
+//!
+//! [`Config::reuse_grace`]: crate::config::Config::reuse_grace
+//! [`Config::refresh_lifetimes`]: crate::config::Config::refresh_lifetimes
 
 use super::required;
 use crate::config::{Client, RefreshTokenMode};
@@ -14,6 +22,7 @@ use crate::issue::{self, TokenResponse};
 use crate::params::Params;
 use crate::scope::Scopes;
 use crate::state::Coop;
+use crate::store::refresh_tokens::RefreshToken;
 use crate::store::{StoreError, grants, refresh_tokens};
 
 pub fn refresh(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
@@ -40,14 +49,18 @@ pub fn refresh(coop: &Coop, client: &Client, params: &Params) -> Result<TokenRes
         if grant.is_revoked() {
             return Ok(Err(OAuthError::InvalidGrant("the grant was revoked")));
         }
-        if token.used {
+        if token.revoked {
+            return Ok(Err(OAuthError::InvalidGrant("the refresh token was revoked")));
+        }
+        let now = coop.clock.now_ms();
+        let within_grace = token.used && within_reuse_grace(coop, &token, now);
+        if token.used && !within_grace {
             grants::revoke(db, grant.id, "refresh token reused")?;
             coop.counters.reuse_detected();
             coop.counters.grants_revoked(1);
             tracing::warn!(client_id = %client.id, grant_id = grant.id, "refresh token reused; grant revoked");
             return Ok(Err(OAuthError::InvalidGrant("the refresh token was already used")));
         }
-        let now = coop.clock.now_ms();
         if token.expires_ms <= now || grant.expires_ms <= now {
             return Ok(Err(OAuthError::InvalidGrant("the refresh token has expired")));
         }
@@ -68,8 +81,14 @@ pub fn refresh(coop: &Coop, client: &Client, params: &Params) -> Result<TokenRes
                 presented.to_owned()
             }
             _ => {
-                refresh_tokens::mark_used(db, &token.digest)?;
-                refresh_tokens::insert(db, grant.id, expires)?
+                if within_grace {
+                    // Used already: it keeps the time of its rotation, and its grace period.
+                    coop.counters.reuse_within_grace();
+                    tracing::info!(client_id = %client.id, grant_id = grant.id, "used refresh token presented within the reuse grace period; refreshed");
+                } else {
+                    refresh_tokens::mark_used(db, &token.digest, now)?;
+                }
+                refresh_tokens::insert(db, grant.id, now, expires)?
             }
         };
         grants::mark_used(db, grant.id, now)?;
@@ -85,4 +104,13 @@ pub fn refresh(coop: &Coop, client: &Client, params: &Params) -> Result<TokenRes
             id_token: None,
         }))
     })?
+}
+
+/// Whether `token`, used, was rotated less than [`Config::reuse_grace`] ago at `now_ms`. A
+/// token whose rotation time is unknown (an older COOP rotated it) is outside any grace.
+///
+/// [`Config::reuse_grace`]: crate::config::Config::reuse_grace
+fn within_reuse_grace(coop: &Coop, token: &RefreshToken, now_ms: i64) -> bool {
+    let grace_ms = coop.config.reuse_grace.as_millis() as i64;
+    grace_ms > 0 && token.used_ms.is_some_and(|used_ms| now_ms < used_ms + grace_ms)
 }

@@ -1,5 +1,6 @@
-//! Where the vault lives: SQLite (the embedded default, `data/topcluck/vault.sqlite` in WAL
-//! mode, created on first start) or PostgreSQL (`TOPCLUCK_DATABASE_URL=postgres://…`, shared by
+//! Where the store lives: SQLite (the embedded default, `data/topcluck/vault.sqlite` in WAL
+//! mode with `synchronous = FULL` — a committed rotation survives a power loss —, created on
+//! first start) or PostgreSQL (`TOPCLUCK_DATABASE_URL=postgres://…`, shared by
 //! several instances). Both pools behind one enum; the queries are written once in SQL that
 //! both accept (`$1` placeholders, `ON CONFLICT`, `RETURNING`) and [`on_pool!`] runs them on
 //! either. sqlx's migrations (../../migrations/<backend>/) run at open.
@@ -16,7 +17,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, SqlSafeStr};
 
-use super::VaultError;
+use crate::vault::VaultError;
 
 /// How long a statement waits for SQLite's write lock, or a task for a pooled connection.
 const WAIT: Duration = Duration::from_secs(10);
@@ -46,8 +47,8 @@ pub enum Backend {
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match $store {
-            $crate::vault::store::Pool::Sqlite($pool) => $body,
-            $crate::vault::store::Pool::Postgres($pool) => $body,
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
         }
     };
 }
@@ -162,6 +163,11 @@ type Migrations = &'static [(i64, &'static str, &'static str)];
 const SQLITE: Migrations = &[
     (1, "vault", include_str!("../../migrations/sqlite/0001_vault.sql")),
     (2, "lease", include_str!("../../migrations/sqlite/0002_lease.sql")),
+    (
+        3,
+        "renewal",
+        include_str!("../../migrations/sqlite/0003_renewal.sql"),
+    ),
 ];
 const POSTGRES: Migrations = &[
     (
@@ -173,6 +179,11 @@ const POSTGRES: Migrations = &[
         2,
         "lease",
         include_str!("../../migrations/postgres/0002_lease.sql"),
+    ),
+    (
+        3,
+        "renewal",
+        include_str!("../../migrations/postgres/0003_renewal.sql"),
     ),
 ];
 
@@ -197,7 +208,7 @@ fn migrator(migrations: Migrations) -> Migrator {
 async fn sqlite(options: SqliteConnectOptions) -> Result<SqlitePool, VaultError> {
     let options = options
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        .synchronous(SqliteSynchronous::Full)
         .busy_timeout(WAIT)
         .foreign_keys(true);
     Ok(SqlitePoolOptions::new()

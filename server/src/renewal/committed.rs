@@ -1,0 +1,356 @@
+//! One refresh with the store as its commit point: across instances, restarts and lost answers,
+//! a refresh token is presented at most once and its outcome is never lost.
+//!
+//! 1. A committed outcome for the token (this instance's or another's, minutes or days ago) is
+//!    the answer: the provider is not asked.
+//! 2. Otherwise the token's lease is taken (one holder across instances; the others poll for the
+//!    outcome), `sent` is recorded, and the provider is called while the lease is extended.
+//! 3. The answer is committed — new tokens sealed in `successors`, or `ended` — in the
+//!    transaction that gives the lease back, before any response uses it.
+//! 4. An answer not fully received (a reset or timeout after sending, an unreadable 2xx, a 5xx
+//!    without the provider's own OAuth error) may have rotated the token. It is resolved, never
+//!    guessed: the provider's introspection (RFC 7662) says whether the token is still active
+//!    (active: nothing was rotated, try again later; inactive: the rotation is lost, the session
+//!    ends honestly and the token is revoked). Introspection unreachable: still unknown — 503,
+//!    the lease stays "sent" and expired, and a later request settles it. No introspection: a
+//!    configured reuse grace period allows one more attempt within it; else the session ends.
+//!    A lease whose holder died after sending is uncertain in the same way.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use super::outcome::{Outcome, Successor};
+use crate::clock::Clock;
+use crate::oidc::{Provider, ProviderError};
+use crate::store::Store;
+use crate::store::successors::{Committed, Lease, LeaseTry};
+
+/// How long a lease lasts unless extended; the holder extends it every third of this while the
+/// provider call runs, so it never expires mid-call.
+pub const LEASE_SECONDS: i64 = 30;
+
+/// How often a request waiting for another instance's refresh looks for its outcome.
+const POLL: Duration = Duration::from_millis(50);
+
+/// How long this task waits for another holder's outcome before answering "retry" (the other
+/// holder's refresh may take the whole refresh timeout).
+const WAIT_FOR_HOLDER: Duration = Duration::from_secs(70);
+
+/// What this refresh is for.
+pub struct Presented<'a> {
+    pub refresh_token: &'a str,
+    pub session_id: &'a str,
+    /// When the session ends: until then its cookie (and this token) may come back.
+    pub ends_at: i64,
+    pub sub: &'a str,
+    /// The session's scopes: an answer granting more is refused.
+    pub scopes: &'a [String],
+}
+
+/// What settles an uncertain outcome.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Uncertainty {
+    /// The provider's documented reuse grace period: one more attempt within it.
+    pub reuse_grace: Option<Duration>,
+}
+
+/// Refreshes `presented`'s token through the store (see the module doc).
+pub async fn refresh(
+    store: &Store,
+    provider: &Arc<Provider>,
+    presented: &Presented<'_>,
+    clock: &Clock,
+    uncertainty: Uncertainty,
+) -> Outcome {
+    match run(store, provider, presented, clock, uncertainty).await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            tracing::error!(sub = %presented.sub, %error, "refresh: the store failed; nothing was sent");
+            Outcome::Unavailable
+        }
+    }
+}
+
+async fn run(
+    store: &Store,
+    provider: &Arc<Provider>,
+    presented: &Presented<'_>,
+    clock: &Clock,
+    uncertainty: Uncertainty,
+) -> Result<Outcome, crate::store::StoreError> {
+    let digest = Sha256::digest(presented.refresh_token.as_bytes()).to_vec();
+    if let Some(committed) = store.successor(&digest, presented.session_id).await? {
+        return Ok(decode(committed, presented.sub));
+    }
+    let waiting_since = tokio::time::Instant::now();
+    let lease = loop {
+        match store.try_lease(&digest, clock.now(), LEASE_SECONDS).await? {
+            LeaseTry::Acquired(lease) => break lease,
+            LeaseTry::Held => {
+                tokio::time::sleep(POLL).await;
+                if let Some(committed) = store.successor(&digest, presented.session_id).await? {
+                    tracing::info!(sub = %presented.sub, "refresh: joined another instance's");
+                    return Ok(decode(committed, presented.sub));
+                }
+                if waiting_since.elapsed() > WAIT_FOR_HOLDER {
+                    return Ok(Outcome::Unavailable);
+                }
+            }
+        }
+    };
+    // The previous holder may have committed just before giving the lease back.
+    if let Some(committed) = store.successor(&digest, presented.session_id).await? {
+        store.release(&lease).await?;
+        return Ok(decode(committed, presented.sub));
+    }
+    if lease.inherited_uncertain {
+        tracing::warn!(sub = %presented.sub, "refresh: a previous holder sent this token and gave no outcome; settling it");
+        return settle(
+            store,
+            provider,
+            presented,
+            &lease,
+            clock,
+            None,
+            Outcome::Unavailable,
+        )
+        .await;
+    }
+    send(store, provider, presented, &lease, clock, uncertainty).await
+}
+
+/// Presents the token under `lease` and commits what came of it.
+async fn send(
+    store: &Store,
+    provider: &Arc<Provider>,
+    presented: &Presented<'_>,
+    lease: &Lease,
+    clock: &Clock,
+    uncertainty: Uncertainty,
+) -> Result<Outcome, crate::store::StoreError> {
+    if !store.mark_sent(lease).await? {
+        tracing::warn!(sub = %presented.sub, "refresh: the lease was taken over before sending; not sent");
+        return Ok(Outcome::Unavailable);
+    }
+    let sent_at = tokio::time::Instant::now();
+    let answer = extended(store, lease, clock, provider.refresh(presented.refresh_token)).await;
+    match answer {
+        Ok(tokens) => {
+            let successor = Successor::from_tokens(tokens, clock.now());
+            if let Some(extra) = successor
+                .scopes
+                .iter()
+                .flatten()
+                .find(|scope| !presented.scopes.contains(scope))
+            {
+                // RFC 6749 §6: never more than the grant had. The new grant is not used: it is
+                // revoked, and the session ends (its old token is not sent again).
+                tracing::warn!(sub = %presented.sub, scope = %extra, "refresh: the provider granted more than the session's scopes; refused, session ended");
+                revoke_later(
+                    provider,
+                    presented.sub,
+                    successor
+                        .refresh_token
+                        .clone()
+                        .unwrap_or_else(|| presented.refresh_token.to_owned()),
+                );
+                return commit(store, lease, presented, clock, Committed::Ended).await;
+            }
+            let next_digest = successor
+                .refresh_token
+                .as_deref()
+                .filter(|new| *new != presented.refresh_token)
+                .map(|new| Sha256::digest(new.as_bytes()).to_vec());
+            let Some(next_digest) = next_digest else {
+                // Not rotated (the same token, or none, came back): the token is not used up,
+                // so nothing can be lost or replayed; nothing to commit.
+                store.release(lease).await?;
+                return Ok(Outcome::Renewed(Arc::new(successor)));
+            };
+            let next_digest = Some(next_digest);
+            let json = serde_json::to_vec(&successor).expect("a successor serializes");
+            let committed = Committed::Renewed {
+                successor: json,
+                next_digest,
+            };
+            match commit(store, lease, presented, clock, committed).await {
+                Ok(outcome) => Ok(outcome),
+                Err(error) => {
+                    // Not committed: nothing may use it. The new grant is ended rather than
+                    // kept where no other instance (or restart) could find it.
+                    tracing::error!(sub = %presented.sub, %error, "refresh: the successor could not be committed; revoking it, the session ends");
+                    revoke_later(
+                        provider,
+                        presented.sub,
+                        successor
+                            .refresh_token
+                            .unwrap_or_else(|| presented.refresh_token.to_owned()),
+                    );
+                    Ok(Outcome::Ended)
+                }
+            }
+        }
+        Err(ProviderError::Refused { .. }) => commit(store, lease, presented, clock, Committed::Ended).await,
+        Err(ProviderError::Unavailable(detail)) => {
+            tracing::warn!(sub = %presented.sub, %detail, "refresh: provider unavailable (the request was not acted on)");
+            store.release(lease).await?;
+            Ok(Outcome::Unavailable)
+        }
+        Err(ProviderError::Misconfigured { code }) => {
+            tracing::error!(sub = %presented.sub, %code, "refresh refused: the provider does not accept this client's configuration");
+            store.release(lease).await?;
+            Ok(Outcome::Misconfigured(code))
+        }
+        Err(error @ (ProviderError::AnswerLost(_) | ProviderError::BadAnswer(_))) => {
+            tracing::warn!(sub = %presented.sub, %error, "refresh: the answer was not fully received; the token may have been rotated");
+            let grace = uncertainty.reuse_grace.filter(|grace| sent_at.elapsed() < *grace);
+            // Still active: as if the provider had answered this failure plainly.
+            let if_active = match error {
+                ProviderError::BadAnswer(detail) => Outcome::BadAnswer(detail),
+                _ => Outcome::Unavailable,
+            };
+            settle(store, provider, presented, lease, clock, grace, if_active).await
+        }
+        Err(error) => {
+            tracing::error!(sub = %presented.sub, %error, "refresh failed");
+            store.release(lease).await?;
+            Ok(Outcome::BadAnswer(error.to_string()))
+        }
+    }
+}
+
+/// Settles an outcome that may or may not have rotated the token (see the module doc).
+/// `grace`: a reuse grace period still open, which allows one more attempt; `if_active`: the
+/// answer when the token turns out still active (nothing was rotated, the session is kept).
+async fn settle(
+    store: &Store,
+    provider: &Arc<Provider>,
+    presented: &Presented<'_>,
+    lease: &Lease,
+    clock: &Clock,
+    grace: Option<Duration>,
+    if_active: Outcome,
+) -> Result<Outcome, crate::store::StoreError> {
+    match provider.introspect(presented.refresh_token).await {
+        Ok(Some(true)) => {
+            tracing::info!(sub = %presented.sub, "refresh settled: the token is still active, nothing was rotated; retry later");
+            store.release(lease).await?;
+            Ok(if_active)
+        }
+        Ok(Some(false)) => {
+            tracing::warn!(sub = %presented.sub, "refresh settled: the token is no longer active, the rotation was lost; the session ends");
+            revoke_later(provider, presented.sub, presented.refresh_token.to_owned());
+            commit(store, lease, presented, clock, Committed::Ended).await
+        }
+        Ok(None) if grace.is_some() => {
+            tracing::info!(sub = %presented.sub, "refresh: trying once more inside the provider's reuse grace period");
+            let retried = Box::pin(send(
+                store,
+                provider,
+                presented,
+                lease,
+                clock,
+                Uncertainty::default(),
+            ))
+            .await;
+            retried
+        }
+        Ok(None) => {
+            tracing::warn!(sub = %presented.sub, "refresh: no introspection to settle a lost answer; the session ends rather than replay the token");
+            revoke_later(provider, presented.sub, presented.refresh_token.to_owned());
+            commit(store, lease, presented, clock, Committed::Ended).await
+        }
+        Err(error) => {
+            // Still unknown: the lease stays "sent" and is let go at once, so the next request
+            // (here or elsewhere) settles it again instead of presenting the token.
+            tracing::warn!(sub = %presented.sub, %error, "refresh: still unknown (introspection failed); retry later");
+            store.extend(lease, clock.now()).await?;
+            Ok(Outcome::Unavailable)
+        }
+    }
+}
+
+/// Commits `committed` and answers what is committed (ours, or an earlier outcome), retrying
+/// the write: the provider has already used the old token.
+async fn commit(
+    store: &Store,
+    lease: &Lease,
+    presented: &Presented<'_>,
+    clock: &Clock,
+    committed: Committed,
+) -> Result<Outcome, crate::store::StoreError> {
+    let mut last = None;
+    for wait in [0, 100, 500, 2000] {
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        match store
+            .commit(
+                lease,
+                presented.session_id,
+                &committed,
+                clock.now(),
+                presented.ends_at,
+            )
+            .await
+        {
+            Ok(now_committed) => return Ok(decode(now_committed, presented.sub)),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.expect("tried"))
+}
+
+/// Runs `call` while extending `lease` every third of [`LEASE_SECONDS`].
+async fn extended<T>(store: &Store, lease: &Lease, clock: &Clock, call: impl Future<Output = T>) -> T {
+    let keeper = {
+        let (store, lease, clock) = (store.clone(), lease.clone(), clock.clone());
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(Duration::from_secs(LEASE_SECONDS as u64 / 3));
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                match store.extend(&lease, clock.now() + LEASE_SECONDS).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::error!("refresh: the lease was taken over while the provider call ran");
+                        return;
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "refresh: the lease could not be extended; retrying")
+                    }
+                }
+            }
+        })
+    };
+    let answer = call.await;
+    keeper.abort();
+    answer
+}
+
+/// What a committed outcome means to a request.
+fn decode(committed: Committed, sub: &str) -> Outcome {
+    match committed {
+        Committed::Ended => Outcome::Ended,
+        Committed::Renewed { successor, .. } => match serde_json::from_slice::<Successor>(&successor) {
+            Ok(successor) => Outcome::Renewed(Arc::new(successor)),
+            Err(error) => {
+                tracing::error!(%sub, %error, "refresh: a committed successor does not read; the session ends");
+                Outcome::Ended
+            }
+        },
+    }
+}
+
+/// Revokes `token` at the provider on its own task (best effort; logged).
+fn revoke_later(provider: &Arc<Provider>, sub: &str, token: String) {
+    let (provider, sub) = (Arc::clone(provider), sub.to_owned());
+    tokio::spawn(async move {
+        match provider.revoke(&token, "refresh_token").await {
+            Ok(()) => tracing::info!(%sub, "revoked a refresh token that must not live on"),
+            Err(error) => {
+                tracing::warn!(%sub, %error, "a refresh token that must not live on was NOT revoked")
+            }
+        }
+    });
+}

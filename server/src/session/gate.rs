@@ -1,0 +1,59 @@
+//! Sessions ended for good: a session id recorded here (logout, a login over it, a refresh
+//! token that died) makes every copy of its cookie refused — on this instance at once, on the
+//! others within a second (the store's `revoked_sessions`, followed by
+//! [`crate::store::sessions::RevokedSessions::follow`]). The check is in memory: it costs a
+//! proxied request a hash lookup.
+
+use crate::store::Store;
+use crate::store::sessions::RevokedSessions;
+
+use super::SessionData;
+
+/// The revoked sessions this instance knows, and the store that shares them. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Gate {
+    revoked: RevokedSessions,
+    store: Option<Store>,
+}
+
+impl Gate {
+    /// A gate sharing its revocations through `store` (`None`: this process only).
+    pub fn new(store: Option<Store>) -> Self {
+        Self {
+            revoked: RevokedSessions::default(),
+            store,
+        }
+    }
+
+    /// Whether `data`'s session was ended for good.
+    pub fn refuses(&self, data: &SessionData, now: i64) -> bool {
+        !data.session_id.is_empty() && self.revoked.contains(&data.session_id, now)
+    }
+
+    /// Ends `data`'s session for good: until its cookie expires, no copy of it is honoured.
+    /// Recorded here first, then in the store (a failure there is logged: this instance still
+    /// refuses it).
+    pub async fn end_for_good(&self, data: &SessionData) {
+        if data.session_id.is_empty() {
+            return;
+        }
+        let until = data.ends_at();
+        self.revoked.insert(&data.session_id, until);
+        if let Some(store) = &self.store
+            && let Err(error) = store.revoke_session(&data.session_id, until).await
+        {
+            tracing::error!(sub = %data.farmer.sub, %error, "session ended here, but the store could not record it for the other instances");
+        }
+    }
+
+    /// Keeps the known revocations current from the store, every second (nothing without one).
+    pub fn follow(&self, clock: crate::clock::Clock) -> Option<tokio::task::JoinHandle<()>> {
+        let store = self.store.clone()?;
+        Some(self.revoked.follow(store, move || clock.now()))
+    }
+
+    /// How many revoked sessions this instance knows.
+    pub fn known(&self) -> usize {
+        self.revoked.len()
+    }
+}

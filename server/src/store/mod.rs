@@ -1,0 +1,115 @@
+//! The store: one database (SQLite in the data directory, or PostgreSQL shared by several
+//! instances) that is the commit point of everything that must outlive a process or be seen
+//! by every instance. In-memory caches sit in front of it; they are never the only copy.
+//!
+//! - [`pool`]: the backend, migrations, [`on_pool!`].
+//! - the vault ([`crate::vault`]): the daily job's offline grants and its history.
+//! - [`successors`]: what became of each refresh token a session presented (the successor
+//!   chain, sealed), and the refresh lease that makes one refresh per token across instances.
+//! - [`sessions`]: sessions ended for good (every copy of their cookie refused) and used login
+//!   states.
+//!
+//! No token is in SQL as plaintext: tokens are SHA-256 digests, successors are sealed with the
+//! vault key ring (bound to the presented token's digest and the session).
+
+pub mod pool;
+pub mod sessions;
+pub mod successors;
+
+use std::sync::Arc;
+
+pub use pool::Backend;
+pub(crate) use pool::Pool;
+pub(crate) use pool::on_pool;
+
+use crate::vault::{KeyRing, VaultError};
+
+/// What can go wrong in the store (the vault's error type: one database, one error).
+pub type StoreError = VaultError;
+
+/// The store as the browser sessions use it: the pool, the key ring that seals successors, and
+/// this process's instance id (the owner of the refresh leases it takes). Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    keys: KeyRing,
+    instance: Arc<str>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.pool.backend())
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// The store on `pool`, sealing with `keys`, as a new instance.
+    pub(crate) fn new(pool: Pool, keys: KeyRing) -> Self {
+        let mut id = [0u8; 9];
+        getrandom::fill(&mut id).expect("the operating system's random source failed");
+        let instance = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, id);
+        Self {
+            pool,
+            keys,
+            instance: instance.into(),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.pool.backend()
+    }
+
+    /// This process's id as the owner of leases.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Deletes what can no longer matter at `now`: successors whose presented token can no
+    /// longer come back (its session ended) or that a newer cookie superseded more than
+    /// [`successors::SUPERSEDED_KEEP_SECONDS`] ago, expired leases nobody sent, revoked sessions
+    /// whose cookies expired, used login states past their transaction's life. Returns the rows
+    /// deleted.
+    pub async fn prune(&self, now: i64) -> Result<u64, StoreError> {
+        let superseded_before = now - successors::SUPERSEDED_KEEP_SECONDS;
+        let statements: [(&str, bool); 4] = [
+            (
+                "DELETE FROM successors WHERE expires_at <= $1 OR superseded_at <= $2",
+                true,
+            ),
+            ("DELETE FROM revoked_sessions WHERE expires_at <= $1", false),
+            ("DELETE FROM used_login_states WHERE expires_at <= $1", false),
+            (
+                "DELETE FROM refresh_leases WHERE expires_at <= $1 AND sent = FALSE",
+                false,
+            ),
+        ];
+        let mut deleted = 0;
+        for (sql, with_superseded) in statements {
+            deleted += on_pool!(&self.pool, pool => {
+                let query = sqlx::query(sql).bind(now);
+                let query = if with_superseded { query.bind(superseded_before) } else { query };
+                query.execute(pool).await?.rows_affected()
+            });
+        }
+        Ok(deleted)
+    }
+
+    /// Rows per table, for benchmarks and operators: successors, leases, revoked sessions, used
+    /// login states.
+    pub async fn row_counts(&self) -> Result<[i64; 4], StoreError> {
+        let mut counts = [0; 4];
+        for (slot, table) in counts.iter_mut().zip([
+            "successors",
+            "refresh_leases",
+            "revoked_sessions",
+            "used_login_states",
+        ]) {
+            let sql = format!("SELECT count(*) FROM {table}");
+            *slot = on_pool!(&self.pool, pool => sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await?);
+        }
+        Ok(counts)
+    }
+}
