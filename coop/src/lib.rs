@@ -35,6 +35,7 @@ mod authorization;
 mod client_auth;
 mod clock;
 pub mod config;
+mod connection;
 mod dev;
 mod endpoints;
 mod error;
@@ -62,6 +63,7 @@ pub use config::{
     COUNTING_CLIENT_ID, Client, ClientPolicy, Config, ConfigError, GrantModel, RefreshTokenMode, TokenScope,
     User,
 };
+use connection::{CutSwitch, CuttableListener};
 use endpoints::{authorize, discovery, end_session, introspect, revoke, token, userinfo};
 use state::{Coop, SharedCoop};
 
@@ -129,7 +131,8 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<RunningCoo
     let dir = config.data_dir.display().to_string();
     let coop = Coop::new(config, issuer.clone(), clock.clone())
         .map_err(|source| StartError::Store { dir, source })?;
-    let app = router(Arc::new(coop));
+    let app = router(Arc::new(coop)).into_make_service_with_connect_info::<CutSwitch>();
+    let listener = CuttableListener(listener);
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let serve = axum::serve(listener, app).with_graceful_shutdown(async {

@@ -12,9 +12,9 @@
 //! whose refresh outcome is uncertain:
 //!
 //! - `reset_after_rotate`: the refresh is done and committed (the old refresh token used, the
-//!   new one stored), then the connection is cut mid-answer: `200` with `Content-Type:
-//!   application/json` and a `Content-Length` the body never reaches, so hyper aborts the
-//!   connection after a few bytes and the client sees an error, never a parseable answer.
+//!   new one stored), then the connection is cut mid-answer: the client reads `200`, the
+//!   headers (`application/json`, the whole answer's `Content-Length`) and a few bytes of the
+//!   body, then the connection ends ([`crate::connection`]): an error, never a parseable answer.
 //! - `html_after_rotate`: the refresh is done and committed, then the answer is `200
 //!   text/html`, a proxy's error page.
 //! - `gateway_5xx_html`: nothing is done; the answer is that 5xx status with an HTML body (a
@@ -181,7 +181,7 @@ pub struct FaultSettings {
     #[serde(default)]
     lost_answer_status: Option<u16>,
     /// A refresh is done and committed, then the connection is cut mid-answer (`200`,
-    /// `application/json`, a few bytes of a body that never ends). Refreshes only.
+    /// `application/json`, a few bytes of the body, then the end). Refreshes only.
     #[serde(default)]
     reset_after_rotate: bool,
     /// A refresh is done and committed, then answered `200 text/html` (a proxy's error page).

@@ -47,6 +47,9 @@ pub struct Presented<'a> {
     pub sub: &'a str,
     /// The session's scopes: an answer granting more is refused.
     pub scopes: &'a [String],
+    /// A committed renewal that did not rotate (the token is not used up) is only used while
+    /// its access token is fresh by this skew; a stale one is refreshed again.
+    pub skew: Duration,
 }
 
 /// What settles an uncertain outcome.
@@ -81,8 +84,8 @@ async fn run(
     uncertainty: Uncertainty,
 ) -> Result<Outcome, crate::store::StoreError> {
     let digest = Sha256::digest(presented.refresh_token.as_bytes()).to_vec();
-    if let Some(committed) = store.successor(&digest, presented.session_id).await? {
-        return Ok(decode(committed, presented.sub));
+    if let Some(outcome) = usable(store, &digest, presented, clock).await? {
+        return Ok(outcome);
     }
     let waiting_since = tokio::time::Instant::now();
     let lease = loop {
@@ -90,9 +93,9 @@ async fn run(
             LeaseTry::Acquired(lease) => break lease,
             LeaseTry::Held => {
                 tokio::time::sleep(POLL).await;
-                if let Some(committed) = store.successor(&digest, presented.session_id).await? {
+                if let Some(outcome) = usable(store, &digest, presented, clock).await? {
                     tracing::info!(sub = %presented.sub, "refresh: joined another instance's");
-                    return Ok(decode(committed, presented.sub));
+                    return Ok(outcome);
                 }
                 if waiting_since.elapsed() > WAIT_FOR_HOLDER {
                     return Ok(Outcome::Unavailable);
@@ -101,9 +104,9 @@ async fn run(
         }
     };
     // The previous holder may have committed just before giving the lease back.
-    if let Some(committed) = store.successor(&digest, presented.session_id).await? {
+    if let Some(outcome) = usable(store, &digest, presented, clock).await? {
         store.release(&lease).await?;
-        return Ok(decode(committed, presented.sub));
+        return Ok(outcome);
     }
     if lease.inherited_uncertain {
         tracing::warn!(sub = %presented.sub, "refresh: a previous holder sent this token and gave no outcome; settling it");
@@ -163,13 +166,6 @@ async fn send(
                 .as_deref()
                 .filter(|new| *new != presented.refresh_token)
                 .map(|new| Sha256::digest(new.as_bytes()).to_vec());
-            let Some(next_digest) = next_digest else {
-                // Not rotated (the same token, or none, came back): the token is not used up,
-                // so nothing can be lost or replayed; nothing to commit.
-                store.release(lease).await?;
-                return Ok(Outcome::Renewed(Arc::new(successor)));
-            };
-            let next_digest = Some(next_digest);
             let json = serde_json::to_vec(&successor).expect("a successor serializes");
             let committed = Committed::Renewed {
                 successor: json,
@@ -246,7 +242,7 @@ async fn settle(
         }
         Ok(None) if grace.is_some() => {
             tracing::info!(sub = %presented.sub, "refresh: trying once more inside the provider's reuse grace period");
-            let retried = Box::pin(send(
+            Box::pin(send(
                 store,
                 provider,
                 presented,
@@ -254,8 +250,7 @@ async fn settle(
                 clock,
                 Uncertainty::default(),
             ))
-            .await;
-            retried
+            .await
         }
         Ok(None) => {
             tracing::warn!(sub = %presented.sub, "refresh: no introspection to settle a lost answer; the session ends rather than replay the token");
@@ -326,6 +321,29 @@ async fn extended<T>(store: &Store, lease: &Lease, clock: &Clock, call: impl Fut
     let answer = call.await;
     keeper.abort();
     answer
+}
+
+/// The committed outcome for the presented token, when it answers the request: a rotation or an
+/// end always; a renewal that did not rotate only while its access token is fresh.
+async fn usable(
+    store: &Store,
+    digest: &[u8],
+    presented: &Presented<'_>,
+    clock: &Clock,
+) -> Result<Option<Outcome>, crate::store::StoreError> {
+    let Some(committed) = store.successor(digest, presented.session_id).await? else {
+        return Ok(None);
+    };
+    let outcome = decode(committed, presented.sub);
+    match &outcome {
+        Outcome::Renewed(successor)
+            if !successor.rotated_from(presented.refresh_token)
+                && successor.is_stale(clock.now(), presented.skew) =>
+        {
+            Ok(None)
+        }
+        _ => Ok(Some(outcome)),
+    }
 }
 
 /// What a committed outcome means to a request.

@@ -101,7 +101,7 @@ const MAX_CHAIN: usize = 8;
 /// What to do after looking at the cache.
 enum Step {
     Done(Renewal),
-    Follow(SessionData),
+    Follow(Box<SessionData>),
     Wait(watch::Receiver<Option<Outcome>>),
 }
 
@@ -160,7 +160,7 @@ impl Renewer {
             let mut done = match step {
                 Step::Done(renewal) => return (renewal, followed.then_some(current)),
                 Step::Follow(next) => {
-                    current = next;
+                    current = *next;
                     followed = true;
                     continue;
                 }
@@ -176,6 +176,17 @@ impl Renewer {
                     Outcome::Unavailable
                 }
             };
+            // A rotation answered from the store may be old: its access token expired long ago.
+            // Continue from its refresh token then (never hand out a stale token).
+            if let Outcome::Renewed(successor) = &outcome
+                && successor.rotated_from(&refresh_token)
+                && (successor.is_stale(self.clock.now(), self.config.skew)
+                    || rejected == Some(successor.access_token.as_str()))
+            {
+                current = successor.apply(&current);
+                followed = true;
+                continue;
+            }
             return (outcome.for_session(&current), followed.then_some(current));
         }
         tracing::warn!(sub = %data.farmer.sub, "too many remembered rotations to follow");
@@ -264,7 +275,7 @@ impl Renewer {
                             .as_deref()
                             .is_some_and(|next| cache.contains(&digest(next)));
                         if stale || newer {
-                            return Step::Follow(successor.apply(current));
+                            return Step::Follow(Box::new(successor.apply(current)));
                         }
                         return Step::Done(outcome.for_session(current));
                     }
@@ -315,6 +326,7 @@ impl Renewer {
                         ends_at,
                         sub: &sub,
                         scopes: &scopes,
+                        skew: renewer.config.skew,
                     };
                     committed::refresh(
                         store,

@@ -215,8 +215,8 @@ impl super::Store {
 
     /// Commits `outcome` for the lease's token in `session_id` (kept until `expires_at`, when
     /// the token can no longer be presented), and gives the lease back, in one transaction.
-    /// The first committed outcome of a digest stays: returns the one that is committed now
-    /// (ours, or an earlier one).
+    /// The first committed rotation or end of a digest stays; a renewal that did not rotate
+    /// (the token is not used up) replaces an earlier one. Returns what is committed now.
     pub async fn commit(
         &self,
         lease: &Lease,
@@ -247,7 +247,11 @@ impl super::Store {
             let mut transaction = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO successors (digest, session_id, outcome, key_id, sealed, next_digest, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (digest) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (digest) DO UPDATE SET key_id = excluded.key_id, sealed = excluded.sealed, \
+                 created_at = excluded.created_at, expires_at = excluded.expires_at \
+                 WHERE successors.outcome = 'renewed' AND successors.next_digest IS NULL \
+                 AND excluded.outcome = 'renewed' AND excluded.next_digest IS NULL"
             )
             .bind(digest)
             .bind(session_id)

@@ -9,18 +9,24 @@ mod authorization_code;
 mod refresh_token;
 
 use axum::Json;
-use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::client_auth;
+use crate::connection::CutSwitch;
 use crate::error::OAuthError;
 use crate::issue::TokenResponse;
 use crate::params::Params;
 use crate::state::SharedCoop;
 
-pub async fn token(State(coop): State<SharedCoop>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(coop): State<SharedCoop>,
+    ConnectInfo(connection): ConnectInfo<CutSwitch>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if coop.faults.unreadable_answer() {
         // What a misconfigured proxy in front of a provider answers: no work done.
         coop.counters.token_request("unknown", "unreadable_answer");
@@ -46,10 +52,10 @@ pub async fn token(State(coop): State<SharedCoop>, headers: HeaderMap, body: Byt
     }
     let refreshed = grant_type == "refresh_token" && result.is_ok();
     if refreshed && coop.faults.reset_after_rotate() {
+        // The answer goes out as usual, but the connection breaks after its first bytes.
         tracing::warn!("refresh done; its answer is cut off (reset_after_rotate fault)");
-        return cut_off_answer();
-    }
-    if refreshed && coop.faults.html_after_rotate() {
+        connection.cut_next_answer();
+    } else if refreshed && coop.faults.html_after_rotate() {
         tracing::warn!("refresh done; a proxy's error page answers instead (html_after_rotate fault)");
         return html_page(
             StatusCode::OK,
@@ -112,21 +118,6 @@ fn html_page(status: StatusCode, title: &str, message: &str) -> Response {
         "<html><head><title>{title}</title></head><body><h1>{title}</h1><p>{message}</p></body></html>"
     );
     (status, [(header::CONTENT_TYPE, "text/html")], page).into_response()
-}
-
-/// The start of a token answer, then a broken connection: `200`, `application/json`, and a
-/// `Content-Length` the body never reaches, so hyper aborts the connection once the few bytes
-/// there are have gone (the body's length is unknown to it until then: a stream). The client
-/// gets an error reading the answer, never a parseable one.
-fn cut_off_answer() -> Response {
-    const START: &[u8] = br#"{"access_token":"ey"#;
-    let body = Body::from_stream(Body::from(Bytes::from_static(START)).into_data_stream());
-    let mut response = Response::new(body);
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(4096));
-    response
 }
 
 /// A required parameter.
