@@ -663,8 +663,56 @@ async fn run<F: Future<Output = ()>>(store: Store, case: impl FnOnce(Env) -> F) 
         .unwrap_or_else(|_| panic!("the case took longer than {CASE_LIMIT:?} on {store:?}"));
 }
 
+async fn a_lease_taken_over_fences_its_old_holder(env: Env) {
+    let vault = env.open(&ring(&[("k1", K1)])).await;
+    let alice = owner("alice");
+    vault.enrol(&alice, "rt-0", &scopes(), NOW).await.unwrap();
+    let first = vault.lease(&alice, NOW, 60).await.unwrap().expect("free");
+    assert!(!first.uncertain);
+    assert!(vault.lease(&alice, NOW + 1, 60).await.unwrap().is_none(), "held");
+    assert!(vault.sending(&alice, &first, NOW + 1).await.unwrap());
+    // The first holder stalls past its lease; another run takes it over and learns that a
+    // token was sent without an outcome.
+    let second = vault.lease(&alice, NOW + 61, 60).await.unwrap().expect("expired");
+    assert!(
+        second.uncertain,
+        "the first holder sent the token and stored nothing"
+    );
+    // The old holder can no longer rotate, settle or release.
+    assert!(
+        !vault
+            .rotate_leased(&alice, &first, "rt-0", "rt-stale", NOW + 62)
+            .await
+            .unwrap()
+    );
+    assert!(!vault.settled(&alice, &first).await.unwrap());
+    vault.release(&alice, &first).await.unwrap();
+    assert!(
+        vault.lease(&alice, NOW + 62, 60).await.unwrap().is_none(),
+        "still the second's"
+    );
+    assert!(
+        vault
+            .rotate_leased(&alice, &second, "rt-0", "rt-1", NOW + 62)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        vault.refresh_token(&alice).await.unwrap().as_deref(),
+        Some("rt-1")
+    );
+    vault.release(&alice, &second).await.unwrap();
+    let third = vault
+        .lease(&alice, NOW + 63, 60)
+        .await
+        .unwrap()
+        .expect("released");
+    assert!(!third.uncertain, "a stored rotation settles it");
+}
+
 on_both_stores!(
     enrol_stores_the_token_sealed_and_returns_the_one_it_replaces,
+    a_lease_taken_over_fences_its_old_holder,
     rotate_is_a_compare_and_swap_on_the_current_token,
     concurrent_rotations_of_one_token_have_exactly_one_winner,
     needs_consent_drops_the_token_and_keeps_the_history,

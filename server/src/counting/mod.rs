@@ -25,7 +25,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::oidc::{Provider, ProviderError};
-use crate::vault::{Outcome, Owner, Vault};
+use crate::vault::{JobLease, Outcome, Owner, Vault};
 
 /// Runs in flight in this process: shutting down waits for them ([`drain`]), so a SIGTERM
 /// does not cut a refresh off between the provider's answer and the vault's write.
@@ -221,29 +221,86 @@ impl Job {
     /// One farmer, holding the vault's lease on the grant: another run counting this farmer
     /// right now (the schedule and `server count-eggs`, or another instance) is left to it.
     async fn count_leased(&self, owner: &Owner, day: time::Date) -> FarmerResult {
-        match self.vault.lease(owner, self.clock.now(), LEASE_SECONDS).await {
-            Ok(true) => {}
-            Ok(false) => return FarmerResult::Busy,
+        let lease = match self.vault.lease(owner, self.clock.now(), LEASE_SECONDS).await {
+            Ok(Some(lease)) => lease,
+            Ok(None) => return FarmerResult::Busy,
             Err(error) => {
                 return FarmerResult::RetryLater {
                     reason: format!("the vault: {error}"),
                 };
             }
-        }
-        let result = self.count(owner, day).await;
-        if let Err(error) = self.vault.release(owner).await {
+        };
+        let result = match self.settle_inherited(owner, &lease).await {
+            Some(result) => result,
+            None => self.count(owner, &lease, day).await,
+        };
+        if let Err(error) = self.vault.release(owner, &lease).await {
             tracing::warn!(sub = %owner.subject, %error, "daily count: lease not released (it expires)");
         }
         result
     }
 
+    /// A previous run presented the token and stored no outcome (it died): settled first, never
+    /// presented again on a guess. `None`: the token is still active, count as usual.
+    async fn settle_inherited(&self, owner: &Owner, lease: &JobLease) -> Option<FarmerResult> {
+        if !lease.uncertain {
+            return None;
+        }
+        tracing::warn!(sub = %owner.subject, "daily count: a previous run sent this grant's token without storing an outcome; settling it");
+        let refresh_token = match self.vault.refresh_token(owner).await {
+            Ok(Some(token)) => token,
+            Ok(None) => return Some(FarmerResult::Skipped),
+            Err(error) => {
+                return Some(FarmerResult::RetryLater {
+                    reason: format!("the vault: {error}"),
+                });
+            }
+        };
+        match self.settle(owner, lease, &refresh_token).await {
+            Ok(()) => None,
+            Err(result) => Some(result),
+        }
+    }
+
+    /// Settles a refresh whose answer was not fully received (see
+    /// [`crate::renewal::committed`]): `Ok(())` when the token is still active (nothing was
+    /// rotated; it may be presented), else the farmer's result — needs consent (the rotation is
+    /// lost: the grant is ended and revoked rather than replayed), or retry later when it is
+    /// still unknown (the grant stays uncertain for the next run).
+    async fn settle(&self, owner: &Owner, lease: &JobLease, refresh_token: &str) -> Result<(), FarmerResult> {
+        match self.provider.introspect(refresh_token).await {
+            Ok(Some(true)) => {
+                tracing::info!(sub = %owner.subject, "daily count: settled, the token is still active");
+                if let Err(error) = self.vault.settled(owner, lease).await {
+                    return Err(FarmerResult::RetryLater {
+                        reason: format!("the vault: {error}"),
+                    });
+                }
+                Ok(())
+            }
+            Ok(Some(false)) | Ok(None) => {
+                tracing::warn!(sub = %owner.subject, "daily count: the token may have been rotated and the answer is lost; ending the grant rather than replaying its token");
+                self.revoke(owner, refresh_token, "refresh_token", "the uncertain grant")
+                    .await;
+                Err(self
+                    .grant_dead(owner, refresh_token, "the refresh answer was lost")
+                    .await)
+            }
+            Err(error) => Err(FarmerResult::RetryLater {
+                reason: format!(
+                    "the refresh answer was lost and introspection failed ({error}); settled on the next run"
+                ),
+            }),
+        }
+    }
+
     /// One farmer, with retries while the provider or the API is unavailable.
-    async fn count(&self, owner: &Owner, day: time::Date) -> FarmerResult {
+    async fn count(&self, owner: &Owner, lease: &JobLease, day: time::Date) -> FarmerResult {
         // An access token already obtained survives a retry of the API call: no second refresh.
         let mut access_token: Option<String> = None;
         let mut waits = self.backoff.iter();
         loop {
-            match self.attempt(owner, day, &mut access_token).await {
+            match self.attempt(owner, lease, day, &mut access_token).await {
                 Ok(result) => return result,
                 Err(Unavailable(reason)) => match waits.next() {
                     Some(wait) => tokio::time::sleep(*wait).await,
@@ -256,11 +313,12 @@ impl Job {
     async fn attempt(
         &self,
         owner: &Owner,
+        lease: &JobLease,
         day: time::Date,
         access_token: &mut Option<String>,
     ) -> Result<FarmerResult, Unavailable> {
         if access_token.is_none() {
-            match self.renew(owner).await? {
+            match self.renew(owner, lease).await? {
                 Ok(token) => *access_token = Some(token),
                 Err(result) => return Ok(result),
             }
@@ -280,12 +338,21 @@ impl Job {
 
     /// A fresh access token for `owner`, the rotated refresh token stored first. `Ok(Err(_))`:
     /// the farmer's result, no access token.
-    async fn renew(&self, owner: &Owner) -> Result<Result<String, FarmerResult>, Unavailable> {
+    async fn renew(
+        &self,
+        owner: &Owner,
+        lease: &JobLease,
+    ) -> Result<Result<String, FarmerResult>, Unavailable> {
         let refresh_token = match self.vault.refresh_token(owner).await {
             Ok(Some(token)) => token,
             Ok(None) => return Ok(Err(FarmerResult::Skipped)),
             Err(error) => return Err(Unavailable(format!("the vault: {error}"))),
         };
+        match self.vault.sending(owner, lease, self.clock.now()).await {
+            Ok(true) => {}
+            Ok(false) => return Ok(Err(FarmerResult::Busy)),
+            Err(error) => return Err(Unavailable(format!("the vault: {error}"))),
+        }
         let tokens = match self
             .provider
             .refresh_with_scopes(&refresh_token, &JOB_SCOPES)
@@ -297,32 +364,39 @@ impl Job {
                     .grant_dead(owner, &refresh_token, "the grant is dead")
                     .await));
             }
-            Err(ProviderError::AnswerLost(detail)) => {
-                // COOP may have rotated the token: presenting it again would be a replay. The
-                // grant is ended cleanly instead, and the farmer asked to turn counting on again.
-                tracing::warn!(sub = %owner.subject, %detail, "daily count: the refresh answer was lost; ending the grant rather than replaying its token");
-                self.revoke(owner, &refresh_token, "refresh_token", "the uncertain grant")
-                    .await;
-                return Ok(Err(self
-                    .grant_dead(owner, &refresh_token, "the refresh answer was lost")
-                    .await));
+            Err(error @ (ProviderError::AnswerLost(_) | ProviderError::BadAnswer(_))) => {
+                // The provider may have rotated the token: never presented again on a guess.
+                tracing::warn!(sub = %owner.subject, %error, "daily count: the refresh answer was not fully received");
+                return match self.settle(owner, lease, &refresh_token).await {
+                    Ok(()) => Err(Unavailable(format!("the provider: {error}"))),
+                    Err(result) => Ok(Err(result)),
+                };
             }
             Err(ProviderError::Unavailable(detail)) => {
+                // Not received: the token is unused.
+                let _ = self.vault.settled(owner, lease).await;
                 return Err(Unavailable(format!("the provider: {detail}")));
             }
             Err(error) => {
+                let _ = self.vault.settled(owner, lease).await;
                 return Ok(Err(FarmerResult::Failed {
                     reason: error.to_string(),
                 }));
             }
         };
-        if let Some(new) = tokens
+        match tokens
             .refresh_token
             .as_deref()
             .filter(|new| *new != refresh_token)
-            && let Some(result) = self.store_rotation(owner, &refresh_token, new).await
         {
-            return Ok(Err(result));
+            Some(new) => {
+                if let Some(result) = self.store_rotation(owner, lease, &refresh_token, new).await {
+                    return Ok(Err(result));
+                }
+            }
+            None => {
+                let _ = self.vault.settled(owner, lease).await;
+            }
         }
         // RFC 6749 §6: never more than asked. A wider token is not used.
         if let Some(granted) = &tokens.scopes
@@ -369,11 +443,21 @@ impl Job {
     /// Stores a rotated refresh token before anything uses the new access token. The write is
     /// retried (the provider has already used up the old token: losing the new one loses the
     /// grant). `Some(result)` when the farmer cannot be counted.
-    async fn store_rotation(&self, owner: &Owner, old: &str, new: &str) -> Option<FarmerResult> {
+    async fn store_rotation(
+        &self,
+        owner: &Owner,
+        lease: &JobLease,
+        old: &str,
+        new: &str,
+    ) -> Option<FarmerResult> {
         let mut last_error = None;
         for wait in [0, 200, 1000, 5000] {
             tokio::time::sleep(Duration::from_millis(wait)).await;
-            match self.vault.rotate(owner, old, new, self.clock.now()).await {
+            match self
+                .vault
+                .rotate_leased(owner, lease, old, new, self.clock.now())
+                .await
+            {
                 Ok(true) => return None,
                 Ok(false) => {
                     // Turned off (or re-enrolled) meanwhile: the new token has no home.

@@ -168,6 +168,11 @@ const SQLITE: Migrations = &[
         "renewal",
         include_str!("../../migrations/sqlite/0003_renewal.sql"),
     ),
+    (
+        4,
+        "job fencing",
+        include_str!("../../migrations/sqlite/0004_job_fencing.sql"),
+    ),
 ];
 const POSTGRES: Migrations = &[
     (
@@ -184,6 +189,11 @@ const POSTGRES: Migrations = &[
         3,
         "renewal",
         include_str!("../../migrations/postgres/0003_renewal.sql"),
+    ),
+    (
+        4,
+        "job fencing",
+        include_str!("../../migrations/postgres/0004_job_fencing.sql"),
     ),
 ];
 
@@ -233,4 +243,29 @@ fn create_private(path: &Path) -> Result<(), VaultError> {
         options.mode(0o600);
     }
     options.open(path).map(drop).map_err(problem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A committed rotation must survive a power loss: SQLite syncs every commit (FULL = 2).
+    #[tokio::test]
+    async fn sqlite_syncs_every_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let opened = Pool::open(None, dir.path(), true).await.unwrap();
+        let Pool::Sqlite(pool) = &opened.pool else {
+            panic!("SQLite");
+        };
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(synchronous, 2, "PRAGMA synchronous = FULL");
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(journal, "wal");
+    }
 }

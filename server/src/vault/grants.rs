@@ -4,7 +4,7 @@
 //! `version`), so concurrent instances never lose a rotation.
 
 use super::keys::{self, OpenError};
-use super::{Owner, Vault, VaultError};
+use super::{JobLease, Owner, Vault, VaultError};
 use crate::store::on_pool;
 
 /// How often [`Vault::enrol`] re-reads a row that changed between its read and its write.
@@ -61,7 +61,7 @@ impl Vault {
                     sqlx::query(
                         "UPDATE offline_grants SET state = 'active', key_id = $4, sealed_token = $5, \
                          token_sha256 = $6, scopes = $7, enabled_since = $8, state_since = $8, \
-                         updated_at = $8, version = version + 1 \
+                         updated_at = $8, version = version + 1, uncertain_since = NULL \
                          WHERE issuer = $1 AND subject = $2 AND client_id = $3 AND version = $9",
                     )
                     .bind(&owner.issuer)
@@ -156,20 +156,100 @@ impl Vault {
         Ok(written == 1)
     }
 
-    /// Takes the owner's active grant for `seconds` (a job run refreshing it): `Ok(false)` when
-    /// another run holds it. Two runs at once never present one refresh token twice.
-    pub async fn lease(&self, owner: &Owner, now: i64, seconds: i64) -> Result<bool, VaultError> {
-        let written = on_pool!(&self.pool, pool => {
-            sqlx::query(
-                "UPDATE offline_grants SET leased_until = $4 \
+    /// Takes the owner's active grant for `seconds` (a job run refreshing it): `Ok(None)` when
+    /// another run holds it. Two runs at once never present one refresh token twice. The lease
+    /// is fenced by its holder id: a run whose lease expired and was taken over can neither
+    /// rotate ([`Vault::rotate_leased`]) nor release it.
+    pub async fn lease(&self, owner: &Owner, now: i64, seconds: i64) -> Result<Option<JobLease>, VaultError> {
+        let holder = crate::bff::transaction::random_token(12);
+        let taken: Option<Option<i64>> = on_pool!(&self.pool, pool => {
+            sqlx::query_scalar(
+                "UPDATE offline_grants SET leased_until = $4, lease_holder = $6 \
                  WHERE issuer = $1 AND subject = $2 AND client_id = $3 AND state = 'active' \
-                 AND (leased_until IS NULL OR leased_until <= $5)",
+                 AND (leased_until IS NULL OR leased_until <= $5) RETURNING uncertain_since",
             )
             .bind(&owner.issuer)
             .bind(&owner.subject)
             .bind(&owner.client_id)
             .bind(now + seconds)
             .bind(now)
+            .bind(&holder)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(taken.map(|uncertain_since| JobLease {
+            holder,
+            uncertain: uncertain_since.is_some(),
+        }))
+    }
+
+    /// Gives the lease back (only the holder's).
+    pub async fn release(&self, owner: &Owner, lease: &JobLease) -> Result<(), VaultError> {
+        self.leased(
+            "UPDATE offline_grants SET leased_until = NULL, lease_holder = NULL \
+             WHERE issuer = $1 AND subject = $2 AND client_id = $3 AND lease_holder = $4",
+            owner,
+            lease,
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Records that the holder is about to present the grant's token: until an outcome is
+    /// stored ([`Vault::rotate_leased`], [`Vault::settled`], or the grant's end), the grant is
+    /// uncertain and the next run settles it before presenting anything. `false`: the lease was
+    /// taken over; nothing may be sent.
+    pub async fn sending(&self, owner: &Owner, lease: &JobLease, now: i64) -> Result<bool, VaultError> {
+        self.leased(
+            "UPDATE offline_grants SET uncertain_since = $5 \
+             WHERE issuer = $1 AND subject = $2 AND client_id = $3 AND lease_holder = $4",
+            owner,
+            lease,
+            Some(now),
+        )
+        .await
+    }
+
+    /// The token is known not to have been used (not received, or still active): no longer
+    /// uncertain.
+    pub async fn settled(&self, owner: &Owner, lease: &JobLease) -> Result<bool, VaultError> {
+        self.leased(
+            "UPDATE offline_grants SET uncertain_since = NULL \
+             WHERE issuer = $1 AND subject = $2 AND client_id = $3 AND lease_holder = $4",
+            owner,
+            lease,
+            None,
+        )
+        .await
+    }
+
+    /// [`Vault::rotate`], only for the lease's holder; the grant is no longer uncertain.
+    pub async fn rotate_leased(
+        &self,
+        owner: &Owner,
+        lease: &JobLease,
+        old: &str,
+        new: &str,
+        now: i64,
+    ) -> Result<bool, VaultError> {
+        let sealed = self.keys.seal(owner, new);
+        let written = on_pool!(&self.pool, pool => {
+            sqlx::query(
+                "UPDATE offline_grants SET key_id = $4, sealed_token = $5, token_sha256 = $6, \
+                 updated_at = $7, version = version + 1, uncertain_since = NULL \
+                 WHERE issuer = $1 AND subject = $2 AND client_id = $3 AND state = 'active' \
+                 AND (token_sha256 = $8 OR token_sha256 = $6) AND lease_holder = $9",
+            )
+            .bind(&owner.issuer)
+            .bind(&owner.subject)
+            .bind(&owner.client_id)
+            .bind(&sealed.key_id)
+            .bind(&sealed.bytes)
+            .bind(keys::digest(new))
+            .bind(now)
+            .bind(keys::digest(old))
+            .bind(&lease.holder)
             .execute(pool)
             .await?
             .rows_affected()
@@ -177,21 +257,23 @@ impl Vault {
         Ok(written == 1)
     }
 
-    /// Gives the lease back.
-    pub async fn release(&self, owner: &Owner) -> Result<(), VaultError> {
-        on_pool!(&self.pool, pool => {
-            sqlx::query(
-                "UPDATE offline_grants SET leased_until = NULL \
-                 WHERE issuer = $1 AND subject = $2 AND client_id = $3",
-            )
-            .bind(&owner.issuer)
-            .bind(&owner.subject)
-            .bind(&owner.client_id)
-            .execute(pool)
-            .await?
-            .rows_affected()
+    async fn leased(
+        &self,
+        sql: &'static str,
+        owner: &Owner,
+        lease: &JobLease,
+        now: Option<i64>,
+    ) -> Result<bool, VaultError> {
+        let written = on_pool!(&self.pool, pool => {
+            let query = sqlx::query(sql)
+                .bind(&owner.issuer)
+                .bind(&owner.subject)
+                .bind(&owner.client_id)
+                .bind(&lease.holder);
+            let query = match now { Some(now) => query.bind(now), None => query };
+            query.execute(pool).await?.rows_affected()
         });
-        Ok(())
+        Ok(written == 1)
     }
 
     /// The grant is dead (`invalid_grant`): the token is deleted and the state says so, with
@@ -216,7 +298,7 @@ impl Vault {
             sqlx::query(
                 "UPDATE offline_grants SET state = 'needs_consent', key_id = NULL, \
                  sealed_token = NULL, token_sha256 = NULL, state_since = $4, updated_at = $4, \
-                 version = version + 1 \
+                 version = version + 1, uncertain_since = NULL \
                  WHERE issuer = $1 AND subject = $2 AND client_id = $3 AND state = 'active' \
                  AND ($5 IS NULL OR token_sha256 = $5)",
             )

@@ -36,6 +36,15 @@ pub struct Owner {
     pub client_id: String,
 }
 
+/// A job run's hold on a farmer's grant ([`Vault::lease`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobLease {
+    /// Random, per lease: what rotating and releasing are fenced by.
+    pub holder: String,
+    /// A previous run presented the token and stored no outcome (it died): settle it first.
+    pub uncertain: bool,
+}
+
 /// The durable, encrypted store. Cheap to clone (a pool and a key ring behind `Arc`s).
 #[derive(Clone)]
 pub struct Vault {

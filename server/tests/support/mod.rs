@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod postgres;
+pub mod processes;
 pub mod stores;
 
 use std::collections::BTreeMap;
