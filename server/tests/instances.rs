@@ -129,6 +129,16 @@ async fn eggs_within(base: &str, cookie: &str, limit: Duration) -> Result<Answer
     })
 }
 
+/// [`eggs_within`] on a task of its own (a browser whose request is under way).
+fn in_background(
+    base: &str,
+    cookie: &str,
+    limit: Duration,
+) -> tokio::task::JoinHandle<Result<Answer, reqwest::Error>> {
+    let (base, cookie) = (base.to_owned(), cookie.to_owned());
+    tokio::spawn(async move { eggs_within(&base, &cookie, limit).await })
+}
+
 fn assert_ok(answer: &Answer) {
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 }
@@ -314,11 +324,7 @@ async fn a_crash_mid_refresh_is_settled_without_a_replay() {
         d.expire_access_tokens();
         let before = d.refreshes().await;
         d.harness.faults(json!({ "answer_delay_ms": 3000 })).await;
-        let on_a = tokio::spawn(eggs_within(
-            &d.a.base.clone(),
-            &cookie.clone(),
-            Duration::from_secs(30),
-        ));
+        let on_a = in_background(&d.a.base, &cookie, Duration::from_secs(30));
         let rotated_after = d.until_rotated(before).await;
         d.a.kill9();
         let killed = Instant::now();
@@ -376,11 +382,7 @@ async fn a_graceful_stop_mid_refresh_commits_the_answer() {
         d.expire_access_tokens();
         let before = d.refreshes().await;
         d.harness.faults(json!({ "answer_delay_ms": 1500 })).await;
-        let on_a = tokio::spawn(eggs_within(
-            &d.a.base.clone(),
-            &cookie.clone(),
-            Duration::from_secs(30),
-        ));
+        let on_a = in_background(&d.a.base, &cookie, Duration::from_secs(30));
         d.until_rotated(before).await;
         let (status, took) = d.a.stop_gracefully(Duration::from_secs(30)).await;
         println!("A stopped ({status}) {took:.2?} after SIGTERM");

@@ -256,10 +256,7 @@ impl Job {
                 });
             }
         };
-        match self.settle(owner, lease, &refresh_token).await {
-            Ok(()) => None,
-            Err(result) => Some(result),
-        }
+        self.settle(owner, lease, &refresh_token).await.err()
     }
 
     /// Settles a refresh whose answer was not fully received (see
