@@ -48,6 +48,7 @@ use state::AppState;
 /// `Allow`, before the CSRF check), a body over the limit `413 payload_too_large`.
 pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
     state.start_background();
+    bff::revocation::spawn_outbox(&state);
     let routes = generate_route_list(App);
     let bff = bff::router(&state, cookie_keys.clone())
         .method_not_allowed_fallback(|| async { error::BffError::MethodNotAllowed })

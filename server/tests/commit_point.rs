@@ -337,6 +337,46 @@ async fn a_refresh_wider_than_the_session_is_refused(env: Env) {
     assert_eq!(env.reuse_detections().await, 0);
 }
 
+/// Logout while COOP cannot be reached: the revocation waits in the store's outbox, and an
+/// instance (here a new one: the restart of a deploy) sends it once COOP is back.
+async fn a_revocation_the_provider_could_not_take_is_retried_from_the_store(mut env: Env) {
+    env.harness.faults(json!({ "unavailable_seconds": 600 })).await;
+    let logout = http()
+        .post(env.a.url("/bff/logout"))
+        .header("cookie", &env.cookie)
+        .header("x-csrf", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.json::<Value>().await.unwrap()["revocation"], "retrying");
+    let store = env.a.state.as_ref().unwrap().store.clone().unwrap();
+    assert!(store.row_counts().await.unwrap()[4] >= 1, "kept in the outbox");
+    let _restarted = env.second().await;
+    env.harness.clear_faults().await;
+    env.harness.advance(Duration::from_secs(6));
+    let mut sent = false;
+    for _ in 0..100 {
+        if store.row_counts().await.unwrap()[4] == 0 {
+            sent = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(sent, "the outbox was emptied");
+    if env.renews() {
+        let grants = env.harness.grants("ada").await;
+        assert!(
+            grants["grants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|g| !g["revoked_reason"].is_null()),
+            "revoked at COOP: {grants}"
+        );
+    }
+    env.assert_no_replay().await;
+}
+
 /// Runs `case` within two minutes.
 async fn bounded<F: Future<Output = ()>>(what: String, case: F) {
     tokio::time::timeout(Duration::from_secs(120), case)
@@ -425,6 +465,10 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_burst_across_two_instances_makes_one_refresh() {
                 run(STORE, MODE, super::a_burst_across_two_instances_makes_one_refresh).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_revocation_the_provider_could_not_take_is_retried_from_the_store() {
+                run(STORE, MODE, super::a_revocation_the_provider_could_not_take_is_retried_from_the_store).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_refresh_wider_than_the_session_is_refused() {

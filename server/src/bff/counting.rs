@@ -193,7 +193,12 @@ pub(crate) async fn refuse(
             return error;
         }
     }
-    revocation::revoke_tokens_later(counting, consented.unwrap_or("(refused enrolment)"), tokens);
+    revocation::revoke_tokens_later(
+        state,
+        counting,
+        consented.unwrap_or("(refused enrolment)"),
+        tokens,
+    );
     error
 }
 
@@ -272,7 +277,7 @@ pub async fn off(State(state): State<AppState>, session: Session) -> Result<Json
     let removed = vault(&state)?.remove(&owner).await.map_err(vault_error)?;
     if let Some(token) = removed {
         // As the counting client: only the offline grant ends, never the session's.
-        revocation::revoke_later(counting, &owner.subject, token, "refresh_token");
+        revocation::revoke_later(&state, counting, &owner.subject, token, "refresh_token");
     }
     forget_login_client_grant(&state, &owner.subject).await?;
     tracing::info!(sub = %owner.subject, "daily counting turned off");

@@ -180,7 +180,7 @@ async fn redeem(
         Err(error) => {
             // Nothing will ever use what was issued for a refused login; it is revoked as the
             // client it was issued to.
-            revocation::revoke_tokens_later(provider, "(refused login)", &tokens);
+            revocation::revoke_tokens_later(state, provider, "(refused login)", &tokens);
             return Err(error);
         }
     };

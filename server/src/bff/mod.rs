@@ -7,7 +7,7 @@ mod counting;
 pub mod csrf;
 mod login;
 mod logout;
-mod revocation;
+pub(crate) mod revocation;
 mod sealed_cookie;
 mod session_info;
 pub mod throttle;

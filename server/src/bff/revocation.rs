@@ -22,8 +22,9 @@ use crate::state::AppState;
 /// How long logout waits for the provider before answering "retrying".
 pub const LOGOUT_WAIT: Duration = Duration::from_secs(3);
 
-/// Waits between background attempts (about 13 minutes in all). In memory: a restart forgets
-/// them (the log says which were still pending).
+/// Waits between attempts, then every last one until [`OUTBOX_KEEP_SECONDS`]. With a store the
+/// attempts are kept in its outbox (any instance retries them, across restarts); without one,
+/// in memory, five attempts (a restart forgets them; the log says which were still pending).
 pub const RETRY_DELAYS: [Duration; 5] = [
     Duration::from_secs(1),
     Duration::from_secs(5),
@@ -32,34 +33,68 @@ pub const RETRY_DELAYS: [Duration; 5] = [
     Duration::from_secs(600),
 ];
 
+/// How long a revocation is retried from the outbox at most (the longest a refresh token of
+/// ours may still matter).
+pub const OUTBOX_KEEP_SECONDS: i64 = 30 * 24 * 3600;
+
 type Token = (String, &'static str);
+
+/// Where a revocation that could not be sent goes: the store's outbox, or memory.
+#[derive(Clone)]
+struct Retry {
+    outbox: Option<(crate::store::Store, crate::clock::Clock)>,
+}
+
+impl Retry {
+    fn of(state: &AppState) -> Self {
+        Self {
+            outbox: state.store.clone().map(|store| (store, state.clock.clone())),
+        }
+    }
+}
 
 /// What to revoke for `data`: its tokens, and every successor the renewer remembers or the
 /// store committed. Forgets the session's successors in the renewer, so no request still
 /// carrying its cookie brings it back.
 async fn tokens_of(state: &AppState, data: &SessionData) -> Vec<Token> {
-    let mut refresh_tokens: Vec<String> = data.refresh_token.iter().cloned().collect();
-    for token in state
-        .renewer
-        .end(data)
-        .into_iter()
-        .chain(state.renewer.committed_chain(data).await)
-    {
-        if !refresh_tokens.contains(&token) {
-            refresh_tokens.push(token);
-        }
-    }
-    refresh_tokens
-        .into_iter()
+    let mut tokens = remembered_tokens_of(state, data);
+    tokens.extend(committed_tokens_of(state, data, &tokens).await);
+    tokens
+}
+
+/// `data`'s tokens and the successors the renewer remembers (forgetting them there).
+fn remembered_tokens_of(state: &AppState, data: &SessionData) -> Vec<Token> {
+    let successors = state.renewer.end(data);
+    data.refresh_token
+        .iter()
+        .cloned()
+        .chain(successors)
         .map(|token| (token, "refresh_token"))
         .chain([(data.access_token.clone(), "access_token")])
+        .collect()
+}
+
+/// The successors the store committed for `data` that are not in `known`.
+async fn committed_tokens_of(state: &AppState, data: &SessionData, known: &[Token]) -> Vec<Token> {
+    state
+        .renewer
+        .committed_chain(data)
+        .await
+        .into_iter()
+        .filter(|token| !known.iter().any(|(known, _)| known == token))
+        .map(|token| (token, "refresh_token"))
         .collect()
 }
 
 /// Ends `data`'s grant (logout) and says what came of it within [`LOGOUT_WAIT`]; what is still
 /// under way then goes on, and is retried, in the background.
 pub async fn end_grant(state: &AppState, data: &SessionData) -> Revocation {
-    let mut tasks = revoke_all(&state.provider, &data.farmer.sub, tokens_of(state, data).await);
+    let mut tasks = revoke_all(
+        &state.provider,
+        Retry::of(state),
+        &data.farmer.sub,
+        tokens_of(state, data).await,
+    );
     let mut result = Revocation::Revoked;
     // Whether an access token lives on (not revocable there), and whether a refresh token, so
     // the grant, was revoked.
@@ -96,28 +131,36 @@ pub async fn end_grant(state: &AppState, data: &SessionData) -> Revocation {
 
 /// [`end_grant`] without waiting (a replaced session, a session too large to keep).
 pub fn end_grant_later(state: &AppState, data: &SessionData) {
+    let known = remembered_tokens_of(state, data);
+    revoke_all(&state.provider, Retry::of(state), &data.farmer.sub, known.clone()).detach_all();
     let (state, data) = (state.clone(), data.clone());
     tokio::spawn(async move {
-        let tokens = tokens_of(&state, &data).await;
-        revoke_all(&state.provider, &data.farmer.sub, tokens).detach_all();
+        let committed = committed_tokens_of(&state, &data, &known).await;
+        revoke_all(&state.provider, Retry::of(&state), &data.farmer.sub, committed).detach_all();
     });
 }
 
 /// Revokes one token issued to `provider`'s client, without waiting (a replaced or turned-off
 /// offline grant).
-pub fn revoke_later(provider: &Arc<Provider>, sub: &str, token: String, hint: &'static str) {
-    revoke_all(provider, sub, vec![(token, hint)]).detach_all();
+pub fn revoke_later(
+    state: &AppState,
+    provider: &Arc<Provider>,
+    sub: &str,
+    token: String,
+    hint: &'static str,
+) {
+    revoke_all(provider, Retry::of(state), sub, vec![(token, hint)]).detach_all();
 }
 
 /// Revokes what a refused login was issued (by `provider`'s client), without waiting.
-pub fn revoke_tokens_later(provider: &Arc<Provider>, sub: &str, tokens: &Tokens) {
+pub fn revoke_tokens_later(state: &AppState, provider: &Arc<Provider>, sub: &str, tokens: &Tokens) {
     let issued = tokens
         .refresh_token
         .iter()
         .map(|token| (token.clone(), "refresh_token"))
         .chain([(tokens.access_token.clone(), "access_token")])
         .collect();
-    revoke_all(provider, sub, issued).detach_all();
+    revoke_all(provider, Retry::of(state), sub, issued).detach_all();
 }
 
 /// What became of one token.
@@ -129,10 +172,15 @@ enum Outcome {
 }
 
 /// One task per token; each answers its token's hint and what became of it.
-fn revoke_all(provider: &Arc<Provider>, sub: &str, tokens: Vec<Token>) -> JoinSet<(&'static str, Outcome)> {
+fn revoke_all(
+    provider: &Arc<Provider>,
+    retry: Retry,
+    sub: &str,
+    tokens: Vec<Token>,
+) -> JoinSet<(&'static str, Outcome)> {
     let mut tasks = JoinSet::new();
     for (token, hint) in tokens {
-        let (provider, sub) = (Arc::clone(provider), sub.to_owned());
+        let (provider, sub, retry) = (Arc::clone(provider), sub.to_owned(), retry.clone());
         tasks.spawn(async move {
             let outcome = match provider.revoke(&token, hint).await {
                 Ok(()) => {
@@ -143,7 +191,7 @@ fn revoke_all(provider: &Arc<Provider>, sub: &str, tokens: Vec<Token>) -> JoinSe
                     tracing::info!(%sub, hint, "not revoked: the provider does not revoke access tokens; it lives until it expires");
                     Outcome::LivesUntilExpiry
                 }
-                Err(error) => Outcome::Done(settle(&provider, &sub, token, hint, error)),
+                Err(error) => Outcome::Done(settle(&provider, &retry, &sub, token, hint, error).await),
             };
             (hint, outcome)
         });
@@ -153,8 +201,9 @@ fn revoke_all(provider: &Arc<Provider>, sub: &str, tokens: Vec<Token>) -> JoinSe
 
 /// Logs a failed revocation truthfully; retries it in the background when the provider may
 /// take it later.
-fn settle(
+async fn settle(
     provider: &Arc<Provider>,
+    retry: &Retry,
     sub: &str,
     token: String,
     hint: &'static str,
@@ -171,7 +220,27 @@ fn settle(
         }
         ProviderError::Unavailable(detail) | ProviderError::AnswerLost(detail) => {
             tracing::warn!(%sub, hint, %detail, "not revoked yet: the provider is unavailable; retrying in the background");
-            retry_in_background(Arc::clone(provider), sub.to_owned(), token, hint);
+            match &retry.outbox {
+                Some((store, clock)) => {
+                    let now = clock.now();
+                    let first = now + RETRY_DELAYS[0].as_secs() as i64;
+                    let kept = store
+                        .enqueue_revocation(
+                            provider.client_id(),
+                            sub,
+                            hint,
+                            &token,
+                            first,
+                            now + OUTBOX_KEEP_SECONDS,
+                        )
+                        .await;
+                    if let Err(error) = kept {
+                        tracing::error!(%sub, hint, %error, "the outbox could not keep it: retrying in memory only");
+                        retry_in_background(Arc::clone(provider), sub.to_owned(), token, hint);
+                    }
+                }
+                None => retry_in_background(Arc::clone(provider), sub.to_owned(), token, hint),
+            }
             Revocation::Retrying
         }
         ProviderError::Refused { code } => {
@@ -220,4 +289,68 @@ fn worst(a: Revocation, b: Revocation) -> Revocation {
         Revocation::Failed => 5,
     };
     if rank(b) > rank(a) { b } else { a }
+}
+
+/// Retries the store's outbox: every second, the revocations due are sent with the client they
+/// were issued to; unavailable again → later ([`RETRY_DELAYS`], then every last one), done or
+/// refused for good → forgotten. Any instance may take any row (each is claimed for a minute).
+pub fn spawn_outbox(state: &AppState) {
+    let Some(store) = state.store.clone() else {
+        return;
+    };
+    let (clock, login, counting) = (
+        state.clock.clone(),
+        Arc::clone(&state.provider),
+        state.counting_provider.clone(),
+    );
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(Duration::from_secs(1));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let due = match store.due_revocations(clock.now(), 32).await {
+                Ok(due) => due,
+                Err(error) => {
+                    tracing::warn!(%error, "revocation outbox: the store could not be read");
+                    continue;
+                }
+            };
+            for due in due {
+                let provider = [Some(&login), counting.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .find(|provider| provider.client_id() == due.client_id);
+                let Some(provider) = provider else {
+                    tracing::error!(sub = %due.subject, client_id = %due.client_id, "revocation outbox: a token of a client this server no longer has; dropped");
+                    let _ = store.revocation_done(&due.reference).await;
+                    continue;
+                };
+                let hint = if due.hint == "access_token" {
+                    "access_token"
+                } else {
+                    "refresh_token"
+                };
+                let result = match provider.revoke(&due.token, hint).await {
+                    Ok(()) => {
+                        tracing::info!(sub = %due.subject, hint, attempt = due.attempts + 1, "revoked from the outbox");
+                        store.revocation_done(&due.reference).await
+                    }
+                    Err(ProviderError::Unavailable(_) | ProviderError::AnswerLost(_)) => {
+                        let attempts = due.attempts + 1;
+                        let wait = RETRY_DELAYS[(attempts as usize).min(RETRY_DELAYS.len() - 1)];
+                        store
+                            .revocation_later(&due.reference, attempts, clock.now() + wait.as_secs() as i64)
+                            .await
+                    }
+                    Err(error) => {
+                        tracing::error!(sub = %due.subject, hint, %error, "revocation outbox: not revoked, and not retried");
+                        store.revocation_done(&due.reference).await
+                    }
+                };
+                if let Err(error) = result {
+                    tracing::warn!(%error, "revocation outbox: the store could not record an attempt");
+                }
+            }
+        }
+    });
 }

@@ -6,12 +6,14 @@
 //! - the vault ([`crate::vault`]): the daily job's offline grants and its history.
 //! - [`successors`]: what became of each refresh token a session presented (the successor
 //!   chain, sealed), and the refresh lease that makes one refresh per token across instances.
+//! - [`outbox`]: revocations the provider could not take yet, retried from here.
 //! - [`sessions`]: sessions ended for good (every copy of their cookie refused) and used login
 //!   states.
 //!
 //! No token is in SQL as plaintext: tokens are SHA-256 digests, successors are sealed with the
 //! vault key ring (bound to the presented token's digest and the session).
 
+pub mod outbox;
 pub mod pool;
 pub mod sessions;
 pub mod successors;
@@ -98,14 +100,15 @@ impl Store {
     }
 
     /// Rows per table, for benchmarks and operators: successors, leases, revoked sessions, used
-    /// login states.
-    pub async fn row_counts(&self) -> Result<[i64; 4], StoreError> {
-        let mut counts = [0; 4];
+    /// login states, revocations waiting in the outbox.
+    pub async fn row_counts(&self) -> Result<[i64; 5], StoreError> {
+        let mut counts = [0; 5];
         for (slot, table) in counts.iter_mut().zip([
             "successors",
             "refresh_leases",
             "revoked_sessions",
             "used_login_states",
+            "revocation_outbox",
         ]) {
             let sql = format!("SELECT count(*) FROM {table}");
             *slot = on_pool!(&self.pool, pool => sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await?);

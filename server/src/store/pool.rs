@@ -173,6 +173,11 @@ const SQLITE: Migrations = &[
         "job fencing",
         include_str!("../../migrations/sqlite/0004_job_fencing.sql"),
     ),
+    (
+        5,
+        "revocation outbox",
+        include_str!("../../migrations/sqlite/0005_revocation_outbox.sql"),
+    ),
 ];
 const POSTGRES: Migrations = &[
     (
@@ -194,6 +199,11 @@ const POSTGRES: Migrations = &[
         4,
         "job fencing",
         include_str!("../../migrations/postgres/0004_job_fencing.sql"),
+    ),
+    (
+        5,
+        "revocation outbox",
+        include_str!("../../migrations/postgres/0005_revocation_outbox.sql"),
     ),
 ];
 
