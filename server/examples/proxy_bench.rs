@@ -147,21 +147,32 @@ async fn edges_cost() {
     );
 }
 
-/// One session's access token expired, many requests at once: how many refreshes reach COOP.
+/// One session's access token expired, many requests at once, split across two instances on
+/// one store (the BFF's SQLite file, shared): how many refreshes reach COOP, how many statements
+/// the store was sent per renewal, and how many store rows a session costs afterwards.
 async fn storm() {
     let client = reqwest::Client::new();
-    let listener = listener().await;
-    let mut harness = Harness::start_with(&[listener.local_addr().unwrap().port()], |c| {
-        c.access_token_ttl = Duration::from_secs(1)
-    })
-    .await;
-    let bff = harness
-        .bff_with(listener, NEW_KEY, &[("TOPCLUCK_REFRESH_SKEW", "0")])
-        .await;
-    let (cookie, _) = bff.login("ada").await;
+    let (first, second) = (listener().await, listener().await);
+    let ports = [
+        first.local_addr().unwrap().port(),
+        second.local_addr().unwrap().port(),
+    ];
+    let mut harness = Harness::start_with(&ports, |c| c.access_token_ttl = Duration::from_secs(1)).await;
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap().to_owned();
+    let vars = [
+        ("TOPCLUCK_REFRESH_SKEW", "0"),
+        ("TOPCLUCK_DATA_DIR", data_dir.as_str()),
+    ];
+    let a = harness.bff_with(first, NEW_KEY, &vars).await;
+    let b = harness.bff_with(second, NEW_KEY, &vars).await;
+    let (cookie, _) = a.login("ada").await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
+    let stores = [&a, &b].map(|bff| bff.state.as_ref().unwrap().store.clone().unwrap());
+    let trips_before: u64 = stores.iter().map(|s| s.round_trips()).sum();
     let started = Instant::now();
-    let statuses: Vec<u16> = futures_util::future::join_all((0..STORM).map(|_| {
+    let statuses: Vec<u16> = futures_util::future::join_all((0..STORM).map(|i| {
+        let bff = if i % 2 == 0 { &a } else { &b };
         client
             .get(bff.url("/api/eggs"))
             .header("cookie", &cookie)
@@ -173,13 +184,37 @@ async fn storm() {
     .map(|r| r.unwrap().status().as_u16())
     .collect();
     let elapsed = started.elapsed();
+    let trips: u64 = stores.iter().map(|s| s.round_trips()).sum::<u64>() - trips_before;
     let counters = harness.counters().await;
     let ok = statuses.iter().filter(|s| **s == 200).count();
-    println!("refresh storm (in-process): {STORM} parallel requests with an expired access token");
+    println!(
+        "refresh storm: {STORM} parallel requests with an expired access token, split across two instances on one store"
+    );
     println!(
         "  {ok}/{STORM} answered 200 in {elapsed:.2?}; refreshes at COOP: {}; reuse detections: {}; grants revoked: {}",
         counters["token_requests"]["refresh_token"]["ok"],
         counters["reuse_detections"],
         counters["grants_revoked"]
+    );
+    println!("  store statements for this renewal (both instances, waiters included): {trips}");
+    // A lone renewal: what one refresh costs the store.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let lone_before = stores[0].round_trips();
+    let renewed = client
+        .get(a.url("/api/eggs"))
+        .header("cookie", &cookie)
+        .header("x-csrf", "1")
+        .send()
+        .await
+        .unwrap();
+    println!(
+        "  one renewal alone: HTTP {}, {} store statements",
+        renewed.status().as_u16(),
+        stores[0].round_trips() - lone_before
+    );
+    let rows = stores[0].row_counts().await.unwrap();
+    println!(
+        "  store rows for this one session: {} successors, {} leases, {} revoked sessions, {} used login states, {} outbox",
+        rows[0], rows[1], rows[2], rows[3], rows[4]
     );
 }

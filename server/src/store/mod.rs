@@ -36,6 +36,8 @@ pub struct Store {
     pool: Pool,
     keys: KeyRing,
     instance: Arc<str>,
+    /// Statements the renewal path has sent (successors and leases), for the benchmark.
+    round_trips: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -57,7 +59,18 @@ impl Store {
             pool,
             keys,
             instance: instance.into(),
+            round_trips: Arc::default(),
         }
+    }
+
+    /// Statements the renewal path has sent to the database so far (successors and leases).
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn trips(&self, statements: u64) {
+        self.round_trips
+            .fetch_add(statements, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn backend(&self) -> Backend {

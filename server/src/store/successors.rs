@@ -57,6 +57,7 @@ impl super::Store {
     /// session, or one that does not open, is no outcome (and logged).
     pub async fn successor(&self, digest: &[u8], session_id: &str) -> Result<Option<Committed>, StoreError> {
         type Row = (String, String, Option<String>, Option<Vec<u8>>, Option<Vec<u8>>);
+        self.trips(1);
         let row: Option<Row> = on_pool!(&self.pool, pool => {
             sqlx::query_as(
                 "SELECT session_id, outcome, key_id, sealed, next_digest FROM successors WHERE digest = $1",
@@ -104,6 +105,7 @@ impl super::Store {
     /// token, the new lease says the outcome is uncertain. Also marks the successor that led to
     /// `digest` as superseded: a request presents the newer token, so the browser has it.
     pub async fn try_lease(&self, digest: &[u8], now: i64, seconds: i64) -> Result<LeaseTry, StoreError> {
+        self.trips(1);
         on_pool!(&self.pool, pool => {
             sqlx::query(
                 "UPDATE successors SET superseded_at = $2 WHERE next_digest = $1 AND superseded_at IS NULL",
@@ -114,6 +116,7 @@ impl super::Store {
             .await?;
         });
         for _ in 0..4 {
+            self.trips(1);
             let current: Option<(i64, bool, i64)> = on_pool!(&self.pool, pool => {
                 sqlx::query_as("SELECT generation, sent, expires_at FROM refresh_leases WHERE digest = $1")
                     .bind(digest)
@@ -121,7 +124,7 @@ impl super::Store {
                     .await?
             });
             let taken: Option<i64> = match current {
-                None => on_pool!(&self.pool, pool => {
+                None => on_pool!({ self.trips(1); &self.pool }, pool => {
                     sqlx::query_scalar(
                         "INSERT INTO refresh_leases (digest, owner, generation, sent, expires_at) \
                          VALUES ($1, $2, 1, FALSE, $3) ON CONFLICT (digest) DO NOTHING RETURNING generation",
@@ -134,6 +137,7 @@ impl super::Store {
                 }),
                 Some((_, _, expires_at)) if expires_at > now => return Ok(LeaseTry::Held),
                 Some((generation, sent, _)) => {
+                    self.trips(1);
                     let taken = on_pool!(&self.pool, pool => {
                         sqlx::query_scalar(
                             "UPDATE refresh_leases SET owner = $2, generation = generation + 1, expires_at = $3 \
@@ -202,6 +206,7 @@ impl super::Store {
     }
 
     async fn fenced(&self, sql: &'static str, lease: &Lease, until: Option<i64>) -> Result<bool, StoreError> {
+        self.trips(1);
         let changed = on_pool!(&self.pool, pool => {
             let query = sqlx::query(sql)
                 .bind(&lease.digest)
@@ -243,6 +248,8 @@ impl super::Store {
             }
             Committed::Ended => ("ended", None, None, None),
         };
+        // BEGIN, two statements, COMMIT.
+        self.trips(4);
         on_pool!(&self.pool, pool => {
             let mut transaction = pool.begin().await?;
             sqlx::query(
