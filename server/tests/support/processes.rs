@@ -12,6 +12,13 @@ use std::time::{Duration, Instant};
 
 use super::{Bff, COUNTING_CLIENT, COUNTING_SECRET, NEW_KEY, SECRET, VAULT_KEYS};
 
+/// The server binary: integration tests are built with `cfg(test)` and know it; the benchmark
+/// example that borrows this kit never starts server processes.
+#[cfg(test)]
+const SERVER_BINARY: &str = env!("CARGO_BIN_EXE_server");
+#[cfg(not(test))]
+const SERVER_BINARY: &str = "server";
+
 /// How long a server may take to answer `GET /healthz` after it was spawned.
 const STARTUP_LIMIT: Duration = Duration::from_secs(60);
 
@@ -74,7 +81,7 @@ pub fn quiet_schedule() -> [(String, String); 2] {
 /// The server binary with a clean environment in `dir`: only `PATH`, a quiet log, the Leptos
 /// output name and site root (`dir`: no pages are needed), then `vars`.
 pub fn command(dir: &Path, vars: &[(String, String)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+    let mut command = Command::new(SERVER_BINARY);
     command
         .current_dir(dir)
         .env_clear()
@@ -264,9 +271,12 @@ impl ServerProcess {
         self.dir.path().to_owned()
     }
 
-    /// What it wrote to stdout and stderr so far.
+    /// What it wrote to stdout and stderr so far (colours taken out: the log's format colours
+    /// its lines even in a file).
     pub fn log(&self) -> String {
-        let read = |name: &str| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default();
+        let read = |name: &str| {
+            without_colours(&std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default())
+        };
         format!(
             "--- stdout ---\n{}--- stderr ---\n{}",
             read("stdout.log"),
@@ -282,6 +292,26 @@ impl ServerProcess {
             .map(str::to_owned)
             .collect()
     }
+}
+
+/// `text` without ANSI escape sequences (`ESC [ … letter`).
+fn without_colours(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        plain.push(c);
+    }
+    plain
 }
 
 impl Drop for ServerProcess {
