@@ -105,6 +105,7 @@ impl AppState {
     pub fn start_background(&self) {
         let _ = self.gate.follow(self.clock.clone());
         if let Some(store) = self.store.clone() {
+            store.listen();
             let clock = self.clock.clone();
             tokio::spawn(async move {
                 let mut ticks = tokio::time::interval(Duration::from_secs(60));

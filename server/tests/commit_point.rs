@@ -377,6 +377,54 @@ async fn a_revocation_the_provider_could_not_take_is_retried_from_the_store(mut 
     env.assert_no_replay().await;
 }
 
+/// A renewal that did not rotate is committed too; when the grant dies later, refreshing that
+/// same token is refused and the session ends — the earlier commit does not stand in the way.
+async fn a_grant_that_dies_after_a_renewal_ends_the_session(env: Env) {
+    env.harness.advance(Duration::from_secs(61));
+    let first = Env::eggs(&env.a, &env.cookie).await;
+    if !env.renews() {
+        return assert_ended(&first);
+    }
+    assert_ok(&first);
+    let cookie = first.cookie().unwrap_or_else(|| env.cookie.clone());
+    env.harness
+        .dev("grants/revoke", json!({ "username": "ada" }))
+        .await;
+    env.harness.advance(Duration::from_secs(61));
+    assert_ended(&Env::eggs(&env.a, &cookie).await);
+    env.assert_no_replay().await;
+}
+
+/// The browser moved on (it presented a newer cookie, and ten minutes passed): the link from an
+/// older copy is pruned, and that copy is refused without contacting COOP — the session lives on
+/// with the newest cookie.
+async fn an_older_copy_after_its_link_was_pruned_is_refused_without_a_replay(env: Env) {
+    let c0 = env.cookie.clone();
+    env.harness.advance(Duration::from_secs(61));
+    let first = Env::eggs(&env.a, &c0).await;
+    if env.mode != RefreshTokenMode::Rotate {
+        return;
+    }
+    let c1 = first.cookie().expect("rotated");
+    env.harness.advance(Duration::from_secs(61));
+    let second = Env::eggs(&env.a, &c1).await;
+    let c2 = second.cookie().expect("rotated again");
+    // Ten minutes on, the store is pruned (as every instance does each minute).
+    env.harness.advance(Duration::from_secs(601));
+    let store = env.a.state.as_ref().unwrap().store.clone().unwrap();
+    let now = env.a.state.as_ref().unwrap().clock.now();
+    assert!(
+        store.prune(now).await.unwrap() >= 1,
+        "the superseded link is pruned"
+    );
+    let before = env.refresh_requests().await;
+    let copy = Env::eggs(&env.a, &c0).await;
+    assert_eq!(copy.status, StatusCode::UNAUTHORIZED, "{}", copy.body);
+    assert_eq!(env.refresh_requests().await, before, "the old token was not sent");
+    assert_ok(&Env::eggs(&env.a, &c2).await);
+    env.assert_no_replay().await;
+}
+
 /// Runs `case` within two minutes.
 async fn bounded<F: Future<Output = ()>>(what: String, case: F) {
     tokio::time::timeout(Duration::from_secs(120), case)
@@ -469,6 +517,14 @@ macro_rules! suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_revocation_the_provider_could_not_take_is_retried_from_the_store() {
                 run(STORE, MODE, super::a_revocation_the_provider_could_not_take_is_retried_from_the_store).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_grant_that_dies_after_a_renewal_ends_the_session() {
+                run(STORE, MODE, super::a_grant_that_dies_after_a_renewal_ends_the_session).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn an_older_copy_after_its_link_was_pruned_is_refused_without_a_replay() {
+                run(STORE, MODE, super::an_older_copy_after_its_link_was_pruned_is_refused_without_a_replay).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_refresh_wider_than_the_session_is_refused() {

@@ -30,7 +30,7 @@ const WITHIN: Duration = Duration::from_secs(1);
 const POLL: Duration = Duration::from_millis(50);
 
 /// How long a case may take (its own work; waiting for the lock is not counted).
-const CASE_LIMIT: Duration = Duration::from_secs(120);
+const CASE_LIMIT: Duration = Duration::from_secs(150);
 
 /// COOP, two server processes `a` and `b` on one fresh PostgreSQL database.
 struct Deployment {
@@ -345,9 +345,11 @@ async fn a_login_post_replayed_from_a_to_b_is_refused() {
 }
 
 /// A is killed (SIGKILL) while COOP holds the answer of a refresh it already did: the rotated
-/// token is lost with A. B, with the old cookie, waits out A's lease (live up to 30 s after A
-/// took it), then settles the uncertain refresh through COOP's introspection: the token was
-/// used, so the session ends honestly — the token is never presented again.
+/// token is lost with A. B, with the old cookie, waits until A's request can no longer be in
+/// flight (the refresh timeout and a margin after A sent it, 70 s: before that, "active" at the
+/// introspection endpoint would prove nothing), then settles the uncertain refresh through
+/// COOP's introspection: the token was used, so the session ends honestly — the token is never
+/// presented again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_mid_refresh_is_settled_without_a_replay() {
     one_case("a_crash_mid_refresh_is_settled_without_a_replay", async {
@@ -383,8 +385,8 @@ async fn a_crash_mid_refresh_is_settled_without_a_replay() {
                 break answer;
             }
             assert!(
-                killed.elapsed() < Duration::from_secs(45),
-                "B still answers 503 45 s after A died: {polls:?}"
+                killed.elapsed() < Duration::from_secs(100),
+                "B still answers 503 100 s after A died: {polls:?}"
             );
             tokio::time::sleep(Duration::from_millis(500)).await;
         };

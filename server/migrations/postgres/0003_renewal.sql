@@ -22,13 +22,25 @@ CREATE INDEX successors_by_next ON successors (next_digest);
 CREATE INDEX successors_by_expiry ON successors (expires_at);
 
 -- One refresh per refresh token across instances: whoever holds the row calls the provider.
--- `generation` fences a holder whose lease was taken over; `sent` says the provider may have
--- acted (a holder that died after sending leaves an uncertain outcome).
+-- `generation` fences a holder whose lease was taken over; `sent_at` says when the token was
+-- sent (the provider may have acted: a holder that died after sending leaves an uncertain
+-- outcome, settled only once its request can no longer be in flight); `session_end` bounds how
+-- long an unsettled row can matter.
 CREATE TABLE refresh_leases (
     digest     BYTEA    NOT NULL PRIMARY KEY,
     owner      TEXT    NOT NULL,
     generation BIGINT  NOT NULL,
-    sent       BOOLEAN NOT NULL DEFAULT FALSE,
+    sent_at    BIGINT ,
+    session_end BIGINT  NOT NULL,
+    expires_at BIGINT  NOT NULL
+);
+
+-- The newest refresh token committed for each session (its digest): a token of the session
+-- that is neither this one nor has a committed outcome is an older copy whose link was pruned,
+-- refused without contacting the provider.
+CREATE TABLE session_heads (
+    session_id TEXT    NOT NULL PRIMARY KEY,
+    digest     BYTEA    NOT NULL,
     expires_at BIGINT  NOT NULL
 );
 

@@ -22,13 +22,25 @@ CREATE INDEX successors_by_next ON successors (next_digest);
 CREATE INDEX successors_by_expiry ON successors (expires_at);
 
 -- One refresh per refresh token across instances: whoever holds the row calls the provider.
--- `generation` fences a holder whose lease was taken over; `sent` says the provider may have
--- acted (a holder that died after sending leaves an uncertain outcome).
+-- `generation` fences a holder whose lease was taken over; `sent_at` says when the token was
+-- sent (the provider may have acted: a holder that died after sending leaves an uncertain
+-- outcome, settled only once its request can no longer be in flight); `session_end` bounds how
+-- long an unsettled row can matter.
 CREATE TABLE refresh_leases (
     digest     BLOB    NOT NULL PRIMARY KEY,
     owner      TEXT    NOT NULL,
     generation INTEGER NOT NULL,
-    sent       INTEGER NOT NULL DEFAULT 0,
+    sent_at    INTEGER,
+    session_end INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+
+-- The newest refresh token committed for each session (its digest): a token of the session
+-- that is neither this one nor has a committed outcome is an older copy whose link was pruned,
+-- refused without contacting the provider.
+CREATE TABLE session_heads (
+    session_id TEXT    NOT NULL PRIMARY KEY,
+    digest     BLOB    NOT NULL,
     expires_at INTEGER NOT NULL
 );
 

@@ -318,6 +318,12 @@ impl Provider {
             .send()
             .await
             .map_err(|e| unavailable(e.to_string()))?;
+        if response.status().is_client_error() {
+            // The provider will not answer this client (not allowed to introspect): as if it
+            // had no introspection. Unknown stays for outages only.
+            tracing::warn!(status = %response.status(), "introspection refused for this client: settling without it");
+            return Ok(None);
+        }
         if !response.status().is_success() {
             return Err(unavailable(format!("HTTP {}", response.status())));
         }

@@ -27,7 +27,8 @@ impl Transport {
     }
 }
 
-/// reqwest as `oauth2`/`openidconnect` call it. A 5xx or 429 answer becomes an error here:
+/// reqwest as `oauth2`/`openidconnect` call it. A 5xx (other than the provider's own
+/// `temporarily_unavailable`) or 429 answer becomes an error here:
 /// those crates would report an unparseable body instead, losing the status, and an outage
 /// would look like a broken provider.
 pub(super) struct StatusAware(pub(super) reqwest::Client);
@@ -41,8 +42,10 @@ impl<'c> oauth2::AsyncHttpClient<'c> for StatusAware {
         Box::pin(async move {
             let response = self.0.call(request).await?;
             let status = response.status();
+            // A 5xx is the provider's own "not done" only with `temporarily_unavailable`: any
+            // other (a gateway's page, a gateway's JSON, `server_error`) may come after the work.
             let failed = status.is_server_error() || status == axum::http::StatusCode::TOO_MANY_REQUESTS;
-            if failed && !is_oauth_error(response.body()) {
+            if failed && oauth_error(response.body()).as_deref() != Some("temporarily_unavailable") {
                 return Err(Transport::Status(status));
             }
             Ok(response)
@@ -50,29 +53,31 @@ impl<'c> oauth2::AsyncHttpClient<'c> for StatusAware {
     }
 }
 
-/// Whether `body` is an OAuth error response (RFC 6749 §5.2: a JSON object with a string
-/// `error`): the provider itself answered, and said what it did not do.
-fn is_oauth_error(body: &[u8]) -> bool {
+/// The `error` of an OAuth error response (RFC 6749 §5.2: a JSON object with a string
+/// `error`), if `body` is one.
+fn oauth_error(body: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct OAuthError {
-        #[allow(dead_code)]
         error: String,
     }
-    serde_json::from_slice::<OAuthError>(body).is_ok()
+    serde_json::from_slice::<OAuthError>(body).ok().map(|e| e.error)
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn only_a_json_error_object_is_the_providers_own_error() {
-        assert!(super::is_oauth_error(br#"{"error":"temporarily_unavailable"}"#));
+        assert_eq!(
+            super::oauth_error(br#"{"error":"temporarily_unavailable"}"#).as_deref(),
+            Some("temporarily_unavailable")
+        );
         for body in [
             &b"<html>502 Bad Gateway</html>"[..],
             b"",
             b"{}",
             br#"{"error":5}"#,
         ] {
-            assert!(!super::is_oauth_error(body), "{body:?}");
+            assert_eq!(super::oauth_error(body), None, "{body:?}");
         }
     }
 }

@@ -6,5 +6,5 @@ mod http;
 pub mod id_token;
 mod metadata;
 
-pub use client::{Provider, ProviderError, RETRY_AFTER_SECONDS, Tokens};
+pub use client::{Provider, ProviderError, REFRESH_TIMEOUT, RETRY_AFTER_SECONDS, Tokens};
 pub use metadata::Metadata;

@@ -168,12 +168,13 @@ async fn renew(
 ) -> Result<SessionData, BffError> {
     let (renewal, progressed) = state.renewer.renew(&state.provider, data, rejected).await;
     if let Some(progressed) = &progressed
-        && !matches!(renewal, Renewal::Renewed(_) | Renewal::Ended)
+        && !matches!(renewal, Renewal::Renewed(_) | Renewal::Ended | Renewal::StaleCopy)
     {
         // Renewal followed a remembered rotation, then failed: the successor it followed holds
         // the only live refresh token, so the cookie gets it even though the request fails.
-        let stored = session::save(session, progressed).await;
-        crate::bff::revoke_if_unkept(state, progressed, stored)?;
+        let mut progressed = progressed.clone();
+        let stored = session::save_fitting(session, &mut progressed).await;
+        crate::bff::revoke_if_unkept(state, &progressed, stored)?;
     }
     match renewal {
         Renewal::Renewed(mut renewed) => {
@@ -184,6 +185,11 @@ async fn renew(
         Renewal::Ended => {
             session::end(session).await?;
             state.gate.end_for_good(data).await;
+            Err(BffError::ReauthenticationRequired)
+        }
+        Renewal::StaleCopy => {
+            tracing::warn!(sub = %data.farmer.sub, "an older copy of a session's cookie was presented: refused, its session lives on");
+            session::end(session).await?;
             Err(BffError::ReauthenticationRequired)
         }
         Renewal::Unavailable { retry_after_seconds } => Err(BffError::ProviderUnavailable {

@@ -31,8 +31,11 @@ use crate::store::successors::{Committed, Lease, LeaseTry};
 /// provider call runs, so it never expires mid-call.
 pub const LEASE_SECONDS: i64 = 30;
 
-/// How often a request waiting for another instance's refresh looks for its outcome.
+/// How long a request waiting for another instance's refresh waits before looking for its
+/// outcome again: on PostgreSQL it wakes at once on the committing instance's NOTIFY, and this is
+/// only the fallback; on SQLite (one process, or one file) it is the poll.
 const POLL: Duration = Duration::from_millis(50);
+const POLL_NOTIFIED: Duration = Duration::from_millis(500);
 
 /// How long this task waits for another holder's outcome before answering "retry" (the other
 /// holder's refresh may take the whole refresh timeout).
@@ -50,6 +53,8 @@ pub struct Presented<'a> {
     /// A committed renewal that did not rotate (the token is not used up) is only used while
     /// its access token is fresh by this skew; a stale one is refreshed again.
     pub skew: Duration,
+    /// The token came in the request's cookie (not reached by following the chain).
+    pub from_cookie: bool,
 }
 
 /// What settles an uncertain outcome.
@@ -87,12 +92,33 @@ async fn run(
     if let Some(outcome) = usable(store, &digest, presented, clock).await? {
         return Ok(outcome);
     }
+    // No outcome for it, and the session's newest token is another: an older copy of the cookie
+    // whose link was pruned. Never sent.
+    if let Some(head) = store.head(presented.session_id).await?
+        && head != digest
+    {
+        return Ok(Outcome::StaleCopy);
+    }
     let waiting_since = tokio::time::Instant::now();
     let lease = loop {
-        match store.try_lease(&digest, clock.now(), LEASE_SECONDS).await? {
+        let now = clock.now();
+        match store
+            .try_lease(
+                &digest,
+                now,
+                LEASE_SECONDS,
+                presented.ends_at,
+                presented.from_cookie,
+            )
+            .await?
+        {
             LeaseTry::Acquired(lease) => break lease,
             LeaseTry::Held => {
-                tokio::time::sleep(POLL).await;
+                let wait = match store.backend() {
+                    crate::store::Backend::Postgres => POLL_NOTIFIED,
+                    crate::store::Backend::Sqlite => POLL,
+                };
+                store.wait_for_commit(wait).await;
                 if let Some(outcome) = usable(store, &digest, presented, clock).await? {
                     tracing::info!(sub = %presented.sub, "refresh: joined another instance's");
                     return Ok(outcome);
@@ -133,7 +159,7 @@ async fn send(
     clock: &Clock,
     uncertainty: Uncertainty,
 ) -> Result<Outcome, crate::store::StoreError> {
-    if !store.mark_sent(lease).await? {
+    if !store.mark_sent(lease, clock.now()).await? {
         tracing::warn!(sub = %presented.sub, "refresh: the lease was taken over before sending; not sent");
         return Ok(Outcome::Unavailable);
     }
@@ -152,6 +178,8 @@ async fn send(
                 // revoked, and the session ends (its old token is not sent again).
                 tracing::warn!(sub = %presented.sub, scope = %extra, "refresh: the provider granted more than the session's scopes; refused, session ended");
                 revoke_later(
+                    Some(store),
+                    clock,
                     provider,
                     presented.sub,
                     successor
@@ -178,6 +206,8 @@ async fn send(
                     // kept where no other instance (or restart) could find it.
                     tracing::error!(sub = %presented.sub, %error, "refresh: the successor could not be committed; revoking it, the session ends");
                     revoke_later(
+                        Some(store),
+                        clock,
                         provider,
                         presented.sub,
                         successor
@@ -237,7 +267,13 @@ async fn settle(
         }
         Ok(Some(false)) => {
             tracing::warn!(sub = %presented.sub, "refresh settled: the token is no longer active, the rotation was lost; the session ends");
-            revoke_later(provider, presented.sub, presented.refresh_token.to_owned());
+            revoke_later(
+                Some(store),
+                clock,
+                provider,
+                presented.sub,
+                presented.refresh_token.to_owned(),
+            );
             commit(store, lease, presented, clock, Committed::Ended).await
         }
         Ok(None) if grace.is_some() => {
@@ -254,7 +290,13 @@ async fn settle(
         }
         Ok(None) => {
             tracing::warn!(sub = %presented.sub, "refresh: no introspection to settle a lost answer; the session ends rather than replay the token");
-            revoke_later(provider, presented.sub, presented.refresh_token.to_owned());
+            revoke_later(
+                Some(store),
+                clock,
+                provider,
+                presented.sub,
+                presented.refresh_token.to_owned(),
+            );
             commit(store, lease, presented, clock, Committed::Ended).await
         }
         Err(error) => {
@@ -360,15 +402,52 @@ fn decode(committed: Committed, sub: &str) -> Outcome {
     }
 }
 
-/// Revokes `token` at the provider on its own task (best effort; logged).
-fn revoke_later(provider: &Arc<Provider>, sub: &str, token: String) {
-    let (provider, sub) = (Arc::clone(provider), sub.to_owned());
+/// Revokes `token` at the provider on its own task; when the provider cannot take it now, it
+/// waits in the store's outbox (retried by any instance, across restarts).
+pub(super) fn revoke_later(
+    store: Option<&Store>,
+    clock: &Clock,
+    provider: &Arc<Provider>,
+    sub: &str,
+    token: String,
+) {
+    let (store, clock, provider, sub) = (
+        store.cloned(),
+        clock.clone(),
+        Arc::clone(provider),
+        sub.to_owned(),
+    );
     tokio::spawn(async move {
         match provider.revoke(&token, "refresh_token").await {
             Ok(()) => tracing::info!(%sub, "revoked a refresh token that must not live on"),
+            Err(ProviderError::Unavailable(_) | ProviderError::AnswerLost(_)) if store.is_some() => {
+                let now = clock.now();
+                let kept = store
+                    .expect("checked")
+                    .enqueue_revocation(
+                        provider.client_id(),
+                        &sub,
+                        "refresh_token",
+                        &token,
+                        now + 1,
+                        now + OUTBOX_KEEP_SECONDS,
+                    )
+                    .await;
+                match kept {
+                    Ok(()) => {
+                        tracing::warn!(%sub, "a refresh token that must not live on waits in the outbox: the provider is unavailable")
+                    }
+                    Err(error) => {
+                        tracing::error!(%sub, %error, "a refresh token that must not live on was NOT revoked, nor kept to retry")
+                    }
+                }
+            }
             Err(error) => {
                 tracing::warn!(%sub, %error, "a refresh token that must not live on was NOT revoked")
             }
         }
     });
 }
+
+/// How long the outbox retries such a revocation at most.
+const OUTBOX_KEEP_SECONDS: i64 = 30 * 24 * 3600;

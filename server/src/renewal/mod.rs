@@ -48,6 +48,9 @@ pub enum Renewal {
     Renewed(Box<SessionData>),
     /// The refresh token is expired or revoked (`invalid_grant`), or there is none.
     Ended,
+    /// The cookie is an older copy of its session's (see [`Outcome::StaleCopy`]): this copy
+    /// ends, the session lives on in the browser that has the newest.
+    StaleCopy,
     /// The provider could not be reached, failed, or has not answered yet.
     Unavailable { retry_after_seconds: u64 },
     /// The provider refused TopCluck's client: a configuration fault.
@@ -156,7 +159,7 @@ impl Renewer {
             let Some(refresh_token) = current.refresh_token.clone() else {
                 return (Renewal::Ended, None);
             };
-            let step = self.look(provider, &current, &refresh_token, rejected);
+            let step = self.look(provider, &current, &refresh_token, rejected, !followed);
             let mut done = match step {
                 Step::Done(renewal) => return (renewal, followed.then_some(current)),
                 Step::Follow(next) => {
@@ -256,6 +259,7 @@ impl Renewer {
         current: &SessionData,
         refresh_token: &str,
         rejected: Option<&str>,
+        from_cookie: bool,
     ) -> Step {
         let key = digest(refresh_token);
         let now = self.clock.now();
@@ -288,7 +292,7 @@ impl Renewer {
             },
             None => {}
         }
-        Step::Wait(self.start(&mut cache, provider, key, refresh_token, current, now))
+        Step::Wait(self.start(&mut cache, provider, key, refresh_token, current, from_cookie))
     }
 
     /// Starts a refresh on its own task; its outcome reaches the cache whatever happens to the
@@ -300,10 +304,10 @@ impl Renewer {
         key: Key,
         refresh_token: &str,
         session: &SessionData,
-        now: i64,
+        from_cookie: bool,
     ) -> watch::Receiver<Option<Outcome>> {
         let (tx, rx) = watch::channel(None);
-        let generation = cache.start(key, rx.clone(), now);
+        let generation = cache.start(key, rx.clone(), self.clock.now());
         let (renewer, provider) = (Arc::clone(self), Arc::clone(provider));
         let (refresh_token, sub) = (refresh_token.to_owned(), session.farmer.sub.clone());
         let (session_id, ends_at, scopes) = (
@@ -327,6 +331,7 @@ impl Renewer {
                         sub: &sub,
                         scopes: &scopes,
                         skew: renewer.config.skew,
+                        from_cookie,
                     };
                     committed::refresh(
                         store,
@@ -348,13 +353,12 @@ impl Renewer {
             let outcome = match outcome {
                 Outcome::Renewed(successor) if logged_out => {
                     // Logged out while this refresh was in flight: what it brought is revoked.
-                    let token = successor.refresh_token.as_deref().unwrap_or(&refresh_token);
-                    match provider.revoke(token, "refresh_token").await {
-                        Ok(()) => tracing::info!(%sub, "refresh answered after logout: revoked"),
-                        Err(error) => {
-                            tracing::warn!(%sub, %error, "refresh answered after logout: NOT revoked")
-                        }
-                    }
+                    let token = successor
+                        .refresh_token
+                        .clone()
+                        .unwrap_or_else(|| refresh_token.clone());
+                    tracing::info!(%sub, "refresh answered after logout: revoking what it brought");
+                    committed::revoke_later(renewer.store.as_ref(), &renewer.clock, &provider, &sub, token);
                     Outcome::Ended
                 }
                 outcome => outcome,

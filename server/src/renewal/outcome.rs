@@ -80,6 +80,10 @@ pub enum Outcome {
     Renewed(Arc<Successor>),
     /// `invalid_grant`: the refresh token is dead.
     Ended,
+    /// The token is an older copy of the session's cookie whose link to the newest was pruned
+    /// (the browser has presented newer ones since): refused without contacting the provider —
+    /// that copy ends, the session does not.
+    StaleCopy,
     Unavailable,
     Misconfigured(String),
     BadAnswer(String),
@@ -89,7 +93,7 @@ impl Outcome {
     /// Worth remembering for the window: what the next request would otherwise redo with a
     /// used (or dead) refresh token.
     pub fn remembered(&self) -> bool {
-        matches!(self, Self::Renewed(_) | Self::Ended)
+        matches!(self, Self::Renewed(_) | Self::Ended | Self::StaleCopy)
     }
 
     pub fn bytes(&self) -> usize {
@@ -103,6 +107,7 @@ impl Outcome {
         match self {
             Self::Renewed(_) => "renewed",
             Self::Ended => "refresh token refused: session ended",
+            Self::StaleCopy => "an older copy of the session's cookie: refused",
             Self::Unavailable => "provider unavailable",
             Self::Misconfigured(_) => "client refused: configuration fault",
             Self::BadAnswer(_) => "unreadable answer",
@@ -114,6 +119,7 @@ impl Outcome {
         match self {
             Self::Renewed(successor) => Renewal::Renewed(Box::new(successor.apply(data))),
             Self::Ended => Renewal::Ended,
+            Self::StaleCopy => Renewal::StaleCopy,
             Self::Unavailable => Renewal::Unavailable {
                 retry_after_seconds: RETRY_AFTER_SECONDS,
             },

@@ -27,17 +27,16 @@ impl Gate {
 
     /// Whether `data`'s session was ended for good.
     pub fn refuses(&self, data: &SessionData, now: i64) -> bool {
-        !data.session_id.is_empty() && self.revoked.contains(&data.session_id, now)
+        self.revoked.contains(&data.session_id, now)
     }
 
     /// Ends `data`'s session for good: until its cookie expires, no copy of it is honoured.
     /// Recorded here first, then in the store (a failure there is logged: this instance still
     /// refuses it).
     pub async fn end_for_good(&self, data: &SessionData) {
-        if data.session_id.is_empty() {
-            return;
-        }
-        let until = data.ends_at();
+        // Until no copy of the cookie can be honoured any more: its maximum age (a copy's own
+        // end may move later as the refresh token slides).
+        let until = data.session_expires_at.max(data.ends_at());
         self.revoked.insert(&data.session_id, until);
         if let Some(store) = &self.store
             && let Err(error) = store.revoke_session(&data.session_id, until).await

@@ -153,7 +153,7 @@ pub fn effective_skew(expires_at: i64, issued_at: Option<i64>, skew: std::time::
 /// The session's data: `Ok(None)` when there is no session, `Err(ReauthenticationRequired)`
 /// (and the cookie cleared) when there was one and it has ended.
 pub async fn load(session: &Session, now: i64, gate: &Gate) -> Result<Option<SessionData>, BffError> {
-    let data = match session.get::<SessionData>(KEY).await {
+    let mut data = match session.get::<SessionData>(KEY).await {
         Ok(Some(data)) => data,
         Ok(None) => return Ok(None),
         // A cookie that opens but holds something else (a format from an older release): no
@@ -165,6 +165,10 @@ pub async fn load(session: &Session, now: i64, gate: &Gate) -> Result<Option<Ses
         }
         Err(error) => return Err(error.into()),
     };
+    if data.session_id.is_empty() {
+        // A cookie from before sessions had ids: one derived from what every copy shares.
+        data.session_id = legacy_session_id(&data);
+    }
     if data.ends_at() <= now {
         tracing::info!(sub = %data.farmer.sub, "session over: its refresh token or maximum age has expired");
         end(session).await?;
@@ -176,6 +180,16 @@ pub async fn load(session: &Session, now: i64, gate: &Gate) -> Result<Option<Ses
         return Err(BffError::ReauthenticationRequired);
     }
     Ok(Some(data))
+}
+
+/// The id of a session whose cookie predates session ids: the same for every copy of it.
+fn legacy_session_id(data: &SessionData) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{}\n{}", data.farmer.sub, data.session_expires_at));
+    format!(
+        "legacy-{}",
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, digest)
+    )
 }
 
 /// Starts a new session (a new id: no fixation) holding `data` (see [`save_fitting`]).

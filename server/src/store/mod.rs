@@ -38,7 +38,13 @@ pub struct Store {
     instance: Arc<str>,
     /// Statements the renewal path has sent (successors and leases), for the benchmark.
     round_trips: Arc<std::sync::atomic::AtomicU64>,
+    /// Woken when any instance commits a refresh outcome (PostgreSQL's LISTEN/NOTIFY; see
+    /// [`Store::listen`]).
+    committed: Arc<tokio::sync::Notify>,
 }
+
+/// The PostgreSQL channel a committed refresh outcome is announced on.
+const COMMITTED_CHANNEL: &str = "topcluck_successors";
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -60,6 +66,45 @@ impl Store {
             keys,
             instance: instance.into(),
             round_trips: Arc::default(),
+            committed: Arc::default(),
+        }
+    }
+
+    /// On PostgreSQL, listens for the refresh outcomes other instances commit, so a request
+    /// waiting for one wakes at once ([`Store::wait_for_commit`]); reconnects when the
+    /// connection drops. Nothing on SQLite (one process: waiters poll).
+    pub fn listen(&self) {
+        let Pool::Postgres(pool) = &self.pool else {
+            return;
+        };
+        let (pool, committed) = (pool.clone(), Arc::clone(&self.committed));
+        tokio::spawn(async move {
+            loop {
+                let listening = async {
+                    let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+                    listener.listen(COMMITTED_CHANNEL).await?;
+                    loop {
+                        listener.recv().await?;
+                        committed.notify_waiters();
+                    }
+                };
+                let result: Result<(), sqlx::Error> = listening.await;
+                if let Err(error) = result {
+                    tracing::warn!(%error, "store: LISTEN failed; waiters poll until it is back");
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    /// Waits until an instance commits a refresh outcome, or `at_most` (SQLite: just `at_most`,
+    /// a short poll).
+    pub async fn wait_for_commit(&self, at_most: std::time::Duration) {
+        match self.pool {
+            Pool::Postgres(_) => {
+                let _ = tokio::time::timeout(at_most, self.committed.notified()).await;
+            }
+            Pool::Sqlite(_) => tokio::time::sleep(at_most).await,
         }
     }
 
@@ -89,17 +134,19 @@ impl Store {
     /// deleted.
     pub async fn prune(&self, now: i64) -> Result<u64, StoreError> {
         let superseded_before = now - successors::SUPERSEDED_KEEP_SECONDS;
-        let statements: [(&str, bool); 4] = [
+        let statements: [(&str, bool); 5] = [
             (
                 "DELETE FROM successors WHERE expires_at <= $1 OR superseded_at <= $2",
                 true,
             ),
             ("DELETE FROM revoked_sessions WHERE expires_at <= $1", false),
             ("DELETE FROM used_login_states WHERE expires_at <= $1", false),
+            // A lease sent and never settled matters only while its session does.
             (
-                "DELETE FROM refresh_leases WHERE expires_at <= $1 AND sent = FALSE",
+                "DELETE FROM refresh_leases WHERE (expires_at <= $1 AND sent_at IS NULL) OR session_end <= $1",
                 false,
             ),
+            ("DELETE FROM session_heads WHERE expires_at <= $1", false),
         ];
         let mut deleted = 0;
         for (sql, with_superseded) in statements {

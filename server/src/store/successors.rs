@@ -15,6 +15,14 @@ use crate::vault::keys::OpenError;
 /// way can still carry the older one.
 pub const SUPERSEDED_KEEP_SECONDS: i64 = 600;
 
+/// How far apart instances' clocks may be: a lease is taken over only this long after it
+/// expired.
+pub const CLOCK_MARGIN_SECONDS: i64 = 5;
+
+/// How long a request sent to the provider may still be in flight (the refresh timeout and a
+/// margin): a dead holder's sent token is settled only after this.
+pub const IN_FLIGHT_SECONDS: i64 = crate::oidc::REFRESH_TIMEOUT.as_secs() as i64 + 10;
+
 /// What a successor's sealing is bound to besides the digest and the session.
 const CONTEXT: &[u8] = b"topcluck successor v1";
 
@@ -100,25 +108,37 @@ impl super::Store {
         }
     }
 
-    /// Tries to take the lease of `digest` for `seconds` from `now`. An expired lease is taken
-    /// over (its generation moves on, fencing the old holder); when its holder had sent the
-    /// token, the new lease says the outcome is uncertain. Also marks the successor that led to
-    /// `digest` as superseded: a request presents the newer token, so the browser has it.
-    pub async fn try_lease(&self, digest: &[u8], now: i64, seconds: i64) -> Result<LeaseTry, StoreError> {
-        self.trips(1);
-        on_pool!(&self.pool, pool => {
-            sqlx::query(
-                "UPDATE successors SET superseded_at = $2 WHERE next_digest = $1 AND superseded_at IS NULL",
-            )
-            .bind(digest)
-            .bind(now)
-            .execute(pool)
-            .await?;
-        });
+    /// Tries to take the lease of `digest` for `seconds` from `now` (`session_end`: how long the
+    /// row may matter). A lease is taken over only when it expired [`CLOCK_MARGIN_SECONDS`] ago
+    /// (instances' clocks may differ by that much) and, if its holder sent the token, once that
+    /// request can no longer be in flight ([`IN_FLIGHT_SECONDS`] after sending): the new lease
+    /// then says the outcome is uncertain. `from_cookie`: the token came in the request's own
+    /// cookie, so the browser has it — the successor that led to it is marked superseded (a
+    /// token the BFF only followed to proves nothing about the browser).
+    pub async fn try_lease(
+        &self,
+        digest: &[u8],
+        now: i64,
+        seconds: i64,
+        session_end: i64,
+        from_cookie: bool,
+    ) -> Result<LeaseTry, StoreError> {
+        if from_cookie {
+            self.trips(1);
+            on_pool!(&self.pool, pool => {
+                sqlx::query(
+                    "UPDATE successors SET superseded_at = $2 WHERE next_digest = $1 AND superseded_at IS NULL",
+                )
+                .bind(digest)
+                .bind(now)
+                .execute(pool)
+                .await?;
+            });
+        }
         for _ in 0..4 {
             self.trips(1);
-            let current: Option<(i64, bool, i64)> = on_pool!(&self.pool, pool => {
-                sqlx::query_as("SELECT generation, sent, expires_at FROM refresh_leases WHERE digest = $1")
+            let current: Option<(i64, Option<i64>, i64)> = on_pool!(&self.pool, pool => {
+                sqlx::query_as("SELECT generation, sent_at, expires_at FROM refresh_leases WHERE digest = $1")
                     .bind(digest)
                     .fetch_optional(pool)
                     .await?
@@ -126,27 +146,37 @@ impl super::Store {
             let taken: Option<i64> = match current {
                 None => on_pool!({ self.trips(1); &self.pool }, pool => {
                     sqlx::query_scalar(
-                        "INSERT INTO refresh_leases (digest, owner, generation, sent, expires_at) \
-                         VALUES ($1, $2, 1, FALSE, $3) ON CONFLICT (digest) DO NOTHING RETURNING generation",
+                        "INSERT INTO refresh_leases (digest, owner, generation, sent_at, session_end, expires_at) \
+                         VALUES ($1, $2, 1, NULL, $3, $4) ON CONFLICT (digest) DO NOTHING RETURNING generation",
                     )
                     .bind(digest)
                     .bind(&*self.instance)
+                    .bind(session_end)
                     .bind(now + seconds)
                     .fetch_optional(pool)
                     .await?
                 }),
-                Some((_, _, expires_at)) if expires_at > now => return Ok(LeaseTry::Held),
-                Some((generation, sent, _)) => {
+                Some((_, sent_at, expires_at))
+                    if expires_at + CLOCK_MARGIN_SECONDS > now
+                        || sent_at.is_some_and(|sent| sent + IN_FLIGHT_SECONDS > now) =>
+                {
+                    return Ok(LeaseTry::Held);
+                }
+                Some((generation, sent_at, _)) => {
                     self.trips(1);
+                    // The same generation and the same `sent_at` as read: a holder that marked
+                    // it sent meanwhile keeps it.
                     let taken = on_pool!(&self.pool, pool => {
                         sqlx::query_scalar(
                             "UPDATE refresh_leases SET owner = $2, generation = generation + 1, expires_at = $3 \
-                             WHERE digest = $1 AND generation = $4 RETURNING generation",
+                             WHERE digest = $1 AND generation = $4 \
+                             AND ((sent_at IS NULL AND $5 IS NULL) OR sent_at = $5) RETURNING generation",
                         )
                         .bind(digest)
                         .bind(&*self.instance)
                         .bind(now + seconds)
                         .bind(generation)
+                        .bind(sent_at)
                         .fetch_optional(pool)
                         .await?
                     });
@@ -154,7 +184,7 @@ impl super::Store {
                         return Ok(LeaseTry::Acquired(Lease {
                             digest: digest.to_vec(),
                             generation,
-                            inherited_uncertain: sent,
+                            inherited_uncertain: sent_at.is_some(),
                         }));
                     }
                     None
@@ -172,13 +202,14 @@ impl super::Store {
         Ok(LeaseTry::Held)
     }
 
-    /// Records that the lease's token is about to be sent to the provider. `false`: the lease
-    /// is no longer this holder's (taken over): it must not be sent.
-    pub async fn mark_sent(&self, lease: &Lease) -> Result<bool, StoreError> {
+    /// Records that the lease's token is sent to the provider now. `false`: the lease is no
+    /// longer this holder's, or it has expired (it could be taken over): it must not be sent.
+    pub async fn mark_sent(&self, lease: &Lease, now: i64) -> Result<bool, StoreError> {
         self.fenced(
-            "UPDATE refresh_leases SET sent = TRUE WHERE digest = $1 AND owner = $2 AND generation = $3",
+            "UPDATE refresh_leases SET sent_at = $4 \
+             WHERE digest = $1 AND owner = $2 AND generation = $3 AND expires_at > $4",
             lease,
-            None,
+            Some(now),
         )
         .await
     }
@@ -248,17 +279,18 @@ impl super::Store {
             }
             Committed::Ended => ("ended", None, None, None),
         };
-        // BEGIN, two statements, COMMIT.
+        // BEGIN, two statements, COMMIT (the head and NOTIFY are counted where they are sent).
         self.trips(4);
         on_pool!(&self.pool, pool => {
             let mut transaction = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO successors (digest, session_id, outcome, key_id, sealed, next_digest, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (digest) DO UPDATE SET key_id = excluded.key_id, sealed = excluded.sealed, \
+                 ON CONFLICT (digest) DO UPDATE SET outcome = excluded.outcome, key_id = excluded.key_id, \
+                 sealed = excluded.sealed, next_digest = excluded.next_digest, \
                  created_at = excluded.created_at, expires_at = excluded.expires_at \
                  WHERE successors.outcome = 'renewed' AND successors.next_digest IS NULL \
-                 AND excluded.outcome = 'renewed' AND excluded.next_digest IS NULL"
+                 AND successors.session_id = excluded.session_id"
             )
             .bind(digest)
             .bind(session_id)
@@ -276,12 +308,43 @@ impl super::Store {
                 .bind(lease.generation)
                 .execute(&mut *transaction)
                 .await?;
+            if let Committed::Renewed { next_digest, .. } = outcome {
+                // The session's newest token: what an older copy of its cookie is told apart by.
+                self.trips(1);
+                sqlx::query(
+                    "INSERT INTO session_heads (session_id, digest, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (session_id) DO UPDATE SET digest = excluded.digest, expires_at = excluded.expires_at",
+                )
+                .bind(session_id)
+                .bind(next_digest.as_deref().unwrap_or(digest))
+                .bind(expires_at)
+                .execute(&mut *transaction)
+                .await?;
+            }
+            if self.pool.backend() == super::Backend::Postgres {
+                // Delivered at commit: the other instances' waiters wake at once.
+                self.trips(1);
+                sqlx::query(sqlx::AssertSqlSafe(format!("NOTIFY {}", super::COMMITTED_CHANNEL)))
+                    .execute(&mut *transaction)
+                    .await?;
+            }
             transaction.commit().await?;
         });
         Ok(self
             .successor(digest, session_id)
             .await?
             .unwrap_or_else(|| outcome.clone()))
+    }
+
+    /// The digest of the newest token committed for `session_id`, if any rotation was.
+    pub async fn head(&self, session_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.trips(1);
+        Ok(on_pool!(&self.pool, pool => {
+            sqlx::query_scalar("SELECT digest FROM session_heads WHERE session_id = $1")
+                .bind(session_id)
+                .fetch_optional(pool)
+                .await?
+        }))
     }
 
     /// Whether anyone holds a live lease on `digest` (a refresh of it is under way somewhere).
