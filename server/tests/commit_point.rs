@@ -248,13 +248,7 @@ async fn logout_ends_every_copy_of_the_cookie(mut env: Env) {
     let copy = env.cookie.clone();
     let b = env.second().await;
     assert_ok(&Env::eggs(&b, &copy).await);
-    let logout = http()
-        .post(env.a.url("/bff/logout"))
-        .header("cookie", &env.cookie)
-        .header("x-csrf", "1")
-        .send()
-        .await
-        .unwrap();
+    let logout = env.a.logout(&env.cookie).await;
     assert_eq!(logout.status(), StatusCode::OK);
     assert_eq!(env.a.session(Some(&copy)).await.0, StatusCode::UNAUTHORIZED);
     assert_ended(&Env::eggs(&env.a, &copy).await);
@@ -341,13 +335,7 @@ async fn a_refresh_wider_than_the_session_is_refused(env: Env) {
 /// instance (here a new one: the restart of a deploy) sends it once COOP is back.
 async fn a_revocation_the_provider_could_not_take_is_retried_from_the_store(mut env: Env) {
     env.harness.faults(json!({ "unavailable_seconds": 600 })).await;
-    let logout = http()
-        .post(env.a.url("/bff/logout"))
-        .header("cookie", &env.cookie)
-        .header("x-csrf", "1")
-        .send()
-        .await
-        .unwrap();
+    let logout = env.a.logout(&env.cookie).await;
     assert_eq!(logout.json::<Value>().await.unwrap()["revocation"], "retrying");
     let store = env.a.state.as_ref().unwrap().store.clone().unwrap();
     assert!(store.row_counts().await.unwrap()[4] >= 1, "kept in the outbox");

@@ -362,13 +362,7 @@ async fn a_lost_refresh_answer_is_never_replayed(farm: Farm) {
 async fn turning_it_off_revokes_and_logging_out_does_not(farm: Farm) {
     let ada = farm.enrolled("ada").await;
     // Logging out of TopCluck (and COOP) leaves counting on: the offline grant lives.
-    let logout = http()
-        .post(farm.bff.url("/bff/logout"))
-        .header("cookie", &ada)
-        .header("x-csrf", "1")
-        .send()
-        .await
-        .unwrap();
+    let logout = farm.bff.logout(&ada).await;
     assert_eq!(logout.status(), StatusCode::OK);
     // The provider that does not revoke access tokens still had the grant revoked: logout says
     // so, not "failed".

@@ -295,6 +295,23 @@ impl Provider {
         Ok(tokens(response))
     }
 
+    /// POSTs `form` to `url` as this confidential client (`client_secret_basic`).
+    async fn authenticated_post(
+        &self,
+        url: url::Url,
+        form: &[(&str, &str)],
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        self.http
+            .post(url)
+            .basic_auth(
+                form_encode(&self.client_id),
+                Some(form_encode(self.client_secret.expose())),
+            )
+            .form(form)
+            .send()
+            .await
+    }
+
     /// Asks the provider whether `refresh_token` (one of this client's) is still active
     /// (RFC 7662). `Ok(None)`: the provider offers no introspection. Unreachable, 5xx, or an
     /// unreadable answer: [`ProviderError::Unavailable`] (still unknown).
@@ -308,14 +325,10 @@ impl Provider {
             .ok_or_else(|| ProviderError::Rejected("introspection_endpoint is not https".into()))?;
         let unavailable = |e: String| ProviderError::Unavailable(format!("introspection: {e}"));
         let response = self
-            .http
-            .post(url)
-            .basic_auth(
-                form_encode(&self.client_id),
-                Some(form_encode(self.client_secret.expose())),
+            .authenticated_post(
+                url,
+                &[("token", refresh_token), ("token_type_hint", "refresh_token")],
             )
-            .form(&[("token", refresh_token), ("token_type_hint", "refresh_token")])
-            .send()
             .await
             .map_err(|e| unavailable(e.to_string()))?;
         if response.status().is_client_error() {
@@ -363,14 +376,7 @@ impl Provider {
             return Err(ProviderError::Rejected("revocation_endpoint is not HTTPS".into()));
         }
         let response = self
-            .http
-            .post(url)
-            .basic_auth(
-                form_encode(&self.client_id),
-                Some(form_encode(self.client_secret.expose())),
-            )
-            .form(&[("token", token), ("token_type_hint", hint)])
-            .send()
+            .authenticated_post(url, &[("token", token), ("token_type_hint", hint)])
             .await
             .map_err(|e| ProviderError::Unavailable(format!("revocation: {e}")))?;
         match response.status() {

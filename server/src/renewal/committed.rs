@@ -267,14 +267,7 @@ async fn settle(
         }
         Ok(Some(false)) => {
             tracing::warn!(sub = %presented.sub, "refresh settled: the token is no longer active, the rotation was lost; the session ends");
-            revoke_later(
-                Some(store),
-                clock,
-                provider,
-                presented.sub,
-                presented.refresh_token.to_owned(),
-            );
-            commit(store, lease, presented, clock, Committed::Ended).await
+            end_honestly(store, provider, presented, lease, clock).await
         }
         Ok(None) if grace.is_some() => {
             tracing::info!(sub = %presented.sub, "refresh: trying once more inside the provider's reuse grace period");
@@ -290,14 +283,7 @@ async fn settle(
         }
         Ok(None) => {
             tracing::warn!(sub = %presented.sub, "refresh: no introspection to settle a lost answer; the session ends rather than replay the token");
-            revoke_later(
-                Some(store),
-                clock,
-                provider,
-                presented.sub,
-                presented.refresh_token.to_owned(),
-            );
-            commit(store, lease, presented, clock, Committed::Ended).await
+            end_honestly(store, provider, presented, lease, clock).await
         }
         Err(error) => {
             // Still unknown: the lease stays "sent" and is let go at once, so the next request
@@ -307,6 +293,20 @@ async fn settle(
             Ok(Outcome::Unavailable)
         }
     }
+}
+
+/// The token may have been used and will never be presented again: it is revoked (its grant
+/// with it, at most providers) and the session's end committed.
+async fn end_honestly(
+    store: &Store,
+    provider: &Arc<Provider>,
+    presented: &Presented<'_>,
+    lease: &Lease,
+    clock: &Clock,
+) -> Result<Outcome, crate::store::StoreError> {
+    let token = presented.refresh_token.to_owned();
+    revoke_later(Some(store), clock, provider, presented.sub, token);
+    commit(store, lease, presented, clock, Committed::Ended).await
 }
 
 /// Commits `committed` and answers what is committed (ours, or an earlier outcome), retrying

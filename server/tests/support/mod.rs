@@ -448,6 +448,17 @@ impl Bff {
         (set_cookie.split(';').next().unwrap().to_owned(), set_cookie)
     }
 
+    /// `POST /bff/logout` as the SPA sends it, with the session cookie `cookie`.
+    pub async fn logout(&self, cookie: &str) -> reqwest::Response {
+        http()
+            .post(self.url("/bff/logout"))
+            .header("cookie", cookie)
+            .header("x-csrf", "1")
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn session(&self, cookie: Option<&str>) -> (StatusCode, Value) {
         let mut request = http().get(self.url("/bff/session"));
         if let Some(cookie) = cookie {
