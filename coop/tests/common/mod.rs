@@ -420,14 +420,7 @@ impl TestCoop {
 
     /// `POST /revoke` with this form by `client_id` (`client_secret_basic`): the status and body.
     pub async fn revoke_with(&self, client_id: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-        let response = backend()
-            .post(self.url("/revoke"))
-            .basic_auth(client_id, Some(self.secret_of(client_id)))
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        (response.status(), response.json().await.unwrap_or(Value::Null))
+        self.client_post("/revoke", client_id, form).await
     }
 
     /// `POST /introspect` of `token` by `client_id` (`client_secret_basic`): the status and body.
@@ -438,8 +431,13 @@ impl TestCoop {
     /// `POST /introspect` with this form by `client_id` (`client_secret_basic`): the status and
     /// body.
     pub async fn introspect_with(&self, client_id: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        self.client_post("/introspect", client_id, form).await
+    }
+
+    /// `POST path` with this form as `client_id` (`client_secret_basic`): the status and body.
+    async fn client_post(&self, path: &str, client_id: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
         let response = backend()
-            .post(self.url("/introspect"))
+            .post(self.url(path))
             .basic_auth(client_id, Some(self.secret_of(client_id)))
             .form(form)
             .send()

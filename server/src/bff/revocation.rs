@@ -22,7 +22,7 @@ use crate::state::AppState;
 /// How long logout waits for the provider before answering "retrying".
 pub const LOGOUT_WAIT: Duration = Duration::from_secs(3);
 
-/// Waits between attempts, then every last one until [`OUTBOX_KEEP_SECONDS`]. With a store the
+/// Waits between attempts, then every last one until [`crate::store::outbox::KEEP_SECONDS`]. With a store the
 /// attempts are kept in its outbox (any instance retries them, across restarts); without one,
 /// in memory, five attempts (a restart forgets them; the log says which were still pending).
 pub const RETRY_DELAYS: [Duration; 5] = [
@@ -32,10 +32,6 @@ pub const RETRY_DELAYS: [Duration; 5] = [
     Duration::from_secs(120),
     Duration::from_secs(600),
 ];
-
-/// How long a revocation is retried from the outbox at most (the longest a refresh token of
-/// ours may still matter).
-pub const OUTBOX_KEEP_SECONDS: i64 = 30 * 24 * 3600;
 
 type Token = (String, &'static str);
 
@@ -222,17 +218,8 @@ async fn settle(
             tracing::warn!(%sub, hint, %detail, "not revoked yet: the provider is unavailable; retrying in the background");
             match &retry.outbox {
                 Some((store, clock)) => {
-                    let now = clock.now();
-                    let first = now + RETRY_DELAYS[0].as_secs() as i64;
                     let kept = store
-                        .enqueue_revocation(
-                            provider.client_id(),
-                            sub,
-                            hint,
-                            &token,
-                            first,
-                            now + OUTBOX_KEEP_SECONDS,
-                        )
+                        .enqueue_revocation(provider.client_id(), sub, hint, &token, clock.now())
                         .await;
                     if let Err(error) = kept {
                         tracing::error!(%sub, hint, %error, "the outbox could not keep it: retrying in memory only");

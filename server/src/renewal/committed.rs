@@ -168,6 +168,11 @@ async fn send(
     match answer {
         Ok(tokens) => {
             let successor = Successor::from_tokens(tokens, clock.now());
+            // What ends the new grant if it is not used: its refresh token (or the same one).
+            let new_grant = successor
+                .refresh_token
+                .clone()
+                .unwrap_or_else(|| presented.refresh_token.to_owned());
             if let Some(extra) = successor
                 .scopes
                 .iter()
@@ -177,16 +182,7 @@ async fn send(
                 // RFC 6749 §6: never more than the grant had. The new grant is not used: it is
                 // revoked, and the session ends (its old token is not sent again).
                 tracing::warn!(sub = %presented.sub, scope = %extra, "refresh: the provider granted more than the session's scopes; refused, session ended");
-                revoke_later(
-                    Some(store),
-                    clock,
-                    provider,
-                    presented.sub,
-                    successor
-                        .refresh_token
-                        .clone()
-                        .unwrap_or_else(|| presented.refresh_token.to_owned()),
-                );
+                revoke_later(Some(store), clock, provider, presented.sub, new_grant);
                 return commit(store, lease, presented, clock, Committed::Ended).await;
             }
             let next_digest = successor
@@ -205,15 +201,7 @@ async fn send(
                     // Not committed: nothing may use it. The new grant is ended rather than
                     // kept where no other instance (or restart) could find it.
                     tracing::error!(sub = %presented.sub, %error, "refresh: the successor could not be committed; revoking it, the session ends");
-                    revoke_later(
-                        Some(store),
-                        clock,
-                        provider,
-                        presented.sub,
-                        successor
-                            .refresh_token
-                            .unwrap_or_else(|| presented.refresh_token.to_owned()),
-                    );
+                    revoke_later(Some(store), clock, provider, presented.sub, new_grant);
                     Ok(Outcome::Ended)
                 }
             }
@@ -421,17 +409,9 @@ pub(super) fn revoke_later(
         match provider.revoke(&token, "refresh_token").await {
             Ok(()) => tracing::info!(%sub, "revoked a refresh token that must not live on"),
             Err(ProviderError::Unavailable(_) | ProviderError::AnswerLost(_)) if store.is_some() => {
-                let now = clock.now();
                 let kept = store
                     .expect("checked")
-                    .enqueue_revocation(
-                        provider.client_id(),
-                        &sub,
-                        "refresh_token",
-                        &token,
-                        now + 1,
-                        now + OUTBOX_KEEP_SECONDS,
-                    )
+                    .enqueue_revocation(provider.client_id(), &sub, "refresh_token", &token, clock.now())
                     .await;
                 match kept {
                     Ok(()) => {
@@ -448,6 +428,3 @@ pub(super) fn revoke_later(
         }
     });
 }
-
-/// How long the outbox retries such a revocation at most.
-const OUTBOX_KEEP_SECONDS: i64 = 30 * 24 * 3600;

@@ -31,17 +31,24 @@ impl std::fmt::Debug for Due {
 /// How long a claimed revocation is left to its claimer before another instance may try it.
 const CLAIM_SECONDS: i64 = 60;
 
+/// How long after it was kept a revocation is first tried again.
+const FIRST_WAIT_SECONDS: i64 = 1;
+
+/// How long a revocation is retried at most (the longest a refresh token of ours may matter).
+pub const KEEP_SECONDS: i64 = 30 * 24 * 3600;
+
 impl Store {
-    /// Keeps `token` (issued to `client_id`) to revoke at `next_at`, until `expires_at`.
+    /// Keeps `token` (issued to `client_id`) to revoke, kept at `now`: first tried again a
+    /// second later, given up after [`KEEP_SECONDS`].
     pub async fn enqueue_revocation(
         &self,
         client_id: &str,
         subject: &str,
         hint: &str,
         token: &str,
-        next_at: i64,
-        expires_at: i64,
+        now: i64,
     ) -> Result<(), StoreError> {
+        let (next_at, expires_at) = (now + FIRST_WAIT_SECONDS, now + KEEP_SECONDS);
         let reference = crate::bff::transaction::random_token(12);
         let sealed = self.keys.seal_bound(
             CONTEXT,
