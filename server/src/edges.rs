@@ -5,6 +5,7 @@
 //! | --- | --- | --- |
 //! | [`serve`] (accept loop) | `TCP_NODELAY` on every accepted socket; hyper's header read timeout ([`HEADER_READ_TIMEOUT`], also the idle keep-alive limit) | the connection is closed |
 //! | [`outside_session`] | `Cookie`, `Authorization`, `Proxy-Authorization` and `Set-Cookie` marked sensitive, around request tracing (`TraceLayer`), so no header value that is a credential reaches a log | — |
+//! | [`outside_session`] | inside the request's span, the one log line of an error answer, with its causes ([`crate::error::log_failures`]) | — |
 //! | [`outside_session`] | `Cache-Control: no-store` on every response that sets a cookie or is a page or JSON (personal data), whatever was there, and without the headers that let a shared cache keep it anyway (`Expires`, `CDN-Cache-Control` and other RFC 9213 targeted fields, `Surrogate-Control`); `Vary: Cookie` on pages and JSON; static assets stay cacheable | — |
 //! | [`outside_session`] | an error the session layer answered on its own (tower-sessions answers a failed save with a bare 500) | `{"error":"internal"}` |
 //! | [`inside_session`] | a request timeout ([`REQUEST_TIMEOUT`]) and a request-body timeout ([`BODY_TIMEOUT`], between chunks) | 504 / 408 `{"error":"timeout"}` |
@@ -17,6 +18,8 @@
 //! `{"error","message"}`: the handler's own answers carry a marker, so an upstream's 413 or 504
 //! passing through the proxy is left alone. An error answer without the marker at the outer
 //! edge was made between the two stacks — by the session layer — and is replaced the same way.
+//! This module only finds such answers ([`BffError::Layer`] with their status, or the body
+//! fault met); what each is answered with is decided in [`crate::error`].
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -162,6 +165,7 @@ pub fn outside_session() -> EdgeLayer {
                     })
                     .on_failure(DefaultOnFailure::new().level(Level::WARN)),
             )
+            .layer(middleware::from_fn(crate::error::log_failures))
             .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
             .map_response(no_store_if_private)
             .layer(SetResponseHeaderLayer::appending(
@@ -240,8 +244,8 @@ fn no_store_if_private(mut response: Response) -> Response {
 }
 
 /// An error answered without the marker of [`answered`]: made outside the routes and the inner
-/// edges, by the session layer (a failed save is a bare 500). Replaced with [`BffError`]'s JSON,
-/// keeping the cookies it sets.
+/// edges, by the session layer (a failed save is a bare 500). Replaced with [`BffError`]'s JSON
+/// for its status ([`BffError::Layer`]), keeping the cookies it sets.
 fn json_if_unanswered(response: Response) -> Response {
     let status = response.status();
     if response.extensions().get::<Answered>().is_some()
@@ -249,16 +253,7 @@ fn json_if_unanswered(response: Response) -> Response {
     {
         return response;
     }
-    let error = match status {
-        StatusCode::NOT_FOUND => BffError::NotFound,
-        StatusCode::METHOD_NOT_ALLOWED => BffError::MethodNotAllowed,
-        StatusCode::PAYLOAD_TOO_LARGE => BffError::PayloadTooLarge,
-        StatusCode::REQUEST_TIMEOUT => BffError::RequestTimeout,
-        StatusCode::GATEWAY_TIMEOUT => BffError::GatewayTimeout,
-        s if s.is_client_error() => BffError::BadRequest(format!("answered {s} outside the routes")),
-        s => BffError::Internal(format!("answered {s} outside the routes (the session layer)")),
-    };
-    let mut json = error.into_response();
+    let mut json = BffError::Layer(status).into_response();
     for cookie in response.headers().get_all(header::SET_COOKIE) {
         json.headers_mut().append(header::SET_COOKIE, cookie.clone());
     }
@@ -319,12 +314,12 @@ async fn json_errors(mut request: Request, next: Next) -> Response {
         Some(BodyFault::TooLarge) => Some(BffError::PayloadTooLarge),
         Some(BodyFault::TooSlow) => Some(BffError::RequestTimeout),
         None if response.extensions().get::<Answered>().is_some() => None,
-        None => match response.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => Some(BffError::PayloadTooLarge),
-            StatusCode::REQUEST_TIMEOUT => Some(BffError::RequestTimeout),
-            StatusCode::GATEWAY_TIMEOUT => Some(BffError::GatewayTimeout),
-            _ => None,
-        },
+        // What the limit and timeout layers answer on their own.
+        None => matches!(
+            response.status(),
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT
+        )
+        .then(|| BffError::Layer(response.status())),
     };
     let mut response = match error {
         Some(error) => error.into_response(),

@@ -1,10 +1,33 @@
 //! Every error the BFF answers with, mapped to its HTTP response in this one place: a status
 //! and an [`ApiError`] body with a stable code. Details are logged, never sent.
+//!
+//! Domain errors ([`VaultError`] — also the store's —, [`ProviderError`], a [`LoginRefusal`], a
+//! refused proxy path, the session layer's) convert into [`BffError`] with `?` and stay its
+//! [`source`](std::error::Error::source), so the cause survives until it is logged. Each
+//! variant's `Display` names only what failed at its own level; the source chain says why.
+//!
+//! [`IntoResponse`] has no side effect: it puts the error into the response's extensions
+//! ([`Failure`]), and one middleware, [`log_failures`] (in [`crate::edges::outside_session`]),
+//! logs it with its whole source chain ([`Report`]) at a level chosen by the status. No source
+//! carries a token: no error type here or below holds one (configured secrets are redacting
+//! [`crate::settings::Secret`]s), what a provider says is cut down to an RFC 6749 error code of
+//! at most 64 characters first ([`crate::oidc`]), and an upstream's URL (its query) is dropped.
+
+use std::fmt;
+use std::sync::Arc;
 
 use app::auth::wire::{ApiError, ErrorCode};
 use axum::Json;
+use axum::extract::Request;
+use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+
+use crate::bff::LoginRefusal;
+use crate::oidc::{ProviderError, RETRY_AFTER_SECONDS};
+use crate::proxy::path::Refusal;
+use crate::vault::VaultError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BffError {
@@ -13,31 +36,53 @@ pub enum BffError {
     #[error("CSRF check failed: {0}")]
     Csrf(&'static str),
     #[error("bad request: {0}")]
-    BadRequest(String),
-    /// The login could not be completed; the detail is logged only.
-    #[error("login failed: {0}")]
-    LoginFailed(String),
+    BadRequest(&'static str),
+    /// A JSON body that is not what the endpoint takes.
+    #[error("bad request: unreadable JSON body")]
+    Json(#[from] JsonRejection),
+    /// An `/api` path outside the rules of [`crate::proxy::path`].
+    #[error("bad request: path refused")]
+    Path(#[from] Refusal),
+    /// A request body that could not be read (other than too large or too slow: the edges).
+    #[error("bad request: the request body could not be read")]
+    Body(#[source] axum::Error),
+    /// The login could not be completed; the reason is logged only.
+    #[error("login failed")]
+    LoginFailed(#[from] LoginRefusal),
     /// The refresh token is expired or revoked; the handler has cleared the cookie.
     #[error("the session ended")]
     ReauthenticationRequired,
-    #[error("upstream unreachable: {0}")]
-    BadGateway(String),
+    /// The upstream API could not be reached (its URL is left out of the source: a query can
+    /// hold anything).
+    #[error("upstream unreachable: {path}")]
+    Upstream {
+        path: String,
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("not found")]
     NotFound,
-    #[error("the provider is unavailable: {detail}")]
-    ProviderUnavailable {
-        detail: String,
-        retry_after_seconds: u64,
-    },
-    #[error("internal error: {0}")]
-    Internal(String),
-    /// The provider refused TopCluck's client (`invalid_client`, `unauthorized_client`, …):
-    /// our configuration is wrong. The farmer's session is kept.
-    #[error("the provider refused this client: {0}")]
-    ClientMisconfigured(String),
-    /// The provider answered something that is not a token response.
-    #[error("unreadable answer from the provider: {0}")]
-    BadProviderAnswer(String),
+    /// A call to the provider failed; what that means for the farmer depends on how
+    /// ([`provider_parts`]).
+    #[error("the provider")]
+    Provider(#[from] ProviderError),
+    /// A token refresh could not be done in time (the provider is unreachable, failing, or has
+    /// not answered yet; the refresh goes on): retry after that many seconds.
+    #[error("the token refresh is not done")]
+    RenewalUnavailable { retry_after_seconds: u64 },
+    /// The vault or the store (one database, one error type) failed.
+    #[error("the database")]
+    Database(#[from] VaultError),
+    #[error("the session layer")]
+    Session(#[from] tower_sessions::session::Error),
+    #[error("the session store")]
+    SessionStore(#[from] tower_sessions_cookie_store::session_store::Error),
+    /// The session's end is not a date a cookie can carry.
+    #[error("session expiry")]
+    SessionExpiry(#[source] time::error::ComponentRange),
+    /// A task the request waited for (the daily job's run) panicked or was cancelled.
+    #[error("a task the request waited for died")]
+    TaskDied(#[from] tokio::task::JoinError),
     /// The session would not fit in a cookie a browser keeps; nothing was stored.
     #[error("session too large: {0}")]
     SessionTooLarge(String),
@@ -47,9 +92,11 @@ pub enum BffError {
     /// A request body that stopped arriving (the edges' body timeout).
     #[error("request body too slow")]
     RequestTimeout,
-    /// A request the server could not answer in time (the edges' request timeout).
-    #[error("no answer in time")]
-    GatewayTimeout,
+    /// An answer a layer made on its own with a bare status, outside the handlers: tower-http's
+    /// 408/413/504, the session layer's 500 (see [`crate::edges`]). Answered as the variant
+    /// for that status would be ([`layer_parts`]).
+    #[error("answered {0} by a layer, outside the handlers")]
+    Layer(StatusCode),
     /// `POST /bff/login` without an open login transaction for its `state` in this browser.
     #[error("no login under way for this state in this browser")]
     LoginNotStarted,
@@ -65,8 +112,57 @@ pub enum BffError {
     CountingNotConfigured,
 }
 
+/// What a variant answers: status, code, the sentence the farmer reads.
+type Parts = (StatusCode, ErrorCode, &'static str);
+
+const INTERNAL: Parts = (
+    StatusCode::INTERNAL_SERVER_ERROR,
+    ErrorCode::Internal,
+    "Something went wrong on our side.",
+);
+const BAD_REQUEST: Parts = (
+    StatusCode::BAD_REQUEST,
+    ErrorCode::BadRequest,
+    "The request was malformed.",
+);
+const LOGIN_FAILED: Parts = (
+    StatusCode::BAD_REQUEST,
+    ErrorCode::LoginFailed,
+    "The login could not be completed. Please try again.",
+);
+const PROVIDER_UNAVAILABLE: Parts = (
+    StatusCode::SERVICE_UNAVAILABLE,
+    ErrorCode::TemporarilyUnavailable,
+    "The login provider is unavailable right now. Please try again shortly.",
+);
+const NOT_FOUND: Parts = (
+    StatusCode::NOT_FOUND,
+    ErrorCode::NotFound,
+    "There is nothing here.",
+);
+const METHOD_NOT_ALLOWED: Parts = (
+    StatusCode::METHOD_NOT_ALLOWED,
+    ErrorCode::MethodNotAllowed,
+    "This address does not take that kind of request.",
+);
+const PAYLOAD_TOO_LARGE: Parts = (
+    StatusCode::PAYLOAD_TOO_LARGE,
+    ErrorCode::PayloadTooLarge,
+    "The request is too large.",
+);
+const REQUEST_TIMEOUT: Parts = (
+    StatusCode::REQUEST_TIMEOUT,
+    ErrorCode::Timeout,
+    "The request arrived too slowly. Please try again.",
+);
+const GATEWAY_TIMEOUT: Parts = (
+    StatusCode::GATEWAY_TIMEOUT,
+    ErrorCode::Timeout,
+    "TopCluck took too long to answer. Please try again.",
+);
+
 impl BffError {
-    fn parts(&self) -> (StatusCode, ErrorCode, &'static str) {
+    fn parts(&self) -> Parts {
         match self {
             Self::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
@@ -78,71 +174,34 @@ impl BffError {
                 ErrorCode::ReauthenticationRequired,
                 "Your session has ended. Log in again.",
             ),
-            Self::BadGateway(_) => (
+            Self::Upstream { .. } => (
                 StatusCode::BAD_GATEWAY,
                 ErrorCode::BadGateway,
                 "The farm's API cannot be reached right now.",
             ),
-            Self::NotFound => (
-                StatusCode::NOT_FOUND,
-                ErrorCode::NotFound,
-                "There is nothing here.",
-            ),
+            Self::NotFound => NOT_FOUND,
             Self::Csrf(_) => (
                 StatusCode::FORBIDDEN,
                 ErrorCode::CsrfRejected,
                 "This request was refused: it did not come from TopCluck.",
             ),
-            Self::BadRequest(_) => (
-                StatusCode::BAD_REQUEST,
-                ErrorCode::BadRequest,
-                "The request was malformed.",
-            ),
-            Self::LoginFailed(_) => (
-                StatusCode::BAD_REQUEST,
-                ErrorCode::LoginFailed,
-                "The login could not be completed. Please try again.",
-            ),
-            Self::ProviderUnavailable { .. } => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::TemporarilyUnavailable,
-                "The login provider is unavailable right now. Please try again shortly.",
-            ),
-            Self::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorCode::Internal,
-                "Something went wrong on our side.",
-            ),
-            Self::ClientMisconfigured(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorCode::ClientMisconfigured,
-                "TopCluck cannot renew your access right now: the login provider refused TopCluck's own credentials. You are still logged in; an administrator must fix the configuration.",
-            ),
-            Self::BadProviderAnswer(_) => (
-                StatusCode::BAD_GATEWAY,
-                ErrorCode::BadGateway,
-                "The login provider sent an answer TopCluck cannot read.",
-            ),
+            Self::BadRequest(_) | Self::Json(_) | Self::Path(_) | Self::Body(_) => BAD_REQUEST,
+            Self::LoginFailed(_) => LOGIN_FAILED,
+            Self::Provider(error) => provider_parts(error),
+            Self::RenewalUnavailable { .. } => PROVIDER_UNAVAILABLE,
+            Self::Database(_)
+            | Self::Session(_)
+            | Self::SessionStore(_)
+            | Self::SessionExpiry(_)
+            | Self::TaskDied(_) => INTERNAL,
             Self::SessionTooLarge(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorCode::SessionTooLarge,
                 "The login provider issued tokens too large for a browser cookie, so TopCluck kept nothing and revoked them. Tell the administrator.",
             ),
-            Self::PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::PayloadTooLarge,
-                "The request is too large.",
-            ),
-            Self::RequestTimeout => (
-                StatusCode::REQUEST_TIMEOUT,
-                ErrorCode::Timeout,
-                "The request arrived too slowly. Please try again.",
-            ),
-            Self::GatewayTimeout => (
-                StatusCode::GATEWAY_TIMEOUT,
-                ErrorCode::Timeout,
-                "TopCluck took too long to answer. Please try again.",
-            ),
+            Self::PayloadTooLarge => PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => REQUEST_TIMEOUT,
+            Self::Layer(status) => layer_parts(*status),
             Self::LoginNotStarted => (
                 StatusCode::BAD_REQUEST,
                 ErrorCode::LoginNotStarted,
@@ -153,11 +212,7 @@ impl BffError {
                 ErrorCode::RateLimited,
                 "Too many login attempts. Please wait a little and try again.",
             ),
-            Self::MethodNotAllowed => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                ErrorCode::MethodNotAllowed,
-                "This address does not take that kind of request.",
-            ),
+            Self::MethodNotAllowed => METHOD_NOT_ALLOWED,
             Self::CountingNotConfigured => (
                 StatusCode::CONFLICT,
                 ErrorCode::CountingNotConfigured,
@@ -165,23 +220,66 @@ impl BffError {
             ),
         }
     }
+
+    /// How long to wait before trying again, when the answer says (`Retry-After`).
+    fn retry_after_seconds(&self) -> Option<u64> {
+        match self {
+            Self::RenewalUnavailable { retry_after_seconds }
+            | Self::TooManyAttempts { retry_after_seconds } => Some(*retry_after_seconds),
+            Self::Provider(ProviderError::Unavailable(_) | ProviderError::AnswerLost(_)) => {
+                Some(RETRY_AFTER_SECONDS)
+            }
+            _ => None,
+        }
+    }
+
+    /// The status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+}
+
+/// A provider's failure, as the farmer meets it (during a login, or a refresh's outcome):
+/// unavailable → 503 (retry), TopCluck's client refused → 500 `client_misconfigured` (the
+/// session is kept), an unreadable answer → 502, anything else → the login failed.
+fn provider_parts(error: &ProviderError) -> Parts {
+    match error {
+        ProviderError::Unavailable(_) | ProviderError::AnswerLost(_) => PROVIDER_UNAVAILABLE,
+        ProviderError::Misconfigured { .. } => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::ClientMisconfigured,
+            "TopCluck cannot renew your access right now: the login provider refused TopCluck's own credentials. You are still logged in; an administrator must fix the configuration.",
+        ),
+        ProviderError::BadAnswer(_) => (
+            StatusCode::BAD_GATEWAY,
+            ErrorCode::BadGateway,
+            "The login provider sent an answer TopCluck cannot read.",
+        ),
+        ProviderError::Refused { .. }
+        | ProviderError::Rejected(_)
+        | ProviderError::NoRevocationEndpoint
+        | ProviderError::UnsupportedTokenType => LOGIN_FAILED,
+    }
+}
+
+/// A bare status a layer answered with, as the BFF's error for that status: the body limit's
+/// 413, the timeouts' 408 and 504, the router's 404 and 405; any other client error is a bad
+/// request, anything else (the session layer's failed save) internal.
+fn layer_parts(status: StatusCode) -> Parts {
+    match status {
+        StatusCode::NOT_FOUND => NOT_FOUND,
+        StatusCode::METHOD_NOT_ALLOWED => METHOD_NOT_ALLOWED,
+        StatusCode::PAYLOAD_TOO_LARGE => PAYLOAD_TOO_LARGE,
+        StatusCode::REQUEST_TIMEOUT => REQUEST_TIMEOUT,
+        StatusCode::GATEWAY_TIMEOUT => GATEWAY_TIMEOUT,
+        s if s.is_client_error() => BAD_REQUEST,
+        _ => INTERNAL,
+    }
 }
 
 impl IntoResponse for BffError {
     fn into_response(self) -> Response {
         let (status, error, message) = self.parts();
-        match status {
-            StatusCode::INTERNAL_SERVER_ERROR
-            | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::BAD_GATEWAY
-            | StatusCode::GATEWAY_TIMEOUT => {
-                tracing::error!(error = %self, "request failed")
-            }
-            StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN => {
-                tracing::warn!(error = %self, "request refused")
-            }
-            _ => tracing::debug!(error = %self, "request refused"),
-        }
         let mut response = (
             status,
             Json(ApiError {
@@ -192,25 +290,113 @@ impl IntoResponse for BffError {
             .into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Self::ProviderUnavailable {
-            retry_after_seconds, ..
+        if let Some(seconds) = self.retry_after_seconds() {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
-        | Self::TooManyAttempts { retry_after_seconds } = self
-        {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
-        }
+        response.extensions_mut().insert(Failure(Arc::new(self)));
         response
     }
 }
 
-impl From<tower_sessions_cookie_store::session_store::Error> for BffError {
-    fn from(error: tower_sessions_cookie_store::session_store::Error) -> Self {
-        Self::Internal(format!("session store: {error}"))
+/// The error a response was made from, in its extensions, for [`log_failures`].
+#[derive(Clone, Debug)]
+pub struct Failure(pub Arc<BffError>);
+
+/// Logs the error a response was made from ([`Failure`]) with its source chain: 5xx as errors,
+/// 400 and 403 as warnings, the rest (no session, 404, 405…) at debug level.
+pub async fn log_failures(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if let Some(Failure(error)) = response.extensions().get::<Failure>() {
+        let error = Report(error.as_ref());
+        match response.status() {
+            status if status.is_server_error() => tracing::error!(%error, "request failed"),
+            StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN => tracing::warn!(%error, "request refused"),
+            _ => tracing::debug!(%error, "request refused"),
+        }
+    }
+    response
+}
+
+/// An error and its sources, `outer: inner: innermost`; a source whose text its parent already
+/// ends with (errors that repeat their source) is said once.
+pub struct Report<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut said = self.0.to_string();
+        let mut source = self.0.source();
+        while let Some(error) = source {
+            let text = error.to_string();
+            if !said.ends_with(&text) {
+                said.push_str(": ");
+                said.push_str(&text);
+            }
+            source = error.source();
+        }
+        f.write_str(&said)
     }
 }
 
-impl From<tower_sessions::session::Error> for BffError {
-    fn from(error: tower_sessions::session::Error) -> Self {
-        Self::Internal(format!("session: {error}"))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_says_every_cause_once() {
+        let error = BffError::from(VaultError::Missing {
+            location: "here".into(),
+        });
+        assert_eq!(Report(&error).to_string(), "the database: no vault at here");
+        let error = BffError::from(LoginRefusal::NoIdToken);
+        assert_eq!(
+            Report(&error).to_string(),
+            "login failed: no ID token in the token response"
+        );
+    }
+
+    #[test]
+    fn a_provider_failure_is_answered_by_its_kind() {
+        let status = |e: ProviderError| BffError::from(e).status();
+        assert_eq!(
+            status(ProviderError::Unavailable("x".into())),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status(ProviderError::AnswerLost("x".into())),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status(ProviderError::Misconfigured { code: "x".into() }),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(
+            status(ProviderError::BadAnswer("x".into())),
+            StatusCode::BAD_GATEWAY
+        );
+        assert_eq!(
+            status(ProviderError::Refused { code: "x".into() }),
+            StatusCode::BAD_REQUEST
+        );
+    }
+
+    #[test]
+    fn a_layers_bare_status_keeps_its_meaning() {
+        for (status, code) in [
+            (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed),
+            (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge),
+            (StatusCode::REQUEST_TIMEOUT, ErrorCode::Timeout),
+            (StatusCode::GATEWAY_TIMEOUT, ErrorCode::Timeout),
+            (StatusCode::IM_A_TEAPOT, ErrorCode::BadRequest),
+            (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
+        ] {
+            let parts = BffError::Layer(status).parts();
+            let expected = if code == ErrorCode::BadRequest {
+                StatusCode::BAD_REQUEST
+            } else {
+                status
+            };
+            assert_eq!((parts.0, parts.1), (expected, code), "{status}");
+        }
     }
 }

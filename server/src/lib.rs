@@ -111,7 +111,7 @@ async fn current_session(
         Ok(data) => data.map(|d| d.info()),
         Err(error::BffError::ReauthenticationRequired) => None,
         Err(error) => {
-            tracing::warn!(%error, "session unreadable; treated as none");
+            tracing::warn!(error = %error::Report(&error), "session unreadable; treated as none");
             None
         }
     };

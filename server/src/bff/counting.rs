@@ -39,6 +39,7 @@ use axum::{Extension, Json};
 use tower_sessions::Session;
 
 use super::login::open_transaction;
+use super::refusal::LoginRefusal;
 use super::revocation;
 use super::transaction::{Ledger, Purpose};
 use crate::counting::{self, Summary};
@@ -125,8 +126,15 @@ pub(crate) async fn enrol(
     {
         Ok(replaced) => replaced,
         Err(error) => {
-            let error = vault_error(error);
-            return Err(refuse(state, counting, session, Some(&granted.farmer.sub), tokens, error).await);
+            return Err(refuse(
+                state,
+                counting,
+                session,
+                Some(&granted.farmer.sub),
+                tokens,
+                error.into(),
+            )
+            .await);
         }
     };
     if replaced.is_some() {
@@ -146,19 +154,13 @@ pub(crate) async fn enrol(
 /// is fine: it describes the access token (RFC 6749 §5.1, RFC 8707 §2.2).
 fn check(current: &SessionData, granted: &SessionData) -> Result<(), BffError> {
     if current.farmer.sub != granted.farmer.sub {
-        return Err(BffError::LoginFailed(
-            "counting was allowed by another farmer than the one logged in".into(),
-        ));
+        return Err(LoginRefusal::AnotherFarmer.into());
     }
     if granted.refresh_token.is_none() {
-        return Err(BffError::LoginFailed(
-            "the provider issued no refresh token for offline_access".into(),
-        ));
+        return Err(LoginRefusal::NoRefreshToken.into());
     }
     if !granted.scopes.iter().any(|s| s == "eggs:read") {
-        return Err(BffError::LoginFailed(
-            "the access token does not allow eggs:read: the farmer did not allow reading eggs".into(),
-        ));
+        return Err(LoginRefusal::NoEggsRead.into());
     }
     Ok(())
 }
@@ -218,12 +220,7 @@ pub async fn status(
     // Enrolled as the login client, before daily counting had a client of its own: not counted
     // any more, so the farmer is asked to turn it on again (its history is still shown).
     let legacy = login_client_owner(&state, sub);
-    if vault(&state)?
-        .status(&legacy)
-        .await
-        .map_err(vault_error)?
-        .is_some()
-    {
+    if vault(&state)?.status(&legacy).await?.is_some() {
         let mut old = read_status(&state, &legacy).await?;
         old.state = CountingState::NeedsConsent;
         old.stopped_since = old.stopped_since.or(old.last_counted_at).or(old.enabled_since);
@@ -242,19 +239,10 @@ fn login_client_owner(state: &AppState, subject: &str) -> Owner {
 /// provider with one grant per client and farmer it is the browser session's own grant.
 async fn forget_login_client_grant(state: &AppState, subject: &str) -> Result<(), BffError> {
     let legacy = login_client_owner(state, subject);
-    if vault(state)?
-        .remove(&legacy)
-        .await
-        .map_err(vault_error)?
-        .is_some()
-    {
+    if vault(state)?.remove(&legacy).await?.is_some() {
         tracing::warn!(sub = %subject, "a daily-counting grant enrolled as the login client was forgotten, not revoked (it may be the browser session's grant); it expires unused");
     }
     Ok(())
-}
-
-fn vault_error(error: crate::vault::VaultError) -> BffError {
-    BffError::Internal(format!("vault: {error}"))
 }
 
 /// The status without a counting client: nothing to show, nothing to turn on.
@@ -274,7 +262,7 @@ pub async fn off(State(state): State<AppState>, session: Session) -> Result<Json
     let current = farmer(&state, &session).await?;
     let counting = counting_client(&state)?;
     let owner = owner(counting, &current.farmer.sub);
-    let removed = vault(&state)?.remove(&owner).await.map_err(vault_error)?;
+    let removed = vault(&state)?.remove(&owner).await?;
     if let Some(token) = removed {
         // As the counting client: only the offline grant ends, never the session's.
         revocation::revoke_later(&state, counting, &owner.subject, token, "refresh_token");
@@ -291,15 +279,14 @@ async fn read_status(state: &AppState, owner: &Owner) -> Result<CountingStatus, 
     let from = today - time::Duration::days(29);
     let history = vault
         .history(owner, from, today)
-        .await
-        .map_err(vault_error)?
+        .await?
         .into_iter()
         .map(|(date, count)| DayCount {
             date: counting::schedule::iso(date),
             count,
         })
         .collect();
-    let status = vault.status(owner).await.map_err(vault_error)?;
+    let status = vault.status(owner).await?;
     let (state, enabled_since, stopped_since, last_counted_at, last_outcome) = match status {
         None => (CountingState::Off, None, None, None, None),
         Some(status) => {
@@ -337,9 +324,6 @@ pub async fn dev_count(State(state): State<AppState>, session: Session) -> Resul
     let job = counting::Job::from_state(&state).ok_or(BffError::NotFound)?;
     let day = state.settings.daily_count.day(state.clock.now());
     // On its own task: a request that goes away does not cut a refresh short.
-    tokio::spawn(async move { job.run(day).await })
-        .await
-        .map_err(|e| BffError::Internal(format!("the run died: {e}")))?
-        .map(Json)
-        .map_err(vault_error)
+    let summary = tokio::spawn(async move { job.run(day).await }).await??;
+    Ok(Json(summary))
 }

@@ -20,12 +20,13 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use tower_sessions::Session;
 
+use super::refusal::LoginRefusal;
 use super::revocation;
 use super::throttle::Throttle;
 use super::transaction::{self, Ledger, Purpose, Transaction};
 use crate::edges::Connection;
 use crate::error::BffError;
-use crate::oidc::{Provider, ProviderError, RETRY_AFTER_SECONDS, Tokens};
+use crate::oidc::{Provider, Tokens};
 use crate::session::{self, SessionData};
 use crate::state::AppState;
 
@@ -63,15 +64,14 @@ pub(crate) async fn open_transaction(
     purpose: Purpose,
 ) -> Result<Response, BffError> {
     let provider = client_for(state, purpose)?;
-    let Query(start) = start.map_err(|_| {
-        BffError::BadRequest("code_challenge and code_challenge_method=S256 are required".into())
-    })?;
+    let Query(start) = start
+        .map_err(|_| BffError::BadRequest("code_challenge and code_challenge_method=S256 are required"))?;
     if start.code_challenge_method != "S256" || !transaction::is_challenge(&start.code_challenge) {
         return Err(BffError::BadRequest(
-            "code_challenge must be an S256 challenge (base64url of 32 bytes)".into(),
+            "code_challenge must be an S256 challenge (base64url of 32 bytes)",
         ));
     }
-    let metadata = provider.metadata().await.map_err(provider_error)?;
+    let metadata = provider.metadata().await?;
     let now = state.clock.now();
     let opened = Transaction {
         state: transaction::random_token(32),
@@ -105,7 +105,7 @@ pub async fn complete(
 ) -> Response {
     let Json(exchange) = match exchange {
         Ok(exchange) => exchange,
-        Err(rejection) => return BffError::BadRequest(rejection.body_text()).into_response(),
+        Err(rejection) => return BffError::from(rejection).into_response(),
     };
     // Used up whatever happens next: one code redemption per transaction.
     let now = state.clock.now();
@@ -135,7 +135,7 @@ async fn first_use(state: &AppState, opened: Transaction) -> Result<Transaction,
     match store.use_login_state(&digest, opened.expires_at).await {
         Ok(true) => Ok(opened),
         Ok(false) => Err(BffError::LoginNotStarted),
-        Err(error) => Err(BffError::Internal(format!("store: {error}"))),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -149,15 +149,13 @@ async fn redeem(
     connection: Option<Extension<Connection>>,
 ) -> Result<SessionInfo, BffError> {
     if exchange.redirect_uri != state.settings.redirect_uri.as_str() {
-        return Err(BffError::BadRequest("redirect_uri is not this site's".into()));
+        return Err(BffError::BadRequest("redirect_uri is not this site's"));
     }
     if exchange.code.is_empty() {
-        return Err(BffError::BadRequest("code is required".into()));
+        return Err(BffError::BadRequest("code is required"));
     }
     if !transaction::is_verifier(&exchange.code_verifier) || !opened.verifies(&exchange.code_verifier) {
-        return Err(BffError::LoginFailed(
-            "the PKCE verifier does not match the transaction's challenge".into(),
-        ));
+        return Err(LoginRefusal::VerifierMismatch.into());
     }
     let address = connection.map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.peer.ip());
     if let Err(wait) = throttle.admit(address) {
@@ -170,8 +168,7 @@ async fn redeem(
     let provider = client_for(state, opened.purpose)?;
     let tokens = provider
         .exchange_code(&exchange.code, &exchange.code_verifier)
-        .await
-        .map_err(provider_error)?;
+        .await?;
     let data = match accept(state, provider, &tokens, opened).await {
         Ok(data) => data,
         Err(error) if opened.purpose == Purpose::Counting => {
@@ -221,14 +218,10 @@ async fn accept(
     tokens: &Tokens,
     opened: &Transaction,
 ) -> Result<SessionData, BffError> {
-    let id_token = tokens
-        .id_token
-        .as_deref()
-        .ok_or_else(|| BffError::LoginFailed("no ID token in the token response".into()))?;
+    let id_token = tokens.id_token.as_deref().ok_or(LoginRefusal::NoIdToken)?;
     let claims = provider
         .validate_id_token(id_token, &opened.nonce, state.clock.now())
-        .await
-        .map_err(provider_error)?;
+        .await?;
     // RFC 6749 §5.1: no `scope` in the answer means the scopes asked for.
     let granted = tokens.scopes.clone().unwrap_or_else(|| opened.scopes.clone());
     let beyond: Vec<&str> = granted
@@ -237,10 +230,7 @@ async fn accept(
         .map(String::as_str)
         .collect();
     if !beyond.is_empty() {
-        return Err(BffError::LoginFailed(format!(
-            "the provider granted scopes beyond the request: {}",
-            beyond.join(" ")
-        )));
+        return Err(LoginRefusal::scopes_beyond(&beyond).into());
     }
 
     let now = state.clock.now();
@@ -283,19 +273,4 @@ pub(crate) fn revoke_if_unkept(
         revocation::end_grant_later(state, data);
     }
     stored
-}
-
-/// Provider failures during login: unavailable → 503 (retry), anything else → login failed.
-fn provider_error(error: ProviderError) -> BffError {
-    match error {
-        ProviderError::Unavailable(detail) | ProviderError::AnswerLost(detail) => {
-            BffError::ProviderUnavailable {
-                detail,
-                retry_after_seconds: RETRY_AFTER_SECONDS,
-            }
-        }
-        ProviderError::Misconfigured { code } => BffError::ClientMisconfigured(code),
-        ProviderError::BadAnswer(detail) => BffError::BadProviderAnswer(detail),
-        other => BffError::LoginFailed(other.to_string()),
-    }
 }

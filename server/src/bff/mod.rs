@@ -7,6 +7,7 @@ mod counting;
 pub mod csrf;
 mod login;
 mod logout;
+mod refusal;
 pub(crate) mod revocation;
 mod sealed_cookie;
 mod session_info;
@@ -14,6 +15,7 @@ pub mod throttle;
 pub mod transaction;
 
 pub(crate) use login::revoke_if_unkept;
+pub use refusal::LoginRefusal;
 
 use axum::routing::{get, post};
 use axum::{Extension, Router, middleware};

@@ -141,8 +141,27 @@ impl Summary {
     }
 }
 
-/// Why an attempt should be tried again.
-struct Unavailable(String);
+/// Why an attempt should be tried again; what it says is the farmer's `retry_later` reason.
+#[derive(Debug, thiserror::Error)]
+enum Unavailable {
+    #[error("the vault: {0}")]
+    Vault(#[source] crate::vault::VaultError),
+    /// The provider could not be reached, or its answer was not fully received.
+    #[error("the provider: {}", provider_detail(.0))]
+    Provider(#[source] ProviderError),
+    #[error("the egg API: {0}")]
+    EggApi(#[source] reqwest::Error),
+    #[error("the egg API: HTTP {0}")]
+    EggApiStatus(reqwest::StatusCode),
+}
+
+/// What an unavailable provider's error says beyond "unavailable".
+fn provider_detail(error: &ProviderError) -> String {
+    match error {
+        ProviderError::Unavailable(detail) => detail.clone(),
+        other => other.to_string(),
+    }
+}
 
 impl Job {
     /// One pass over every enrolled farmer, for `day`.
@@ -299,9 +318,13 @@ impl Job {
         loop {
             match self.attempt(owner, lease, day, &mut access_token).await {
                 Ok(result) => return result,
-                Err(Unavailable(reason)) => match waits.next() {
+                Err(unavailable) => match waits.next() {
                     Some(wait) => tokio::time::sleep(*wait).await,
-                    None => return FarmerResult::RetryLater { reason },
+                    None => {
+                        return FarmerResult::RetryLater {
+                            reason: unavailable.to_string(),
+                        };
+                    }
                 },
             }
         }
@@ -343,12 +366,12 @@ impl Job {
         let refresh_token = match self.vault.refresh_token(owner).await {
             Ok(Some(token)) => token,
             Ok(None) => return Ok(Err(FarmerResult::Skipped)),
-            Err(error) => return Err(Unavailable(format!("the vault: {error}"))),
+            Err(error) => return Err(Unavailable::Vault(error)),
         };
         match self.vault.sending(owner, lease, self.clock.now()).await {
             Ok(true) => {}
             Ok(false) => return Ok(Err(FarmerResult::Busy)),
-            Err(error) => return Err(Unavailable(format!("the vault: {error}"))),
+            Err(error) => return Err(Unavailable::Vault(error)),
         }
         let tokens = match self
             .provider
@@ -365,14 +388,14 @@ impl Job {
                 // The provider may have rotated the token: never presented again on a guess.
                 tracing::warn!(sub = %owner.subject, %error, "daily count: the refresh answer was not fully received");
                 return match self.settle(owner, lease, &refresh_token).await {
-                    Ok(()) => Err(Unavailable(format!("the provider: {error}"))),
+                    Ok(()) => Err(Unavailable::Provider(error)),
                     Err(result) => Ok(Err(result)),
                 };
             }
-            Err(ProviderError::Unavailable(detail)) => {
+            Err(error @ ProviderError::Unavailable(_)) => {
                 // Not received: the token is unused.
                 let _ = self.vault.settled(owner, lease).await;
-                return Err(Unavailable(format!("the provider: {detail}")));
+                return Err(Unavailable::Provider(error));
             }
             Err(error) => {
                 let _ = self.vault.settled(owner, lease).await;
@@ -486,11 +509,11 @@ impl Job {
         let url = format!("{}/eggs", base.as_str().trim_end_matches('/'));
         let response = match self.api.get(&url).bearer_auth(access_token).send().await {
             Ok(response) => response,
-            Err(error) => return Err(Unavailable(format!("the egg API: {error}"))),
+            Err(error) => return Err(Unavailable::EggApi(error)),
         };
         let status = response.status();
         if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            return Err(Unavailable(format!("the egg API: HTTP {status}")));
+            return Err(Unavailable::EggApiStatus(status));
         }
         if !status.is_success() {
             return Ok(Err(format!("the egg API answered HTTP {status}")));

@@ -39,7 +39,8 @@ pub fn spawn(job: Job, schedule: Schedule) -> tokio::task::JoinHandle<()> {
                 async move { job.run(day).await }
             })
             .await
-            .unwrap_or_else(|e| Err(crate::vault::VaultError::Store(format!("the run died: {e}"))))
+            .map_err(RunFailed::from)
+            .and_then(|run| run.map_err(RunFailed::from))
             {
                 Ok(summary) => {
                     for line in summary.lines() {
@@ -65,10 +66,19 @@ pub fn spawn(job: Job, schedule: Schedule) -> tokio::task::JoinHandle<()> {
                     }
                 }
                 Err(error) => {
-                    tracing::error!(%error, "daily count: the run failed; trying again in a minute");
+                    tracing::error!(error = %crate::error::Report(&error), "daily count: the run failed; trying again in a minute");
                     tokio::time::sleep(LOOK_EVERY).await;
                 }
             }
         }
     })
+}
+
+/// Why a run of the job did not finish.
+#[derive(Debug, thiserror::Error)]
+enum RunFailed {
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
+    #[error("the run died")]
+    Died(#[from] tokio::task::JoinError),
 }

@@ -25,6 +25,7 @@ use axum::routing::{MethodRouter, get};
 use tower_sessions::Session;
 
 use crate::error::BffError;
+use crate::oidc::ProviderError;
 use crate::renewal::Renewal;
 use crate::session::{self, SessionData};
 use crate::state::AppState;
@@ -63,8 +64,7 @@ pub async fn forward(
 ) -> Result<Response, BffError> {
     let base = state.settings.api_url.as_ref().ok_or(BffError::NotFound)?;
     let url = path::safe_rest(request.uri().path())
-        .and_then(|rest| path::upstream_url(base, rest, request.uri().query()))
-        .map_err(|refusal| BffError::BadRequest(format!("path: {refusal}")))?;
+        .and_then(|rest| path::upstream_url(base, rest, request.uri().query()))?;
     let now = state.clock.now();
     let mut data = session::load(&session, now, &state.gate)
         .await?
@@ -151,7 +151,7 @@ async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result<Outgoing, 
         (Some(n), _) if n <= limit => axum::body::to_bytes(body, limit)
             .await
             .map(Outgoing::Buffered)
-            .map_err(|e| BffError::BadRequest(format!("request body: {e}"))),
+            .map_err(BffError::Body),
         (None, false) => Ok(Outgoing::Buffered(Bytes::new())),
         _ => Ok(Outgoing::Streaming(body)),
     }
@@ -192,12 +192,11 @@ async fn renew(
             session::end(session).await?;
             Err(BffError::ReauthenticationRequired)
         }
-        Renewal::Unavailable { retry_after_seconds } => Err(BffError::ProviderUnavailable {
-            detail: "token refresh".into(),
-            retry_after_seconds,
-        }),
-        Renewal::Misconfigured(code) => Err(BffError::ClientMisconfigured(code)),
-        Renewal::BadAnswer(detail) => Err(BffError::BadProviderAnswer(detail)),
+        Renewal::Unavailable { retry_after_seconds } => {
+            Err(BffError::RenewalUnavailable { retry_after_seconds })
+        }
+        Renewal::Misconfigured(code) => Err(ProviderError::Misconfigured { code }.into()),
+        Renewal::BadAnswer(detail) => Err(ProviderError::BadAnswer(detail).into()),
     }
 }
 
@@ -216,10 +215,8 @@ async fn send(
         .body(body)
         .send()
         .await
-        .map_err(|e| {
-            BffError::BadGateway(format!(
-                "{}: {e}",
-                e.url().map(|u| u.path().to_owned()).unwrap_or_default()
-            ))
+        .map_err(|source| BffError::Upstream {
+            path: url.path().to_owned(),
+            source: source.without_url(),
         })
 }

@@ -214,7 +214,7 @@ pub async fn save_fitting(session: &Session, data: &mut SessionData) -> Result<(
 /// and nothing is written.
 pub async fn save(session: &Session, data: &SessionData) -> Result<(), BffError> {
     let expires = OffsetDateTime::from_unix_timestamp(data.ends_at().min(253_402_300_799))
-        .map_err(|e| BffError::Internal(format!("session expiry: {e}")))?;
+        .map_err(BffError::SessionExpiry)?;
     session.set_expiry(Some(Expiry::AtDateTime(expires)));
     session.insert(KEY, data).await?;
     match session.save().await {
