@@ -182,5 +182,6 @@ fn router(coop: SharedCoop) -> Router {
             policy,
             html_headers::add,
         ))
+        .layer(axum::middleware::from_fn(error::log_failures))
         .with_state(coop)
 }

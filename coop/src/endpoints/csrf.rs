@@ -1,4 +1,5 @@
-//! Double-submit CSRF tokens for COOP's forms (login, logout confirmation): the page carries a
+//! Double-submit CSRF tokens for COOP's forms (login, logout confirmation; checked by the
+//! [`super::form::Form`] extractor): the page carries a
 //! random token in a hidden field and sets it in an `HttpOnly`, `SameSite=Strict` cookie scoped
 //! to the form's endpoint; a post is accepted only when both are present and equal (compared in
 //! constant time). Another site can neither read the token nor make the browser send the cookie.
@@ -7,11 +8,10 @@
 //! is derived from the session id (the `coop_session` cookie), so it is valid only with that
 //! session's cookie, and dies with the session (a logout, another login).
 
-use axum::http::HeaderMap;
 use cookie::Cookie;
 use subtle::ConstantTimeEq;
 
-use super::authorize::cookie_value;
+use super::cookies::Cookies;
 
 /// A new token, and the cookie that holds it (sent only to `path`).
 pub fn issue(cookie_name: &'static str, path: &'static str) -> (String, Cookie<'static>) {
@@ -42,8 +42,8 @@ pub fn check_for_session(purpose: &str, session_id: &str, from_form: Option<&str
 }
 
 /// True when the form's token equals the one in the cookie `cookie_name`.
-pub fn check(headers: &HeaderMap, cookie_name: &str, from_form: Option<&str>) -> bool {
-    match (cookie_value(headers, cookie_name), from_form) {
+pub fn check(cookies: &Cookies, cookie_name: &str, from_form: Option<&str>) -> bool {
+    match (cookies.get(cookie_name), from_form) {
         (Some(cookie), Some(form)) if !cookie.is_empty() => cookie.as_bytes().ct_eq(form.as_bytes()).into(),
         _ => false,
     }

@@ -2,9 +2,11 @@
 
 pub mod authorize;
 pub mod consent_page;
+pub mod cookies;
 pub mod csrf;
 pub mod discovery;
 pub mod end_session;
+pub mod form;
 pub mod introspect;
 pub mod login_page;
 pub mod logout_page;

@@ -6,44 +6,49 @@
 //! token is derived from that session's id ([`csrf::for_session`]), and the session must still
 //! be live. Anything else is 403 and grants nothing.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::{error_page, error_redirect, issue_code, live_session, store_failure, validate};
+use super::{error_redirect, issue_code, live_session, validate};
+use crate::endpoints::cookies::Cookies;
 use crate::endpoints::csrf;
+use crate::endpoints::form::{Form, Guard};
+use crate::error::PageError;
 use crate::params::Params;
-use crate::state::SharedCoop;
+use crate::state::{Coop, SharedCoop};
+use crate::store::sessions;
 
 /// What the consent form's CSRF token is derived for.
 pub const CSRF_PURPOSE: &str = "consent";
 
 const EXPIRED: &str = "This consent form has expired. Go back to the app and try again.";
 
-pub async fn consent(State(coop): State<SharedCoop>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match Params::parse(&body) {
-        Ok(form) => form,
-        Err(problem) => return error_page(StatusCode::BAD_REQUEST, &problem),
-    };
-    let (session_id, session) = match live_session(&coop, &headers) {
-        Ok(Some(session)) => session,
-        Ok(None) => return error_page(StatusCode::FORBIDDEN, EXPIRED),
-        Err(error) => return store_failure(error),
-    };
-    if !csrf::check_for_session(CSRF_PURPOSE, &session_id, form.get("csrf")) {
-        return error_page(StatusCode::FORBIDDEN, EXPIRED);
+/// The consent form's CSRF token: derived from this browser's live COOP session, which it
+/// yields.
+pub struct ConsentCsrf {
+    pub session: sessions::Session,
+}
+
+impl Guard for ConsentCsrf {
+    fn admit(coop: &Coop, cookies: &Cookies, token: Option<&str>) -> Result<Self, PageError> {
+        let (session_id, session) = live_session(coop, cookies)?.ok_or(PageError::Forbidden(EXPIRED))?;
+        if !csrf::check_for_session(CSRF_PURPOSE, &session_id, token) {
+            return Err(PageError::Forbidden(EXPIRED));
+        }
+        Ok(Self { session })
     }
-    let params = match Params::parse(form.get("request").unwrap_or_default().as_bytes()) {
-        Ok(params) => params,
-        Err(problem) => return error_page(StatusCode::BAD_REQUEST, &problem),
-    };
-    let request = match validate(&coop, &params) {
-        Ok(request) => request,
-        Err(response) => return *response,
-    };
+}
+
+pub async fn consent(State(coop): State<SharedCoop>, form: Form<ConsentCsrf>) -> Result<Response, PageError> {
+    let Form {
+        fields: form,
+        guard: ConsentCsrf { session },
+    } = form;
+    let params =
+        Params::parse(form.get("request").unwrap_or_default().as_bytes()).map_err(PageError::bad_request)?;
+    let request = validate(&coop, &params)?;
     if !request.prompt.consent {
-        return error_page(StatusCode::BAD_REQUEST, "This request did not ask for consent.");
+        return Err(PageError::bad_request("This request did not ask for consent."));
     }
     match form.get("decision") {
         Some("allow") => {
@@ -52,8 +57,13 @@ pub async fn consent(State(coop): State<SharedCoop>, headers: HeaderMap, body: B
         }
         Some("deny") => {
             tracing::info!(username = %session.username, client_id = %request.client.id, "farmer denied consent");
-            error_redirect(&coop, &request, "access_denied", "the farmer did not allow it")
+            Err(error_redirect(
+                &coop,
+                &request,
+                "access_denied",
+                "the farmer did not allow it",
+            ))
         }
-        _ => error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
+        _ => Err(PageError::bad_request("Choose Allow or Deny.")),
     }
 }

@@ -8,11 +8,9 @@
 //! without it and the token answer's `scope` shows it was not granted. Asked for with consent
 //! by a client not allowed it, the request is refused with `invalid_scope`.
 
-use axum::http::StatusCode;
-use axum::response::Response;
-
-use super::{error_page, error_redirect};
+use super::error_redirect;
 use crate::config::Client;
+use crate::error::PageError;
 use crate::params::Params;
 use crate::pkce;
 use crate::scope::Scopes;
@@ -62,19 +60,16 @@ pub struct AuthorizationRequest<'a> {
 /// Checks an authorization request. Errors about the client or redirect URI are shown to the
 /// farmer (redirecting to an unverified URI would be an open redirect); the rest go back to
 /// the client (RFC 6749 §4.1.2.1).
-pub fn validate<'a>(coop: &'a Coop, params: &Params) -> Result<AuthorizationRequest<'a>, Box<Response>> {
+pub fn validate<'a>(coop: &'a Coop, params: &Params) -> Result<AuthorizationRequest<'a>, PageError> {
     let client = params
         .get("client_id")
         .and_then(|id| coop.config.client(id))
-        .ok_or_else(|| Box::new(error_page(StatusCode::BAD_REQUEST, "Unknown client_id.")))?;
+        .ok_or_else(|| PageError::bad_request("Unknown client_id."))?;
     let redirect_uri = params
         .get("redirect_uri")
         .filter(|uri| client.redirect_uris.iter().any(|r| r == uri))
         .ok_or_else(|| {
-            Box::new(error_page(
-                StatusCode::BAD_REQUEST,
-                "redirect_uri is missing or not registered for this client.",
-            ))
+            PageError::bad_request("redirect_uri is missing or not registered for this client.")
         })?;
     let mut request = AuthorizationRequest {
         client,
@@ -87,7 +82,7 @@ pub fn validate<'a>(coop: &'a Coop, params: &Params) -> Result<AuthorizationRequ
         login_hint: params.get("login_hint").map(str::to_owned),
     };
     let refuse =
-        |code: &str, description: &str| Err(Box::new(error_redirect(coop, &request, code, description)));
+        |code: &'static str, description: &str| Err(error_redirect(coop, &request, code, description));
     if params.get("response_type") != Some("code") {
         return refuse(
             "unsupported_response_type",

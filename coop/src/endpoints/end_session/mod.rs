@@ -13,22 +13,18 @@
 
 mod hint;
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use cookie::Cookie;
 
-use super::authorize::{SESSION_COOKIE, cookie_value, error_page};
+use super::cookies::{self, Cookies};
+use super::form::{Form, Guard};
 use super::page::message_page;
 use super::{csrf, logout_page};
+use crate::error::PageError;
 use crate::params::Params;
 use crate::state::{Coop, SharedCoop};
 use crate::store::{StoreError, grants, sessions};
-
-/// The confirmation form's double-submit anti-CSRF cookie.
-const CSRF_COOKIE: &str = "coop_logout_csrf";
-const CSRF_PATH: &str = "/end-session";
 
 /// A logout request that may be carried out: its client and redirect are checked.
 struct LogoutRequest {
@@ -41,12 +37,9 @@ struct LogoutRequest {
 pub async fn end_session(
     State(coop): State<SharedCoop>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let params = match Params::parse(query.unwrap_or_default().as_bytes()) {
-        Ok(params) => params,
-        Err(problem) => return error_page(StatusCode::BAD_REQUEST, &problem),
-    };
+    cookies: Cookies,
+) -> Result<Response, PageError> {
+    let params = Params::parse(query.unwrap_or_default().as_bytes()).map_err(PageError::bad_request)?;
     let hint = match params
         .get("id_token_hint")
         .map(|token| hint::verify(&coop, token))
@@ -54,51 +47,52 @@ pub async fn end_session(
         None => None,
         Some(Some(hint)) => Some(hint),
         Some(None) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
+            return Err(PageError::bad_request(
                 "The id_token_hint is not an ID token COOP issued.",
-            );
+            ));
         }
     };
-    let request = match read_request(&coop, &params, hint.as_ref().map(|h| h.aud.as_str())) {
-        Ok(request) => request,
-        Err(response) => return *response,
-    };
-    let session = match cookie_value(&headers, SESSION_COOKIE)
+    let request = read_request(&coop, &params, hint.as_ref().map(|h| h.aud.as_str()))?;
+    let session = cookies
+        .get(cookies::SESSION)
         .map(|id| {
             coop.store
-                .transaction(|db| sessions::find(db, &id, coop.sessions_expired_at_or_before_ms()))
+                .transaction(|db| sessions::find(db, id, coop.sessions_expired_at_or_before_ms()))
         })
         .transpose()
-    {
-        Ok(session) => session.flatten(),
-        Err(error) => return store_failure(error),
-    };
+        .map_err(PageError::LogoutNotSaved)?
+        .flatten();
     // A hint for another farmer than this browser's does not say this farmer wants out.
     match session {
         Some(session) if hint.as_ref().is_none_or(|h| h.sub != session.username) => {
-            confirmation_page(&request, &session.username)
+            Ok(confirmation_page(&request, &session.username))
         }
-        _ => log_out(&coop, &headers, &request),
+        _ => log_out(&coop, &cookies, &request),
+    }
+}
+
+/// The logout confirmation's CSRF token: double-submitted in [`cookies::LOGOUT_CSRF`].
+pub struct LogoutCsrf;
+
+impl Guard for LogoutCsrf {
+    fn admit(_: &Coop, cookies: &Cookies, token: Option<&str>) -> Result<Self, PageError> {
+        if !csrf::check(cookies, cookies::LOGOUT_CSRF, token) {
+            return Err(PageError::Forbidden(
+                "This logout form has expired. Go back to the app and log out again.",
+            ));
+        }
+        Ok(Self)
     }
 }
 
 /// `POST /end-session`: the farmer confirmed on the "Log out of COOP?" page.
-pub async fn confirm(State(coop): State<SharedCoop>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match Params::parse(&body) {
-        Ok(form) => form,
-        Err(problem) => return error_page(StatusCode::BAD_REQUEST, &problem),
-    };
-    if !csrf::check(&headers, CSRF_COOKIE, form.get("csrf")) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "This logout form has expired. Go back to the app and log out again.",
-        );
-    }
-    match read_request(&coop, &form, None) {
-        Ok(request) => log_out(&coop, &headers, &request),
-        Err(response) => *response,
-    }
+pub async fn confirm(
+    State(coop): State<SharedCoop>,
+    cookies: Cookies,
+    form: Form<LogoutCsrf>,
+) -> Result<Response, PageError> {
+    let request = read_request(&coop, &form.fields, None)?;
+    log_out(&coop, &cookies, &request)
 }
 
 /// Checks the client (`client_id`, and the hint's audience `hint_audience` when there is a
@@ -107,16 +101,17 @@ fn read_request(
     coop: &Coop,
     params: &Params,
     hint_audience: Option<&str>,
-) -> Result<LogoutRequest, Box<Response>> {
-    let refuse = |message: &str| Err(Box::new(error_page(StatusCode::BAD_REQUEST, message)));
+) -> Result<LogoutRequest, PageError> {
     let client_id = match (params.get("client_id"), hint_audience) {
         (Some(given), Some(audience)) if given != audience => {
-            return refuse("The id_token_hint was issued to another client.");
+            return Err(PageError::bad_request(
+                "The id_token_hint was issued to another client.",
+            ));
         }
         (given, audience) => given.or(audience),
     };
     if client_id.is_some_and(|id| coop.config.client(id).is_none()) {
-        return refuse("Unknown client_id.");
+        return Err(PageError::bad_request("Unknown client_id."));
     }
     let post_logout_redirect_uri = params.get("post_logout_redirect_uri");
     if let Some(uri) = post_logout_redirect_uri {
@@ -124,7 +119,9 @@ fn read_request(
             .and_then(|id| coop.config.client(id))
             .is_some_and(|client| client.post_logout_redirect_uris.iter().any(|r| r == uri));
         if !registered || url::Url::parse(uri).is_err() {
-            return refuse("post_logout_redirect_uri is not registered for this client.");
+            return Err(PageError::bad_request(
+                "post_logout_redirect_uri is not registered for this client.",
+            ));
         }
     }
     Ok(LogoutRequest {
@@ -136,7 +133,7 @@ fn read_request(
 
 /// "Log out of COOP?", its form carrying the checked request.
 fn confirmation_page(request: &LogoutRequest, username: &str) -> Response {
-    let (token, cookie) = csrf::issue(CSRF_COOKIE, CSRF_PATH);
+    let (token, cookie) = csrf::issue(cookies::LOGOUT_CSRF, cookies::LOGOUT_CSRF_PATH);
     let fields: Vec<(&str, &str)> = [
         ("client_id", &request.client_id),
         ("post_logout_redirect_uri", &request.post_logout_redirect_uri),
@@ -150,23 +147,22 @@ fn confirmation_page(request: &LogoutRequest, username: &str) -> Response {
 }
 
 /// Ends this browser's COOP session, if any, then redirects or says so.
-fn log_out(coop: &Coop, headers: &HeaderMap, request: &LogoutRequest) -> Response {
-    if let Some(id) = cookie_value(headers, SESSION_COOKIE) {
-        let ended = coop.store.transaction(|db| {
-            let Some(session) = sessions::find(db, &id, coop.sessions_expired_at_or_before_ms())? else {
-                return Ok::<_, StoreError>(None);
-            };
-            sessions::end(db, &session.digest)?;
-            let revoked = grants::revoke_online_grants_of_session(db, &session.digest)?;
-            Ok(Some((session.username, revoked)))
-        });
-        match ended {
-            Ok(Some((username, revoked))) => {
-                coop.counters.grants_revoked(revoked as u64);
-                tracing::info!(%username, revoked, "farmer logged out of COOP");
-            }
-            Ok(None) => {}
-            Err(error) => return store_failure(error),
+fn log_out(coop: &Coop, cookies: &Cookies, request: &LogoutRequest) -> Result<Response, PageError> {
+    if let Some(id) = cookies.get(cookies::SESSION) {
+        let ended = coop
+            .store
+            .transaction(|db| {
+                let Some(session) = sessions::find(db, id, coop.sessions_expired_at_or_before_ms())? else {
+                    return Ok::<_, StoreError>(None);
+                };
+                sessions::end(db, &session.digest)?;
+                let revoked = grants::revoke_online_grants_of_session(db, &session.digest)?;
+                Ok(Some((session.username, revoked)))
+            })
+            .map_err(PageError::LogoutNotSaved)?;
+        if let Some((username, revoked)) = ended {
+            coop.counters.grants_revoked(revoked as u64);
+            tracing::info!(%username, revoked, "farmer logged out of COOP");
         }
     }
 
@@ -183,22 +179,11 @@ fn log_out(coop: &Coop, headers: &HeaderMap, request: &LogoutRequest) -> Respons
         }
         None => message_page("Logged out", "You are logged out of COOP.").into_response(),
     };
-    for (name, path) in [(SESSION_COOKIE, "/"), (CSRF_COOKIE, CSRF_PATH)] {
-        let clear = Cookie::build((name, ""))
-            .path(path)
-            .max_age(cookie::time::Duration::ZERO)
-            .build();
-        if let Ok(value) = clear.to_string().parse() {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
+    for (name, path) in [
+        (cookies::SESSION, "/"),
+        (cookies::LOGOUT_CSRF, cookies::LOGOUT_CSRF_PATH),
+    ] {
+        cookies::set(&mut response, &cookies::removal(name, path));
     }
-    response
-}
-
-fn store_failure(error: StoreError) -> Response {
-    tracing::error!(%error, "store error");
-    error_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "COOP could not log you out. Try again.",
-    )
+    Ok(response)
 }

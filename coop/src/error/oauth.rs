@@ -1,11 +1,13 @@
-//! Errors COOP answers with, each mapped to its HTTP response in one place:
-//! OAuth errors as RFC 6749 §5.2 JSON, bearer-token errors with RFC 6750 `WWW-Authenticate`.
+//! Errors of the token, revocation, introspection and dev endpoints, answered to a client
+//! program as RFC 6749 §5.2 JSON: `{"error","error_description"}`, `400` (or `401` with
+//! `WWW-Authenticate: Basic` for `invalid_client`, §5.2; `503` with `Retry-After`).
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::Failure;
 use crate::store::StoreError;
 
 /// An error of the token, revocation or authorization endpoints (RFC 6749 §5.2).
@@ -73,9 +75,6 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        if let Self::Server(error) = &self {
-            tracing::error!(%error, "store error");
-        }
         let body = json!({ "error": self.code(), "error_description": self.description() });
         let mut response = (self.status(), Json(body)).into_response();
         let headers = response.headers_mut();
@@ -90,64 +89,8 @@ impl IntoResponse for OAuthError {
             Self::TemporarilyUnavailable { retry_after_seconds } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
             }
+            Self::Server(error) => Failure::attach(&mut response, error),
             _ => {}
-        }
-        response
-    }
-}
-
-/// An error of a protected resource (the egg API, userinfo), RFC 6750 §3.
-#[derive(Debug, thiserror::Error)]
-pub enum BearerError {
-    #[error("no bearer token")]
-    Missing,
-    #[error("invalid_token: {0}")]
-    InvalidToken(&'static str),
-    #[error("insufficient_scope: needs {0}")]
-    InsufficientScope(&'static str),
-    #[error("invalid_request: {0}")]
-    BadRequest(String),
-    #[error("server_error: {0}")]
-    Server(#[from] StoreError),
-}
-
-impl IntoResponse for BearerError {
-    fn into_response(self) -> Response {
-        let (status, challenge, body) = match &self {
-            Self::Missing => (
-                StatusCode::UNAUTHORIZED,
-                r#"Bearer realm="coop""#.to_owned(),
-                json!({ "error": "invalid_token", "error_description": "no bearer token" }),
-            ),
-            Self::InvalidToken(why) => (
-                StatusCode::UNAUTHORIZED,
-                format!(r#"Bearer realm="coop", error="invalid_token", error_description="{why}""#),
-                json!({ "error": "invalid_token", "error_description": why }),
-            ),
-            Self::InsufficientScope(scope) => (
-                StatusCode::FORBIDDEN,
-                format!(r#"Bearer realm="coop", error="insufficient_scope", scope="{scope}""#),
-                json!({ "error": "insufficient_scope", "scope": scope }),
-            ),
-            Self::BadRequest(why) => {
-                return (
-                    StatusCode::BAD_REQUEST,
-                    Json(json!({ "error": "invalid_request", "error_description": why })),
-                )
-                    .into_response();
-            }
-            Self::Server(error) => {
-                tracing::error!(%error, "store error");
-                return (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Json(json!({ "error": "server_error" })),
-                )
-                    .into_response();
-            }
-        };
-        let mut response = (status, Json(body)).into_response();
-        if let Ok(value) = HeaderValue::from_str(&challenge) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
         response
     }
