@@ -257,6 +257,7 @@ fn provider_parts(error: &ProviderError) -> Parts {
         ),
         ProviderError::Refused { .. }
         | ProviderError::Rejected(_)
+        | ProviderError::IdToken(_)
         | ProviderError::NoRevocationEndpoint
         | ProviderError::UnsupportedTokenType => LOGIN_FAILED,
     }
@@ -318,8 +319,13 @@ pub async fn log_failures(request: Request, next: Next) -> Response {
 }
 
 /// An error and its sources, `outer: inner: innermost`; a source whose text its parent already
-/// ends with (errors that repeat their source) is said once.
+/// ends with (errors that repeat their source) is said once. Control characters are escaped
+/// and the whole is cut at [`REPORT_LIMIT`] bytes: a cause that quotes what a peer sent (a
+/// parser's "invalid type: string …") cannot forge log lines or flood them.
 pub struct Report<'a>(pub &'a (dyn std::error::Error + 'static));
+
+/// The longest [`Report`], in bytes.
+pub const REPORT_LIMIT: usize = 1024;
 
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -333,7 +339,21 @@ impl fmt::Display for Report<'_> {
             }
             source = error.source();
         }
-        f.write_str(&said)
+        let mut written = 0;
+        for c in said.chars() {
+            if written >= REPORT_LIMIT {
+                return f.write_str("…");
+            }
+            if c.is_control() {
+                let escaped = c.escape_default().to_string();
+                written += escaped.len();
+                f.write_str(&escaped)?;
+            } else {
+                written += c.len_utf8();
+                fmt::Write::write_char(f, c)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -352,6 +372,18 @@ mod tests {
             Report(&error).to_string(),
             "login failed: no ID token in the token response"
         );
+    }
+
+    #[test]
+    fn a_report_cannot_forge_or_flood_log_lines() {
+        let error = BffError::from(ProviderError::BadAnswer(format!(
+            "a\nforged line{}",
+            "x".repeat(5000)
+        )));
+        let report = Report(&error).to_string();
+        assert!(report.starts_with("the provider: unreadable token endpoint answer: a\\nforged line"));
+        assert!(!report.contains('\n'));
+        assert!(report.len() <= REPORT_LIMIT + 8, "{}", report.len());
     }
 
     #[test]

@@ -104,9 +104,12 @@ pub enum ProviderError {
     /// The provider answered with an OAuth error (`invalid_grant`…).
     #[error("provider refused: {code}")]
     Refused { code: String },
-    /// The provider's answers do not fit the configuration (wrong issuer, bad ID token…).
+    /// The provider's answers do not fit the configuration (wrong issuer, bad discovery…).
     #[error("provider answer rejected: {0}")]
     Rejected(String),
+    /// The ID token does not validate (signature, issuer, audience, nonce, expiry…).
+    #[error("provider answer rejected: ID token: {0}")]
+    IdToken(#[source] id_token::IdTokenError),
     /// The provider refused this client, not the grant (`invalid_client`,
     /// `unauthorized_client`, `invalid_scope`, `invalid_request`, unknown codes): TopCluck's
     /// configuration is at fault, so no farmer's session should end over it.
@@ -230,7 +233,7 @@ impl Provider {
         nonce: &str,
         now: i64,
     ) -> Result<IdClaims, ProviderError> {
-        let rejected = |e: id_token::IdTokenError| ProviderError::Rejected(format!("ID token: {e}"));
+        let rejected = ProviderError::IdToken;
         let metadata = self.metadata().await?;
         let kid = id_token::key_id(token).map_err(rejected)?;
         let keys = self.keys(metadata, kid.as_deref()).await?;

@@ -161,6 +161,7 @@ pub async fn refresh(provider: &Provider, refresh_token: &str, clock: &Clock) ->
         Err(
             error @ (ProviderError::BadAnswer(_)
             | ProviderError::Rejected(_)
+            | ProviderError::IdToken(_)
             | ProviderError::NoRevocationEndpoint
             | ProviderError::UnsupportedTokenType),
         ) => {
