@@ -241,7 +241,10 @@ async fn sqlite(options: SqliteConnectOptions) -> Result<SqlitePool, VaultError>
 /// Creates the SQLite file readable by its owner only (its -wal and -shm files get the same
 /// mode), and its directory.
 fn create_private(path: &Path) -> Result<(), VaultError> {
-    let problem = |e: std::io::Error| VaultError::Store(format!("{}: {e}", path.display()));
+    let problem = |source| VaultError::File {
+        path: path.to_owned(),
+        source,
+    };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(problem)?;
     }

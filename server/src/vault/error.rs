@@ -7,6 +7,13 @@ pub enum VaultError {
     /// `TOPCLUCK_DATABASE_URL` or the data directory cannot be used.
     #[error("vault store: {0}")]
     Store(String),
+    /// The SQLite file or its directory cannot be made (permissions, a full disk…).
+    #[error("vault store: {}: {source}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// Opened with [`super::Vault::open_existing`], and no vault is there (no SQLite file, or a
     /// database whose schema was never made): no vault was created.
     #[error("no vault at {location}")]
