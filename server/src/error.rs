@@ -1,7 +1,7 @@
 //! Every error the BFF answers with, mapped to its HTTP response in this one place: a status
 //! and an [`ApiError`] body with a stable code. Details are logged, never sent.
 
-use app::auth::wire::{ApiError, ErrorCode};
+use app::wire::{ApiError, ErrorCode};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
