@@ -21,14 +21,17 @@ pub fn CallbackPage() -> impl IntoView {
             let (info, return_to) = super::browser::complete_login().await?;
             // Logged in: the page the login started from, without loading it again (the app is
             // already here), in place of /callback in the history.
+            // (Untracked: what the router reads must not make the resource load again.)
             session.set_active(session.asked(), info);
-            navigate(
-                &return_to,
-                NavigateOptions {
-                    replace: true,
-                    ..Default::default()
-                },
-            );
+            untrack(|| {
+                navigate(
+                    &return_to,
+                    NavigateOptions {
+                        replace: true,
+                        ..Default::default()
+                    },
+                )
+            });
             Ok::<_, String>(())
         }
     });

@@ -95,15 +95,15 @@ pub fn LogoutButton() -> impl IntoView {
 }
 
 /// What logging out left to say (e.g. that the provider could not be reached to withdraw
-/// TopCluck's access), shown once on the page the browser comes back to. Read in the browser
-/// only, so the server's page and the hydrated one agree.
+/// TopCluck's access), shown once on the page the browser comes back to. Read once hydrated
+/// (effects never run on the server), so the server's page and the hydrated one agree.
 #[component]
 pub fn LogoutNotice() -> impl IntoView {
-    let notice = LocalResource::new(|| async { browser::take_notice() });
-    let notice = move || notice.get().flatten();
+    let notice = RwSignal::new(None::<String>);
+    Effect::new(move |_| notice.set(browser::take_notice()));
     view! {
-        <Show when=move || notice().is_some()>
-            <p class="notice" role="status">{notice}</p>
+        <Show when=move || notice.get().is_some()>
+            <p class="notice" role="status">{move || notice.get()}</p>
         </Show>
     }
 }

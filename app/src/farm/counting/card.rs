@@ -39,7 +39,7 @@ pub fn CountingCard() -> impl IntoView {
             Some(answer.map_err(|failure| failed("load daily counting", failure.into())))
         }
     });
-    // Turns counting off; the card shows the answer, and the action's value is what went wrong.
+    // Turns counting off; the card shows the answer, and the action's value what went wrong.
     // When it is not known whether it was done, the status is loaded again.
     let turn_off = Action::new_local(move |_: &()| async move {
         match api::post::<CountingStatus>("/bff/counting/off", &Off {})
@@ -48,7 +48,7 @@ pub fn CountingCard() -> impl IntoView {
         {
             Ok(off) => {
                 status.set(Some(Some(Ok(off))));
-                None
+                Ok(())
             }
             Err(failure) => {
                 let uncertain = matches!(failure, Failure::Uncertain(_));
@@ -56,7 +56,7 @@ pub fn CountingCard() -> impl IntoView {
                 if uncertain {
                     status.refetch();
                 }
-                Some(message)
+                Err(message)
             }
         }
     });
@@ -70,7 +70,7 @@ pub fn CountingCard() -> impl IntoView {
         if turn_off.pending().get() {
             return None;
         }
-        turn_off.value().get().flatten()
+        turn_off.value().get().and_then(Result::err)
     };
 
     view! {
@@ -105,7 +105,7 @@ fn loading() -> impl IntoView {
 
 /// What the card says for each state, with its button.
 #[component]
-fn State(status: CountingStatus, turn_off: Action<(), Option<String>>) -> impl IntoView {
+fn State(status: CountingStatus, turn_off: Action<(), Result<(), String>>) -> impl IntoView {
     let offset = local_offset_minutes;
     match status.state {
         CountingState::Off => view! {
@@ -146,7 +146,7 @@ fn State(status: CountingStatus, turn_off: Action<(), Option<String>>) -> impl I
 }
 
 /// "Turn off", "Turning off…" while the call is under way.
-fn turn_off_button(turn_off: Action<(), Option<String>>) -> impl IntoView {
+fn turn_off_button(turn_off: Action<(), Result<(), String>>) -> impl IntoView {
     let busy = turn_off.pending();
     view! {
         <button
