@@ -1,14 +1,14 @@
-//! Browser-only login plumbing: the PKCE verifier from the Web Crypto CSPRNG, the login
+//! Browser-only login plumbing: the PKCE verifier from the Web Crypto CSPRNG and its challenge
+//! from Web Crypto's SHA-256 (the session cookie is `__Host-`, so TopCluck only ever runs in a
+//! secure context, where both exist), the login
 //! transaction the BFF opens for its challenge (with the BFF's `state` and `nonce`), the pending
 //! login in sessionStorage (gloo-storage), and the BFF calls (through [`crate::api`], whose
 //! failures are told to the farmer by [`CallError::sentence`]).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gloo_storage::{SessionStorage, Storage};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+use super::pkce::base64url;
 use super::safe_return_path;
 use super::tabs::{TabNews, announce};
 use crate::api::{self, CallError};
@@ -39,7 +39,22 @@ fn random(n: usize) -> Result<String, String> {
         .crypto()
         .and_then(|crypto| crypto.get_random_values_with_u8_array(&mut bytes).map(|_| ()))
         .map_err(|_| "This browser cannot make secure random numbers.".to_owned())?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    Ok(base64url(&bytes))
+}
+
+/// The SHA-256 of `text`, from the browser's Web Crypto.
+async fn sha256(text: &str) -> Result<Vec<u8>, String> {
+    let unable = |_| "This browser cannot compute the login's challenge.".to_owned();
+    let digest = window()
+        .crypto()
+        .map_err(unable)?
+        .subtle()
+        .digest_with_str_and_u8_array("SHA-256", text.as_bytes())
+        .map_err(unable)?;
+    let digest = wasm_bindgen_futures::JsFuture::from(digest)
+        .await
+        .map_err(unable)?;
+    Ok(js_sys::Uint8Array::new(&digest).to_vec())
 }
 
 /// Sends the farmer to the provider's authorize endpoint.
@@ -64,7 +79,7 @@ async fn start(begin: &str, return_to: Option<String>) -> Result<(), String> {
     let return_to = safe_return_path(return_to.as_deref().unwrap_or(&here)).to_owned();
 
     let code_verifier = random(32)?;
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(code_verifier.as_bytes()));
+    let challenge = base64url(&sha256(&code_verifier).await?);
     // Opens the login transaction in this browser (an HttpOnly cookie) for this challenge.
     let parameters: LoginParameters = api::get_with_query(
         begin,

@@ -10,6 +10,7 @@ mod callback;
 mod controls;
 #[cfg(not(feature = "hydrate"))]
 mod pending;
+mod pkce;
 #[cfg(not(feature = "hydrate"))]
 use pending as browser;
 mod session;
