@@ -1,17 +1,18 @@
-//! Browser-only login plumbing: the PKCE verifier from the Web Crypto CSPRNG, the login
+//! Browser-only login plumbing: the PKCE verifier from the Web Crypto CSPRNG and its challenge
+//! from Web Crypto's SHA-256 (the session cookie is `__Host-`, so TopCluck only ever runs in a
+//! secure context, where both exist), the login
 //! transaction the BFF opens for its challenge (with the BFF's `state` and `nonce`), the pending
-//! login in sessionStorage (gloo-storage), and the BFF calls (gloo-net).
+//! login in sessionStorage (gloo-storage), and the BFF calls (through [`crate::api`], whose
+//! failures are told to the farmer by [`CallError::sentence`]).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use gloo_net::http::{Request, Response};
 use gloo_storage::{SessionStorage, Storage};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+use super::pkce::base64url;
 use super::safe_return_path;
 use super::tabs::{TabNews, announce};
-use super::wire::{ApiError, CodeExchange, LoginParameters, LogoutResult, SessionInfo};
+use crate::api::{self, CallError};
+use crate::wire::{CodeExchange, LoginParameters, LogoutResult, SessionInfo};
 
 const PENDING_KEY: &str = "topcluck.login";
 /// What the farmer is told on the next page after logging out (see [`take_notice`]).
@@ -38,7 +39,22 @@ fn random(n: usize) -> Result<String, String> {
         .crypto()
         .and_then(|crypto| crypto.get_random_values_with_u8_array(&mut bytes).map(|_| ()))
         .map_err(|_| "This browser cannot make secure random numbers.".to_owned())?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    Ok(base64url(&bytes))
+}
+
+/// The SHA-256 of `text`, from the browser's Web Crypto.
+async fn sha256(text: &str) -> Result<Vec<u8>, String> {
+    let unable = |_| "This browser cannot compute the login's challenge.".to_owned();
+    let digest = window()
+        .crypto()
+        .map_err(unable)?
+        .subtle()
+        .digest_with_str_and_u8_array("SHA-256", text.as_bytes())
+        .map_err(unable)?;
+    let digest = wasm_bindgen_futures::JsFuture::from(digest)
+        .await
+        .map_err(unable)?;
+    Ok(js_sys::Uint8Array::new(&digest).to_vec())
 }
 
 /// Sends the farmer to the provider's authorize endpoint.
@@ -63,18 +79,17 @@ async fn start(begin: &str, return_to: Option<String>) -> Result<(), String> {
     let return_to = safe_return_path(return_to.as_deref().unwrap_or(&here)).to_owned();
 
     let code_verifier = random(32)?;
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(code_verifier.as_bytes()));
+    let challenge = base64url(&sha256(&code_verifier).await?);
     // Opens the login transaction in this browser (an HttpOnly cookie) for this challenge.
-    let response = Request::get(begin)
-        .header("X-CSRF", "1")
-        .query([
+    let parameters: LoginParameters = api::get_with_query(
+        begin,
+        &[
             ("code_challenge", challenge.as_str()),
             ("code_challenge_method", "S256"),
-        ])
-        .send()
-        .await
-        .map_err(|_| unreachable_message())?;
-    let parameters: LoginParameters = json_or_message(response).await?;
+        ],
+    )
+    .await
+    .map_err(|error| error.sentence())?;
     let pending = PendingLogin {
         state: parameters.state.clone(),
         code_verifier,
@@ -143,13 +158,9 @@ pub async fn complete_login() -> Result<(SessionInfo, String), String> {
         state: pending.state,
         redirect_uri: pending.redirect_uri,
     };
-    let request = Request::post("/bff/login")
-        .header("X-CSRF", "1")
-        .json(&exchange)
-        .map_err(|_| "Could not send the login to TopCluck.".to_owned())?;
-    let response = request.send().await.map_err(|_| unreachable_message());
+    let answer = api::post::<SessionInfo>("/bff/login", &exchange).await;
     SessionStorage::delete(PENDING_KEY);
-    let info: SessionInfo = json_or_message(response?).await?;
+    let info = answer.map_err(|error| error.sentence())?;
     announce(TabNews::LoggedIn);
     Ok((info, safe_return_path(&pending.return_to).to_owned()))
 }
@@ -158,27 +169,22 @@ pub async fn complete_login() -> Result<(SessionInfo, String), String> {
 /// endpoint). What the farmer must know about it — access not withdrawn at the provider — is
 /// kept for the page the browser comes back to.
 pub async fn logout() {
-    let redirect = match Request::post("/bff/logout").header("X-CSRF", "1").send().await {
-        Ok(response) => match json_or_message::<LogoutResult>(response).await {
-            Ok(result) => {
-                announce(TabNews::LoggedOut);
-                if let Some(notice) = result.revocation.notice() {
-                    let _ = SessionStorage::set(NOTICE_KEY, notice);
-                }
-                result.redirect_to
+    let redirect = match api::post_empty::<LogoutResult>("/bff/logout").await {
+        Ok(result) => {
+            announce(TabNews::LoggedOut);
+            if let Some(notice) = result.revocation.notice() {
+                let _ = SessionStorage::set(NOTICE_KEY, notice);
             }
-            Err(message) => {
-                announce(TabNews::Unsure);
-                let _ = SessionStorage::set(
-                    NOTICE_KEY,
-                    format!("Logging out may not have completed: {message}"),
-                );
-                "/".into()
-            }
-        },
-        Err(_) => {
+            result.redirect_to
+        }
+        Err(error) => {
             announce(TabNews::Unsure);
-            let _ = SessionStorage::set(NOTICE_KEY, unreachable_message());
+            let notice = match error {
+                // Never reached: nothing was done.
+                CallError::NoAnswer { timed_out: false } | CallError::NotSent => error.sentence(),
+                _ => format!("Logging out may not have completed: {}", error.sentence()),
+            };
+            let _ = SessionStorage::set(NOTICE_KEY, notice);
             "/".to_owned()
         }
     };
@@ -190,21 +196,4 @@ pub fn take_notice() -> Option<String> {
     let notice = SessionStorage::get::<String>(NOTICE_KEY).ok();
     SessionStorage::delete(NOTICE_KEY);
     notice
-}
-
-async fn json_or_message<T: for<'de> Deserialize<'de>>(response: Response) -> Result<T, String> {
-    if response.ok() {
-        return response
-            .json()
-            .await
-            .map_err(|_| "TopCluck sent an unreadable answer.".to_owned());
-    }
-    match response.json::<ApiError>().await {
-        Ok(error) => Err(error.message),
-        Err(_) => Err(format!("TopCluck answered with HTTP {}.", response.status())),
-    }
-}
-
-fn unreachable_message() -> String {
-    "TopCluck cannot be reached. Check your connection and try again.".to_owned()
 }

@@ -1,23 +1,26 @@
 //! Logging in and out, from the browser's side. The SPA makes the PKCE verifier, has the BFF
 //! open a login transaction for its challenge (the BFF picks state and nonce), sends the farmer
-//! to the provider, and hands the code to the BFF at `/callback`; it never sees a token. The session state is rendered on the server (no flash of "logged out")
-//! and refetched in the browser.
+//! to the provider, and hands the code to the BFF at `/callback`; it never sees a token. The
+//! session state is rendered on the server (no flash of "logged out") and refetched in the
+//! browser.
 
 #[cfg(feature = "hydrate")]
 mod browser;
 mod callback;
 mod controls;
+#[cfg(not(feature = "hydrate"))]
+mod pending;
+mod pkce;
+#[cfg(not(feature = "hydrate"))]
+use pending as browser;
 mod session;
 #[cfg(feature = "hydrate")]
 mod tabs;
 #[cfg(feature = "hydrate")]
 mod wake;
-pub mod wire;
 
 pub use callback::CallbackPage;
 pub use controls::{LoginButton, LogoutButton, LogoutNotice, TurnOnCountingButton};
-#[cfg(feature = "hydrate")]
-pub(crate) use session::ask;
 pub use session::{Asked, CurrentSession, Session, SessionState, provide_session};
 
 /// Only same-origin relative paths may be returned to after login; anything else goes home.

@@ -3,7 +3,7 @@
 //!
 //! The server reads the session from the request (the BFF puts a [`CurrentSession`] into the
 //! request's extensions); a `SharedValue` carries it into the page, so hydration starts from the
-//! same value. No Suspense, no streaming: the first byte of HTML already says who is logged in,
+//! same value. The session itself needs no Suspense: the first byte of HTML already says who is logged in,
 //! with or without JavaScript. In the browser the value then follows what the BFF says: fresh
 //! session info after each call ([`SessionState::set_active`]), and [`Session::Ended`] as soon
 //! as any answer says `reauthentication_required` or `unauthenticated` ([`SessionState::end`]).
@@ -12,7 +12,8 @@
 
 use leptos::prelude::*;
 
-use super::wire::SessionInfo;
+use crate::farm::Failure;
+use crate::wire::SessionInfo;
 
 /// The session of the request being rendered, as the server read it from the cookie.
 #[derive(Clone, Debug, Default)]
@@ -37,8 +38,8 @@ pub enum Session {
 /// that re-rendered on each change would lose its own state.
 ///
 /// It also carries the page's freshness: [`SessionState::recheck`] (after the computer slept,
-/// say) makes every panel that loads data through [`SessionState::track_freshness`] drop what
-/// it shows and load it again.
+/// say) makes every card whose `LocalResource` is keyed on [`SessionState::freshness`] drop
+/// what it shows and load it again.
 #[derive(Clone, Copy)]
 pub struct SessionState(RwSignal<Session>, StoredValue<u64>, RwSignal<u32>);
 
@@ -154,9 +155,26 @@ impl SessionState {
             .with_untracked(|session| matches!(session, Session::LoggedOut))
     }
 
-    /// Subscribes the caller (an effect that loads data) to [`SessionState::recheck`].
-    pub fn track_freshness(self) {
-        self.2.track();
+    /// How fresh what the page shows is (tracked): the key of every load. A `LocalResource` that
+    /// reads it loads again, dropping what it showed, whenever the page rechecks
+    /// ([`SessionState::recheck`]).
+    pub fn freshness(self) -> u32 {
+        self.2.get()
+    }
+
+    /// Awaits `call`, a question to the BFF asked now: its answer, or `None` when the session
+    /// changed before the answer came (ended, logged out or in elsewhere, rechecked): it may have
+    /// been sent with a cookie that is gone, or belong to the time before the computer slept.
+    pub async fn unless_changed<T>(self, call: impl Future<Output = T>) -> Option<T> {
+        let asked = self.asked();
+        let answer = call.await;
+        (self.asked() == asked).then_some(answer)
+    }
+
+    /// Asks the BFF who is logged in, in the background: fresh session info (renewals move the
+    /// expiries), or the news that the session ended.
+    pub fn check_with_the_bff(self) {
+        leptos::task::spawn_local(ask(self));
     }
 
     /// What the page shows may be stale (the computer slept, another tab logged in): every
@@ -207,8 +225,10 @@ pub fn provide_session() -> SessionState {
     provide_context(state);
     #[cfg(feature = "hydrate")]
     {
+        // A page rendered logged out because the request came from another site (so without
+        // the `SameSite=Strict` session cookie) asks the BFF once, with the cookie.
         if unseen {
-            ask_once(state);
+            state.check_with_the_bff();
         }
         super::tabs::follow(state);
         super::wake::watch(state);
@@ -218,28 +238,22 @@ pub fn provide_session() -> SessionState {
     state
 }
 
-/// A page rendered logged out because the request came from another site (so without the
-/// `SameSite=Strict` session cookie) asks the BFF once, with the cookie, after hydration.
-#[cfg(feature = "hydrate")]
-fn ask_once(state: SessionState) {
-    leptos::task::spawn_local(ask(state));
-}
-
 /// What this tab shows may be stale or another farmer's (the computer slept, another tab
 /// logged in): every panel drops its data and loads it again, and the BFF is asked who is
 /// logged in.
 #[cfg(feature = "hydrate")]
 pub(crate) fn recheck_with_the_bff(state: SessionState) {
     state.recheck();
-    leptos::task::spawn_local(ask(state));
+    state.check_with_the_bff();
 }
 
 /// Asks the BFF who is logged in: fresh session info, or the news that the session ended.
-#[cfg(feature = "hydrate")]
-pub(crate) async fn ask(state: SessionState) {
-    use crate::farm::Failure;
+async fn ask(state: SessionState) {
     let asked = state.asked();
-    match crate::farm::api::get::<SessionInfo>("/bff/session").await {
+    match crate::api::get::<SessionInfo>("/bff/session")
+        .await
+        .map_err(Failure::from)
+    {
         Ok(info) => state.set_active(asked, info),
         Err(Failure::SessionEnded) => state.end(),
         Err(_) => {}
@@ -249,7 +263,7 @@ pub(crate) async fn ask(state: SessionState) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::wire::Farmer;
+    use crate::wire::Farmer;
 
     fn info(expires: i64) -> SessionInfo {
         SessionInfo {

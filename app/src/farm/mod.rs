@@ -1,41 +1,26 @@
-//! The farm: today's egg count, recording collected eggs, and the session's state, all through
-//! the BFF's `/api` proxy. The browser never holds a token; renewals happen in the BFF.
+//! The farm page, one card per file: today's egg count (`eggs_today`, loaded by `today`),
+//! recording collected eggs (`record`), the session (`session_card`), daily counting
+//! (`counting`), and the banner above them (`banner`); `panel` lays them out. Every call goes
+//! through the BFF (its `/api` proxy for the eggs): the browser never holds a token, and
+//! renewals happen in the BFF.
 //!
 //! What every answer means for the page is decided here, in plain functions (unit-tested on
-//! the host): [`Failure::from_answer`] reads a BFF answer, [`record_note`] says what happened to
-//! the eggs the farmer tried to record. The browser-only plumbing is in `api` and `panel`.
+//! the host): [`Failure`] reads a failed call, [`record_note`] says what happened to the eggs
+//! the farmer tried to record.
 
-#[cfg(feature = "hydrate")]
-pub(crate) mod api;
+mod banner;
 pub mod counting;
+mod eggs_today;
 mod panel;
+mod record;
+mod session_card;
 pub mod time;
+mod today;
 
 pub use panel::FarmPanel;
 
-use serde::{Deserialize, Serialize};
-
-use crate::auth::wire::{ApiError, ErrorCode};
-
-/// `GET /api/eggs` and `POST /api/eggs`' answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EggCount {
-    pub date: String,
-    pub count: i64,
-}
-
-/// `POST /api/eggs`' body.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Collected {
-    pub count: i64,
-}
-
-/// How long the browser waits for any answer before giving up on a call.
-///
-/// Longer than the BFF's own limits (a refresh at the provider, then the upstream call), so the
-/// BFF normally answers first, with `timeout` or `bad_gateway`; this only catches an answer
-/// that never comes (a hung connection).
-pub const CLIENT_TIMEOUT_SECONDS: u32 = 60;
+use crate::api::{CLIENT_TIMEOUT_SECONDS, CallError};
+use crate::wire::{ApiError, EggCount, ErrorCode};
 
 /// The sentence for the farm page when COOP refuses TopCluck's own credentials.
 pub const CLIENT_MISCONFIGURED: &str = "TopCluck cannot renew your access right now: its configuration \
@@ -59,6 +44,21 @@ pub enum Failure {
     /// The call may or may not have been carried out (a timeout, a lost connection, an answer
     /// that could not be read); the sentence says what went wrong.
     Uncertain(String),
+}
+
+impl From<CallError> for Failure {
+    fn from(error: CallError) -> Self {
+        match error {
+            CallError::NotSent => Self::Refused("this browser could not send the request.".into()),
+            CallError::NoAnswer { timed_out } => Self::no_answer(timed_out),
+            CallError::Unreadable => Self::unreadable(),
+            CallError::Answered {
+                status,
+                retry_after,
+                error,
+            } => Self::from_answer(status, retry_after.as_deref(), error),
+        }
+    }
 }
 
 impl Failure {

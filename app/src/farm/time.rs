@@ -1,5 +1,6 @@
 //! Times for the session panel: "in 7 days" and "2026-11-30 12:00 UTC", from Unix seconds.
-//! Plain arithmetic, identical on the server and in the browser (so hydration agrees).
+//! Plain arithmetic, identical on the server and in the browser (so hydration agrees); only
+//! [`local_offset_minutes`] asks the browser.
 
 /// How far away a moment `seconds` from now is: "in 42 s", "in 5 min", "in 7 h 59 min",
 /// "in 7 days"; "now" for a moment already reached.
@@ -61,6 +62,20 @@ fn civil(at: i64) -> (String, i64, i64, i64) {
         secs % 3_600 / 60,
         secs % 60,
     )
+}
+
+/// The browser's offset from UTC at `at`, in minutes east (0 on the server).
+pub fn local_offset_minutes(at: i64) -> i32 {
+    #[cfg(feature = "hydrate")]
+    {
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64 * 1000.0));
+        -(date.get_timezone_offset() as i32)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = at;
+        0
+    }
 }
 
 #[cfg(test)]

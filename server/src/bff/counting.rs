@@ -30,7 +30,7 @@
 
 use std::sync::Arc;
 
-use app::auth::wire::{CountingState, CountingStatus, DayCount, LoginStart, SessionInfo};
+use app::wire::{CountingState, CountingStatus, DayCount, LoginStart, SessionInfo};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;

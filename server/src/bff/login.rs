@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use sha2::Digest;
 
-use app::auth::wire::{CodeExchange, Farmer, LoginParameters, LoginStart, SessionInfo};
+use app::wire::{CodeExchange, Farmer, LoginParameters, LoginStart, SessionInfo};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};

@@ -13,7 +13,7 @@
 //!
 //! Logging out never depends on the provider being up: the cookie is cleared first.
 
-use app::auth::wire::{LogoutResult, Revocation};
+use app::wire::{LogoutResult, Revocation};
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::auth::wire::Revocation;
+use app::wire::Revocation;
 use tokio::task::JoinSet;
 
 use crate::oidc::{Provider, ProviderError, Tokens};

@@ -2,7 +2,7 @@
 //! is; 401 `reauthentication_required` (and the cookie cleared) when the session has ended,
 //! exactly as `/api` and server rendering see it.
 
-use app::auth::wire::SessionInfo;
+use app::wire::SessionInfo;
 use axum::Json;
 use axum::extract::State;
 use tower_sessions::Session;

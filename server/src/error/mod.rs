@@ -19,7 +19,7 @@ mod log;
 
 use std::sync::Arc;
 
-use app::auth::wire::{ApiError, ErrorCode};
+use app::wire::{ApiError, ErrorCode};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderValue, StatusCode, header};

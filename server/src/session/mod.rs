@@ -30,7 +30,7 @@ pub mod sealing;
 
 use std::fmt;
 
-use app::auth::wire::{Farmer, SessionInfo};
+use app::wire::{Farmer, SessionInfo};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tower_sessions::{Expiry, Session};

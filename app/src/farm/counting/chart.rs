@@ -6,8 +6,8 @@
 use leptos::prelude::*;
 
 use super::days::{self, ChartDay};
-use crate::auth::wire::DayCount;
 use crate::farm::eggs;
+use crate::wire::DayCount;
 
 // Whole SVG units only: no float formatting in the WASM.
 /// The width of one day's slot, in SVG units (30 slots across).

@@ -2,8 +2,8 @@
 //! heights, short labels ("Nov 23") and the summary read out by screen readers. Plain
 //! arithmetic on `YYYY-MM-DD` dates, identical on the server and in the browser.
 
-use crate::auth::wire::DayCount;
 use crate::farm::time;
+use crate::wire::DayCount;
 
 /// How many days the chart shows, `today` included.
 pub const WINDOW_DAYS: i64 = 30;

@@ -3,16 +3,16 @@
 //! days' counts.
 //!
 //! The sentences and the chart's arithmetic are plain functions here and in `days` (unit-tested
-//! on the host); `chart` draws the SVG, `panel` holds the component and its BFF calls.
+//! on the host); `chart` draws the SVG, `card` holds the component and its BFF calls.
 
+mod card;
 mod chart;
 mod days;
-mod panel;
 
-pub use panel::CountingPanel;
+pub use card::CountingCard;
 
 use super::{Failure, time};
-use crate::auth::wire::CountingStatus;
+use crate::wire::CountingStatus;
 
 /// "Nov 23, 2026": the date of `at` (Unix seconds) `offset_minutes` east of UTC.
 pub fn long_date(at: i64, offset_minutes: i32) -> String {
@@ -73,7 +73,7 @@ pub fn failure_message(doing: &str, failure: &Failure) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::wire::CountingState;
+    use crate::wire::CountingState;
 
     const NOV_23_NOON: i64 = 1_795_435_200;
 

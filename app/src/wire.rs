@@ -1,5 +1,6 @@
-//! The JSON the SPA and the BFF exchange about logging in: defined once, used on both sides.
-//! None of these types can hold a token.
+//! The JSON the browser and the server exchange: the BFF's own endpoints (`/bff/…`: session,
+//! login, logout, daily counting, errors) and the egg API behind its `/api` proxy. Defined once,
+//! used on both sides, so the compiler keeps them in step. None of these types can hold a token.
 
 use serde::{Deserialize, Serialize};
 
@@ -212,4 +213,17 @@ pub enum ErrorCode {
     /// Daily counting has no client registration of its own on this server: it cannot be
     /// turned on (nothing else is affected).
     CountingNotConfigured,
+}
+
+/// `GET /api/eggs` and `POST /api/eggs`' answer: today's count at the egg API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EggCount {
+    pub date: String,
+    pub count: i64,
+}
+
+/// `POST /api/eggs`' body: the eggs just collected.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Collected {
+    pub count: i64,
 }
