@@ -9,6 +9,7 @@ pub mod clock;
 pub mod counting;
 pub mod csp;
 pub mod edges;
+#[cfg(feature = "embedded-coop")]
 pub mod embedded_coop;
 pub mod error;
 mod health;
@@ -70,7 +71,10 @@ pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
             (state.clock.clone(), state.gate.clone()),
             current_session,
         ))
-        .layer(edges::inside_session())
+        .layer(edges::inside_session_with(
+            state.settings.timeouts.request,
+            state.settings.timeouts.body,
+        ))
         .layer(session::layer(cookie_keys))
         .layer(edges::outside_session())
         .layer(csp::layer(&state.leptos_options))
