@@ -54,10 +54,13 @@ async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
     }
     let address = options.site_addr;
     let site = url::Url::parse(&format!("http://{address}"))?;
+    // The embedded COOP fills in the API and the counting client.
+    #[cfg_attr(not(feature = "embedded-coop"), expect(unused_mut))]
     let mut settings = Settings::from_env(&site, options.env == Env::PROD)?;
     let cookie_keys = KeyRing::new(&settings.cookie_keys)?;
 
-    // Kept alive for the life of the process when it runs.
+    // The embedded COOP, kept alive for the life of the process when it runs.
+    #[cfg(feature = "embedded-coop")]
     let mut _embedded = None;
     let provider = match (&settings.issuer, &settings.client_secret) {
         (Some(issuer), Some(secret)) => {

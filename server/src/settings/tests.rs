@@ -278,3 +278,141 @@ fn a_plain_http_redirect_uri_is_refused_outside_loopback_in_production() {
         Settings::from_vars(&vars(&[KEY, SECRET, issuer]), &everywhere, true, dir.path()).unwrap_err();
     assert_eq!(error.problems[0].name, "TOPCLUCK_REDIRECT_URI");
 }
+
+/// The closing note's example: three mistakes, one message naming all three.
+#[test]
+fn three_mistakes_are_named_in_one_message() {
+    let error = refused(
+        &[
+            ("TOPCLUCK_ISSUER", "not a url"),
+            ("TOPCLUCK_CLIENT_SECRET", "s"),
+            ("TOPCLUCK_SCOPES", "profile email"),
+            ("TOPCLUCK_REFRESH_WAIT_MS", "soon"),
+        ],
+        false,
+    );
+    assert_eq!(
+        error.names(),
+        ["TOPCLUCK_ISSUER", "TOPCLUCK_SCOPES", "TOPCLUCK_REFRESH_WAIT_MS"]
+    );
+    assert_eq!(
+        error.to_string(),
+        "configuration: TOPCLUCK_ISSUER: \"not a url\" is not a URL: relative URL without a base\n\
+         configuration: TOPCLUCK_SCOPES: must include openid\n\
+         configuration: TOPCLUCK_REFRESH_WAIT_MS: \"soon\" is not a whole number"
+    );
+}
+
+#[test]
+fn timeouts_that_do_not_nest_are_refused_and_the_defaults_are_todays() {
+    let defaults = accepted(&[], false).timeouts;
+    assert_eq!(defaults, Timeouts::DEFAULT);
+    assert_eq!(defaults.refresh_wait, std::time::Duration::from_secs(10));
+    let error = refused(
+        &[
+            ("TOPCLUCK_UPSTREAM_TIMEOUT_MS", "25000"),
+            ("TOPCLUCK_REFRESH_TIMEOUT_MS", "90000"),
+        ],
+        false,
+    );
+    assert_eq!(
+        error.names(),
+        ["TOPCLUCK_REQUEST_TIMEOUT_MS", "TOPCLUCK_REFRESH_TIMEOUT_MS"],
+        "{error}"
+    );
+    let shorter = accepted(
+        &[
+            ("TOPCLUCK_REQUEST_TIMEOUT_MS", "2000"),
+            ("TOPCLUCK_BODY_TIMEOUT_MS", "1000"),
+            ("TOPCLUCK_UPSTREAM_TIMEOUT_MS", "1000"),
+            ("TOPCLUCK_UPSTREAM_READ_TIMEOUT_MS", "500"),
+            ("TOPCLUCK_UPSTREAM_CONNECT_TIMEOUT_MS", "500"),
+            ("TOPCLUCK_PROVIDER_TIMEOUT_MS", "1000"),
+            ("TOPCLUCK_PROVIDER_CONNECT_TIMEOUT_MS", "500"),
+            ("TOPCLUCK_REFRESH_WAIT_MS", "500"),
+        ],
+        false,
+    );
+    assert_eq!(shorter.timeouts.request, std::time::Duration::from_secs(2));
+}
+
+/// A refused configuration writes nothing: development keys are generated only for one that is
+/// otherwise right.
+#[test]
+fn a_refused_configuration_creates_no_development_key() {
+    let dir = tempfile::tempdir().unwrap();
+    Settings::from_vars(
+        &vars(&[("TOPCLUCK_SCOPES", "profile")]),
+        &site(),
+        false,
+        dir.path(),
+    )
+    .unwrap_err();
+    assert!(!dir.path().join("cookie_key").exists());
+    assert!(!dir.path().join("vault_keys").exists());
+}
+
+/// Every variable the sections read is in a section's list, in `.env.example` and in the
+/// README's table — and nothing else is.
+#[test]
+fn env_example_and_the_readme_list_exactly_the_schemas_variables() {
+    use std::collections::BTreeSet;
+    let schema: BTreeSet<&str> = VARIABLES
+        .iter()
+        .flat_map(|section| section.iter().copied())
+        .collect();
+    let count: usize = VARIABLES.iter().map(|section| section.len()).sum();
+    assert_eq!(schema.len(), count, "a variable listed in two sections");
+
+    let sources = [
+        include_str!("provider.rs"),
+        include_str!("session.rs"),
+        include_str!("proxy.rs"),
+        include_str!("timeouts.rs"),
+        include_str!("counting.rs"),
+        include_str!("store.rs"),
+    ];
+    let read: BTreeSet<String> = sources
+        .iter()
+        .flat_map(|source| quoted_names(source, "\"TOPCLUCK_"))
+        .collect();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let env_example = std::fs::read_to_string(format!("{root}/.env.example")).unwrap();
+    let example: BTreeSet<String> = env_example
+        .lines()
+        .filter_map(|line| line.trim_start_matches(['#', ' ']).split_once('='))
+        .map(|(name, _)| name.to_owned())
+        .filter(|name| name.starts_with("TOPCLUCK_"))
+        .collect();
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let table: BTreeSet<String> = readme
+        .lines()
+        .filter(|line| line.starts_with("| `TOPCLUCK_"))
+        .flat_map(|line| quoted_names(line.split(" | ").next().unwrap(), "`TOPCLUCK_"))
+        .collect();
+    let schema: BTreeSet<String> = schema.into_iter().map(str::to_owned).collect();
+    for (what, names) in [
+        ("read by the sections", &read),
+        (".env.example", &example),
+        ("the README's configuration table", &table),
+    ] {
+        let missing: Vec<_> = schema.difference(names).collect();
+        let unknown: Vec<_> = names.difference(&schema).collect();
+        assert!(
+            missing.is_empty() && unknown.is_empty(),
+            "{what}: missing {missing:?}, not in the schema {unknown:?}"
+        );
+    }
+}
+
+/// The `TOPCLUCK_…` names in `text` that follow `opening` (a quote or a backtick).
+fn quoted_names(text: &str, opening: &str) -> Vec<String> {
+    text.match_indices(opening)
+        .map(|(at, _)| {
+            text[at + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect()
+        })
+        .collect()
+}
