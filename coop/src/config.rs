@@ -626,4 +626,31 @@ mod tests {
         let config = Config::new("data".into(), "very-secret-value".into());
         assert!(!format!("{config:?}").contains("very-secret-value"));
     }
+
+    /// Every `COOP_*` variable this file reads is in the README's table, and nothing else is.
+    #[test]
+    fn the_readme_lists_exactly_the_variables_read_here() {
+        use std::collections::BTreeSet;
+        let names = |text: &str, opening: char| -> BTreeSet<String> {
+            text.match_indices(&format!("{opening}COOP_"))
+                .map(|(at, _)| {
+                    text[at + 1..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                        .collect()
+                })
+                .filter(|name: &String| name.len() > "COOP_".len())
+                .collect()
+        };
+        let source = include_str!("config.rs");
+        let source = &source[..source.find("#[cfg(test)]").unwrap()];
+        let read = names(source, '"');
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+        let table: BTreeSet<String> = readme
+            .lines()
+            .filter(|line| line.starts_with("| `COOP_"))
+            .flat_map(|line| names(line.split(" | ").next().unwrap(), '`'))
+            .collect();
+        assert_eq!(read, table);
+    }
 }
