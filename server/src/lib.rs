@@ -6,6 +6,7 @@
 pub mod assets;
 pub mod bff;
 pub mod clock;
+pub mod cookies;
 pub mod counting;
 pub mod csp;
 pub mod edges;
@@ -37,7 +38,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::Service;
 use tower_sessions::Session;
 
-use session::sealing::KeyRing;
+use cookies::KeyRing;
 use state::AppState;
 
 /// The whole HTTP application: health check, BFF endpoints, the API proxy, Leptos pages, the
@@ -75,7 +76,7 @@ pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
             state.settings.timeouts.request,
             state.settings.timeouts.body,
         ))
-        .layer(session::layer(cookie_keys))
+        .layer(cookies::session_layer(cookie_keys))
         .layer(edges::outside_session())
         .layer(csp::layer(&state.leptos_options))
         .with_state(state)

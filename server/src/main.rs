@@ -9,8 +9,8 @@
 
 use leptos::config::Env;
 use leptos::prelude::get_configuration;
+use server::cookies::KeyRing;
 use server::oidc::Provider;
-use server::session::sealing::KeyRing;
 use server::settings::Settings;
 use server::state::AppState;
 use tracing_subscriber::EnvFilter;

@@ -8,7 +8,6 @@ pub mod csrf;
 mod login;
 mod logout;
 pub(crate) mod revocation;
-mod sealed_cookie;
 mod session_info;
 pub mod throttle;
 pub mod transaction;
@@ -18,10 +17,11 @@ pub(crate) use login::revoke_if_unkept;
 use axum::routing::{get, post};
 use axum::{Extension, Router, middleware};
 
-use crate::session::sealing::KeyRing;
+use crate::cookies::KeyRing;
 use crate::state::AppState;
 
-/// `keys` seal the login-transaction and logout-hint cookies (the session cookie's key ring).
+/// `keys` seal the login-transaction and logout-hint cookies (the session cookie's key ring;
+/// handlers reach them through [`crate::cookies::SealedCookies`]).
 pub fn router(state: &AppState, keys: KeyRing) -> Router<AppState> {
     let throttle = throttle::Throttle::new(state.settings.login_attempt_burst, state.clock.clone());
     Router::new()
@@ -49,7 +49,7 @@ pub fn router(state: &AppState, keys: KeyRing) -> Router<AppState> {
         .route("/logout", post(logout::logout))
         .route("/logout/continue", get(logout::continue_to_provider))
         .route_layer(middleware::from_fn_with_state(state.clone(), csrf::require))
-        .layer(Extension(transaction::Ledger::new(keys.clone())))
+        .layer(Extension(transaction::Ledger::default()))
         .layer(Extension(throttle))
         .layer(Extension(keys))
 }
