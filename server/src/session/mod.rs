@@ -18,8 +18,8 @@
 //!   response at once ([`save`]), not left to the session layer, which skips 5xx responses: a
 //!   renewal followed by an upstream 502 still reaches the browser.
 //! - **Never a cookie a browser drops.** Browsers ignore a `Set-Cookie` over 4,096 bytes. The
-//!   store's size limit applies before sealing, so it is set from [`crate::cookies::budget`] to the largest
-//!   record whose *sealed* `Set-Cookie` fits; a bigger session is refused with
+//!   store's size limit applies before sealing, so it is set from [`crate::cookies::budget`] to
+//!   the largest record whose *sealed* `Set-Cookie` fits; a bigger session is refused with
 //!   [`BffError::SessionTooLarge`] instead of silently not arriving.
 //!
 //! A session ends when the first of these passes: the configured maximum age, the refresh

@@ -4,12 +4,12 @@
 //!
 //! | section | variables |
 //! | --- | --- |
-//! | [`provider`] | the OpenID provider and TopCluck's registration there; the login throttle |
-//! | [`session`] | the session cookie's keys, its lifetime, the renewal skew, the public origin |
-//! | [`proxy`] | the upstream API and the retry body limit |
-//! | [`timeouts`] | every timeout on a request's path, checked to nest |
-//! | [`counting`] | the daily job's own client, schedule, concurrency and waits |
-//! | [`store`] | the data directory, the store's database, the vault's keys |
+//! | `provider.rs` | the OpenID provider and TopCluck's registration there; the login throttle |
+//! | `session.rs` | the session cookie's keys, its lifetime, the renewal skew, the public origin |
+//! | `proxy.rs` | the upstream API and the retry body limit |
+//! | [`timeouts`] (`timeouts.rs`) | every timeout on a request's path, checked to nest |
+//! | `counting.rs` | the daily job's own client, schedule, concurrency and waits |
+//! | `store.rs` | the data directory, the store's database, the vault's keys |
 //!
 //! Each section lists its variables (`VARIABLES`); `.env.example` and the README's table are
 //! tested against them. What needs files — development keys generated into the data
@@ -183,5 +183,7 @@ impl Settings {
     }
 }
 
+#[cfg(test)]
+mod listed;
 #[cfg(test)]
 mod tests;
