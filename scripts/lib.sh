@@ -7,6 +7,11 @@ WASM_TARGET=wasm32-unknown-unknown
 # The name under which Debian's Rust (the fallback toolchain) is linked into rustup.
 DEBIAN_TOOLCHAIN=topcluck-debian
 
+# The server's features for a development build under cargo-leptos: Cargo.toml's `bin-features`
+# (`ssr`, the production build) plus the embedded development provider, which runs when no
+# TOPCLUCK_ISSUER is set. `cargo leptos build/watch/end-to-end $DEV_BIN_FEATURES`.
+DEV_BIN_FEATURES=(--bin-features ssr,embedded-coop)
+
 step() { printf '\n==> %s\n' "$*"; }
 ok() { printf '    ok: %s\n' "$*"; }
 die() {

@@ -9,5 +9,6 @@ cd "$TOPCLUCK_ROOT"
 [ -d target/debug ] || echo "    first build of the workspace: about 7-20 min on 2 cores (7 on an idle machine), once"
 step "cargo leptos watch (Ctrl-C stops it)"
 # No hashed file names in development: watch's rebuilds write unhashed files and keep the first
-# build's hash.txt, so the pages would keep linking the first build's bundle.
-LEPTOS_HASH_FILES=false exec cargo leptos watch "$@"
+# build's hash.txt, so the pages would keep linking the first build's bundle. The embedded
+# development provider is built in (without TOPCLUCK_ISSUER it runs).
+LEPTOS_HASH_FILES=false exec cargo leptos watch "${DEV_BIN_FEATURES[@]}" "$@"

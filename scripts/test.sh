@@ -23,6 +23,15 @@ fi
 step "clippy: server build (ssr), all targets"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "clippy: production server build (ssr only: no embedded provider)"
+cargo clippy -p server --no-default-features --features ssr --locked -- -D warnings
+# ... and COOP's provider is not linked into it (its SQLite and JWT crates are not in the graph).
+for crate in rusqlite jsonwebtoken; do
+  if cargo tree -p server --no-default-features --features ssr -e normal,build --locked -i "$crate" 2>/dev/null | grep -q .; then
+    die "the production server build links $crate (COOP's provider)" "keep coop's dependency default-features = false in server/Cargo.toml"
+  fi
+done
+
 step "clippy: browser build (hydrate, $WASM_TARGET)"
 cargo clippy -p app --lib --features hydrate --target $WASM_TARGET --locked -- -D warnings
 
@@ -31,7 +40,7 @@ cargo test --workspace --locked
 
 step "build the site (server + WASM) for the end-to-end tests"
 # Built here first because `cargo leptos end-to-end` exits 0 when its own build fails.
-cargo leptos build
+cargo leptos build "${DEV_BIN_FEATURES[@]}"
 
 step "end-to-end: Playwright in Chromium against the real server"
 rm -f end2end/results/report.json
@@ -50,7 +59,7 @@ check_report() {
 }
 # Short-lived access tokens so the browser tests see renewals within seconds.
 COOP_ACCESS_TOKEN_TTL=${COOP_ACCESS_TOKEN_TTL:-3} TOPCLUCK_REFRESH_SKEW=${TOPCLUCK_REFRESH_SKEW:-1} \
-  cargo leptos end-to-end
+  cargo leptos end-to-end "${DEV_BIN_FEATURES[@]}"
 check_report "every spec"
 
 step "end-to-end: daily counting against a COOP that keeps one grant per client and farmer"
@@ -63,7 +72,7 @@ rm -rf "$per_client"
 COOP_GRANT_MODEL=per_client COOP_TOKEN_SCOPE=resource COOP_REVOKE_ACCESS_TOKENS=0 \
   COOP_DATA_DIR="$per_client/coop" TOPCLUCK_DATA_DIR="$per_client/topcluck" \
   COOP_ACCESS_TOKEN_TTL=${COOP_ACCESS_TOKEN_TTL:-3} TOPCLUCK_REFRESH_SKEW=${TOPCLUCK_REFRESH_SKEW:-1} \
-  TOPCLUCK_E2E_ONLY=counting cargo leptos end-to-end
+  TOPCLUCK_E2E_ONLY=counting cargo leptos end-to-end "${DEV_BIN_FEATURES[@]}"
 check_report "counting, one grant per client"
 
 step "the browser bundle's size budget (release build of the front end)"

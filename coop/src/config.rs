@@ -203,13 +203,12 @@ pub struct Config {
     pub revocation_cascades: bool,
 }
 
-/// A configuration value that is missing or malformed.
-#[derive(Debug, thiserror::Error)]
-#[error("{name}: {problem}")]
-pub struct ConfigError {
-    pub name: &'static str,
-    pub problem: String,
-}
+pub use crate::config_error::ConfigError;
+use crate::config_error::{Problem, Problems};
+
+/// Where COOP keeps its SQLite database and generated secrets when `COOP_DATA_DIR` is unset
+/// (under the working directory).
+pub const DEFAULT_DATA_DIR: &str = "data/coop";
 
 /// The client id of the default client, TopCluck.
 pub const DEFAULT_CLIENT_ID: &str = "topcluck";
@@ -287,54 +286,60 @@ impl Config {
         Self::from_vars(&vars)
     }
 
-    /// [`Config::from_env`] over a given set of variables.
+    /// [`Config::from_env`] over a given set of variables. Every malformed variable is
+    /// reported, not only the first ([`ConfigError`]).
     pub fn from_vars(vars: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
         let get = |name: &str| vars.get(name).map(String::as_str).filter(|v| !v.is_empty());
-        let data_dir = PathBuf::from(get("COOP_DATA_DIR").unwrap_or("data/coop"));
+        let mut problems = Problems::default();
+        let data_dir = PathBuf::from(get("COOP_DATA_DIR").unwrap_or(DEFAULT_DATA_DIR));
         let secret = match get("COOP_CLIENT_SECRET") {
             Some(secret) => secret.to_owned(),
-            None => crate::secret_file::load_or_create(&data_dir.join("client_secret"))
-                .map_err(|e| problem("COOP_CLIENT_SECRET", e.to_string()))?,
+            None => crate::secret_file::load_or_create(&data_dir.join("client_secret")).unwrap_or_else(|e| {
+                problems.add("COOP_CLIENT_SECRET", e.to_string());
+                String::new()
+            }),
         };
         let mut config = Self::new(data_dir, secret);
 
         if let Some(v) = get("COOP_ADDR") {
-            config.addr = v
-                .parse()
-                .map_err(|e| problem("COOP_ADDR", format!("{v:?}: {e}")))?;
+            match v.parse() {
+                Ok(addr) => config.addr = addr,
+                Err(e) => problems.add("COOP_ADDR", format!("{v:?}: {e}")),
+            }
         }
         config.issuer = get("COOP_ISSUER").map(|v| v.trim_end_matches('/').to_owned());
-        if let Some(v) = get("COOP_ACCESS_TOKEN_TTL") {
-            config.access_token_ttl = seconds("COOP_ACCESS_TOKEN_TTL", v)?;
+        for (name, lifetime) in [
+            ("COOP_ACCESS_TOKEN_TTL", &mut config.access_token_ttl),
+            ("COOP_REFRESH_TOKEN_TTL", &mut config.refresh_token_ttl),
+            (
+                "COOP_REFRESH_TOKEN_MAX_LIFETIME",
+                &mut config.refresh_token_max_lifetime,
+            ),
+            ("COOP_OFFLINE_TOKEN_TTL", &mut config.offline_token_ttl),
+            (
+                "COOP_OFFLINE_TOKEN_MAX_LIFETIME",
+                &mut config.offline_token_max_lifetime,
+            ),
+            ("COOP_SESSION_LIFETIME", &mut config.session_lifetime),
+        ] {
+            if let Some(seconds) = get(name).and_then(|v| problems.check(seconds(name, v))) {
+                *lifetime = seconds;
+            }
         }
-        if let Some(v) = get("COOP_REFRESH_TOKEN_TTL") {
-            config.refresh_token_ttl = seconds("COOP_REFRESH_TOKEN_TTL", v)?;
-        }
-        if let Some(v) = get("COOP_REFRESH_TOKEN_MAX_LIFETIME") {
-            config.refresh_token_max_lifetime = seconds("COOP_REFRESH_TOKEN_MAX_LIFETIME", v)?;
-        }
-        if let Some(v) = get("COOP_OFFLINE_TOKEN_TTL") {
-            config.offline_token_ttl = seconds("COOP_OFFLINE_TOKEN_TTL", v)?;
-        }
-        if let Some(v) = get("COOP_OFFLINE_TOKEN_MAX_LIFETIME") {
-            config.offline_token_max_lifetime = seconds("COOP_OFFLINE_TOKEN_MAX_LIFETIME", v)?;
-        }
-        if let Some(v) = get("COOP_SESSION_LIFETIME") {
-            config.session_lifetime = seconds("COOP_SESSION_LIFETIME", v)?;
-        }
-        read_clients(&mut config, &get)?;
-        read_provider_behaviour(&mut config, &get)?;
-        if let Some(v) = get("COOP_USERS") {
-            config.users = parse_users(v)?;
+        read_clients(&mut config, &get, &mut problems);
+        read_provider_behaviour(&mut config, &get, &mut problems);
+        if let Some(users) = get("COOP_USERS").and_then(|v| problems.check(parse_users(v))) {
+            config.users = users;
         }
         config.auto_login = get("COOP_AUTO_LOGIN").map(str::to_owned);
         if let Some(name) = &config.auto_login
             && config.user(name).is_none()
+            && get("COOP_USERS").is_none_or(|v| parse_users(v).is_ok())
         {
-            return Err(problem("COOP_AUTO_LOGIN", format!("no user named {name:?}")));
+            problems.add("COOP_AUTO_LOGIN", format!("no user named {name:?}"));
         }
         config.dev_endpoints = matches!(get("COOP_DEV_ENDPOINTS"), Some("1" | "true"));
-        Ok(config)
+        problems.finish(|| config)
     }
 
     pub fn client(&self, id: &str) -> Option<&Client> {
@@ -400,35 +405,45 @@ impl Config {
 
 /// The clients' variables: ids, secrets, the default client's name and `offline_access`, and
 /// the redirect URIs and refresh-token mode, which apply to both clients.
-fn read_clients<'a>(config: &mut Config, get: &impl Fn(&str) -> Option<&'a str>) -> Result<(), ConfigError> {
+fn read_clients<'a>(config: &mut Config, get: &impl Fn(&str) -> Option<&'a str>, problems: &mut Problems) {
     let default_id = get("COOP_CLIENT_ID").unwrap_or(DEFAULT_CLIENT_ID);
     let counting_id = get("COOP_COUNTING_CLIENT_ID").unwrap_or(COUNTING_CLIENT_ID);
     if counting_id == default_id {
-        return Err(problem(
+        problems.add(
             "COOP_COUNTING_CLIENT_ID",
             format!("{counting_id:?} is already the id of the default client (COOP_CLIENT_ID)"),
-        ));
+        );
+    } else {
+        config.rename_clients(default_id, counting_id);
     }
-    config.rename_clients(default_id, counting_id);
     let counting_secret = match get("COOP_COUNTING_CLIENT_SECRET") {
-        Some(secret) => secret.to_owned(),
-        None => crate::secret_file::load_or_create(&config.data_dir.join("counting_client_secret"))
-            .map_err(|e| problem("COOP_COUNTING_CLIENT_SECRET", e.to_string()))?,
+        Some(secret) => Some(secret.to_owned()),
+        None => problems.check(
+            crate::secret_file::load_or_create(&config.data_dir.join("counting_client_secret"))
+                .map_err(|e| Problem::new("COOP_COUNTING_CLIENT_SECRET", e.to_string())),
+        ),
     };
-    if let Some(counting) = config.clients.iter_mut().find(|c| c.id == counting_id) {
-        counting.secret = counting_secret;
+    if let Some(secret) = counting_secret
+        && let Some(counting) = config
+            .clients
+            .iter_mut()
+            .find(|c| c.id == config.counting_client_id)
+    {
+        counting.secret = secret;
     }
+    let default_id = config.clients[0].id.clone();
     let policy = config
         .client_policies
-        .get_mut(default_id)
+        .get_mut(&default_id)
         .expect("the default client's policy");
     if let Some(v) = get("COOP_CLIENT_NAME") {
         policy.display_name = v.to_owned();
     }
-    policy.offline_access = flag("COOP_OFFLINE_ACCESS", get("COOP_OFFLINE_ACCESS"), true)?;
+    if let Some(offline) = problems.check(flag("COOP_OFFLINE_ACCESS", get("COOP_OFFLINE_ACCESS"), true)) {
+        policy.offline_access = offline;
+    }
     let refresh_token_mode = get("COOP_REFRESH_TOKEN_MODE")
-        .map(|v| v.parse().map_err(|e| problem("COOP_REFRESH_TOKEN_MODE", e)))
-        .transpose()?;
+        .and_then(|v| problems.check(v.parse().map_err(|e| Problem::new("COOP_REFRESH_TOKEN_MODE", e))));
     for client in &mut config.clients {
         if let Some(v) = get("COOP_REDIRECT_URIS") {
             client.redirect_uris = v.split_whitespace().map(str::to_owned).collect();
@@ -440,7 +455,6 @@ fn read_clients<'a>(config: &mut Config, get: &impl Fn(&str) -> Option<&'a str>)
             client.refresh_token_mode = mode;
         }
     }
-    Ok(())
 }
 
 /// The variables that make COOP play another provider: `COOP_GRANT_MODEL`, `COOP_TOKEN_SCOPE`,
@@ -449,47 +463,48 @@ fn read_clients<'a>(config: &mut Config, get: &impl Fn(&str) -> Option<&'a str>)
 fn read_provider_behaviour<'a>(
     config: &mut Config,
     get: &impl Fn(&str) -> Option<&'a str>,
-) -> Result<(), ConfigError> {
-    if let Some(v) = get("COOP_GRANT_MODEL") {
-        config.grant_model = v.parse().map_err(|e| problem("COOP_GRANT_MODEL", e))?;
+    problems: &mut Problems,
+) {
+    if let Some(v) = get("COOP_GRANT_MODEL")
+        && let Some(model) = problems.check(v.parse().map_err(|e| Problem::new("COOP_GRANT_MODEL", e)))
+    {
+        config.grant_model = model;
     }
-    if let Some(v) = get("COOP_TOKEN_SCOPE") {
-        config.token_scope = v.parse().map_err(|e| problem("COOP_TOKEN_SCOPE", e))?;
+    if let Some(v) = get("COOP_TOKEN_SCOPE")
+        && let Some(scope) = problems.check(v.parse().map_err(|e| Problem::new("COOP_TOKEN_SCOPE", e)))
+    {
+        config.token_scope = scope;
     }
-    config.revokes_access_tokens = flag(
-        "COOP_REVOKE_ACCESS_TOKENS",
-        get("COOP_REVOKE_ACCESS_TOKENS"),
-        true,
-    )?;
-    config.introspection = flag("COOP_INTROSPECTION", get("COOP_INTROSPECTION"), true)?;
-    if let Some(v) = get("COOP_REUSE_GRACE_SECONDS") {
-        config.reuse_grace = grace_seconds("COOP_REUSE_GRACE_SECONDS", v)?;
+    for (name, switch) in [
+        ("COOP_REVOKE_ACCESS_TOKENS", &mut config.revokes_access_tokens),
+        ("COOP_INTROSPECTION", &mut config.introspection),
+        ("COOP_REVOCATION_CASCADE", &mut config.revocation_cascades),
+    ] {
+        if let Some(on) = problems.check(flag(name, get(name), true)) {
+            *switch = on;
+        }
     }
-    config.revocation_cascades = flag("COOP_REVOCATION_CASCADE", get("COOP_REVOCATION_CASCADE"), true)?;
-    Ok(())
+    if let Some(v) = get("COOP_REUSE_GRACE_SECONDS")
+        && let Some(grace) = problems.check(grace_seconds("COOP_REUSE_GRACE_SECONDS", v))
+    {
+        config.reuse_grace = grace;
+    }
 }
 
 /// A `1`/`0` (or `true`/`false`) variable; `default` when unset.
-fn flag(name: &'static str, value: Option<&str>, default: bool) -> Result<bool, ConfigError> {
+fn flag(name: &'static str, value: Option<&str>, default: bool) -> Result<bool, Problem> {
     match value {
         None => Ok(default),
         Some("1" | "true") => Ok(true),
         Some("0" | "false") => Ok(false),
-        Some(other) => Err(problem(name, format!("{other:?} is not 1 or 0"))),
+        Some(other) => Err(Problem::new(name, format!("{other:?} is not 1 or 0"))),
     }
 }
 
-fn problem(name: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError {
-        name,
-        problem: problem.into(),
-    }
-}
-
-fn seconds(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
+fn seconds(name: &'static str, value: &str) -> Result<Duration, Problem> {
     match value.parse::<u64>() {
         Ok(n) if n > 0 => Ok(Duration::from_secs(n)),
-        _ => Err(problem(
+        _ => Err(Problem::new(
             name,
             format!("{value:?} is not a positive number of seconds"),
         )),
@@ -500,10 +515,10 @@ fn seconds(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
 const MAX_REUSE_GRACE_SECONDS: u64 = 24 * 3600;
 
 /// A grace period in seconds: zero (none) up to a day.
-fn grace_seconds(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
+fn grace_seconds(name: &'static str, value: &str) -> Result<Duration, Problem> {
     match value.parse::<u64>() {
         Ok(n) if n <= MAX_REUSE_GRACE_SECONDS => Ok(Duration::from_secs(n)),
-        _ => Err(problem(
+        _ => Err(Problem::new(
             name,
             format!("{value:?} is not a number of seconds from 0 to {MAX_REUSE_GRACE_SECONDS}"),
         )),
@@ -511,8 +526,8 @@ fn grace_seconds(name: &'static str, value: &str) -> Result<Duration, ConfigErro
 }
 
 /// `COOP_USERS`: `username:Display Name:email` entries separated by commas.
-fn parse_users(value: &str) -> Result<Vec<User>, ConfigError> {
-    let users: Result<Vec<User>, ConfigError> = value
+fn parse_users(value: &str) -> Result<Vec<User>, Problem> {
+    let users: Result<Vec<User>, Problem> = value
         .split(',')
         .map(|entry| {
             let mut parts = entry.trim().splitn(3, ':');
@@ -522,7 +537,7 @@ fn parse_users(value: &str) -> Result<Vec<User>, ConfigError> {
                     name: n.to_owned(),
                     email: e.to_owned(),
                 }),
-                _ => Err(problem(
+                _ => Err(Problem::new(
                     "COOP_USERS",
                     format!("{entry:?} is not username:Name:email"),
                 )),
@@ -531,7 +546,7 @@ fn parse_users(value: &str) -> Result<Vec<User>, ConfigError> {
         .collect();
     let users = users?;
     if users.is_empty() {
-        return Err(problem("COOP_USERS", "no users"));
+        return Err(Problem::new("COOP_USERS", "no users"));
     }
     Ok(users)
 }
@@ -602,7 +617,7 @@ mod tests {
             ("COOP_OFFLINE_ACCESS", "maybe"),
         ] {
             let error = Config::from_vars(&vars(&[("COOP_CLIENT_SECRET", "s"), (name, value)])).unwrap_err();
-            assert_eq!(error.name, name);
+            assert_eq!(error.problems[0].name, name);
         }
     }
 
@@ -610,5 +625,32 @@ mod tests {
     fn debug_output_redacts_the_client_secret() {
         let config = Config::new("data".into(), "very-secret-value".into());
         assert!(!format!("{config:?}").contains("very-secret-value"));
+    }
+
+    /// Every `COOP_*` variable this file reads is in the README's table, and nothing else is.
+    #[test]
+    fn the_readme_lists_exactly_the_variables_read_here() {
+        use std::collections::BTreeSet;
+        let names = |text: &str, opening: char| -> BTreeSet<String> {
+            text.match_indices(&format!("{opening}COOP_"))
+                .map(|(at, _)| {
+                    text[at + 1..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                        .collect()
+                })
+                .filter(|name: &String| name.len() > "COOP_".len())
+                .collect()
+        };
+        let source = include_str!("config.rs");
+        let source = &source[..source.find("#[cfg(test)]").unwrap()];
+        let read = names(source, '"');
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+        let table: BTreeSet<String> = readme
+            .lines()
+            .filter(|line| line.starts_with("| `COOP_"))
+            .flat_map(|line| names(line.split(" | ").next().unwrap(), '`'))
+            .collect();
+        assert_eq!(read, table);
     }
 }

@@ -11,7 +11,7 @@ async fn main() {
     let config = match coop::Config::from_env() {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("COOP configuration error: {error}");
+            eprintln!("COOP cannot start: {error}");
             std::process::exit(2);
         }
     };

@@ -2,7 +2,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 
 /// 256 random bits, base64url without padding (43 characters).
 pub fn random_token() -> String {
@@ -17,6 +16,8 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 }
 
 /// The SHA-256 digest of `value`, base64url: what the store keeps instead of a token.
+#[cfg(feature = "provider")]
 pub fn digest(value: &str) -> String {
+    use sha2::{Digest, Sha256};
     URL_SAFE_NO_PAD.encode(Sha256::digest(value.as_bytes()))
 }

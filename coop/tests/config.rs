@@ -144,7 +144,7 @@ fn introspection_reuse_grace_and_revocation_cascade_are_read_from_their_variable
         ("COOP_REVOCATION_CASCADE", "yes"),
     ] {
         let error = Config::from_vars(&vars(dir.path(), &[(name, value)])).unwrap_err();
-        assert_eq!(error.name, name, "{error}");
+        assert_eq!(error.problems[0].name, name, "{error}");
         assert!(error.to_string().contains(value), "{error}");
     }
 }
@@ -186,7 +186,7 @@ fn the_two_client_ids_may_be_swapped_but_not_be_the_same() {
         [("COOP_COUNTING_CLIENT_ID", "topcluck")],
     ] {
         let error = Config::from_vars(&vars(dir.path(), &pairs)).unwrap_err();
-        assert_eq!(error.name, "COOP_COUNTING_CLIENT_ID");
+        assert_eq!(error.problems[0].name, "COOP_COUNTING_CLIENT_ID");
     }
 }
 
@@ -201,7 +201,7 @@ fn malformed_values_are_refused_with_the_variables_name() {
         ("COOP_REFRESH_TOKEN_MODE", "sometimes"),
     ] {
         let error = Config::from_vars(&vars(dir.path(), &[(name, value)])).unwrap_err();
-        assert_eq!(error.name, name, "{error}");
+        assert_eq!(error.problems[0].name, name, "{error}");
         assert!(error.to_string().contains(value), "{error}");
     }
 }

@@ -3,12 +3,12 @@
 //!
 //! | where | what | answer |
 //! | --- | --- | --- |
-//! | [`serve`] (accept loop) | `TCP_NODELAY` on every accepted socket; hyper's header read timeout ([`HEADER_READ_TIMEOUT`], also the idle keep-alive limit) | the connection is closed |
+//! | [`serve`] (accept loop) | `TCP_NODELAY` on every accepted socket; hyper's header read timeout (`TOPCLUCK_HEADER_READ_TIMEOUT_MS`, also the idle keep-alive limit) | the connection is closed |
 //! | [`outside_session`] | `Cookie`, `Authorization`, `Proxy-Authorization` and `Set-Cookie` marked sensitive, around request tracing (`TraceLayer`), so no header value that is a credential reaches a log | — |
 //! | [`outside_session`] | inside the request's span, the one log line of an error answer, with its causes ([`crate::error::log_failures`]) | — |
 //! | [`outside_session`] | `Cache-Control: no-store` on every response that sets a cookie or is a page or JSON (personal data), whatever was there, and without the headers that let a shared cache keep it anyway (`Expires`, `CDN-Cache-Control` and other RFC 9213 targeted fields, `Surrogate-Control`); `Vary: Cookie` on pages and JSON; static assets stay cacheable | — |
 //! | [`outside_session`] | an error the session layer answered on its own (tower-sessions answers a failed save with a bare 500) | `{"error":"internal"}` |
-//! | [`inside_session`] | a request timeout ([`REQUEST_TIMEOUT`]) and a request-body timeout ([`BODY_TIMEOUT`], between chunks) | 504 / 408 `{"error":"timeout"}` |
+//! | [`inside_session`] | a request timeout (`TOPCLUCK_REQUEST_TIMEOUT_MS`) and a request-body timeout (`TOPCLUCK_BODY_TIMEOUT_MS`, between chunks) | 504 / 408 `{"error":"timeout"}` |
 //! | [`api_body_limit`] (on `/api`) | request bodies up to [`API_BODY_LIMIT`] bytes | 413 `{"error":"payload_too_large"}` |
 //! | [`bff_body_limit`] (on `/bff`) | request bodies up to [`BFF_BODY_LIMIT`] bytes | 413 `{"error":"payload_too_large"}` |
 //!
@@ -48,6 +48,7 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
 
 use crate::error::BffError;
+use crate::settings::Timeouts;
 
 /// The largest request body `/api` accepts, in bytes (the egg API takes small JSON). A body
 /// declared larger (`Content-Length`) is refused before the upstream is contacted; a chunked
@@ -55,14 +56,8 @@ use crate::error::BffError;
 pub const API_BODY_LIMIT: usize = 1024 * 1024;
 /// The largest request body `/bff` accepts, in bytes: its endpoints take a few short strings.
 pub const BFF_BODY_LIMIT: usize = 64 * 1024;
-/// How long a client has to send a request's headers; also how long an idle kept-alive
-/// connection stays open.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// The longest pause allowed between two chunks of a request body.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(15);
-/// The longest a request may take until its response starts (a renewal plus two upstream calls
-/// at worst; each outbound call has its own, shorter timeout).
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+// The timeouts (header read, request body, request) are settings: `crate::settings::timeouts`,
+// where they are checked to nest with the outbound calls' and the browser's.
 /// How long a shutdown waits for requests in flight.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -81,16 +76,27 @@ pub struct Connection {
 /// (up to [`SHUTDOWN_GRACE`]). HTTP/1.1 with keep-alive; every accepted socket gets
 /// `TCP_NODELAY` (responses go out in several writes — head, body, end of body — and without
 /// it Nagle's algorithm holds the last one back until the client's delayed ACK, ~40 ms per
-/// request on a kept-alive connection); request headers must arrive within
-/// [`HEADER_READ_TIMEOUT`].
+/// request on a kept-alive connection); request headers must arrive within the default header
+/// read timeout ([`serve_with`] takes another).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, app, shutdown, Timeouts::DEFAULT.header_read).await
+}
+
+/// [`serve`] with request headers due within `header_read_timeout` (also the idle keep-alive
+/// limit; `TOPCLUCK_HEADER_READ_TIMEOUT_MS`).
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    header_read_timeout: Duration,
+) -> std::io::Result<()> {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(header_read_timeout)
         .keep_alive(true);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -179,12 +185,12 @@ pub fn outside_session() -> EdgeLayer {
 }
 
 /// The layers inside the session layer (so a response they make still carries the cookie):
-/// the request timeout and the request-body timeout, answering in JSON.
+/// the request timeout and the request-body timeout (their defaults), answering in JSON.
 pub fn inside_session() -> EdgeLayer {
-    inside_session_with(REQUEST_TIMEOUT, BODY_TIMEOUT)
+    inside_session_with(Timeouts::DEFAULT.request, Timeouts::DEFAULT.body)
 }
 
-/// [`inside_session`] with other timeouts (tests).
+/// [`inside_session`] with other timeouts (the configured ones: `crate::settings::Timeouts`).
 pub fn inside_session_with(request_timeout: Duration, body_timeout: Duration) -> EdgeLayer {
     BoxCloneSyncServiceLayer::new(
         ServiceBuilder::new()

@@ -1,6 +1,8 @@
 //! With no issuer configured, TopCluck runs COOP, the development provider, in its own
-//! process, so the README's run command works with zero setup. COOP reads its `COOP_*`
-//! variables (default address 127.0.0.1:3030, data under `data/coop`), with its `/dev/`
+//! process, so the README's run command works with zero setup. Only in a build with the
+//! `embedded-coop` feature (`scripts/run.sh`, `cargo run -p server`, the tests; a production
+//! build leaves it out, and COOP's provider is then not linked). COOP reads its `COOP_*`
+//! variables (default address 127.0.0.1:3030, data under [`coop::config::DEFAULT_DATA_DIR`]), with its `/dev/`
 //! endpoints on: this path is for development and tests only. TopCluck's redirect URIs are
 //! registered with both of its clients there, and TopCluck uses their ids and secrets: the
 //! login's, and daily counting's own (so the two grants are independent, as at a real provider).
@@ -18,7 +20,7 @@ pub struct EmbeddedCoop {
 
 /// Starts the embedded COOP; keep the returned value alive to keep it running.
 pub async fn start(settings: &Settings) -> Result<EmbeddedCoop, String> {
-    let mut config = coop::Config::from_env().map_err(|e| format!("embedded COOP configuration: {e}"))?;
+    let mut config = coop::Config::from_env().map_err(|e| format!("embedded COOP: {e}"))?;
     config.dev_endpoints = true;
     for client in &mut config.clients {
         for (list, uri) in [

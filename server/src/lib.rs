@@ -6,9 +6,11 @@
 pub mod assets;
 pub mod bff;
 pub mod clock;
+pub mod cookies;
 pub mod counting;
 pub mod csp;
 pub mod edges;
+#[cfg(feature = "embedded-coop")]
 pub mod embedded_coop;
 pub mod error;
 mod health;
@@ -36,7 +38,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::Service;
 use tower_sessions::Session;
 
-use session::sealing::KeyRing;
+use cookies::KeyRing;
 use state::AppState;
 
 /// The whole HTTP application: health check, BFF endpoints, the API proxy, Leptos pages, the
@@ -70,8 +72,11 @@ pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
             (state.clock.clone(), state.gate.clone()),
             current_session,
         ))
-        .layer(edges::inside_session())
-        .layer(session::layer(cookie_keys))
+        .layer(edges::inside_session_with(
+            state.settings.timeouts.request,
+            state.settings.timeouts.body,
+        ))
+        .layer(cookies::session_layer(cookie_keys))
         .layer(edges::outside_session())
         .layer(csp::layer(&state.leptos_options))
         .with_state(state)

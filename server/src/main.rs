@@ -1,6 +1,7 @@
 //! Starts TopCluck on the address from the Leptos configuration (`LEPTOS_SITE_ADDR`,
-//! default 127.0.0.1:3000), with the provider from `TOPCLUCK_ISSUER` or the embedded COOP,
-//! and the daily egg count on its schedule.
+//! default 127.0.0.1:3000), with the provider from `TOPCLUCK_ISSUER` or (in development, in a
+//! build with the `embedded-coop` feature) the embedded COOP, and the daily egg count on its
+//! schedule.
 //!
 //! `server count-eggs` runs one pass of the daily job now and exits: one line per farmer and a
 //! summary, exit status 1 when a farmer failed for a reason other than needing re-consent.
@@ -8,8 +9,8 @@
 
 use leptos::config::Env;
 use leptos::prelude::get_configuration;
+use server::cookies::KeyRing;
 use server::oidc::Provider;
-use server::session::sealing::KeyRing;
 use server::settings::Settings;
 use server::state::AppState;
 use tracing_subscriber::EnvFilter;
@@ -53,10 +54,13 @@ async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
     }
     let address = options.site_addr;
     let site = url::Url::parse(&format!("http://{address}"))?;
+    // The embedded COOP fills in the API and the counting client.
+    #[cfg_attr(not(feature = "embedded-coop"), expect(unused_mut))]
     let mut settings = Settings::from_env(&site, options.env == Env::PROD)?;
     let cookie_keys = KeyRing::new(&settings.cookie_keys)?;
 
-    // Kept alive for the life of the process when it runs.
+    // The embedded COOP, kept alive for the life of the process when it runs.
+    #[cfg(feature = "embedded-coop")]
     let mut _embedded = None;
     let provider = match (&settings.issuer, &settings.client_secret) {
         (Some(issuer), Some(secret)) => {
@@ -68,6 +72,7 @@ async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
                 settings.redirect_uri.as_str(),
             )
         }
+        #[cfg(feature = "embedded-coop")]
         _ => {
             let coop = server::embedded_coop::start(&settings).await?;
             let provider = Provider::new(
@@ -86,6 +91,9 @@ async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
             _embedded = Some(coop);
             provider
         }
+        // The settings refuse a start without an issuer in this build; this is never reached.
+        #[cfg(not(feature = "embedded-coop"))]
+        _ => return Err("no TOPCLUCK_ISSUER, and this build has no embedded provider".into()),
     };
     if command == Command::CountEggs {
         return count_eggs(options, settings, provider).await;
@@ -108,6 +116,7 @@ async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
         ),
     }
     let renewer = std::sync::Arc::clone(&state.renewer);
+    let timeouts = state.settings.timeouts;
     let app = server::app(state, cookie_keys);
 
     let listener = tokio::net::TcpListener::bind(address)
@@ -115,9 +124,12 @@ async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
         .map_err(|error| format!("cannot listen on {address}: {error}"))?;
     tracing::info!("TopCluck listening on http://{address}");
     // TCP_NODELAY, the header read timeout and graceful shutdown: see `server::edges::serve`.
-    server::edges::serve(listener, app, shutdown_signal()).await?;
+    server::edges::serve_with(listener, app, shutdown_signal(), timeouts.header_read).await?;
     // Refreshes in flight finish and commit their answers (a deploy costs no session).
-    if !renewer.drain(std::time::Duration::from_secs(70)).await {
+    if !renewer
+        .drain(timeouts.refresh + std::time::Duration::from_secs(10))
+        .await
+    {
         tracing::warn!(
             "stopping while a refresh is still in flight: its lease will be settled by the next owner"
         );

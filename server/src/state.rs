@@ -11,13 +11,6 @@ use crate::oidc::Provider;
 use crate::renewal::{self, Renewer};
 use crate::settings::Settings;
 
-/// The upstream API client's timeouts: to connect, between two reads, and for a whole call
-/// (response and body). A call cut short answers 502 `bad_gateway`; all three fit in the
-/// request timeout of `crate::edges` with a renewal besides.
-pub const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-pub const UPSTREAM_READ_TIMEOUT: Duration = Duration::from_secs(10);
-pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(15);
-
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
@@ -29,7 +22,8 @@ pub struct AppState {
     pub renewer: Arc<Renewer>,
     /// Every expiry decision reads this clock (tests move it forward).
     pub clock: Clock,
-    /// The client for the upstream API: no redirects, no cookies.
+    /// The client for the upstream API: no redirects, no cookies; the upstream timeouts of
+    /// [`crate::settings::Timeouts`] (a call cut short answers 502 `bad_gateway`).
     pub upstream: reqwest::Client,
     /// Where the daily job's offline grants and the counts live (`None`: counting is off in
     /// this server, e.g. in tests that do not need it).
@@ -55,13 +49,15 @@ impl AppState {
     ) -> Self {
         let upstream = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(UPSTREAM_CONNECT_TIMEOUT)
-            .read_timeout(UPSTREAM_READ_TIMEOUT)
-            .timeout(UPSTREAM_TIMEOUT)
+            .connect_timeout(settings.timeouts.upstream_connect)
+            .read_timeout(settings.timeouts.upstream_read)
+            .timeout(settings.timeouts.upstream)
             .tcp_nodelay(true)
             .build()
             .expect("a reqwest client with rustls");
-        let provider = provider.with_revocation_endpoint(settings.revocation_endpoint.as_ref());
+        let provider = provider
+            .with_revocation_endpoint(settings.revocation_endpoint.as_ref())
+            .with_timeouts(&settings.timeouts);
         let counting_provider = settings.counting_client.as_ref().map(|client| {
             Arc::new(
                 Provider::new(
@@ -70,7 +66,8 @@ impl AppState {
                     client.client_secret.clone(),
                     settings.redirect_uri.as_str(),
                 )
-                .with_revocation_endpoint(settings.revocation_endpoint.as_ref()),
+                .with_revocation_endpoint(settings.revocation_endpoint.as_ref())
+                .with_timeouts(&settings.timeouts),
             )
         });
         Self {
@@ -123,7 +120,7 @@ impl AppState {
 }
 
 fn renewal_config(settings: &Settings) -> renewal::Config {
-    let mut config = renewal::Config::new(settings.refresh_skew, settings.refresh_wait);
+    let mut config = renewal::Config::new(settings.refresh_skew, settings.timeouts.refresh_wait);
     config.uncertainty.reuse_grace = settings.reuse_grace;
     config
 }

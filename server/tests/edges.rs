@@ -371,7 +371,7 @@ async fn slow_bodies_and_slow_answers_are_json_timeouts_but_upstream_answers_pas
 async fn an_error_the_session_layer_answers_on_its_own_is_json_too() {
     // tower-sessions answers a save that fails (here: a record too large for a cookie) with a
     // bare, empty 500 of its own, outside the routes.
-    let keys = server::session::sealing::KeyRing::new(&[server::settings::Secret::new(NEW_KEY)]).unwrap();
+    let keys = server::cookies::KeyRing::new(&[server::settings::Secret::new(NEW_KEY)]).unwrap();
     let app = Router::new()
         .route(
             "/",
@@ -381,7 +381,7 @@ async fn an_error_the_session_layer_answers_on_its_own_is_json_too() {
             }),
         )
         .layer(edges::inside_session())
-        .layer(server::session::layer(keys))
+        .layer(server::cookies::session_layer(keys))
         .layer(edges::outside_session());
     let response = app
         .oneshot(Request::get("/").body(Body::empty()).unwrap())

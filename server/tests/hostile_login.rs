@@ -422,7 +422,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
             expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
         };
         let value = tower_sessions_cookie_store::encode_record(&record).unwrap();
-        let ring = server::session::sealing::KeyRing::new(&[server::settings::Secret::new(NEW_KEY)]).unwrap();
+        let ring = server::cookies::KeyRing::new(&[server::settings::Secret::new(NEW_KEY)]).unwrap();
         ring.seal(tower_cookies::cookie::Cookie::new(name.to_owned(), value))
             .value()
             .to_owned()

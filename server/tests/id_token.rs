@@ -21,8 +21,8 @@ use p256::pkcs8::{EncodePrivateKey, LineEnding};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::bff::transaction::{self, Transaction};
+use server::cookies::KeyRing;
 use server::oidc::Provider;
-use server::session::sealing::KeyRing;
 use server::settings::Settings;
 use server::state::AppState;
 use support::{NEW_KEY, SECRET, http, listener, pkce};
@@ -250,11 +250,13 @@ impl Setup {
             purpose: transaction::Purpose::Login,
         };
         let keys = KeyRing::new(&[server::settings::Secret::new(NEW_KEY)]).unwrap();
-        let cookie = transaction::Ledger::new(keys).with(Vec::new(), opened, now());
+        let jar = server::cookies::SealedCookies::new(tower_cookies::Cookies::default(), keys);
+        transaction::Ledger::default().with(&jar, Vec::new(), opened, now());
+        let cookie = jar.jar().get(server::cookies::LOGIN).unwrap().to_string();
         let response = http()
             .post(format!("{}/bff/login", self.bff))
             .header("x-csrf", "1")
-            .header("cookie", cookie.to_str().unwrap().split(';').next().unwrap())
+            .header("cookie", cookie.split(';').next().unwrap())
             .json(&json!({
                 "code": "a-code",
                 "code_verifier": verifier,

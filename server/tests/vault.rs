@@ -807,7 +807,7 @@ async fn refused_vault_configurations() {
     for (row, vars, production, name) in rows {
         let vars: BTreeMap<String, String> = vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         let seen = match Settings::from_vars(&vars, &site, production, dir.path()) {
-            Err(error) => format!("refused: {}", error.name),
+            Err(error) => format!("refused: {}", error.problems[0].name),
             Ok(settings) => match Vault::open(&settings, dir.path()).await {
                 Err(error) if error.to_string().contains(name) => format!("refused: {name} (at open)"),
                 Err(error) => format!("refused: {error}"),

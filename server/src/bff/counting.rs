@@ -33,7 +33,6 @@ use std::sync::Arc;
 use app::wire::{CountingState, CountingStatus, DayCount, LoginStart, SessionInfo};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::{Extension, Json};
 use tower_sessions::Session;
@@ -83,14 +82,14 @@ pub async fn start(
     State(state): State<AppState>,
     Extension(ledger): Extension<Ledger>,
     session: Session,
-    headers: HeaderMap,
+    cookies: crate::cookies::SealedCookies,
     start: Result<Query<LoginStart>, QueryRejection>,
 ) -> Result<Response, BffError> {
     farmer(&state, &session).await?;
     vault(&state)?;
     counting_client(&state)?;
     let scopes = COUNTING_SCOPES.iter().map(|s| (*s).to_owned()).collect();
-    open_transaction(&state, &ledger, &headers, start, scopes, Purpose::Counting).await
+    open_transaction(&state, &ledger, &cookies, start, scopes, Purpose::Counting).await
 }
 
 /// `POST /bff/login` with a counting transaction: `granted` is the checked answer of

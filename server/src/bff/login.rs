@@ -15,7 +15,6 @@ use sha2::Digest;
 use app::wire::{CodeExchange, Farmer, LoginParameters, LoginStart, SessionInfo};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use tower_sessions::Session;
@@ -24,6 +23,7 @@ use super::refusal::LoginRefusal;
 use super::revocation;
 use super::throttle::Throttle;
 use super::transaction::{self, Ledger, Purpose, Transaction};
+use crate::cookies::SealedCookies;
 use crate::edges::Connection;
 use crate::error::BffError;
 use crate::oidc::{Provider, Tokens};
@@ -33,11 +33,11 @@ use crate::state::AppState;
 pub async fn begin(
     State(state): State<AppState>,
     Extension(ledger): Extension<Ledger>,
-    headers: HeaderMap,
+    cookies: SealedCookies,
     start: Result<Query<LoginStart>, QueryRejection>,
 ) -> Result<Response, BffError> {
     let scopes = state.settings.scopes.clone();
-    open_transaction(&state, &ledger, &headers, start, scopes, Purpose::Login).await
+    open_transaction(&state, &ledger, &cookies, start, scopes, Purpose::Login).await
 }
 
 /// The client a transaction of `purpose` logs in as: the login's, or daily counting's own
@@ -58,7 +58,7 @@ pub(crate) fn client_for(state: &AppState, purpose: Purpose) -> Result<&Arc<Prov
 pub(crate) async fn open_transaction(
     state: &AppState,
     ledger: &Ledger,
-    headers: &HeaderMap,
+    cookies: &SealedCookies,
     start: Result<Query<LoginStart>, QueryRejection>,
     scopes: Vec<String>,
     purpose: Purpose,
@@ -90,8 +90,8 @@ pub(crate) async fn open_transaction(
         nonce: opened.nonce.clone(),
         prompt: (purpose == Purpose::Counting).then(|| "consent".to_owned()),
     };
-    let cookie = ledger.with(ledger.open(headers, now), opened, now);
-    Ok(([(header::SET_COOKIE, cookie)], Json(parameters)).into_response())
+    ledger.with(cookies, ledger.open(cookies, now), opened, now);
+    Ok(Json(parameters).into_response())
 }
 
 pub async fn complete(
@@ -100,7 +100,7 @@ pub async fn complete(
     Extension(throttle): Extension<Throttle>,
     connection: Option<Extension<Connection>>,
     session: Session,
-    headers: HeaderMap,
+    cookies: SealedCookies,
     exchange: Result<Json<CodeExchange>, JsonRejection>,
 ) -> Response {
     let Json(exchange) = match exchange {
@@ -109,20 +109,19 @@ pub async fn complete(
     };
     // Used up whatever happens next: one code redemption per transaction.
     let now = state.clock.now();
-    let (opened, rest) = ledger.take(ledger.open(&headers, now), &exchange.state, now);
+    // The rest stay open in the cookie, written into the response whatever its status.
+    let opened = ledger.take(&cookies, ledger.open(&cookies, now), &exchange.state, now);
     let opened = match opened {
         Some(opened) => first_use(&state, opened).await,
         None => Err(BffError::LoginNotStarted),
     };
-    let mut response = match opened {
+    match opened {
         Err(error) => error.into_response(),
         Ok(opened) => match redeem(&state, &session, &exchange, &opened, &throttle, connection).await {
             Ok(info) => Json(info).into_response(),
             Err(error) => error.into_response(),
         },
-    };
-    response.headers_mut().append(header::SET_COOKIE, rest);
-    response
+    }
 }
 
 /// `opened`, if no instance has used its state before: the store records it as used until it

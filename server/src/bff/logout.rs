@@ -14,19 +14,17 @@
 //! Logging out never depends on the provider being up: the cookie is cleared first.
 
 use app::wire::{LogoutResult, Revocation};
+use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Json};
 use tower_sessions::Session;
 
-use super::{revocation, sealed_cookie};
+use super::revocation;
+use crate::cookies::{LOGOUT_HINT, SealedCookies};
 use crate::error::BffError;
 use crate::session;
-use crate::session::sealing::KeyRing;
 use crate::state::AppState;
 
-pub const HINT_COOKIE: &str = "__Host-topcluck-logout";
 const HINT_SECONDS: i64 = 60;
 /// The cookie's value when the session kept no ID token: a logout is under way, unhinted.
 const NO_HINT: &str = "-";
@@ -34,7 +32,7 @@ pub const CONTINUE_PATH: &str = "/bff/logout/continue";
 
 pub async fn logout(
     State(state): State<AppState>,
-    Extension(keys): Extension<KeyRing>,
+    cookies: SealedCookies,
     session: Session,
 ) -> Result<Response, BffError> {
     // An ended session has nothing left to revoke; its cookie is cleared all the same.
@@ -61,25 +59,16 @@ pub async fn logout(
         Some(_) => CONTINUE_PATH.to_owned(),
         None => state.settings.post_logout_redirect_uri.to_string(),
     };
-    Ok((
-        [(
-            header::SET_COOKIE,
-            sealed_cookie::set(HINT_COOKIE, Some(hint), HINT_SECONDS, &keys),
-        )],
-        Json(LogoutResult {
-            redirect_to,
-            revocation,
-        }),
-    )
-        .into_response())
+    cookies.write(LOGOUT_HINT, hint, HINT_SECONDS);
+    Ok(Json(LogoutResult {
+        redirect_to,
+        revocation,
+    })
+    .into_response())
 }
 
-pub async fn continue_to_provider(
-    State(state): State<AppState>,
-    Extension(keys): Extension<KeyRing>,
-    headers: HeaderMap,
-) -> Response {
-    let pending = sealed_cookie::read(&headers, HINT_COOKIE, &keys);
+pub async fn continue_to_provider(State(state): State<AppState>, cookies: SealedCookies) -> Response {
+    let pending = cookies.read(LOGOUT_HINT);
     let hint = pending.as_deref().filter(|hint| *hint != NO_HINT);
     let post_logout = state.settings.post_logout_redirect_uri.to_string();
     let endpoint = match pending {
@@ -101,14 +90,8 @@ pub async fn continue_to_provider(
         }
         None => post_logout,
     };
-    (
-        [(
-            header::SET_COOKIE,
-            sealed_cookie::set(HINT_COOKIE, None, 0, &keys),
-        )],
-        Redirect::to(&target),
-    )
-        .into_response()
+    cookies.clear(LOGOUT_HINT);
+    Redirect::to(&target).into_response()
 }
 
 /// The provider's end-session endpoint, if discovery names a usable one.

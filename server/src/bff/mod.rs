@@ -9,7 +9,6 @@ mod login;
 mod logout;
 mod refusal;
 pub(crate) mod revocation;
-mod sealed_cookie;
 mod session_info;
 pub mod throttle;
 pub mod transaction;
@@ -20,10 +19,11 @@ pub use refusal::LoginRefusal;
 use axum::routing::{get, post};
 use axum::{Extension, Router, middleware};
 
-use crate::session::sealing::KeyRing;
+use crate::cookies::KeyRing;
 use crate::state::AppState;
 
-/// `keys` seal the login-transaction and logout-hint cookies (the session cookie's key ring).
+/// `keys` seal the login-transaction and logout-hint cookies (the session cookie's key ring;
+/// handlers reach them through [`crate::cookies::SealedCookies`]).
 pub fn router(state: &AppState, keys: KeyRing) -> Router<AppState> {
     let throttle = throttle::Throttle::new(state.settings.login_attempt_burst, state.clock.clone());
     Router::new()
@@ -51,7 +51,7 @@ pub fn router(state: &AppState, keys: KeyRing) -> Router<AppState> {
         .route("/logout", post(logout::logout))
         .route("/logout/continue", get(logout::continue_to_provider))
         .route_layer(middleware::from_fn_with_state(state.clone(), csrf::require))
-        .layer(Extension(transaction::Ledger::new(keys.clone())))
+        .layer(Extension(transaction::Ledger::default()))
         .layer(Extension(throttle))
         .layer(Extension(keys))
 }

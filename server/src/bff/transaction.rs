@@ -2,7 +2,7 @@
 //!
 //! `GET /bff/login` opens one: the BFF picks the `state` and the `nonce`, records them with the
 //! SPA's PKCE challenge and the scopes asked for, and seals the record into a short-lived,
-//! HttpOnly `__Host-` cookie that script cannot read. `POST /bff/login` must find the open
+//! HttpOnly `__Host-` cookie that script cannot read ([`crate::cookies::LOGIN`]). `POST /bff/login` must find the open
 //! transaction of the `state` it brings — in that cookie, so on the same browser — before the
 //! provider is called; the transaction is then used up, whatever the outcome. A code fetched
 //! by injected script and carried to another machine meets no transaction there; on a machine
@@ -17,15 +17,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::sealed_cookie;
-use crate::session::sealing::KeyRing;
-use axum::http::{HeaderMap, HeaderValue};
+use crate::cookies::{LOGIN, SealedCookies};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub const COOKIE: &str = "__Host-topcluck-login";
 /// How long a farmer has at the provider before the login must be started again.
 pub const LIFETIME_SECONDS: i64 = 600;
 pub const MAX_OPEN: usize = 3;
@@ -90,25 +87,17 @@ pub fn random_token(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The transaction cookie's key ring and the states used in this process.
-#[derive(Clone)]
+/// The states used in this process.
+#[derive(Clone, Default)]
 pub struct Ledger {
-    keys: KeyRing,
     /// SHA-256 of a used state → when its transaction would have expired.
     spent: Arc<Mutex<HashMap<[u8; 32], i64>>>,
 }
 
 impl Ledger {
-    pub fn new(keys: KeyRing) -> Self {
-        Self {
-            keys,
-            spent: Arc::default(),
-        }
-    }
-
     /// The transactions this browser has open (expired, used, unreadable: none).
-    pub fn open(&self, headers: &HeaderMap, now: i64) -> Vec<Transaction> {
-        let Some(value) = sealed_cookie::read(headers, COOKIE, &self.keys) else {
+    pub fn open(&self, cookies: &SealedCookies, now: i64) -> Vec<Transaction> {
+        let Some(value) = cookies.read(LOGIN) else {
             return Vec::new();
         };
         let mut open: Vec<Transaction> = serde_json::from_str(&value).unwrap_or_default();
@@ -117,22 +106,23 @@ impl Ledger {
         open
     }
 
-    /// `open` plus `new` (the oldest dropped past [`MAX_OPEN`]), as a `Set-Cookie` value.
-    pub fn with(&self, mut open: Vec<Transaction>, new: Transaction, now: i64) -> HeaderValue {
+    /// Writes `open` plus `new` (the oldest dropped past [`MAX_OPEN`]) into the cookie.
+    pub fn with(&self, cookies: &SealedCookies, mut open: Vec<Transaction>, new: Transaction, now: i64) {
         open.push(new);
         let excess = open.len().saturating_sub(MAX_OPEN);
         open.drain(..excess);
-        set_cookie(&open, &self.keys, now)
+        write_cookie(cookies, &open, now);
     }
 
     /// Takes the transaction of `state` out of `open` and marks it used; returns it (if there
-    /// was one) and the `Set-Cookie` value that keeps the rest.
+    /// was one) and writes the rest into the cookie.
     pub fn take(
         &self,
+        cookies: &SealedCookies,
         mut open: Vec<Transaction>,
         state: &str,
         now: i64,
-    ) -> (Option<Transaction>, HeaderValue) {
+    ) -> Option<Transaction> {
         let taken = open.iter().position(|t| t.state == state).map(|i| open.remove(i));
         // Checked and marked under one lock: two requests racing with one cookie cannot both
         // have it. When the ledger is full of unexpired states, nothing more is taken (a login
@@ -148,7 +138,8 @@ impl Ledger {
             }
             spent.insert(digest(&taken.state), taken.expires_at).is_none()
         });
-        (taken, set_cookie(&open, &self.keys, now))
+        write_cookie(cookies, &open, now);
+        taken
     }
 }
 
@@ -156,17 +147,27 @@ fn digest(state: &str) -> [u8; 32] {
     Sha256::digest(state.as_bytes()).into()
 }
 
-fn set_cookie(open: &[Transaction], keys: &KeyRing, now: i64) -> HeaderValue {
-    let max_age = open.iter().map(|t| t.expires_at - now).max().unwrap_or(0);
-    let value = (!open.is_empty()).then(|| serde_json::to_string(open).expect("transactions serialize"));
-    sealed_cookie::set(COOKIE, value.as_deref(), max_age, keys)
+/// The open transactions, sealed until the newest expires; none: the cookie cleared.
+fn write_cookie(cookies: &SealedCookies, open: &[Transaction], now: i64) {
+    if open.is_empty() {
+        cookies.clear(LOGIN);
+    } else {
+        let max_age = open.iter().map(|t| t.expires_at - now).max().unwrap_or(0);
+        cookies.write(
+            LOGIN,
+            &serde_json::to_string(open).expect("transactions serialize"),
+            max_age,
+        );
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use axum::http::header;
+    use tower_cookies::Cookies;
+    use tower_cookies::cookie::Cookie;
 
     use super::*;
+    use crate::cookies::KeyRing;
     use crate::settings::Secret;
 
     fn keys(secret: &str) -> KeyRing {
@@ -184,51 +185,69 @@ mod tests {
         }
     }
 
-    fn request_with(set_cookie: &HeaderValue) -> HeaderMap {
-        let pair = set_cookie.to_str().unwrap().split(';').next().unwrap().to_owned();
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_str(&format!("other=1; {pair}")).unwrap(),
-        );
-        headers
+    /// The `Set-Cookie` line `write` leaves in a response's jar.
+    fn set_cookie(keys: &KeyRing, write: impl FnOnce(&SealedCookies)) -> String {
+        let response = SealedCookies::new(Cookies::default(), keys.clone());
+        write(&response);
+        response.jar().get(LOGIN).expect("the cookie written").to_string()
+    }
+
+    /// A request carrying the cookie of `set_cookie` (and another).
+    fn request_with(keys: &KeyRing, set_cookie: &str) -> SealedCookies {
+        let cookies = Cookies::default();
+        cookies.add(Cookie::new("other", "1"));
+        cookies.add(Cookie::parse(set_cookie.split(';').next().unwrap().to_owned()).unwrap());
+        SealedCookies::new(cookies, keys.clone())
     }
 
     const KEY: &str = "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0";
 
     #[test]
     fn round_trips_sealed_keeps_the_newest_and_is_used_once() {
-        let ledger = Ledger::new(keys(KEY));
-        let mut cookie = ledger.with(Vec::new(), transaction("a", 1_000), 0);
-        assert!(!cookie.to_str().unwrap().contains("nonce-a"), "sealed");
+        let (keys, ledger) = (keys(KEY), Ledger::default());
+        let mut cookie = set_cookie(&keys, |jar| {
+            ledger.with(jar, Vec::new(), transaction("a", 1_000), 0)
+        });
+        assert!(!cookie.contains("nonce-a"), "sealed");
         for state in ["b", "c", "d"] {
-            cookie = ledger.with(
-                ledger.open(&request_with(&cookie), 0),
-                transaction(state, 1_000),
-                0,
-            );
+            let open = ledger.open(&request_with(&keys, &cookie), 0);
+            cookie = set_cookie(&keys, |jar| ledger.with(jar, open, transaction(state, 1_000), 0));
         }
-        let open_now = ledger.open(&request_with(&cookie), 0);
+        let open_now = ledger.open(&request_with(&keys, &cookie), 0);
         let states: Vec<&str> = open_now.iter().map(|t| t.state.as_str()).collect();
         assert_eq!(states, ["b", "c", "d"]);
 
-        let (taken, rest) = ledger.take(open_now, "c", 0);
+        let mut taken = None;
+        let rest = set_cookie(&keys, |jar| taken = ledger.take(jar, open_now, "c", 0));
         assert_eq!(taken.unwrap().nonce, "nonce-c");
-        let (again, _) = ledger.take(ledger.open(&request_with(&rest), 0), "c", 0);
+        let request = request_with(&keys, &rest);
+        let again = ledger.take(&request, ledger.open(&request, 0), "c", 0);
         assert!(again.is_none(), "a transaction is used once");
-        let (replayed, _) = ledger.take(ledger.open(&request_with(&cookie), 0), "c", 0);
+        let request = request_with(&keys, &cookie);
+        let replayed = ledger.take(&request, ledger.open(&request, 0), "c", 0);
         assert!(replayed.is_none(), "even when the old cookie is sent again");
     }
 
     #[test]
     fn expired_foreign_or_tampered_cookies_open_nothing() {
-        let ledger = Ledger::new(keys(KEY));
-        let cookie = ledger.with(Vec::new(), transaction("a", 100), 0);
-        assert!(ledger.open(&request_with(&cookie), 100).is_empty(), "expired");
-        let other = Ledger::new(keys("b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0"));
-        assert!(other.open(&request_with(&cookie), 0).is_empty(), "another key");
-        let tampered = HeaderValue::from_str(&cookie.to_str().unwrap().replacen('.', ".x", 1)).unwrap();
-        assert!(ledger.open(&request_with(&tampered), 0).is_empty(), "tampered");
+        let (keys, ledger) = (keys(KEY), Ledger::default());
+        let cookie = set_cookie(&keys, |jar| {
+            ledger.with(jar, Vec::new(), transaction("a", 100), 0)
+        });
+        assert!(
+            ledger.open(&request_with(&keys, &cookie), 100).is_empty(),
+            "expired"
+        );
+        let other = super::tests::keys("b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0");
+        assert!(
+            ledger.open(&request_with(&other, &cookie), 0).is_empty(),
+            "another key"
+        );
+        let tampered = cookie.replacen('.', ".x", 1);
+        assert!(
+            ledger.open(&request_with(&keys, &tampered), 0).is_empty(),
+            "tampered"
+        );
     }
 
     #[test]

@@ -76,6 +76,10 @@ pub enum BffError {
     /// The vault or the store (one database, one error type) failed.
     #[error("the database")]
     Database(#[from] VaultError),
+    /// A layer the handler depends on is not in front of it (the cookie jar, the key ring):
+    /// a wiring mistake in the router, not the request's fault.
+    #[error("missing layer: {0}")]
+    MissingLayer(&'static str),
     #[error("the session layer")]
     Session(#[from] tower_sessions::session::Error),
     #[error("the session store")]
@@ -196,6 +200,7 @@ impl BffError {
             | Self::Session(_)
             | Self::SessionStore(_)
             | Self::SessionExpiry(_)
+            | Self::MissingLayer(_)
             | Self::TaskDied(_) => INTERNAL,
             Self::SessionTooLarge(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

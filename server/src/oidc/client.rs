@@ -132,10 +132,25 @@ pub enum ProviderError {
     UnsupportedTokenType,
 }
 
-/// How long a refresh may wait for the provider's answer. Longer than any request waits for
-/// it: a refresh runs on its own task, and an answer that arrives after the requests gave up
-/// still reaches the successor cache (the provider may already have rotated the token).
+/// The longest a refresh may wait for the provider's answer (the default of
+/// `TOPCLUCK_REFRESH_TIMEOUT_MS`, which may only shorten it: the store's in-flight bound is built
+/// on it). Longer than any request waits for it: a refresh runs on its own task, and an answer
+/// that arrives after the requests gave up still reaches the successor cache (the provider may
+/// already have rotated the token).
 pub const REFRESH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A client for the provider: no redirects, the given timeouts.
+fn http_client(connect: Duration, timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        // The token endpoint must not redirect (RFC 6749 §3.2 leaves it undefined; following
+        // one could leak the client secret).
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(connect)
+        .timeout(timeout)
+        .tcp_nodelay(true)
+        .build()
+        .expect("a reqwest client with rustls")
+}
 
 /// The configured OpenID provider.
 pub struct Provider {
@@ -157,30 +172,25 @@ impl Provider {
     /// `issuer` is compared exactly with the discovered one: write it as the provider's
     /// discovery document does, trailing slash included or not.
     pub fn new(issuer: &str, client_id: &str, client_secret: Secret, redirect_uri: &str) -> Self {
-        let client = |timeout| {
-            reqwest::Client::builder()
-                // The token endpoint must not redirect (RFC 6749 §3.2 leaves it undefined;
-                // following one could leak the client secret).
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(Duration::from_secs(3))
-                .timeout(timeout)
-                .tcp_nodelay(true)
-                .build()
-                .expect("a reqwest client with rustls")
-        };
-        let http = client(Duration::from_secs(10));
-        let refresh_http = client(REFRESH_TIMEOUT);
+        let timeouts = crate::settings::Timeouts::DEFAULT;
         Self {
             issuer: issuer.to_owned(),
             client_id: client_id.to_owned(),
             client_secret,
             redirect_uri: redirect_uri.to_owned(),
-            http,
-            refresh_http,
+            http: http_client(timeouts.provider_connect, timeouts.provider),
+            refresh_http: http_client(timeouts.provider_connect, timeouts.refresh),
             metadata: OnceCell::new(),
             jwks: RwLock::new(None),
             fallback_revocation_endpoint: None,
         }
+    }
+
+    /// With the provider timeouts of `timeouts` (a provider call, a refresh, connecting).
+    pub fn with_timeouts(mut self, timeouts: &crate::settings::Timeouts) -> Self {
+        self.http = http_client(timeouts.provider_connect, timeouts.provider);
+        self.refresh_http = http_client(timeouts.provider_connect, timeouts.refresh);
+        self
     }
 
     /// Revokes at `endpoint` when discovery names no revocation endpoint

@@ -1,9 +1,10 @@
 //! The session: everything the BFF knows about a logged-in farmer — tokens included — sealed
 //! into one encrypted, HttpOnly cookie by tower-sessions with a cookie-backed store.
 //!
-//! Cookie: `__Host-topcluck` (so Secure, Path=/, no Domain), HttpOnly, SameSite=Strict,
-//! AEAD-sealed under the key ring of [`sealing`]. Only what the BFF needs is kept: the tokens,
-//! the ID token's claims, and the ID token itself as the logout hint when it fits.
+//! Cookie: [`crate::cookies::SESSION`], with the attributes and sealing of every TopCluck cookie
+//! ([`crate::cookies`]), written by [`crate::cookies::session_layer`]. Only what the BFF needs
+//! is kept: the tokens, the ID token's claims, and the ID token itself as the logout hint when
+//! it fits.
 //!
 //! Why Strict (draft-ietf-oauth-browser-based-apps §6.1.3.2): no request another site starts
 //! — a link, a form, a top-level navigation — carries the farmer's session, so none can act as
@@ -17,16 +18,14 @@
 //!   response at once ([`save`]), not left to the session layer, which skips 5xx responses: a
 //!   renewal followed by an upstream 502 still reaches the browser.
 //! - **Never a cookie a browser drops.** Browsers ignore a `Set-Cookie` over 4,096 bytes. The
-//!   store's size limit applies before sealing, so it is set from [`budget`] to the largest
-//!   record whose *sealed* `Set-Cookie` fits; a bigger session is refused with
+//!   store's size limit applies before sealing, so it is set from [`crate::cookies::budget`] to
+//!   the largest record whose *sealed* `Set-Cookie` fits; a bigger session is refused with
 //!   [`BffError::SessionTooLarge`] instead of silently not arriving.
 //!
 //! A session ends when the first of these passes: the configured maximum age, the refresh
 //! token's expiry (`refresh_expires_in`), or — with no refresh token — the access token's.
 
-pub mod budget;
 mod gate;
-pub mod sealing;
 
 use std::fmt;
 
@@ -34,36 +33,12 @@ use app::wire::{Farmer, SessionInfo};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tower_sessions::{Expiry, Session};
-use tower_sessions_cookie_store::{CookieSessionConfig, CookieSessionManagerLayer, SameSite};
 
 use crate::error::BffError;
 pub use gate::Gate;
-use sealing::KeyRing;
 
-/// The session cookie's name. `__Host-` makes browsers insist on Secure, Path=/ and no Domain.
-pub const COOKIE_NAME: &str = "__Host-topcluck";
 /// The key under which [`SessionData`] sits in the session record.
 const KEY: &str = "s";
-
-/// The tower layer that reads and writes the sealed session cookie.
-pub fn layer(keys: KeyRing) -> CookieSessionManagerLayer<KeyRing> {
-    let config = CookieSessionConfig::default()
-        .with_name(COOKIE_NAME)
-        .with_http_only(true)
-        .with_secure(true)
-        .with_same_site(SameSite::Strict)
-        .with_path("/")
-        .with_clear_on_decode_error(true)
-        // Makes every cookie carry Max-Age: the record's expiry, which [`save`] sets to the
-        // session's end. (The layer would pass it on only when it saves; [`save`] writes first.)
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(7)))
-        .with_max_cookie_bytes(budget::max_record_bytes(&keys));
-    // The layer is built private and then given our key ring as its controller (the crate has
-    // no constructor that takes a controller); the throwaway key is never used.
-    CookieSessionManagerLayer::private(tower_sessions_cookie_store::Key::generate())
-        .with_controller(keys)
-        .with_config(config)
-}
 
 /// What a session holds. Field names are short: they travel in every request's cookie.
 #[derive(Clone, Serialize, Deserialize)]
@@ -237,9 +212,8 @@ pub async fn end(session: &Session) -> Result<(), BffError> {
 
 #[cfg(test)]
 mod tests {
-    use tower_cookies::cookie::Cookie;
-
     use super::*;
+    use crate::cookies::{KeyRing, SESSION, attributes};
     use crate::settings::Secret;
 
     fn now() -> i64 {
@@ -279,13 +253,7 @@ mod tests {
         };
         let value = tower_sessions_cookie_store::encode_record(&record).unwrap();
         let ring = KeyRing::new(&[Secret::new("bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0")]).unwrap();
-        let sealed = ring.seal(
-            Cookie::build((COOKIE_NAME, value))
-                .path("/")
-                .secure(true)
-                .http_only(true)
-                .build(),
-        );
+        let sealed = ring.seal(attributes(SESSION, value).build());
         let header = sealed.to_string();
         println!("Set-Cookie with a 1024-byte access token: {} bytes", header.len());
         assert!(header.len() < 4096, "{} bytes", header.len());

@@ -8,10 +8,8 @@
 //! overhead by sealing a probe with the real key ring and attributes, and returns the largest
 //! record whose line still fits.
 
-use tower_cookies::cookie::{Cookie, SameSite};
-
-use super::COOKIE_NAME;
 use super::sealing::KeyRing;
+use super::{SESSION, attributes};
 
 /// The largest `Set-Cookie` value (name, value and attributes) a browser keeps.
 pub const BROWSER_COOKIE_LIMIT: usize = 4096;
@@ -19,11 +17,7 @@ pub const BROWSER_COOKIE_LIMIT: usize = 4096;
 /// The `Set-Cookie` line the session layer would send for a record of `record_bytes` bytes,
 /// with the widest attributes it ever writes.
 pub fn sealed_line(keys: &KeyRing, record_bytes: usize) -> String {
-    let cookie = Cookie::build((COOKIE_NAME, "x".repeat(record_bytes)))
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(true)
-        .path("/")
+    let cookie = attributes(SESSION, "x".repeat(record_bytes))
         // Ten digits: longer than any Max-Age a session gets.
         .max_age(time::Duration::seconds(9_999_999_999))
         .build();

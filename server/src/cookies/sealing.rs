@@ -1,4 +1,4 @@
-//! Sealing the session cookie: AEAD (AES-256-GCM, the `cookie` crate's private jar, with the
+//! Sealing TopCluck's cookies: AEAD (AES-256-GCM, the `cookie` crate's private jar, with the
 //! cookie's name as associated data) under a key ring. The value is `<key id>.<sealed>`: the
 //! first key seals, any key opens, so keys rotate without logging everyone out. A cookie that
 //! does not open — tampered, truncated, unknown key — reads as no cookie.
