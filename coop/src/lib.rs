@@ -49,6 +49,8 @@ mod scope;
 pub mod secret_file;
 mod state;
 mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

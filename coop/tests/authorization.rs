@@ -1,9 +1,8 @@
 //! The authorization endpoint and the code grant, over HTTP: login form, state, nonce, PKCE,
 //! prompt, implicit refused, code replay, client authentication, ID and access tokens.
 
-mod common;
 
-use common::*;
+use coop::testkit::*;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::StatusCode;

@@ -4,9 +4,8 @@
 //! Only HTTP and the test kit, and every row starts from a farmer of its own (so a row that
 //! fails cannot spoil the next): the same table runs against older COOPs.
 
-mod common;
 
-use common::*;
+use coop::testkit::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -2,11 +2,10 @@
 //! access tokens, ID tokens, sessions, the egg API's "today" and outages all follow it, and
 //! each COOP has its own. No test here sleeps.
 
-mod common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::*;
+use coop::testkit::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

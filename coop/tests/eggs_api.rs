@@ -1,10 +1,9 @@
 //! The egg API over HTTP: bearer validation (RFC 6750), scopes, counting and bad input.
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use coop::testkit::*;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 

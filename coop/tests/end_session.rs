@@ -2,9 +2,8 @@
 //! `id_token_hint` logs out at once (expired or not); without one, the farmer confirms on a
 //! "Log out of COOP?" page whose form carries a CSRF token.
 
-mod common;
 
-use common::*;
+use coop::testkit::*;
 use reqwest::StatusCode;
 
 /// The hidden fields of the confirmation form, as a form to post back.

@@ -2,11 +2,10 @@
 //! done and committed before the wait, so a client that gives up has lost a rotated refresh
 //! token, the failure a client must survive.
 
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::*;
+use coop::testkit::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -4,9 +4,8 @@
 //! `gateway_5xx_html` (a gateway's HTML 5xx, nothing done). Each applies to refreshes only;
 //! `DELETE /dev/faults` clears them.
 
-mod common;
 
-use common::*;
+use coop::testkit::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -1,11 +1,10 @@
 //! Issue 10's COOP hardening beyond the bad-input table: expired rows purged on COOP's clock,
 //! the `extra_scope` fault, and a CSP that lets COOP's own pages work.
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use coop::testkit::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};

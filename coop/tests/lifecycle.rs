@@ -1,9 +1,8 @@
 //! Grants over time, over HTTP: revocation (RFC 7009), logging out of COOP with and without
 //! offline_access, and surviving a restart.
 
-mod common;
 
-use common::*;
+use coop::testkit::*;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 

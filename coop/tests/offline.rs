@@ -3,11 +3,10 @@
 //! revocable at `/dev/grants`, rotate with reuse detection, narrow on refresh, and expire on
 //! COOP's clock by their own, longer lifetimes.
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use coop::testkit::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

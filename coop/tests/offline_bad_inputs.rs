@@ -4,11 +4,10 @@
 //! (`-- --nocapture`); none may be answered with a 5xx. Only HTTP and tolerant set-up (no
 //! panics when a page is missing), so the same table runs against a COOP without consent.
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use coop::testkit::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -4,9 +4,8 @@
 //! rotated refresh token, ends all of them; another client's grant lives on; an offline grant
 //! survives COOP logout.
 
-mod common;
 
-use common::*;
+use coop::testkit::*;
 use coop::{COUNTING_CLIENT_ID, GrantModel};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;

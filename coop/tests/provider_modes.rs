@@ -4,9 +4,8 @@
 //! (`/revoke` refuses access tokens with `unsupported_token_type`, RFC 7009 §2.2.1, and still
 //! revokes refresh tokens).
 
-mod common;
 
-use common::*;
+use coop::testkit::*;
 use coop::{GrantModel, TokenScope};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;

@@ -1,11 +1,10 @@
 //! The refresh-token grant over HTTP: rotation and reuse detection, reuse mode, no-refresh
 //! mode, sliding and absolute expiry, down-scoping, and what does not consume a token.
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use coop::testkit::*;
 use reqwest::{Method, StatusCode};
 
 #[tokio::test]

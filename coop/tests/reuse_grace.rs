@@ -3,11 +3,10 @@
 //! as normal from the same grant, and the successor issued before stays valid; after it, reuse
 //! detection revokes the grant as ever.
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use coop::testkit::*;
 use reqwest::StatusCode;
 
 fn refresh_token(tokens: &Tokens) -> &str {
