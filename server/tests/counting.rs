@@ -88,7 +88,7 @@ impl Farm {
 
     fn owner(&self, farmer: &str) -> Owner {
         Owner {
-            issuer: self.harness.coop.issuer.clone(),
+            issuer: self.harness.coop.base.clone(),
             subject: farmer.to_owned(),
             client_id: COUNTING_CLIENT.into(),
         }

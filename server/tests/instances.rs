@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::processes::{ServerProcess, deployment_vars, free_port, run_to_end};
+use support::processes::{ServerProcess, deployment_vars, run_to_end};
 use support::*;
 
 /// One case at a time.
@@ -54,7 +54,7 @@ impl Deployment {
             customize(config);
         })
         .await;
-        let vars = deployment_vars(&harness.coop.issuer, &database_url);
+        let vars = deployment_vars(&harness.coop.base, &database_url);
         let (a, b) = tokio::join!(
             ServerProcess::start("A", ports[0], &vars),
             ServerProcess::start("B", ports[1], &vars)

@@ -119,7 +119,7 @@ async fn an_unavailable_provider_answers_503_with_retry_after() {
     let bff = harness.bff(listener, NEW_KEY).await;
     let pending = bff.authorize("ada").await;
     http()
-        .post(format!("{}/dev/faults", harness.coop.issuer))
+        .post(format!("{}/dev/faults", harness.coop.base))
         .json(&json!({ "unavailable_seconds": 30 }))
         .send()
         .await
@@ -581,7 +581,7 @@ async fn without_a_revocation_endpoint_logout_says_not_revoked_unless_one_is_con
     let mut harness = Harness::start_with(&ports, |config| config.advertise_revocation = false).await;
     let discovery = get_json(&format!(
         "{}/.well-known/openid-configuration",
-        harness.coop.issuer
+        harness.coop.base
     ))
     .await;
     assert!(discovery.get("revocation_endpoint").is_none());
@@ -595,7 +595,7 @@ async fn without_a_revocation_endpoint_logout_says_not_revoked_unless_one_is_con
         "nothing was revoked, and none said so"
     );
 
-    let revoke = format!("{}/revoke", harness.coop.issuer);
+    let revoke = format!("{}/revoke", harness.coop.base);
     let bff = harness
         .bff_with(
             configured,
