@@ -8,37 +8,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::*;
 
-/// The rows seen so far; [`Table::finish`] fails the test on any mismatch.
-#[derive(Default)]
-struct Table {
-    mismatches: Vec<String>,
-    rows: usize,
-}
-
-impl Table {
-    /// Records a row: `expected` is `"<status> <error code>"` (or just the status).
-    async fn row(&mut self, area: &str, request: &str, expected: &str, response: reqwest::Response) -> Value {
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        let seen = match body["error"].as_str() {
-            Some(code) => format!("{} {code}", status.as_u16()),
-            None => status.as_u16().to_string(),
-        };
-        println!("ROW|{area}|{request}|{expected}|{seen}");
-        self.rows += 1;
-        if seen != expected || status.is_server_error() {
-            self.mismatches
-                .push(format!("{area}: {request}: expected {expected}, seen {seen}"));
-        }
-        body
-    }
-
-    fn finish(self) {
-        assert!(self.mismatches.is_empty(), "{:#?}", self.mismatches);
-        println!("{} rows, all as expected, none 5xx", self.rows);
-    }
-}
-
 fn post_login(bff: &Bff, cookie: Option<&str>) -> reqwest::RequestBuilder {
     let request = http().post(bff.url("/bff/login")).header("x-csrf", "1");
     match cookie {
@@ -72,7 +41,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     let strict = harness
         .bff_with(listener_b, OLD_KEY, &[("TOPCLUCK_LOGIN_ATTEMPT_BURST", "2")])
         .await;
-    let mut table = Table::default();
+    let mut table = BadInputs::default();
 
     // --- Opening a login transaction.
     let (_, challenge) = pkce();
@@ -93,7 +62,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
             .send()
             .await
             .unwrap();
-        table.row("login", request, "400 bad_request", response).await;
+        table.answer("login", request, "400 bad_request", response).await;
     }
     let response = http()
         .get(bff.url(&format!(
@@ -104,7 +73,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
         .unwrap();
     assert!(response.headers().get("set-cookie").is_none());
     table
-        .row(
+        .answer(
             "csrf",
             "GET /bff/login without X-CSRF (a link from another site replacing the farmer's logins)",
             "403 csrf_rejected",
@@ -133,7 +102,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
             .send()
             .await
             .unwrap();
-        table.row("login", request, "400 bad_request", response).await;
+        table.answer("login", request, "400 bad_request", response).await;
     }
     // --- The transaction: the XSS-extraction scenario and its relatives.
     let pending = bff.authorize("ada").await;
@@ -143,7 +112,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
         .await
         .unwrap();
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, a real code from another machine (no transaction cookie)",
             "400 login_not_started",
@@ -156,7 +125,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
         .await
         .unwrap();
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, a forged transaction cookie",
             "400 login_not_started",
@@ -170,7 +139,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
         .await
         .unwrap();
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, another transaction's cookie (state not in it)",
             "400 login_not_started",
@@ -185,7 +154,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
         .await
         .unwrap();
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, the wrong PKCE verifier",
             "400 login_failed",
@@ -202,7 +171,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
         .await
         .unwrap();
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, a foreign redirect_uri",
             "400 bad_request",
@@ -219,7 +188,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
         .await
         .unwrap();
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, an empty code",
             "400 bad_request",
@@ -236,7 +205,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
         .await
         .unwrap();
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, a code COOP never issued",
             "400 login_failed",
@@ -248,7 +217,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     assert_eq!(bff.complete(&pending).await.status(), StatusCode::OK);
     let response = bff.complete(&pending).await;
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, the same transaction cookie and code again",
             "400 login_not_started",
@@ -260,7 +229,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     harness.advance(std::time::Duration::from_secs(601));
     let response = bff.complete(&pending).await;
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, 10 minutes after the login started",
             "400 login_not_started",
@@ -273,7 +242,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
         .await;
     let response = bff.complete(&pending).await;
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, an ID token with another nonce",
             "400 login_failed",
@@ -285,7 +254,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     let pending = bff.authorize("ada").await;
     let response = bff.complete(&pending).await;
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, COOP grants offline_access that was not asked for",
             "400 login_failed",
@@ -303,7 +272,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     forged.code = "a-code-coop-never-issued".into();
     let response = strict.complete(&forged).await;
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, a third forged code in a row (burst 2)",
             "429 rate_limited",
@@ -314,7 +283,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     verifier.verifier = "short".into();
     let response = strict.complete(&verifier).await;
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, a verifier that is not RFC 7636's 43-128 characters",
             "400 login_failed",
@@ -369,7 +338,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
             builder = builder.header(name, value);
         }
         table
-            .row(
+            .answer(
                 "csrf",
                 request,
                 "403 csrf_rejected",
@@ -387,9 +356,8 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     )
     .await;
     let status = head.split(' ').nth(1).unwrap();
-    println!("ROW|csrf|POST /bff/logout, two Origin headers (this site's, then evil.example)|403|{status}");
-    assert_eq!(status, "403");
-    table.rows += 1;
+    let request = "POST /bff/logout, two Origin headers (this site's, then evil.example)";
+    assert!(table.row("csrf", request, "403", status, status.parse::<u16>().unwrap()));
     let response = http()
         .get(bff.url("/api/eggs"))
         .header("cookie", &cookie)
@@ -397,7 +365,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
         .await
         .unwrap();
     table
-        .row(
+        .answer(
             "csrf",
             "GET /api/eggs without X-CSRF (a cross-site <img>)",
             "403 csrf_rejected",
@@ -465,7 +433,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
             .await
             .unwrap();
         table
-            .row("cookie", request, "401 unauthenticated", response)
+            .answer("cookie", request, "401 unauthenticated", response)
             .await;
     }
 
@@ -488,16 +456,11 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
             if home { "home" } else { location }
         )
     };
-    let seen = home(&response);
-    println!("ROW|logout|GET /bff/logout/continue with a forged logout cookie|303 home|{seen}");
-    assert_eq!(seen, "303 home");
+    let request = "GET /bff/logout/continue with a forged logout cookie";
+    assert!(table.row("logout", request, "303 home", &home(&response), response.status()));
     let response = http().get(bff.url("/bff/logout/continue")).send().await.unwrap();
-    let seen = home(&response);
-    println!(
-        "ROW|logout|GET /bff/logout/continue from a link on another site (no logout under way)|303 home|{seen}"
-    );
-    assert_eq!(seen, "303 home");
-    table.rows += 2;
+    let request = "GET /bff/logout/continue from a link on another site (no logout under way)";
+    assert!(table.row("logout", request, "303 home", &home(&response), response.status()));
 
     table.finish();
 }

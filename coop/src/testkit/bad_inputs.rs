@@ -30,6 +30,15 @@ impl BadInputs {
         self.row_held(area, request, expected, seen, seen == expected, status)
     }
 
+    /// One row answered with a JSON error: `expected` is `"<status> <error code>"` (or just the
+    /// status), compared with what `response` says. Its JSON body (`null` if none).
+    pub async fn answer(&mut self, area: &str, request: &str, expected: &str, response: reqwest::Response) -> Value {
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        self.row(area, request, expected, &status_and_code(status, &body), status);
+        body
+    }
+
     /// [`BadInputs::row`] where the test decides whether the answer `held` (more than the
     /// printed text compares).
     pub fn row_held(
