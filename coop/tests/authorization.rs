@@ -1,7 +1,6 @@
 //! The authorization endpoint and the code grant, over HTTP: login form, state, nonce, PKCE,
 //! prompt, implicit refused, code replay, client authentication, ID and access tokens.
 
-
 use coop::testkit::*;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -11,14 +10,7 @@ use serde_json::Value;
 #[tokio::test]
 async fn code_flow_issues_signed_tokens_that_verify_with_the_jwks() {
     let coop = TestCoop::start().await;
-    let discovery: Value = backend()
-        .get(coop.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery: Value = json_of(backend().get(coop.url("/.well-known/openid-configuration"))).await;
     assert_eq!(discovery["issuer"], coop.base);
     assert_eq!(
         discovery["code_challenge_methods_supported"],
@@ -51,14 +43,7 @@ async fn code_flow_issues_signed_tokens_that_verify_with_the_jwks() {
     assert_eq!(tokens.token_type, "Bearer");
     assert!(tokens.refresh_token.is_some());
 
-    let jwks: JwkSet = backend()
-        .get(discovery["jwks_uri"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: JwkSet = json_of(backend().get(discovery["jwks_uri"].as_str().unwrap())).await;
     let header = jsonwebtoken::decode_header(&tokens.access_token).unwrap();
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
     let key = DecodingKey::from_jwk(jwks.find(header.kid.as_deref().unwrap()).unwrap()).unwrap();
@@ -92,15 +77,12 @@ async fn code_flow_issues_signed_tokens_that_verify_with_the_jwks() {
         (Some("Ada Henhouse"), Some("ada@coop.example"))
     );
 
-    let userinfo: Value = backend()
-        .get(coop.url("/userinfo"))
-        .bearer_auth(&tokens.access_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let userinfo: Value = json_of(
+        backend()
+            .get(coop.url("/userinfo"))
+            .bearer_auth(&tokens.access_token),
+    )
+    .await;
     assert_eq!(userinfo["name"], "Ada Henhouse");
 }
 
@@ -109,14 +91,9 @@ async fn login_form_refuses_unknown_farmers_and_a_missing_csrf_token() {
     let coop = TestCoop::start().await;
     let browser = browser();
     let pkce = Pkce::new();
-    let page = browser
-        .get(coop.authorize_url("topcluck", "openid", &pkce, &[("login_hint", "bert")]))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page =
+        text_of(browser.get(coop.authorize_url("topcluck", "openid", &pkce, &[("login_hint", "bert")])))
+            .await;
     assert!(
         page.contains(r#"value="bert""#),
         "login_hint does not pre-fill the form"

@@ -4,7 +4,6 @@
 //! Only HTTP and the test kit, and every row starts from a farmer of its own (so a row that
 //! fails cannot spoil the next): the same table runs against older COOPs.
 
-
 use coop::testkit::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

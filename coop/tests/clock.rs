@@ -2,7 +2,6 @@
 //! access tokens, ID tokens, sessions, the egg API's "today" and outages all follow it, and
 //! each COOP has its own. No test here sleeps.
 
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use coop::testkit::*;

@@ -4,7 +4,6 @@
 //! `COOP_REUSE_GRACE_SECONDS`, `COOP_REVOCATION_CASCADE`); then the counting client over HTTP,
 //! with its own secret.
 
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;

@@ -1,6 +1,5 @@
 //! The egg API over HTTP: bearer validation (RFC 6750), scopes, counting and bad input.
 
-
 use std::time::Duration;
 
 use coop::testkit::*;

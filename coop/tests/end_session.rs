@@ -2,7 +2,6 @@
 //! `id_token_hint` logs out at once (expired or not); without one, the farmer confirms on a
 //! "Log out of COOP?" page whose form carries a CSRF token.
 
-
 use coop::testkit::*;
 use reqwest::StatusCode;
 
@@ -70,14 +69,7 @@ async fn without_a_hint_the_farmer_confirms_then_is_logged_out_and_sent_back() {
 async fn a_confirmed_logout_without_a_redirect_says_so_and_a_farmer_without_session_is_not_asked() {
     let coop = TestCoop::start().await;
     let (browser, _) = coop.browser_login("topcluck", "openid", "bert").await;
-    let page = browser
-        .get(coop.end_session_url(&[]))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(browser.get(coop.end_session_url(&[]))).await;
     let done = browser
         .post(coop.url("/end-session"))
         .form(&confirmation_form(&page))

@@ -2,7 +2,6 @@
 //! done and committed before the wait, so a client that gives up has lost a rotated refresh
 //! token, the failure a client must survive.
 
-
 use std::time::{Duration, Instant};
 
 use coop::testkit::*;

@@ -4,7 +4,6 @@
 //! `gateway_5xx_html` (a gateway's HTML 5xx, nothing done). Each applies to refreshes only;
 //! `DELETE /dev/faults` clears them.
 
-
 use coop::testkit::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,7 +1,6 @@
 //! Issue 10's COOP hardening beyond the bad-input table: expired rows purged on COOP's clock,
 //! the `extra_scope` fault, and a CSP that lets COOP's own pages work.
 
-
 use std::time::Duration;
 
 use coop::testkit::*;

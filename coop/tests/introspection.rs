@@ -4,11 +4,10 @@
 //! authentication as at `/token`; the outage fault takes it down; counted in `/dev/counters`;
 //! advertised in discovery, and absent (404) with `Config::introspection` off.
 
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use coop::testkit::*;
 use coop::COUNTING_CLIENT_ID;
+use coop::testkit::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

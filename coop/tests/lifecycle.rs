@@ -1,7 +1,6 @@
 //! Grants over time, over HTTP: revocation (RFC 7009), logging out of COOP with and without
 //! offline_access, and surviving a restart.
 
-
 use coop::testkit::*;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -38,14 +37,7 @@ async fn revoking_a_refresh_token_revokes_its_grant_and_unknown_tokens_answer_20
         .unwrap();
     assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
 
-    let grants: Value = backend()
-        .get(coop.url("/dev/grants?username=ada"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let grants: Value = json_of(backend().get(coop.url("/dev/grants?username=ada"))).await;
     assert_eq!(grants["grants"][0]["revoked_reason"], "refresh token revoked");
 }
 
@@ -136,28 +128,11 @@ async fn grants_tokens_sessions_keys_and_eggs_survive_a_restart() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let jwks_before = backend()
-        .get(coop.url("/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let jwks_before = text_of(backend().get(coop.url("/jwks.json"))).await;
 
     coop.restart().await;
 
-    assert_eq!(
-        backend()
-            .get(coop.url("/jwks.json"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        jwks_before
-    );
+    assert_eq!(text_of(backend().get(coop.url("/jwks.json"))).await, jwks_before);
     let (status, body, _) = coop
         .api(Method::GET, "/api/eggs", &tokens.access_token, None)
         .await;

@@ -3,7 +3,6 @@
 //! revocable at `/dev/grants`, rotate with reuse detection, narrow on refresh, and expire on
 //! COOP's clock by their own, longer lifetimes.
 
-
 use std::time::Duration;
 
 use coop::testkit::*;

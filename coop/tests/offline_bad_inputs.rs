@@ -4,7 +4,6 @@
 //! (`-- --nocapture`); none may be answered with a 5xx. Only HTTP and tolerant set-up (no
 //! panics when a page is missing), so the same table runs against a COOP without consent.
 
-
 use std::time::Duration;
 
 use coop::testkit::*;
@@ -201,14 +200,9 @@ async fn consent_rows(coop: &TestCoop, table: &mut BadInputs) {
 
     // ada logs in again (prompt=login): the form of her earlier session is dead.
     let old = consent_page(coop, &browser, "topcluck", "ada").await;
-    let login_again = browser
-        .get(coop.authorize_url("topcluck", "openid", &Pkce::new(), &[("prompt", "login")]))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login_again =
+        text_of(browser.get(coop.authorize_url("topcluck", "openid", &Pkce::new(), &[("prompt", "login")])))
+            .await;
     coop.submit_login(&browser, &login_again, "ada").await;
     let response = post_consent(
         coop,
@@ -227,14 +221,7 @@ async fn consent_rows(coop: &TestCoop, table: &mut BadInputs) {
 
     // ada logs out of COOP (confirming on the logout page): her open consent form is dead.
     let open = consent_page(coop, &browser, "topcluck", "ada").await;
-    let logout_page = browser
-        .get(coop.end_session_url(&[]))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let logout_page = text_of(browser.get(coop.end_session_url(&[]))).await;
     browser
         .post(coop.url("/end-session"))
         .form(&[("csrf", field(&logout_page, "csrf"))])

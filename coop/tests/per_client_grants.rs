@@ -4,7 +4,6 @@
 //! rotated refresh token, ends all of them; another client's grant lives on; an offline grant
 //! survives COOP logout.
 
-
 use coop::testkit::*;
 use coop::{COUNTING_CLIENT_ID, GrantModel};
 use reqwest::{Method, StatusCode};

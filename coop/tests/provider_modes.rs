@@ -4,7 +4,6 @@
 //! (`/revoke` refuses access tokens with `unsupported_token_type`, RFC 7009 §2.2.1, and still
 //! revokes refresh tokens).
 
-
 use coop::testkit::*;
 use coop::{GrantModel, TokenScope};
 use reqwest::{Method, StatusCode};

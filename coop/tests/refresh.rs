@@ -1,7 +1,6 @@
 //! The refresh-token grant over HTTP: rotation and reuse detection, reuse mode, no-refresh
 //! mode, sliding and absolute expiry, down-scoping, and what does not consume a token.
 
-
 use std::time::Duration;
 
 use coop::testkit::*;

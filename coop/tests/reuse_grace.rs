@@ -3,7 +3,6 @@
 //! as normal from the same grant, and the successor issued before stays valid; after it, reuse
 //! detection revokes the grant as ever.
 
-
 use std::time::Duration;
 
 use coop::testkit::*;

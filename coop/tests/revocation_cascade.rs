@@ -3,9 +3,8 @@
 //! unusable; its grant and the grant's other refresh and access tokens live on, in either grant
 //! model. The default (cascade) is checked beside it.
 
-
-use coop::testkit::*;
 use coop::GrantModel;
+use coop::testkit::*;
 use reqwest::StatusCode;
 
 fn refresh_token(tokens: &Tokens) -> &str {

@@ -1,6 +1,5 @@
 //! No input makes COOP answer 500: a bounded set of malformed requests to every endpoint.
 
-
 use coop::testkit::*;
 use reqwest::{Method, StatusCode};
 

@@ -217,7 +217,11 @@ async fn storm() {
 /// A BFF in this process on `listener`, logging in at `coop` as its `topcluck` client, its
 /// vault and store in `data` (shared by the storm's two instances), renewing at expiry (no
 /// skew): its address, and its state (the store's statement counter).
-async fn bff(listener: tokio::net::TcpListener, coop: &TestCoop, data: &std::path::Path) -> (Spa, server::state::AppState) {
+async fn bff(
+    listener: tokio::net::TcpListener,
+    coop: &TestCoop,
+    data: &std::path::Path,
+) -> (Spa, server::state::AppState) {
     let addr = listener.local_addr().unwrap();
     let site = url::Url::parse(&format!("http://{addr}")).unwrap();
     let counting = coop.config.counting_client().unwrap();
@@ -243,8 +247,13 @@ async fn bff(listener: tokio::net::TcpListener, coop: &TestCoop, data: &std::pat
         settings.client_secret.clone().expect("a client secret"),
         settings.redirect_uri.as_str(),
     );
-    let vault = server::vault::Vault::open(&settings, &settings.data_dir).await.unwrap();
-    let options = LeptosOptions::builder().output_name("topcluck").site_addr(addr).build();
+    let vault = server::vault::Vault::open(&settings, &settings.data_dir)
+        .await
+        .unwrap();
+    let options = LeptosOptions::builder()
+        .output_name("topcluck")
+        .site_addr(addr)
+        .build();
     let state = server::state::AppState::new(options, settings, provider).with_vault(vault);
     let app = server::app(state.clone(), keys);
     tokio::spawn(async move {

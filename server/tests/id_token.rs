@@ -268,7 +268,7 @@ async fn bad_id_tokens_end_the_login_with_400_and_good_ones_log_in() {
     let mut failed = Vec::new();
     for (request, id_token) in cases {
         if !row(
-        &mut table,
+            &mut table,
             &format!("POST /bff/login, ID token: {request}"),
             REFUSED,
             &setup.login(id_token).await,
@@ -280,7 +280,12 @@ async fn bad_id_tokens_end_the_login_with_400_and_good_ones_log_in() {
     // An unknown kid refetches the JWKS once, then fails.
     let fetches = setup.jwks_fetches();
     let seen = setup.login(Key::new(3, "k3").sign(&good)).await;
-    if !row(&mut table, "POST /bff/login, ID token: unknown kid", REFUSED, &seen) {
+    if !row(
+        &mut table,
+        "POST /bff/login, ID token: unknown kid",
+        REFUSED,
+        &seen,
+    ) {
         failed.push("unknown kid");
     }
     assert_eq!(setup.jwks_fetches(), fetches + 1, "one refetch per unknown kid");

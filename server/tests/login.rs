@@ -53,28 +53,13 @@ async fn login_seals_tokens_into_a_host_only_httponly_cookie_and_the_session_sho
     assert!(!text.contains("eyJ") && !text.contains("token\":\""), "{text}");
 
     // Server rendering knows the farmer: no flash of "logged out" on reload.
-    let page = http()
-        .get(bff.url("/"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(http().get(bff.url("/")).header("cookie", &cookie)).await;
     assert!(
         page.contains("Ada Henhouse") && page.contains("Log out"),
         "{page}"
     );
     assert!(!page.contains("eyJ"), "a JWT in the HTML");
-    let anonymous = http()
-        .get(bff.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let anonymous = text_of(http().get(bff.url("/"))).await;
     assert!(anonymous.contains("Log in") && !anonymous.contains("Ada Henhouse"));
 }
 
@@ -579,11 +564,7 @@ async fn without_a_revocation_endpoint_logout_says_not_revoked_unless_one_is_con
         configured.local_addr().unwrap().port(),
     ];
     let mut harness = Harness::start_with(&ports, |config| config.advertise_revocation = false).await;
-    let discovery = get_json(&format!(
-        "{}/.well-known/openid-configuration",
-        harness.coop.base
-    ))
-    .await;
+    let discovery = get_json(&format!("{}/.well-known/openid-configuration", harness.coop.base)).await;
     assert!(discovery.get("revocation_endpoint").is_none());
 
     let bff = harness.bff(plain, NEW_KEY).await;

@@ -1,8 +1,8 @@
 //! The server's routes, driven in-process with `tower::ServiceExt::oneshot`.
 
 use axum::body::Body;
-use coop::testkit::BadInputs;
 use axum::http::{Request, StatusCode};
+use coop::testkit::BadInputs;
 use http_body_util::BodyExt;
 use leptos::prelude::LeptosOptions;
 use server::oidc::Provider;

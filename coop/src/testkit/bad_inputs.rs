@@ -26,13 +26,26 @@ pub fn status_and_code(status: impl Into<u16>, body: &Value) -> String {
 impl BadInputs {
     /// One row answered over HTTP: `seen` is written like `expected`, so they compare as
     /// strings; `status` is the answer's HTTP status. Whether the row held (as expected, no 5xx).
-    pub fn row(&mut self, area: &str, request: &str, expected: &str, seen: &str, status: impl Into<u16>) -> bool {
+    pub fn row(
+        &mut self,
+        area: &str,
+        request: &str,
+        expected: &str,
+        seen: &str,
+        status: impl Into<u16>,
+    ) -> bool {
         self.row_held(area, request, expected, seen, seen == expected, status)
     }
 
     /// One row answered with a JSON error: `expected` is `"<status> <error code>"` (or just the
     /// status), compared with what `response` says. Its JSON body (`null` if none).
-    pub async fn answer(&mut self, area: &str, request: &str, expected: &str, response: reqwest::Response) -> Value {
+    pub async fn answer(
+        &mut self,
+        area: &str,
+        request: &str,
+        expected: &str,
+        response: reqwest::Response,
+    ) -> Value {
         let status = response.status();
         let body: Value = response.json().await.unwrap_or(Value::Null);
         self.row(area, request, expected, &status_and_code(status, &body), status);

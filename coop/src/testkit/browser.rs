@@ -80,7 +80,12 @@ pub fn hidden(page: &str, name: &str) -> String {
 }
 
 /// Posts COOP's form on `page` (its hidden `request` and `csrf`) to `action`, with `field`.
-async fn post_form(browser: &reqwest::Client, action: url::Url, page: &str, field: (&str, &str)) -> reqwest::Response {
+async fn post_form(
+    browser: &reqwest::Client,
+    action: url::Url,
+    page: &str,
+    field: (&str, &str),
+) -> reqwest::Response {
     let form = [
         ("request", hidden(page, "request")),
         ("csrf", hidden(page, "csrf")),
@@ -90,14 +95,30 @@ async fn post_form(browser: &reqwest::Client, action: url::Url, page: &str, fiel
 }
 
 /// Logs in as `username` on COOP's login form `page` (served from `authorize_url`'s origin).
-pub async fn submit_login(browser: &reqwest::Client, authorize_url: &str, page: &str, username: &str) -> reqwest::Response {
-    let action = url::Url::parse(authorize_url).unwrap().join("/authorize/login").unwrap();
+pub async fn submit_login(
+    browser: &reqwest::Client,
+    authorize_url: &str,
+    page: &str,
+    username: &str,
+) -> reqwest::Response {
+    let action = url::Url::parse(authorize_url)
+        .unwrap()
+        .join("/authorize/login")
+        .unwrap();
     post_form(browser, action, page, ("username", username)).await
 }
 
 /// Answers COOP's consent `page` with `decision` (`allow` or `deny`).
-pub async fn submit_consent(browser: &reqwest::Client, authorize_url: &str, page: &str, decision: &str) -> reqwest::Response {
-    let action = url::Url::parse(authorize_url).unwrap().join("/authorize/consent").unwrap();
+pub async fn submit_consent(
+    browser: &reqwest::Client,
+    authorize_url: &str,
+    page: &str,
+    decision: &str,
+) -> reqwest::Response {
+    let action = url::Url::parse(authorize_url)
+        .unwrap()
+        .join("/authorize/consent")
+        .unwrap();
     post_form(browser, action, page, ("decision", decision)).await
 }
 
@@ -105,7 +126,12 @@ pub async fn submit_consent(browser: &reqwest::Client, authorize_url: &str, page
 /// `username` on its login form; when COOP then shows its consent page (`prompt=consent`),
 /// allows if `allow_consent` (otherwise the login must redirect at once). Returns the
 /// `Location` COOP sends the browser back to.
-pub async fn sign_in(browser: &reqwest::Client, authorize_url: &str, username: &str, allow_consent: bool) -> String {
+pub async fn sign_in(
+    browser: &reqwest::Client,
+    authorize_url: &str,
+    username: &str,
+    allow_consent: bool,
+) -> String {
     let response = browser.get(authorize_url).send().await.unwrap();
     if response.status() != StatusCode::OK {
         return location(&response);
@@ -153,7 +179,12 @@ impl TestCoop {
     }
 
     /// A browser logged in to COOP as `username`, and what `client_id` redeemed from it.
-    pub async fn browser_login(&self, client_id: &str, scope: &str, username: &str) -> (reqwest::Client, Tokens) {
+    pub async fn browser_login(
+        &self,
+        client_id: &str,
+        scope: &str,
+        username: &str,
+    ) -> (reqwest::Client, Tokens) {
         let browser = browser();
         let pkce = Pkce::new();
         let code = self
@@ -207,12 +238,22 @@ impl TestCoop {
     }
 
     /// Posts the login form on `page` as `username`.
-    pub async fn submit_login(&self, browser: &reqwest::Client, page: &str, username: &str) -> reqwest::Response {
+    pub async fn submit_login(
+        &self,
+        browser: &reqwest::Client,
+        page: &str,
+        username: &str,
+    ) -> reqwest::Response {
         submit_login(browser, &self.base, page, username).await
     }
 
     /// Posts the consent page's form with `decision` (`allow` or `deny`).
-    pub async fn submit_consent(&self, browser: &reqwest::Client, page: &str, decision: &str) -> reqwest::Response {
+    pub async fn submit_consent(
+        &self,
+        browser: &reqwest::Client,
+        page: &str,
+        decision: &str,
+    ) -> reqwest::Response {
         submit_consent(browser, &self.base, page, decision).await
     }
 

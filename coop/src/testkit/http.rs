@@ -29,7 +29,17 @@ pub async fn listener() -> tokio::net::TcpListener {
 
 /// `GET url`, its JSON body.
 pub async fn get_json(url: &str) -> Value {
-    backend().get(url).send().await.unwrap().json().await.unwrap()
+    json_of(backend().get(url)).await
+}
+
+/// Sends `request`; the answer's body as text (whatever its status).
+pub async fn text_of(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
+}
+
+/// Sends `request`; the answer's JSON body (whatever its status).
+pub async fn json_of<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    request.send().await.unwrap().json().await.unwrap()
 }
 
 /// Whether `url` answered 2xx within `limit` (asked every 50 ms, 2 s per attempt).

@@ -26,7 +26,9 @@ pub fn free_port() -> u16 {
 /// this process answer meanwhile. Killed (by PID) at the limit.
 pub async fn run_to_end(mut command: Command, limit: Duration) -> Output {
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = command.spawn().unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
+    let child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
     let pid = child.id();
     let output = tokio::task::spawn_blocking(move || child.wait_with_output());
     match tokio::time::timeout(limit, output).await {
@@ -69,7 +71,9 @@ impl Process {
         let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
         let mut command = command(dir.path());
         command.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
-        let child = command.spawn().unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
         let mut process = Process {
             name: name.to_owned(),
             base: format!("http://127.0.0.1:{port}"),

@@ -259,7 +259,13 @@ impl Spa {
     }
 
     /// An `/api` call as the SPA makes it (cookie and `X-CSRF: 1`).
-    pub async fn api(&self, method: reqwest::Method, path: &str, cookie: &str, body: Option<Value>) -> Answer {
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        cookie: &str,
+        body: Option<Value>,
+    ) -> Answer {
         let mut request = http()
             .request(method, self.url(path))
             .header("cookie", cookie)

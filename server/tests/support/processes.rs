@@ -94,13 +94,19 @@ impl ServerProcess {
     /// Spawns `server serve` on 127.0.0.1:`port` with `vars` (see [`deployment_vars`]) and waits
     /// until it answers `GET /healthz` (at most a minute; its log is shown if it never does).
     pub async fn start(name: &str, port: u16, vars: &[(String, String)]) -> ServerProcess {
-        let process = Process::start(&format!("server-{name}"), port, "/healthz", STARTUP_LIMIT, |dir| {
-            let mut command = command(dir, vars);
-            command
-                .arg("serve")
-                .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"));
-            command
-        })
+        let process = Process::start(
+            &format!("server-{name}"),
+            port,
+            "/healthz",
+            STARTUP_LIMIT,
+            |dir| {
+                let mut command = command(dir, vars);
+                command
+                    .arg("serve")
+                    .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"));
+                command
+            },
+        )
         .await;
         ServerProcess(process)
     }
