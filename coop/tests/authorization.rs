@@ -189,13 +189,13 @@ async fn a_wrong_pkce_verifier_is_refused_and_leaves_the_code_usable() {
         .await;
     coop.redeem("topcluck", &code, &Pkce::new().verifier)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     coop.redeem("topcluck", &code, "too-short")
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     coop.redeem("reuser", &code, &pkce.verifier)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     coop.redeem("topcluck", &code, &pkce.verifier).await.expect_ok();
 }
 
@@ -209,16 +209,16 @@ async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
     let tokens = coop.redeem("topcluck", &code, &pkce.verifier).await.expect_ok();
     coop.redeem("topcluck", &code, &pkce.verifier)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
 
     let (status, _, challenge) = coop
         .api(reqwest::Method::GET, "/api/eggs", &tokens.access_token, None)
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(challenge.unwrap().contains(r#"error="invalid_token""#));
-    coop.refresh("topcluck", tokens.refresh_token.as_deref().unwrap(), None)
+    coop.refresh_from("topcluck", &tokens)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     assert_eq!(coop.counters().await["grants_revoked"], 1);
 }
 

@@ -119,7 +119,7 @@ async fn codes_expire_on_the_clock() {
         .expect_ok();
     coop.advance_clock(25).await;
     let answer = coop.redeem("topcluck", &second, &late.verifier).await;
-    answer.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    answer.expect_invalid_grant();
     assert_eq!(answer.body["error_description"], "the code has expired");
 }
 
@@ -127,14 +127,7 @@ async fn codes_expire_on_the_clock() {
 async fn id_tokens_sessions_and_the_egg_apis_today_follow_the_clock() {
     let coop = TestCoop::start().await;
     let before = coop.login("topcluck", ALL_SCOPES).await;
-    let (status, _, _) = coop
-        .api(
-            Method::POST,
-            "/api/eggs",
-            &before.access_token,
-            Some(r#"{"count": 3}"#),
-        )
-        .await;
+    let (status, _, _) = coop.lay_eggs(&before.access_token, 3).await;
     assert_eq!(status, StatusCode::CREATED);
     let before_id = claims(before.id_token.as_deref().unwrap());
 

@@ -38,7 +38,7 @@ async fn assert_only_successful_refreshes_are_hit(coop: &TestCoop) {
     let tokens = coop.login("topcluck", ALL_SCOPES).await;
     assert!(coop.token_alive(&tokens.access_token).await);
     let refused = coop.refresh("topcluck", "no-such-token", None).await;
-    refused.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    refused.expect_invalid_grant();
     assert_eq!(refused.headers["content-type"], "application/json");
 }
 
@@ -135,7 +135,7 @@ async fn html_after_rotate_commits_the_rotation_then_answers_a_proxy_page() {
     coop.clear_faults().await;
     coop.refresh("topcluck", refresh_token(&tokens), None)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     assert_eq!(coop.counters().await["reuse_detections"], 1);
 }
 

@@ -38,9 +38,7 @@ async fn expired_codes_access_tokens_and_sessions_are_purged_on_coops_clock() {
     assert!(coop.session_alive(&browser).await);
     assert!(!coop.token_alive(&renewed.access_token).await);
     // The refresh token is not an expired row: it still works.
-    coop.refresh("topcluck", renewed.refresh_token.as_deref().unwrap(), None)
-        .await
-        .expect_ok();
+    coop.refresh_from("topcluck", &renewed).await.expect_ok();
 
     // Past the session lifetime: ada's session is over and goes at the next write.
     coop.clock().advance(Duration::from_secs(600));

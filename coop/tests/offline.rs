@@ -82,9 +82,7 @@ async fn the_consent_page_names_the_client_and_the_scopes_and_allow_grants_offli
     assert_eq!(grant["last_used_at"], Value::Null);
     assert_eq!(grant["revoked_reason"], Value::Null);
 
-    coop.refresh("topcluck", tokens.refresh_token.as_deref().unwrap(), None)
-        .await
-        .expect_ok();
+    coop.refresh_from("topcluck", &tokens).await.expect_ok();
     assert!(coop.grants("ada").await[0]["last_used_at"].is_string());
 }
 
@@ -151,9 +149,9 @@ async fn without_prompt_consent_offline_access_is_ignored_and_the_grant_dies_at_
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    coop.refresh("topcluck", tokens.refresh_token.as_deref().unwrap(), None)
+    coop.refresh_from("topcluck", &tokens)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
 }
 
 #[tokio::test]
@@ -173,9 +171,9 @@ async fn an_offline_grant_survives_end_session_an_online_one_does_not_and_both_a
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(!coop.session_alive(&browser).await);
 
-    coop.refresh("topcluck", online.refresh_token.as_deref().unwrap(), None)
+    coop.refresh_from("topcluck", &online)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     assert!(!coop.token_alive(&online.access_token).await);
     assert!(
         coop.token_alive(&offline.access_token).await,
@@ -229,9 +227,9 @@ async fn dev_grants_revoke_can_target_offline_or_online_grants_only() {
         .revoke_grants(json!({ "username": "ada", "offline": true }))
         .await;
     assert_eq!((status, body), (StatusCode::OK, json!({ "revoked": 1 })));
-    coop.refresh("topcluck", offline.refresh_token.as_deref().unwrap(), None)
+    coop.refresh_from("topcluck", &offline)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     assert!(!coop.token_alive(&offline.access_token).await);
     let online = coop
         .refresh("topcluck", online.refresh_token.as_deref().unwrap(), None)
@@ -246,15 +244,13 @@ async fn dev_grants_revoke_can_target_offline_or_online_grants_only() {
         .revoke_grants(json!({ "username": "ada", "offline": false }))
         .await;
     assert_eq!((status, body), (StatusCode::OK, json!({ "revoked": 1 })));
-    coop.refresh("topcluck", online.refresh_token.as_deref().unwrap(), None)
+    coop.refresh_from("topcluck", &online)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     // Another farmer's grant is untouched; without a filter every live grant goes.
     let (status, body) = coop.revoke_grants(json!({ "username": "bert" })).await;
     assert_eq!((status, body), (StatusCode::OK, json!({ "revoked": 1 })));
-    coop.refresh("topcluck", bert.refresh_token.as_deref().unwrap(), None)
-        .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    coop.refresh_from("topcluck", &bert).await.expect_invalid_grant();
     assert_eq!(coop.counters().await["grants_revoked"], 3);
 }
 
@@ -267,9 +263,9 @@ async fn offline_refresh_tokens_live_longer_slide_and_expire_on_coops_clock() {
 
     // Past the online sliding lifetime (8 h): the online token is dead, offline ones are not.
     coop.clock().advance(Duration::from_secs(8 * 3600 + 1));
-    coop.refresh("topcluck", online.refresh_token.as_deref().unwrap(), None)
+    coop.refresh_from("topcluck", &online)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     let answer = coop
         .refresh("topcluck", first.refresh_token.as_deref().unwrap(), None)
         .await;
@@ -296,12 +292,10 @@ async fn offline_refresh_tokens_live_longer_slide_and_expire_on_coops_clock() {
     coop.clock().advance(Duration::from_secs(365 * DAY - elapsed + 1));
     coop.refresh("topcluck", &token, None)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
 
     // The grant left alone died 90 days after its last use.
-    coop.refresh("topcluck", idle.refresh_token.as_deref().unwrap(), None)
-        .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    coop.refresh_from("topcluck", &idle).await.expect_invalid_grant();
     assert_eq!(coop.counters().await["reuse_detections"], 0);
 }
 
@@ -315,13 +309,11 @@ async fn an_idle_offline_refresh_token_dies_after_its_sliding_lifetime() {
     let tokens = coop.consented_login(&browser, "topcluck", OFFLINE, "clara").await;
     let alive = coop.consented_login(&browser, "topcluck", OFFLINE, "clara").await;
     coop.clock().advance(Duration::from_secs(10 * DAY - 60));
-    coop.refresh("topcluck", alive.refresh_token.as_deref().unwrap(), None)
-        .await
-        .expect_ok();
+    coop.refresh_from("topcluck", &alive).await.expect_ok();
     coop.clock().advance(Duration::from_secs(61));
-    coop.refresh("topcluck", tokens.refresh_token.as_deref().unwrap(), None)
+    coop.refresh_from("topcluck", &tokens)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
 }
 
 #[tokio::test]
@@ -339,12 +331,8 @@ async fn offline_refresh_tokens_rotate_and_a_reused_one_revokes_the_offline_gran
     assert_eq!(narrow.scope, "eggs:read");
     assert_eq!(claims(&narrow.access_token)["scope"], "eggs:read");
 
-    coop.refresh("topcluck", &old, None)
-        .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
-    coop.refresh("topcluck", &new, None)
-        .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    coop.refresh("topcluck", &old, None).await.expect_invalid_grant();
+    coop.refresh("topcluck", &new, None).await.expect_invalid_grant();
     assert!(!coop.token_alive(&narrow.access_token).await);
     let counters = coop.counters().await;
     assert_eq!(counters["reuse_detections"], 1);

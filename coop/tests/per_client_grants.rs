@@ -49,7 +49,7 @@ async fn assert_dead(coop: &TestCoop, tokens: &[&Tokens]) {
     for tokens in tokens {
         coop.refresh("topcluck", refresh_token(tokens), None)
             .await
-            .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+            .expect_invalid_grant();
         for path in ["/api/eggs", "/api/me", "/userinfo"] {
             assert_eq!(
                 status_at(coop, path, &tokens.access_token).await,
@@ -172,7 +172,7 @@ async fn reusing_a_rotated_refresh_token_kills_the_shared_grant() {
         .expect_ok();
     coop.refresh("topcluck", refresh_token(&first), None)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
 
     assert_dead(&coop, &[&second, &rotated]).await;
     assert_eq!(only_grant(&coop).await["revoked_reason"], "refresh token reused");

@@ -33,7 +33,7 @@ async fn without_cascade_a_revoked_refresh_token_dies_alone_and_its_grant_lives_
         StatusCode::OK
     );
     let refused = coop.refresh("topcluck", refresh_token(&second), None).await;
-    refused.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    refused.expect_invalid_grant();
     assert_eq!(refused.body["error_description"], "the refresh token was revoked");
     assert!(!coop.active("topcluck", refresh_token(&second)).await);
 
@@ -57,7 +57,7 @@ async fn without_cascade_a_revoked_refresh_token_dies_alone_and_its_grant_lives_
     // Reuse detection still ends the whole grant.
     coop.refresh("topcluck", refresh_token(&first), None)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     assert!(!coop.token_alive(&second.access_token).await);
     assert_eq!(coop.counters().await["reuse_detections"], 1);
 }
@@ -80,7 +80,7 @@ async fn without_cascade_a_per_client_grant_outlives_the_revocation_of_any_one_o
     );
     coop.refresh("topcluck", refresh_token(&first), None)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     assert!(coop.token_alive(&first.access_token).await);
     assert!(coop.token_alive(&second.access_token).await);
     let renewed = coop

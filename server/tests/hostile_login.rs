@@ -5,7 +5,7 @@
 mod support;
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use support::*;
 
 fn post_login(bff: &Bff, cookie: Option<&str>) -> reqwest::RequestBuilder {
@@ -16,13 +16,12 @@ fn post_login(bff: &Bff, cookie: Option<&str>) -> reqwest::RequestBuilder {
     }
 }
 
-fn exchange(pending: &Pending) -> Value {
-    json!({
-        "code": pending.code,
-        "code_verifier": pending.verifier,
-        "state": pending.state,
-        "redirect_uri": pending.redirect_uri,
-    })
+/// Which cookie a row's `POST /bff/login` carries.
+enum Jar<'a> {
+    None,
+    /// The login-transaction cookie of the login being finished.
+    Own,
+    Other(&'a str),
 }
 
 #[tokio::test]
@@ -104,114 +103,78 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
             .unwrap();
         table.answer("login", request, "400 bad_request", response).await;
     }
-    // --- The transaction: the XSS-extraction scenario and its relatives.
-    let pending = bff.authorize("ada").await;
-    let response = post_login(&bff, None)
-        .json(&exchange(&pending))
-        .send()
-        .await
-        .unwrap();
-    table
-        .answer(
-            "login",
-            "POST /bff/login, a real code from another machine (no transaction cookie)",
-            "400 login_not_started",
-            response,
-        )
-        .await;
-    let response = post_login(&bff, Some("__Host-topcluck-login=garbage"))
-        .json(&exchange(&pending))
-        .send()
-        .await
-        .unwrap();
-    table
-        .answer(
-            "login",
-            "POST /bff/login, a forged transaction cookie",
-            "400 login_not_started",
-            response,
-        )
-        .await;
+    // --- The transaction: the XSS-extraction scenario and its relatives. Each row finishes
+    // the login with this cookie and this field of the exchange changed; the first four share
+    // one login, the others start their own.
     let (_, other_cookie) = bff.begin_login(&challenge).await;
-    let response = post_login(&bff, Some(&other_cookie))
-        .json(&exchange(&pending))
-        .send()
-        .await
-        .unwrap();
-    table
-        .answer(
-            "login",
-            "POST /bff/login, another transaction's cookie (state not in it)",
+    let mut pending = bff.authorize("ada").await;
+    for (own_login, request, cookie, change, expected) in [
+        (
+            false,
+            "a real code from another machine (no transaction cookie)",
+            Jar::None,
+            None,
             "400 login_not_started",
-            response,
-        )
-        .await;
-    let mut wrong_verifier = exchange(&pending);
-    wrong_verifier["code_verifier"] = json!("a-verifier-of-another-login-aaaaaaaaaaaaaaaaaa");
-    let response = post_login(&bff, Some(&pending.login_cookie))
-        .json(&wrong_verifier)
-        .send()
-        .await
-        .unwrap();
-    table
-        .answer(
-            "login",
-            "POST /bff/login, the wrong PKCE verifier",
+        ),
+        (
+            false,
+            "a forged transaction cookie",
+            Jar::Other("__Host-topcluck-login=garbage"),
+            None,
+            "400 login_not_started",
+        ),
+        (
+            false,
+            "another transaction's cookie (state not in it)",
+            Jar::Other(&other_cookie),
+            None,
+            "400 login_not_started",
+        ),
+        (
+            false,
+            "the wrong PKCE verifier",
+            Jar::Own,
+            Some(("code_verifier", "a-verifier-of-another-login-aaaaaaaaaaaaaaaaaa")),
             "400 login_failed",
-            response,
-        )
-        .await;
-
-    let pending = bff.authorize("ada").await;
-    let mut foreign = exchange(&pending);
-    foreign["redirect_uri"] = json!("https://evil.example/callback");
-    let response = post_login(&bff, Some(&pending.login_cookie))
-        .json(&foreign)
-        .send()
-        .await
-        .unwrap();
-    table
-        .answer(
-            "login",
-            "POST /bff/login, a foreign redirect_uri",
+        ),
+        (
+            true,
+            "a foreign redirect_uri",
+            Jar::Own,
+            Some(("redirect_uri", "https://evil.example/callback")),
             "400 bad_request",
-            response,
-        )
-        .await;
-
-    let pending = bff.authorize("ada").await;
-    let mut empty = exchange(&pending);
-    empty["code"] = json!("");
-    let response = post_login(&bff, Some(&pending.login_cookie))
-        .json(&empty)
-        .send()
-        .await
-        .unwrap();
-    table
-        .answer(
-            "login",
-            "POST /bff/login, an empty code",
+        ),
+        (
+            true,
+            "an empty code",
+            Jar::Own,
+            Some(("code", "")),
             "400 bad_request",
-            response,
-        )
-        .await;
-
-    let pending = bff.authorize("ada").await;
-    let mut forged = exchange(&pending);
-    forged["code"] = json!("a-code-coop-never-issued");
-    let response = post_login(&bff, Some(&pending.login_cookie))
-        .json(&forged)
-        .send()
-        .await
-        .unwrap();
-    table
-        .answer(
-            "login",
-            "POST /bff/login, a code COOP never issued",
+        ),
+        (
+            true,
+            "a code COOP never issued",
+            Jar::Own,
+            Some(("code", "a-code-coop-never-issued")),
             "400 login_failed",
-            response,
-        )
-        .await;
+        ),
+    ] {
+        if own_login {
+            pending = bff.authorize("ada").await;
+        }
+        let mut exchange = pending.exchange();
+        if let Some((field, value)) = change {
+            exchange[field] = json!(value);
+        }
+        let cookie = match cookie {
+            Jar::None => None,
+            Jar::Own => Some(pending.login_cookie.as_str()),
+            Jar::Other(cookie) => Some(cookie),
+        };
+        let response = bff.post_login(&exchange, cookie).await;
+        let request = format!("POST /bff/login, {request}");
+        table.answer("login", &request, expected, response).await;
+    }
 
     let pending = bff.authorize("ada").await;
     assert_eq!(bff.complete(&pending).await.status(), StatusCode::OK);

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::http::backend;
 use super::test_coop::{REDIRECT_URI, SECRET, TestCoop};
-use super::tokens::TokenAnswer;
+use super::tokens::{TokenAnswer, Tokens};
 
 /// `Basic base64(id:secret)` with this scheme name (any case).
 pub fn basic(scheme: &str, id: &str, secret: &str) -> String {
@@ -43,6 +43,12 @@ impl TestCoop {
             form.push(("scope", scope));
         }
         self.token(client_id, &form).await
+    }
+
+    /// `client_id` refreshes with `tokens`' refresh token, asking for no particular scope.
+    pub async fn refresh_from(&self, client_id: &str, tokens: &Tokens) -> TokenAnswer {
+        let refresh_token = tokens.refresh_token.as_deref().expect("a refresh token");
+        self.refresh(client_id, refresh_token, None).await
     }
 
     /// A token request authenticated with `client_secret_basic`.
@@ -118,6 +124,14 @@ impl TestCoop {
             .api(reqwest::Method::GET, "/api/me", access_token, None)
             .await;
         status == StatusCode::OK
+    }
+
+    /// `POST /api/eggs` `{"count": count}` with `access_token`: the status, the body and the
+    /// challenge.
+    pub async fn lay_eggs(&self, access_token: &str, count: u32) -> (StatusCode, String, Option<String>) {
+        let body = format!(r#"{{"count": {count}}}"#);
+        self.api(reqwest::Method::POST, "/api/eggs", access_token, Some(&body))
+            .await
     }
 
     /// The egg API called with `access_token`: the status, the body and the `WWW-Authenticate`

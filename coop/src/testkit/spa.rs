@@ -36,6 +36,18 @@ pub struct Pending {
     pub login_cookie: String,
 }
 
+impl Pending {
+    /// The body of `POST /bff/login` that finishes this login.
+    pub fn exchange(&self) -> Value {
+        json!({
+            "code": self.code,
+            "code_verifier": self.verifier,
+            "state": self.state,
+            "redirect_uri": self.redirect_uri,
+        })
+    }
+}
+
 /// An answer from the BFF.
 pub struct Answer {
     pub status: StatusCode,
@@ -168,13 +180,7 @@ impl Spa {
 
     /// `POST /bff/login` with `cookie` (another browser's, or none) instead of the login's.
     pub async fn complete_with_cookie(&self, pending: &Pending, cookie: Option<&str>) -> reqwest::Response {
-        let exchange = json!({
-            "code": pending.code,
-            "code_verifier": pending.verifier,
-            "state": pending.state,
-            "redirect_uri": pending.redirect_uri,
-        });
-        self.post_login(&exchange, cookie).await
+        self.post_login(&pending.exchange(), cookie).await
     }
 
     /// `POST /bff/login` with this body and these cookies.

@@ -29,6 +29,11 @@ impl TokenAnswer {
         serde_json::from_value(self.body).unwrap()
     }
 
+    /// Asserts `400 invalid_grant`: the code or refresh token is no longer any good.
+    pub fn expect_invalid_grant(&self) {
+        self.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    }
+
     /// Asserts an RFC 6749 error with this status and code.
     pub fn expect_error(&self, status: StatusCode, code: &str) {
         assert_eq!(
