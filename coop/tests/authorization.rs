@@ -20,11 +20,7 @@ async fn code_flow_issues_signed_tokens_that_verify_with_the_jwks() {
 
     let browser = browser();
     let pkce = Pkce::new();
-    let page = browser
-        .get(coop.authorize_url("topcluck", ALL_SCOPES, &pkce, &[]))
-        .send()
-        .await
-        .unwrap();
+    let page = fetch(browser.get(coop.authorize_url("topcluck", ALL_SCOPES, &pkce, &[]))).await;
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
     assert!(page.contains("Log in to COOP"));
@@ -107,12 +103,7 @@ async fn login_form_refuses_unknown_farmers_and_a_missing_csrf_token() {
         ("csrf", "forged".to_owned()),
         ("username", "ada".to_owned()),
     ];
-    let forged = browser
-        .post(coop.url("/authorize/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let forged = fetch(browser.post(coop.url("/authorize/login")).form(&form)).await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 }
 
@@ -242,17 +233,10 @@ async fn prompt_none_answers_login_required_without_a_session_and_a_code_with_on
     assert_eq!(claims(&tokens.access_token)["sub"], "clara");
 
     // With a session, no prompt gives a code at once; prompt=login shows the form again.
-    let again = browser
-        .get(coop.authorize_url("topcluck", "openid", &pkce, &[]))
-        .send()
-        .await
-        .unwrap();
+    let again = fetch(browser.get(coop.authorize_url("topcluck", "openid", &pkce, &[]))).await;
     assert!(query_of(&location(&again)).contains_key("code"));
-    let forced = browser
-        .get(coop.authorize_url("topcluck", "openid", &pkce, &[("prompt", "login")]))
-        .send()
-        .await
-        .unwrap();
+    let forced =
+        fetch(browser.get(coop.authorize_url("topcluck", "openid", &pkce, &[("prompt", "login")]))).await;
     assert_eq!(forced.status(), StatusCode::OK);
     assert!(forced.text().await.unwrap().contains("Farmer name"));
 }
@@ -261,11 +245,7 @@ async fn prompt_none_answers_login_required_without_a_session_and_a_code_with_on
 async fn auto_login_issues_a_code_with_no_form() {
     let coop = TestCoop::start_with(|config| config.auto_login = Some("bert".into())).await;
     let pkce = Pkce::new();
-    let response = browser()
-        .get(coop.authorize_url("topcluck", "openid", &pkce, &[]))
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(browser().get(coop.authorize_url("topcluck", "openid", &pkce, &[]))).await;
     let code = &query_of(&location(&response))["code"];
     let tokens = coop.redeem("topcluck", code, &pkce.verifier).await.expect_ok();
     assert_eq!(claims(&tokens.access_token)["sub"], "bert");

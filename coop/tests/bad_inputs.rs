@@ -179,12 +179,7 @@ async fn end_session_rows(coop: &TestCoop, table: &mut BadInputs) {
         if with_csrf {
             form.push(("csrf", "guessed-or-stolen-token-value"));
         }
-        let response = browser
-            .post(coop.url("/end-session"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+        let response = fetch(browser.post(coop.url("/end-session")).form(&form)).await;
         let status = response.status();
         let seen = format!(
             "{}; session {}",
@@ -352,11 +347,7 @@ async fn revoke_and_api_rows(coop: &TestCoop, table: &mut BadInputs) {
 async fn page_and_dev_rows(coop: &TestCoop, table: &mut BadInputs) {
     let area = "COOP pages";
     let expected_ok = "200 XFO=DENY; frame-ancestors 'none'";
-    let login_page = backend()
-        .get(coop.authorize_url("topcluck", "openid", &Pkce::new(), &[]))
-        .send()
-        .await
-        .unwrap();
+    let login_page = fetch(backend().get(coop.authorize_url("topcluck", "openid", &Pkce::new(), &[]))).await;
     let status = login_page.status();
     table.row(
         area,
@@ -365,11 +356,7 @@ async fn page_and_dev_rows(coop: &TestCoop, table: &mut BadInputs) {
         &framing(&login_page),
         status,
     );
-    let error_page = backend()
-        .get(coop.url("/authorize?client_id=nobody"))
-        .send()
-        .await
-        .unwrap();
+    let error_page = fetch(backend().get(coop.url("/authorize?client_id=nobody"))).await;
     let status = error_page.status();
     table.row(
         area,
@@ -389,12 +376,12 @@ async fn page_and_dev_rows(coop: &TestCoop, table: &mut BadInputs) {
         status,
     );
 
-    let response = backend()
-        .post(coop.url("/dev/faults"))
-        .json(&json!({ "extra_scope": 5 }))
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(
+        backend()
+            .post(coop.url("/dev/faults"))
+            .json(&json!({ "extra_scope": 5 })),
+    )
+    .await;
     let status = response.status();
     table.row(
         "COOP dev",

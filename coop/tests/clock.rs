@@ -49,12 +49,7 @@ async fn dev_clock_reports_advances_and_refuses_backward_or_absurd_moves() {
         (json!({ "seconds": 5 }), "the wrong field"),
         (json!({}), "nothing"),
     ] {
-        let response = backend()
-            .post(coop.url("/dev/clock"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let response = fetch(backend().post(coop.url("/dev/clock")).json(&body)).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{why}");
         let error: Value = response.json().await.unwrap();
         assert_eq!(error["error"], "invalid_request", "{why}: {error}");

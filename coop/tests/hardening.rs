@@ -92,11 +92,7 @@ async fn the_extra_scope_fault_widens_code_and_refresh_answers_and_their_access_
 async fn pages_forbid_framing_and_allow_only_their_own_style_and_form_targets() {
     let coop = TestCoop::start().await;
     let browser = browser();
-    let response = browser
-        .get(coop.authorize_url("topcluck", "openid", &Pkce::new(), &[]))
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(browser.get(coop.authorize_url("topcluck", "openid", &Pkce::new(), &[]))).await;
     let headers = response.headers().clone();
     let page = response.text().await.unwrap();
     assert_eq!(headers["x-frame-options"], "DENY");

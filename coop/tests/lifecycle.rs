@@ -29,12 +29,7 @@ async fn revoking_a_refresh_token_revokes_its_grant_and_unknown_tokens_answer_20
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     assert_eq!(revoke(&coop, "no-such-token").await, StatusCode::OK);
-    let unauthenticated = backend()
-        .post(coop.url("/revoke"))
-        .form(&[("token", "x")])
-        .send()
-        .await
-        .unwrap();
+    let unauthenticated = fetch(backend().post(coop.url("/revoke")).form(&[("token", "x")])).await;
     assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
 
     let grants: Value = json_of(backend().get(coop.url("/dev/grants?username=ada"))).await;

@@ -44,11 +44,8 @@ async fn the_consent_page_names_the_client_and_the_scopes_and_allow_grants_offli
     );
 
     // Asked again with the session alive, the page comes at once, with COOP's page headers.
-    let again = browser
-        .get(coop.authorize_url("topcluck", OFFLINE, &pkce, &[("prompt", "consent")]))
-        .send()
-        .await
-        .unwrap();
+    let again =
+        fetch(browser.get(coop.authorize_url("topcluck", OFFLINE, &pkce, &[("prompt", "consent")]))).await;
     assert_eq!(again.status(), StatusCode::OK);
     let header = |name: &str| again.headers()[name].to_str().unwrap().to_owned();
     assert_eq!(header("x-frame-options"), "DENY");
@@ -143,11 +140,9 @@ async fn without_prompt_consent_offline_access_is_ignored_and_the_grant_dies_at_
         (json!(false), json!("eggs:read openid"))
     );
 
-    let response = browser
-        .get(coop.end_session_url(&[("id_token_hint", tokens.id_token.as_deref().unwrap())]))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        fetch(browser.get(coop.end_session_url(&[("id_token_hint", tokens.id_token.as_deref().unwrap())])))
+            .await;
     assert_eq!(response.status(), StatusCode::OK);
     coop.refresh_from("topcluck", &tokens)
         .await

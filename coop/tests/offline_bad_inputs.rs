@@ -222,12 +222,12 @@ async fn consent_rows(coop: &TestCoop, table: &mut BadInputs) {
     // ada logs out of COOP (confirming on the logout page): her open consent form is dead.
     let open = consent_page(coop, &browser, "topcluck", "ada").await;
     let logout_page = text_of(browser.get(coop.end_session_url(&[]))).await;
-    browser
-        .post(coop.url("/end-session"))
-        .form(&[("csrf", field(&logout_page, "csrf"))])
-        .send()
-        .await
-        .unwrap();
+    fetch(
+        browser
+            .post(coop.url("/end-session"))
+            .form(&[("csrf", field(&logout_page, "csrf"))]),
+    )
+    .await;
     let response = post_consent(
         coop,
         &browser,
@@ -327,11 +327,7 @@ async fn authorize_outcome(
     extra: &[(&str, &str)],
 ) -> (String, StatusCode) {
     let pkce = Pkce::new();
-    let response = browser
-        .get(coop.authorize_url(client_id, scope, &pkce, extra))
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(browser.get(coop.authorize_url(client_id, scope, &pkce, extra))).await;
     let status = response.status();
     let Some(location) = response.headers().get("location").and_then(|l| l.to_str().ok()) else {
         return (format!("{}; no redirect", status.as_u16()), status);

@@ -193,11 +193,10 @@ async fn a_grant_made_offline_by_a_later_consent_survives_coop_logout() {
     let (bert_browser, bert) = coop.browser_login("topcluck", ONLINE_READ, "bert").await;
 
     for (browser, tokens) in [(&browser, &online), (&bert_browser, &bert)] {
-        let response = browser
-            .get(coop.end_session_url(&[("id_token_hint", tokens.id_token.as_deref().unwrap())]))
-            .send()
-            .await
-            .unwrap();
+        let response = fetch(
+            browser.get(coop.end_session_url(&[("id_token_hint", tokens.id_token.as_deref().unwrap())])),
+        )
+        .await;
         assert_eq!(response.status(), StatusCode::OK);
         assert!(!coop.session_alive(browser).await);
     }

@@ -151,12 +151,12 @@ async fn failures_other_than_reuse_or_expiry_do_not_consume_the_refresh_token() 
         .expect_invalid_grant();
 
     // An outage: 503 temporarily_unavailable with Retry-After, token untouched.
-    let faults = backend()
-        .post(coop.url("/dev/faults"))
-        .json(&serde_json::json!({ "unavailable_seconds": 30 }))
-        .send()
-        .await
-        .unwrap();
+    let faults = fetch(
+        backend()
+            .post(coop.url("/dev/faults"))
+            .json(&serde_json::json!({ "unavailable_seconds": 30 })),
+    )
+    .await;
     assert_eq!(faults.status(), StatusCode::NO_CONTENT);
     let down = coop.refresh("topcluck", &refresh_token, None).await;
     down.expect_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
@@ -184,12 +184,12 @@ async fn failures_other_than_reuse_or_expiry_do_not_consume_the_refresh_token() 
 async fn the_fault_switch_can_add_latency() {
     let coop = TestCoop::start().await;
     let refresh_token = coop.login("topcluck", ALL_SCOPES).await.refresh_token.unwrap();
-    backend()
-        .post(coop.url("/dev/faults"))
-        .json(&serde_json::json!({ "latency_ms": 400 }))
-        .send()
-        .await
-        .unwrap();
+    fetch(
+        backend()
+            .post(coop.url("/dev/faults"))
+            .json(&serde_json::json!({ "latency_ms": 400 })),
+    )
+    .await;
     let started = std::time::Instant::now();
     coop.refresh("topcluck", &refresh_token, None).await.expect_ok();
     assert!(started.elapsed() >= Duration::from_millis(400));

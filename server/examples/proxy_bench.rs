@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use coop::testkit::http::wait_until_answers;
-use coop::testkit::{Spa, TestCoop, free_port, http, listener};
+use coop::testkit::{Spa, TestCoop, free_port, http, listeners};
 use leptos::prelude::LeptosOptions;
 use serde_json::Value;
 
@@ -143,11 +143,7 @@ async fn edges_cost() {
 /// the store was sent per renewal, and how many store rows a session costs afterwards.
 async fn storm() {
     let client = reqwest::Client::new();
-    let (first, second) = (listener().await, listener().await);
-    let ports = [
-        first.local_addr().unwrap().port(),
-        second.local_addr().unwrap().port(),
-    ];
+    let ([first, second], ports) = listeners().await;
     let coop = TestCoop::start_plain(SECRET, |config| {
         config.access_token_ttl = Duration::from_secs(1);
         for client in &mut config.clients {

@@ -26,11 +26,7 @@ enum Jar<'a> {
 
 #[tokio::test]
 async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never_a_5xx() {
-    let (listener_a, listener_b) = (listener().await, listener().await);
-    let ports = [
-        listener_a.local_addr().unwrap().port(),
-        listener_b.local_addr().unwrap().port(),
-    ];
+    let ([listener_a, listener_b], ports) = listeners().await;
     let mut harness = Harness::start(&ports).await;
     // Failures are rate-limited per address, and every row comes from 127.0.0.1: this BFF
     // allows many; the second one shows the limit.
@@ -55,12 +51,12 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
             "?code_challenge=abc&code_challenge_method=S256".to_owned(),
         ),
     ] {
-        let response = http()
-            .get(bff.url(&format!("/bff/login{query}")))
-            .header("x-csrf", "1")
-            .send()
-            .await
-            .unwrap();
+        let response = fetch(
+            http()
+                .get(bff.url(&format!("/bff/login{query}")))
+                .header("x-csrf", "1"),
+        )
+        .await;
         table.answer("login", request, "400 bad_request", response).await;
     }
     let response = http()
@@ -321,12 +317,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     let status = head.split(' ').nth(1).unwrap();
     let request = "POST /bff/logout, two Origin headers (this site's, then evil.example)";
     assert!(table.row("csrf", request, "403", status, status.parse::<u16>().unwrap()));
-    let response = http()
-        .get(bff.url("/api/eggs"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(http().get(bff.url("/api/eggs")).header("cookie", &cookie)).await;
     table
         .answer(
             "csrf",
@@ -389,24 +380,19 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
             format!("{name}={foreign_shape}"),
         ),
     ] {
-        let response = http()
-            .get(bff.url("/bff/session"))
-            .header("cookie", bad)
-            .send()
-            .await
-            .unwrap();
+        let response = fetch(http().get(bff.url("/bff/session")).header("cookie", bad)).await;
         table
             .answer("cookie", request, "401 unauthenticated", response)
             .await;
     }
 
     // --- Logout's hint cookie.
-    let response = http()
-        .get(bff.url("/bff/logout/continue"))
-        .header("cookie", "__Host-topcluck-logout=eyJhbGciOiJub25lIn0.e30.")
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(
+        http()
+            .get(bff.url("/bff/logout/continue"))
+            .header("cookie", "__Host-topcluck-logout=eyJhbGciOiJub25lIn0.e30."),
+    )
+    .await;
     // Home, never the provider's end-session: the forged cookie does not open.
     let home = |response: &reqwest::Response| {
         let location = response.headers()["location"].to_str().unwrap();

@@ -255,13 +255,13 @@ async fn logout_on_a_refuses_the_copy_on_b_within_a_second() {
         assert_ok(&eggs(&b, &copy).await);
         assert_eq!(b.session(Some(&copy)).await.0, StatusCode::OK);
         let refreshes = d.refreshes().await;
-        let logout = http()
-            .post(a.url("/bff/logout"))
-            .header("cookie", &cookie)
-            .header("x-csrf", "1")
-            .send()
-            .await
-            .unwrap();
+        let logout = fetch(
+            http()
+                .post(a.url("/bff/logout"))
+                .header("cookie", &cookie)
+                .header("x-csrf", "1"),
+        )
+        .await;
         assert_eq!(logout.status(), StatusCode::OK);
         let logged_out = Instant::now();
         let (mut api_refused, mut session_refused) = (None, None);

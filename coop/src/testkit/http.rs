@@ -27,9 +27,28 @@ pub async fn listener() -> tokio::net::TcpListener {
     tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
 }
 
+/// `N` listeners on free loopback ports, and their ports (known before anything listens on
+/// them: a provider registers redirect URIs for them first).
+pub async fn listeners<const N: usize>() -> ([tokio::net::TcpListener; N], [u16; N]) {
+    let mut listeners = Vec::with_capacity(N);
+    for _ in 0..N {
+        listeners.push(listener().await);
+    }
+    let ports = std::array::from_fn(|i| listeners[i].local_addr().unwrap().port());
+    let Ok(listeners) = listeners.try_into() else {
+        unreachable!("N listeners")
+    };
+    (listeners, ports)
+}
+
 /// `GET url`, its JSON body.
 pub async fn get_json(url: &str) -> Value {
     json_of(backend().get(url)).await
+}
+
+/// Sends `request` (any status is an answer; no answer at all fails the test).
+pub async fn fetch(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request.send().await.unwrap()
 }
 
 /// Sends `request`; the answer's body as text (whatever its status).

@@ -37,7 +37,7 @@ pub mod tokens;
 pub use bad_inputs::{BadInputs, status_and_code};
 pub use browser::{Pkce, browser, hidden, location, pkce, query_of, sign_in};
 pub use client::basic;
-pub use http::{backend, get_json, http, json_of, listener, raw, raw_get, text_of};
+pub use http::{backend, fetch, get_json, http, json_of, listener, listeners, raw, raw_get, text_of};
 pub use process::free_port;
 pub use spa::{Answer, Pending, Spa, session_set_cookie};
 pub use test_coop::{ALL_SCOPES, POST_LOGOUT_URI, REDIRECT_URI, SECRET, TestCoop};

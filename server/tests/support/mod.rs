@@ -97,6 +97,14 @@ impl Harness {
         }
     }
 
+    /// COOP and one BFF with the cookie key [`NEW_KEY`].
+    pub async fn with_one_bff() -> (Self, Bff) {
+        let listener = listener().await;
+        let mut harness = Self::start(&[listener.local_addr().unwrap().port()]).await;
+        let bff = harness.bff(listener, NEW_KEY).await;
+        (harness, bff)
+    }
+
     /// COOP whose clients have refresh tokens of `mode`, with this access-token TTL.
     pub async fn with_mode(ports: &[u16], mode: RefreshTokenMode, access_token_ttl: Duration) -> Self {
         Self::start_with(ports, |config| {
