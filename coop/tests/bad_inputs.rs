@@ -6,16 +6,13 @@
 
 use coop::testkit::*;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn alive(yes: bool) -> &'static str {
     if yes { "alive" } else { "gone" }
 }
 
 /// `"<status> <error>"` of a JSON OAuth answer.
-fn oauth(status: StatusCode, body: &Value) -> String {
-    format!("{} {}", status.as_u16(), body["error"].as_str().unwrap_or("-"))
-}
 
 /// `"<status>[ redirect]; session alive|gone"` after an `/end-session` request in `browser`.
 async fn logout_outcome(coop: &TestCoop, browser: &reqwest::Client, response: reqwest::Response) -> String {
@@ -73,12 +70,11 @@ async fn coop_refuses_the_bad_inputs_of_issue_10() {
         .await;
     coop.advance_clock(121).await;
     let answer = coop.redeem("topcluck", &code, &pkce.verifier).await;
-    table.row(
+    table.token_row(
         "COOP token",
         "code redeemed 121 s after issue (clock moved)",
         "400 invalid_grant",
-        &oauth(answer.status, &answer.body),
-        answer.status,
+        &answer,
     );
     table.finish();
 }
@@ -247,7 +243,7 @@ async fn token_rows(coop: &TestCoop, table: &mut BadInputs) {
         let answer = coop.token_with_authorization(Some(&authorization), &form).await;
         let seen = format!(
             "{}; grant {}",
-            oauth(answer.status, &answer.body),
+            status_and_error(answer.status, &answer.body),
             alive(coop.token_alive(&first.access_token).await)
         );
         table.row(area, request, expected, &seen, answer.status);
@@ -288,7 +284,7 @@ async fn token_rows(coop: &TestCoop, table: &mut BadInputs) {
             area,
             request,
             expected,
-            &oauth(answer.status, &answer.body),
+            &status_and_error(answer.status, &answer.body),
             answer.status,
         );
     }
@@ -301,7 +297,7 @@ async fn revoke_and_api_rows(coop: &TestCoop, table: &mut BadInputs) {
     let (status, body) = coop.revoke("reuser", &victim.access_token).await;
     let seen = format!(
         "{}; token {}",
-        oauth(status, &body),
+        status_and_error(status, &body),
         alive(coop.token_alive(&victim.access_token).await)
     );
     table.row(
@@ -317,7 +313,7 @@ async fn revoke_and_api_rows(coop: &TestCoop, table: &mut BadInputs) {
     let refreshed = coop.refresh("topcluck", &refresh_token, None).await;
     let seen = format!(
         "{}; refresh token {}",
-        oauth(status, &body),
+        status_and_error(status, &body),
         alive(refreshed.status == StatusCode::OK)
     );
     table.row(

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use coop::testkit::*;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const OFFLINE: &str = "openid offline_access eggs:read";
 
@@ -74,9 +74,6 @@ fn consent_outcome(response: &reqwest::Response) -> String {
 }
 
 /// `"<status> <error>"` of a JSON OAuth answer.
-fn oauth(status: StatusCode, body: &Value) -> String {
-    format!("{} {}", status.as_u16(), body["error"].as_str().unwrap_or("-"))
-}
 
 /// The authorization request in `request` (a query string) with `name` set to `value`, or
 /// removed when `value` is `None`.
@@ -357,38 +354,34 @@ async fn token_and_dev_rows(coop: &TestCoop, table: &mut BadInputs) {
     let widen = coop
         .refresh("topcluck", &offline, Some("eggs:read eggs:write"))
         .await;
-    table.row(
+    table.token_row(
         area,
         "refresh of an offline token widening to eggs:write",
         "400 invalid_scope",
-        &oauth(widen.status, &widen.body),
-        widen.status,
+        &widen,
     );
     let other = coop.refresh("reuser", &offline, None).await;
-    table.row(
+    table.token_row(
         area,
         "refresh of topcluck's offline token by client reuser",
         "400 invalid_grant",
-        &oauth(other.status, &other.body),
-        other.status,
+        &other,
     );
     let rotated = coop.refresh("topcluck", &offline, None).await;
     let reuse = coop.refresh("topcluck", &offline, None).await;
-    table.row(
+    table.token_row(
         area,
         "refresh with an offline token already rotated (reuse)",
         "400 invalid_grant",
-        &oauth(reuse.status, &reuse.body),
-        reuse.status,
+        &reuse,
     );
     let successor = rotated.body["refresh_token"].as_str().unwrap_or("-").to_owned();
     let after = coop.refresh("topcluck", &successor, None).await;
-    table.row(
+    table.token_row(
         area,
         "refresh with the successor after the reuse revoked the grant",
         "400 invalid_grant",
-        &oauth(after.status, &after.body),
-        after.status,
+        &after,
     );
 
     let area = "COOP dev";
@@ -408,7 +401,7 @@ async fn token_and_dev_rows(coop: &TestCoop, table: &mut BadInputs) {
         let alive = coop.refresh("topcluck", &live, Some("eggs:read")).await;
         let seen = format!(
             "{}; offline grant {}",
-            oauth(status, &answer),
+            status_and_error(status, &answer),
             if alive.status == StatusCode::OK {
                 "alive"
             } else {
@@ -431,12 +424,11 @@ async fn token_and_dev_rows(coop: &TestCoop, table: &mut BadInputs) {
     let expiring = offline_tokens(coop, &browser, "bert").await;
     coop.clock().advance(Duration::from_secs(366 * 24 * 3600));
     let expired = coop.refresh("topcluck", &expiring, None).await;
-    table.row(
+    table.token_row(
         area,
         "refresh of an offline token a year and a day later",
         "400 invalid_grant",
-        &oauth(expired.status, &expired.body),
-        expired.status,
+        &expired,
     );
 }
 

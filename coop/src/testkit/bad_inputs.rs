@@ -23,6 +23,11 @@ pub fn status_and_code(status: impl Into<u16>, body: &Value) -> String {
     }
 }
 
+/// `"<status> <error>"`, `-` for no `error`: how COOP's rows write an OAuth answer.
+pub fn status_and_error(status: impl Into<u16>, body: &Value) -> String {
+    format!("{} {}", status.into(), body["error"].as_str().unwrap_or("-"))
+}
+
 impl BadInputs {
     /// One row answered over HTTP: `seen` is written like `expected`, so they compare as
     /// strings; `status` is the answer's HTTP status. Whether the row held (as expected, no 5xx).
@@ -50,6 +55,17 @@ impl BadInputs {
         let body: Value = response.json().await.unwrap_or(Value::Null);
         self.row(area, request, expected, &status_and_code(status, &body), status);
         body
+    }
+
+    /// One row answered by a token endpoint: `expected` is `"<status> <error>"`.
+    pub fn token_row(
+        &mut self,
+        area: &str,
+        request: &str,
+        expected: &str,
+        answer: &super::TokenAnswer,
+    ) -> bool {
+        self.row(area, request, expected, &answer.seen(), answer.status)
     }
 
     /// [`BadInputs::row`] where the test decides whether the answer `held` (more than the

@@ -29,6 +29,11 @@ impl TokenAnswer {
         serde_json::from_value(self.body).unwrap()
     }
 
+    /// `"<status> <error>"` (`-` for no error): how a bad-input row writes it.
+    pub fn seen(&self) -> String {
+        super::bad_inputs::status_and_error(self.status, &self.body)
+    }
+
     /// Asserts `400 invalid_grant`: the code or refresh token is no longer any good.
     pub fn expect_invalid_grant(&self) {
         self.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
