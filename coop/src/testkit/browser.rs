@@ -79,47 +79,33 @@ pub fn hidden(page: &str, name: &str) -> String {
         .replace("&#39;", "'")
 }
 
-/// Posts COOP's form on `page` (its hidden `request` and `csrf`) to `action`, with `field`.
-async fn post_form(
+/// One of COOP's forms and the farmer's answer to it.
+pub enum Form<'a> {
+    /// The login form: who logs in.
+    Login(&'a str),
+    /// The consent page: `allow` or `deny`.
+    Consent(&'a str),
+}
+
+/// Posts COOP's form on `page` (served from `authorize_url`'s origin) with its hidden
+/// `request` and `csrf`, answered as `form` says.
+pub async fn submit(
     browser: &reqwest::Client,
-    action: url::Url,
+    authorize_url: &str,
     page: &str,
-    field: (&str, &str),
+    form: Form<'_>,
 ) -> reqwest::Response {
-    let form = [
+    let (action, field) = match form {
+        Form::Login(username) => ("/authorize/login", ("username", username)),
+        Form::Consent(decision) => ("/authorize/consent", ("decision", decision)),
+    };
+    let action = url::Url::parse(authorize_url).unwrap().join(action).unwrap();
+    let fields = [
         ("request", hidden(page, "request")),
         ("csrf", hidden(page, "csrf")),
         (field.0, field.1.to_owned()),
     ];
-    browser.post(action).form(&form).send().await.unwrap()
-}
-
-/// Logs in as `username` on COOP's login form `page` (served from `authorize_url`'s origin).
-pub async fn submit_login(
-    browser: &reqwest::Client,
-    authorize_url: &str,
-    page: &str,
-    username: &str,
-) -> reqwest::Response {
-    let action = url::Url::parse(authorize_url)
-        .unwrap()
-        .join("/authorize/login")
-        .unwrap();
-    post_form(browser, action, page, ("username", username)).await
-}
-
-/// Answers COOP's consent `page` with `decision` (`allow` or `deny`).
-pub async fn submit_consent(
-    browser: &reqwest::Client,
-    authorize_url: &str,
-    page: &str,
-    decision: &str,
-) -> reqwest::Response {
-    let action = url::Url::parse(authorize_url)
-        .unwrap()
-        .join("/authorize/consent")
-        .unwrap();
-    post_form(browser, action, page, ("decision", decision)).await
+    browser.post(action).form(&fields).send().await.unwrap()
 }
 
 /// A farmer in `browser` opens `authorize_url` at COOP and, when COOP asks, logs in as
@@ -137,10 +123,10 @@ pub async fn sign_in(
         return location(&response);
     }
     let page = response.text().await.unwrap();
-    let mut response = submit_login(browser, authorize_url, &page, username).await;
+    let mut response = submit(browser, authorize_url, &page, Form::Login(username)).await;
     if allow_consent && response.status() == StatusCode::OK {
         let page = response.text().await.unwrap();
-        response = submit_consent(browser, authorize_url, &page, "allow").await;
+        response = submit(browser, authorize_url, &page, Form::Consent("allow")).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "consent refused");
     }
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "login form refused");
@@ -228,7 +214,7 @@ impl TestCoop {
         if !page.contains("/authorize/login") {
             return page;
         }
-        let response = submit_login(browser, &url, &page, username).await;
+        let response = submit(browser, &url, &page, Form::Login(username)).await;
         assert_eq!(
             response.status(),
             StatusCode::OK,
@@ -244,7 +230,7 @@ impl TestCoop {
         page: &str,
         username: &str,
     ) -> reqwest::Response {
-        submit_login(browser, &self.base, page, username).await
+        submit(browser, &self.base, page, Form::Login(username)).await
     }
 
     /// Posts the consent page's form with `decision` (`allow` or `deny`).
@@ -254,7 +240,7 @@ impl TestCoop {
         page: &str,
         decision: &str,
     ) -> reqwest::Response {
-        submit_consent(browser, &self.base, page, decision).await
+        submit(browser, &self.base, page, Form::Consent(decision)).await
     }
 
     /// `username` logs in in `browser` and allows `client_id` `scope` on the consent page
