@@ -24,7 +24,7 @@ async fn code_flow_issues_signed_tokens_that_verify_with_the_jwks() {
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
     assert!(page.contains("Log in to COOP"));
-    let redirect = coop.submit_login(&browser, &page, "ada").await;
+    let redirect = coop.submit(&browser, &page, Form::Login("ada")).await;
     assert_eq!(redirect.status(), StatusCode::SEE_OTHER);
     let location = location(&redirect);
     assert!(location.starts_with(REDIRECT_URI), "{location}");
@@ -94,7 +94,7 @@ async fn login_form_refuses_unknown_farmers_and_a_missing_csrf_token() {
         page.contains(r#"value="bert""#),
         "login_hint does not pre-fill the form"
     );
-    let refused = coop.submit_login(&browser, &page, "nobody").await;
+    let refused = coop.submit(&browser, &page, Form::Login("nobody")).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     assert!(refused.text().await.unwrap().contains("COOP has no farmer named"));
 

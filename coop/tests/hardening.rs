@@ -120,7 +120,7 @@ async fn pages_forbid_framing_and_allow_only_their_own_style_and_form_targets() 
     assert!(!page.contains("<script"), "no script to allow");
 
     // The login form still works under it: it posts to COOP and redirects to the client.
-    let answer = coop.submit_login(&browser, &page, "ada").await;
+    let answer = coop.submit(&browser, &page, Form::Login("ada")).await;
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
     assert!(location(&answer).starts_with(REDIRECT_URI));
 

@@ -54,7 +54,7 @@ async fn the_consent_page_names_the_client_and_the_scopes_and_allow_grants_offli
     assert!(header("content-security-policy").contains("frame-ancestors 'none'"));
     assert!(header("content-security-policy").contains("form-action 'self'"));
 
-    let allowed = coop.submit_consent(&browser, &page, "allow").await;
+    let allowed = coop.submit(&browser, &page, Form::Consent("allow")).await;
     assert_eq!(allowed.status(), StatusCode::SEE_OTHER);
     let back = query_of(&location(&allowed));
     assert_eq!(back["state"], "state-123");
@@ -90,7 +90,7 @@ async fn deny_sends_the_browser_back_with_access_denied_and_grants_nothing() {
     let page = coop
         .consent_page(&browser, "topcluck", OFFLINE, &Pkce::new(), "bert")
         .await;
-    let denied = coop.submit_consent(&browser, &page, "deny").await;
+    let denied = coop.submit(&browser, &page, Form::Consent("deny")).await;
     assert_eq!(denied.status(), StatusCode::SEE_OTHER);
     let back = location(&denied);
     assert!(back.starts_with(REDIRECT_URI), "{back}");
@@ -113,7 +113,7 @@ async fn prompt_consent_without_offline_access_asks_too_and_grants_an_online_gra
         .await;
     assert!(page.contains("TopCluck wants to use your COOP account"), "{page}");
     assert!(!page.contains("while you are away"), "{page}");
-    let allowed = coop.submit_consent(&browser, &page, "allow").await;
+    let allowed = coop.submit(&browser, &page, Form::Consent("allow")).await;
     let code = query_of(&location(&allowed))["code"].clone();
     let tokens = coop.redeem("topcluck", &code, &pkce.verifier).await.expect_ok();
     assert_eq!(tokens.scope, "eggs:read openid");

@@ -13,7 +13,7 @@ use serde_json::json;
 const OFFLINE: &str = "openid offline_access eggs:read";
 
 /// A consent form's fields.
-type Form<'a> = Vec<(&'a str, String)>;
+type Fields<'a> = Vec<(&'a str, String)>;
 /// Extra parameters of an authorization request.
 type Extra<'a> = &'a [(&'a str, &'a str)];
 
@@ -36,7 +36,7 @@ async fn consent_page(coop: &TestCoop, browser: &reqwest::Client, client_id: &st
     }
     let mut page = response.text().await.unwrap();
     if page.contains("/authorize/login") {
-        let response = coop.submit_login(browser, &page, username).await;
+        let response = coop.submit(browser, &page, Form::Login(username)).await;
         if response.status() != StatusCode::OK {
             return String::new();
         }
@@ -113,7 +113,7 @@ async fn consent_rows(coop: &TestCoop, table: &mut BadInputs) {
         ]
     };
 
-    let cases: Vec<(&str, Form, &str)> = vec![
+    let cases: Vec<(&str, Fields, &str)> = vec![
         (
             "POST /authorize/consent allow without csrf",
             vec![("request", request.clone()), ("decision", "allow".into())],
@@ -200,7 +200,7 @@ async fn consent_rows(coop: &TestCoop, table: &mut BadInputs) {
     let login_again =
         text_of(browser.get(coop.authorize_url("topcluck", "openid", &Pkce::new(), &[("prompt", "login")])))
             .await;
-    coop.submit_login(&browser, &login_again, "ada").await;
+    coop.submit(&browser, &login_again, Form::Login("ada")).await;
     let response = post_consent(
         coop,
         &browser,
@@ -445,7 +445,7 @@ async fn offline_tokens(coop: &TestCoop, browser: &reqwest::Client, username: &s
     if location.is_none() {
         let mut page = response.text().await.unwrap_or_default();
         if page.contains("/authorize/login") {
-            let response = coop.submit_login(browser, &page, username).await;
+            let response = coop.submit(browser, &page, Form::Login(username)).await;
             location = response
                 .headers()
                 .get("location")
@@ -453,7 +453,7 @@ async fn offline_tokens(coop: &TestCoop, browser: &reqwest::Client, username: &s
             page = response.text().await.unwrap_or_default();
         }
         if page.contains("/authorize/consent") {
-            let response = coop.submit_consent(browser, &page, "allow").await;
+            let response = coop.submit(browser, &page, Form::Consent("allow")).await;
             location = response
                 .headers()
                 .get("location")

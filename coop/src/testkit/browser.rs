@@ -223,24 +223,9 @@ impl TestCoop {
         response.text().await.unwrap()
     }
 
-    /// Posts the login form on `page` as `username`.
-    pub async fn submit_login(
-        &self,
-        browser: &reqwest::Client,
-        page: &str,
-        username: &str,
-    ) -> reqwest::Response {
-        submit(browser, &self.base, page, Form::Login(username)).await
-    }
-
-    /// Posts the consent page's form with `decision` (`allow` or `deny`).
-    pub async fn submit_consent(
-        &self,
-        browser: &reqwest::Client,
-        page: &str,
-        decision: &str,
-    ) -> reqwest::Response {
-        submit(browser, &self.base, page, Form::Consent(decision)).await
+    /// Posts COOP's form on `page`, answered as `form` says.
+    pub async fn submit(&self, browser: &reqwest::Client, page: &str, form: Form<'_>) -> reqwest::Response {
+        submit(browser, &self.base, page, form).await
     }
 
     /// `username` logs in in `browser` and allows `client_id` `scope` on the consent page
@@ -256,7 +241,7 @@ impl TestCoop {
         let page = self
             .consent_page(browser, client_id, scope, &pkce, username)
             .await;
-        let response = self.submit_consent(browser, &page, "allow").await;
+        let response = self.submit(browser, &page, Form::Consent("allow")).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "consent refused");
         let code = query_of(&location(&response))["code"].clone();
         self.redeem(client_id, &code, &pkce.verifier).await.expect_ok()

@@ -35,7 +35,7 @@ pub mod test_coop;
 pub mod tokens;
 
 pub use bad_inputs::{BadInputs, status_and_code, status_and_error};
-pub use browser::{Pkce, browser, hidden, location, pkce, query_of, sign_in};
+pub use browser::{Form, Pkce, browser, hidden, location, pkce, query_of, sign_in};
 pub use client::basic;
 pub use http::{backend, fetch, get_json, http, json_of, listener, listeners, raw, raw_get, text_of};
 pub use process::free_port;
