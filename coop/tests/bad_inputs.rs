@@ -12,8 +12,6 @@ fn alive(yes: bool) -> &'static str {
     if yes { "alive" } else { "gone" }
 }
 
-/// `"<status> <error>"` of a JSON OAuth answer.
-
 /// `"<status>[ redirect]; session alive|gone"` after an `/end-session` request in `browser`.
 async fn logout_outcome(coop: &TestCoop, browser: &reqwest::Client, response: reqwest::Response) -> String {
     let redirected = response.headers().contains_key("location");

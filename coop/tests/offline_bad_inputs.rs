@@ -73,8 +73,6 @@ fn consent_outcome(response: &reqwest::Response) -> String {
     }
 }
 
-/// `"<status> <error>"` of a JSON OAuth answer.
-
 /// The authorization request in `request` (a query string) with `name` set to `value`, or
 /// removed when `value` is `None`.
 fn with_param(request: &str, name: &str, value: Option<&str>) -> String {
