@@ -74,6 +74,8 @@ mod scope;
 mod state;
 #[cfg(feature = "provider")]
 mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use config_error::{ConfigError, Problem};
 #[cfg(feature = "provider")]

@@ -1,9 +1,7 @@
 //! The authorization endpoint and the code grant, over HTTP: login form, state, nonce, PKCE,
 //! prompt, implicit refused, code replay, client authentication, ID and access tokens.
 
-mod common;
-
-use common::*;
+use coop::testkit::*;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::StatusCode;
@@ -12,14 +10,7 @@ use serde_json::Value;
 #[tokio::test]
 async fn code_flow_issues_signed_tokens_that_verify_with_the_jwks() {
     let coop = TestCoop::start().await;
-    let discovery: Value = backend()
-        .get(coop.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery: Value = json_of(backend().get(coop.url("/.well-known/openid-configuration"))).await;
     assert_eq!(discovery["issuer"], coop.base);
     assert_eq!(
         discovery["code_challenge_methods_supported"],
@@ -29,15 +20,11 @@ async fn code_flow_issues_signed_tokens_that_verify_with_the_jwks() {
 
     let browser = browser();
     let pkce = Pkce::new();
-    let page = browser
-        .get(coop.authorize_url("topcluck", ALL_SCOPES, &pkce, &[]))
-        .send()
-        .await
-        .unwrap();
+    let page = fetch(browser.get(coop.authorize_url("topcluck", ALL_SCOPES, &pkce, &[]))).await;
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
     assert!(page.contains("Log in to COOP"));
-    let redirect = coop.submit_login(&browser, &page, "ada").await;
+    let redirect = coop.submit(&browser, &page, Form::Login("ada")).await;
     assert_eq!(redirect.status(), StatusCode::SEE_OTHER);
     let location = location(&redirect);
     assert!(location.starts_with(REDIRECT_URI), "{location}");
@@ -52,14 +39,7 @@ async fn code_flow_issues_signed_tokens_that_verify_with_the_jwks() {
     assert_eq!(tokens.token_type, "Bearer");
     assert!(tokens.refresh_token.is_some());
 
-    let jwks: JwkSet = backend()
-        .get(discovery["jwks_uri"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: JwkSet = json_of(backend().get(discovery["jwks_uri"].as_str().unwrap())).await;
     let header = jsonwebtoken::decode_header(&tokens.access_token).unwrap();
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
     let key = DecodingKey::from_jwk(jwks.find(header.kid.as_deref().unwrap()).unwrap()).unwrap();
@@ -93,15 +73,12 @@ async fn code_flow_issues_signed_tokens_that_verify_with_the_jwks() {
         (Some("Ada Henhouse"), Some("ada@coop.example"))
     );
 
-    let userinfo: Value = backend()
-        .get(coop.url("/userinfo"))
-        .bearer_auth(&tokens.access_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let userinfo: Value = json_of(
+        backend()
+            .get(coop.url("/userinfo"))
+            .bearer_auth(&tokens.access_token),
+    )
+    .await;
     assert_eq!(userinfo["name"], "Ada Henhouse");
 }
 
@@ -110,19 +87,14 @@ async fn login_form_refuses_unknown_farmers_and_a_missing_csrf_token() {
     let coop = TestCoop::start().await;
     let browser = browser();
     let pkce = Pkce::new();
-    let page = browser
-        .get(coop.authorize_url("topcluck", "openid", &pkce, &[("login_hint", "bert")]))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page =
+        text_of(browser.get(coop.authorize_url("topcluck", "openid", &pkce, &[("login_hint", "bert")])))
+            .await;
     assert!(
         page.contains(r#"value="bert""#),
         "login_hint does not pre-fill the form"
     );
-    let refused = coop.submit_login(&browser, &page, "nobody").await;
+    let refused = coop.submit(&browser, &page, Form::Login("nobody")).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     assert!(refused.text().await.unwrap().contains("COOP has no farmer named"));
 
@@ -131,12 +103,7 @@ async fn login_form_refuses_unknown_farmers_and_a_missing_csrf_token() {
         ("csrf", "forged".to_owned()),
         ("username", "ada".to_owned()),
     ];
-    let forged = browser
-        .post(coop.url("/authorize/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let forged = fetch(browser.post(coop.url("/authorize/login")).form(&form)).await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 }
 
@@ -213,13 +180,13 @@ async fn a_wrong_pkce_verifier_is_refused_and_leaves_the_code_usable() {
         .await;
     coop.redeem("topcluck", &code, &Pkce::new().verifier)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     coop.redeem("topcluck", &code, "too-short")
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     coop.redeem("reuser", &code, &pkce.verifier)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     coop.redeem("topcluck", &code, &pkce.verifier).await.expect_ok();
 }
 
@@ -233,16 +200,16 @@ async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
     let tokens = coop.redeem("topcluck", &code, &pkce.verifier).await.expect_ok();
     coop.redeem("topcluck", &code, &pkce.verifier)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
 
     let (status, _, challenge) = coop
         .api(reqwest::Method::GET, "/api/eggs", &tokens.access_token, None)
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(challenge.unwrap().contains(r#"error="invalid_token""#));
-    coop.refresh("topcluck", tokens.refresh_token.as_deref().unwrap(), None)
+    coop.refresh_from("topcluck", &tokens)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     assert_eq!(coop.counters().await["grants_revoked"], 1);
 }
 
@@ -266,17 +233,10 @@ async fn prompt_none_answers_login_required_without_a_session_and_a_code_with_on
     assert_eq!(claims(&tokens.access_token)["sub"], "clara");
 
     // With a session, no prompt gives a code at once; prompt=login shows the form again.
-    let again = browser
-        .get(coop.authorize_url("topcluck", "openid", &pkce, &[]))
-        .send()
-        .await
-        .unwrap();
+    let again = fetch(browser.get(coop.authorize_url("topcluck", "openid", &pkce, &[]))).await;
     assert!(query_of(&location(&again)).contains_key("code"));
-    let forced = browser
-        .get(coop.authorize_url("topcluck", "openid", &pkce, &[("prompt", "login")]))
-        .send()
-        .await
-        .unwrap();
+    let forced =
+        fetch(browser.get(coop.authorize_url("topcluck", "openid", &pkce, &[("prompt", "login")]))).await;
     assert_eq!(forced.status(), StatusCode::OK);
     assert!(forced.text().await.unwrap().contains("Farmer name"));
 }
@@ -285,11 +245,7 @@ async fn prompt_none_answers_login_required_without_a_session_and_a_code_with_on
 async fn auto_login_issues_a_code_with_no_form() {
     let coop = TestCoop::start_with(|config| config.auto_login = Some("bert".into())).await;
     let pkce = Pkce::new();
-    let response = browser()
-        .get(coop.authorize_url("topcluck", "openid", &pkce, &[]))
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(browser().get(coop.authorize_url("topcluck", "openid", &pkce, &[]))).await;
     let code = &query_of(&location(&response))["code"];
     let tokens = coop.redeem("topcluck", code, &pkce.verifier).await.expect_ok();
     assert_eq!(claims(&tokens.access_token)["sub"], "bert");

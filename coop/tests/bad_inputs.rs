@@ -4,19 +4,12 @@
 //! Only HTTP and the test kit, and every row starts from a farmer of its own (so a row that
 //! fails cannot spoil the next): the same table runs against older COOPs.
 
-mod common;
-
-use common::*;
+use coop::testkit::*;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn alive(yes: bool) -> &'static str {
     if yes { "alive" } else { "gone" }
-}
-
-/// `"<status> <error>"` of a JSON OAuth answer.
-fn oauth(status: StatusCode, body: &Value) -> String {
-    format!("{} {}", status.as_u16(), body["error"].as_str().unwrap_or("-"))
 }
 
 /// `"<status>[ redirect]; session alive|gone"` after an `/end-session` request in `browser`.
@@ -75,12 +68,11 @@ async fn coop_refuses_the_bad_inputs_of_issue_10() {
         .await;
     coop.advance_clock(121).await;
     let answer = coop.redeem("topcluck", &code, &pkce.verifier).await;
-    table.row(
+    table.token_row(
         "COOP token",
         "code redeemed 121 s after issue (clock moved)",
         "400 invalid_grant",
-        &oauth(answer.status, &answer.body),
-        answer.status,
+        &answer,
     );
     table.finish();
 }
@@ -181,12 +173,7 @@ async fn end_session_rows(coop: &TestCoop, table: &mut BadInputs) {
         if with_csrf {
             form.push(("csrf", "guessed-or-stolen-token-value"));
         }
-        let response = browser
-            .post(coop.url("/end-session"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+        let response = fetch(browser.post(coop.url("/end-session")).form(&form)).await;
         let status = response.status();
         let seen = format!(
             "{}; session {}",
@@ -254,7 +241,7 @@ async fn token_rows(coop: &TestCoop, table: &mut BadInputs) {
         let answer = coop.token_with_authorization(Some(&authorization), &form).await;
         let seen = format!(
             "{}; grant {}",
-            oauth(answer.status, &answer.body),
+            status_and_error(answer.status, &answer.body),
             alive(coop.token_alive(&first.access_token).await)
         );
         table.row(area, request, expected, &seen, answer.status);
@@ -295,7 +282,7 @@ async fn token_rows(coop: &TestCoop, table: &mut BadInputs) {
             area,
             request,
             expected,
-            &oauth(answer.status, &answer.body),
+            &status_and_error(answer.status, &answer.body),
             answer.status,
         );
     }
@@ -308,7 +295,7 @@ async fn revoke_and_api_rows(coop: &TestCoop, table: &mut BadInputs) {
     let (status, body) = coop.revoke("reuser", &victim.access_token).await;
     let seen = format!(
         "{}; token {}",
-        oauth(status, &body),
+        status_and_error(status, &body),
         alive(coop.token_alive(&victim.access_token).await)
     );
     table.row(
@@ -324,7 +311,7 @@ async fn revoke_and_api_rows(coop: &TestCoop, table: &mut BadInputs) {
     let refreshed = coop.refresh("topcluck", &refresh_token, None).await;
     let seen = format!(
         "{}; refresh token {}",
-        oauth(status, &body),
+        status_and_error(status, &body),
         alive(refreshed.status == StatusCode::OK)
     );
     table.row(
@@ -354,11 +341,7 @@ async fn revoke_and_api_rows(coop: &TestCoop, table: &mut BadInputs) {
 async fn page_and_dev_rows(coop: &TestCoop, table: &mut BadInputs) {
     let area = "COOP pages";
     let expected_ok = "200 XFO=DENY; frame-ancestors 'none'";
-    let login_page = backend()
-        .get(coop.authorize_url("topcluck", "openid", &Pkce::new(), &[]))
-        .send()
-        .await
-        .unwrap();
+    let login_page = fetch(backend().get(coop.authorize_url("topcluck", "openid", &Pkce::new(), &[]))).await;
     let status = login_page.status();
     table.row(
         area,
@@ -367,11 +350,7 @@ async fn page_and_dev_rows(coop: &TestCoop, table: &mut BadInputs) {
         &framing(&login_page),
         status,
     );
-    let error_page = backend()
-        .get(coop.url("/authorize?client_id=nobody"))
-        .send()
-        .await
-        .unwrap();
+    let error_page = fetch(backend().get(coop.url("/authorize?client_id=nobody"))).await;
     let status = error_page.status();
     table.row(
         area,
@@ -391,12 +370,12 @@ async fn page_and_dev_rows(coop: &TestCoop, table: &mut BadInputs) {
         status,
     );
 
-    let response = backend()
-        .post(coop.url("/dev/faults"))
-        .json(&json!({ "extra_scope": 5 }))
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(
+        backend()
+            .post(coop.url("/dev/faults"))
+            .json(&json!({ "extra_scope": 5 })),
+    )
+    .await;
     let status = response.status();
     table.row(
         "COOP dev",

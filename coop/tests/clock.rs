@@ -2,11 +2,9 @@
 //! access tokens, ID tokens, sessions, the egg API's "today" and outages all follow it, and
 //! each COOP has its own. No test here sleeps.
 
-mod common;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::*;
+use coop::testkit::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -51,12 +49,7 @@ async fn dev_clock_reports_advances_and_refuses_backward_or_absurd_moves() {
         (json!({ "seconds": 5 }), "the wrong field"),
         (json!({}), "nothing"),
     ] {
-        let response = backend()
-            .post(coop.url("/dev/clock"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let response = fetch(backend().post(coop.url("/dev/clock")).json(&body)).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{why}");
         let error: Value = response.json().await.unwrap();
         assert_eq!(error["error"], "invalid_request", "{why}: {error}");
@@ -121,7 +114,7 @@ async fn codes_expire_on_the_clock() {
         .expect_ok();
     coop.advance_clock(25).await;
     let answer = coop.redeem("topcluck", &second, &late.verifier).await;
-    answer.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    answer.expect_invalid_grant();
     assert_eq!(answer.body["error_description"], "the code has expired");
 }
 
@@ -129,14 +122,7 @@ async fn codes_expire_on_the_clock() {
 async fn id_tokens_sessions_and_the_egg_apis_today_follow_the_clock() {
     let coop = TestCoop::start().await;
     let before = coop.login("topcluck", ALL_SCOPES).await;
-    let (status, _, _) = coop
-        .api(
-            Method::POST,
-            "/api/eggs",
-            &before.access_token,
-            Some(r#"{"count": 3}"#),
-        )
-        .await;
+    let (status, _, _) = coop.lay_eggs(&before.access_token, 3).await;
     assert_eq!(status, StatusCode::CREATED);
     let before_id = claims(before.id_token.as_deref().unwrap());
 

@@ -4,13 +4,11 @@
 //! `COOP_REUSE_GRACE_SECONDS`, `COOP_REVOCATION_CASCADE`); then the counting client over HTTP,
 //! with its own secret.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
+use coop::testkit::*;
 use coop::{COUNTING_CLIENT_ID, Config, GrantModel, RefreshTokenMode, TokenScope};
 use reqwest::StatusCode;
 

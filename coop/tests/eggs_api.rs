@@ -1,10 +1,8 @@
 //! The egg API over HTTP: bearer validation (RFC 6750), scopes, counting and bad input.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use coop::testkit::*;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -20,14 +18,7 @@ async fn counts_eggs_per_farmer_per_day() {
     assert_eq!(today["count"], 0);
     assert_eq!(today["date"].as_str().unwrap().len(), 10);
 
-    let (status, body, _) = coop
-        .api(
-            Method::POST,
-            "/api/eggs",
-            &tokens.access_token,
-            Some(r#"{"count": 5}"#),
-        )
-        .await;
+    let (status, body, _) = coop.lay_eggs(&tokens.access_token, 5).await;
     assert_eq!(
         (
             status,
@@ -35,14 +26,7 @@ async fn counts_eggs_per_farmer_per_day() {
         ),
         (StatusCode::CREATED, 5.into())
     );
-    let (_, body, _) = coop
-        .api(
-            Method::POST,
-            "/api/eggs",
-            &tokens.access_token,
-            Some(r#"{"count": 3}"#),
-        )
-        .await;
+    let (_, body, _) = coop.lay_eggs(&tokens.access_token, 3).await;
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["count"], 8);
 
     let (status, body, _) = coop.api(Method::GET, "/api/me", &tokens.access_token, None).await;
@@ -76,14 +60,7 @@ async fn bad_bodies_are_400_and_missing_scopes_403() {
         );
     }
     let read_only = coop.login("topcluck", "openid eggs:read").await;
-    let (status, _, challenge) = coop
-        .api(
-            Method::POST,
-            "/api/eggs",
-            &read_only.access_token,
-            Some(r#"{"count": 1}"#),
-        )
-        .await;
+    let (status, _, challenge) = coop.lay_eggs(&read_only.access_token, 1).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(challenge.unwrap().contains(r#"scope="eggs:write""#));
     let profile_only = coop.login("topcluck", "openid profile").await;

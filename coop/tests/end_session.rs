@@ -2,9 +2,7 @@
 //! `id_token_hint` logs out at once (expired or not); without one, the farmer confirms on a
 //! "Log out of COOP?" page whose form carries a CSRF token.
 
-mod common;
-
-use common::*;
+use coop::testkit::*;
 use reqwest::StatusCode;
 
 /// The hidden fields of the confirmation form, as a form to post back.
@@ -41,21 +39,11 @@ async fn without_a_hint_the_farmer_confirms_then_is_logged_out_and_sent_back() {
     let form = confirmation_form(&page);
     assert_eq!(form.len(), 4, "{form:?}");
     // The same form from a browser without the CSRF cookie is refused.
-    let stranger = backend()
-        .post(coop.url("/end-session"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let stranger = fetch(backend().post(coop.url("/end-session")).form(&form)).await;
     assert_eq!(stranger.status(), StatusCode::FORBIDDEN);
     assert!(coop.session_alive(&browser).await);
 
-    let confirmed = browser
-        .post(coop.url("/end-session"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let confirmed = fetch(browser.post(coop.url("/end-session")).form(&form)).await;
     assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
     let back = location(&confirmed);
     assert!(back.starts_with(POST_LOGOUT_URI), "{back}");
@@ -71,20 +59,13 @@ async fn without_a_hint_the_farmer_confirms_then_is_logged_out_and_sent_back() {
 async fn a_confirmed_logout_without_a_redirect_says_so_and_a_farmer_without_session_is_not_asked() {
     let coop = TestCoop::start().await;
     let (browser, _) = coop.browser_login("topcluck", "openid", "bert").await;
-    let page = browser
-        .get(coop.end_session_url(&[]))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let done = browser
-        .post(coop.url("/end-session"))
-        .form(&confirmation_form(&page))
-        .send()
-        .await
-        .unwrap();
+    let page = text_of(browser.get(coop.end_session_url(&[]))).await;
+    let done = fetch(
+        browser
+            .post(coop.url("/end-session"))
+            .form(&confirmation_form(&page)),
+    )
+    .await;
     assert_eq!(done.status(), StatusCode::OK);
     assert!(done.text().await.unwrap().contains("You are logged out of COOP"));
     assert!(!coop.session_alive(&browser).await);
@@ -127,11 +108,9 @@ async fn a_hint_for_another_farmer_than_this_browsers_asks_first() {
     let coop = TestCoop::start().await;
     let (browser, _) = coop.browser_login("topcluck", "openid", "ada").await;
     let (_, bert) = coop.browser_login("topcluck", "openid", "bert").await;
-    let response = browser
-        .get(coop.end_session_url(&[("id_token_hint", bert.id_token.as_deref().unwrap())]))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        fetch(browser.get(coop.end_session_url(&[("id_token_hint", bert.id_token.as_deref().unwrap())])))
+            .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.text().await.unwrap().contains("Log out of COOP?"));
     assert!(coop.session_alive(&browser).await);

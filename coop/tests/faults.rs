@@ -2,11 +2,9 @@
 //! done and committed before the wait, so a client that gives up has lost a rotated refresh
 //! token, the failure a client must survive.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use coop::testkit::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -60,7 +58,7 @@ async fn a_refresh_whose_answer_is_lost_has_still_rotated_the_refresh_token() {
     // So the client's only refresh token is now a used one: presenting it again is a replay.
     coop.clear_faults().await;
     let replay = coop.refresh("topcluck", &old, None).await;
-    replay.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    replay.expect_invalid_grant();
     assert_eq!(
         replay.body["error_description"],
         "the refresh token was already used"

@@ -4,9 +4,7 @@
 //! `gateway_5xx_html` (a gateway's HTML 5xx, nothing done). Each applies to refreshes only;
 //! `DELETE /dev/faults` clears them.
 
-mod common;
-
-use common::*;
+use coop::testkit::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -40,7 +38,7 @@ async fn assert_only_successful_refreshes_are_hit(coop: &TestCoop) {
     let tokens = coop.login("topcluck", ALL_SCOPES).await;
     assert!(coop.token_alive(&tokens.access_token).await);
     let refused = coop.refresh("topcluck", "no-such-token", None).await;
-    refused.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    refused.expect_invalid_grant();
     assert_eq!(refused.headers["content-type"], "application/json");
 }
 
@@ -71,10 +69,7 @@ async fn reset_after_rotate_commits_the_rotation_then_cuts_the_connection() {
     // Cleared: a refresh answers in full.
     coop.clear_faults().await;
     let tokens = coop.login("topcluck", ALL_SCOPES).await;
-    let answer = refresh_request(&coop, refresh_token(&tokens))
-        .send()
-        .await
-        .unwrap();
+    let answer = fetch(refresh_request(&coop, refresh_token(&tokens))).await;
     assert_eq!(answer.status(), StatusCode::OK);
     let body: Value = answer.json().await.unwrap();
     assert!(body["refresh_token"].is_string(), "{body}");
@@ -109,17 +104,9 @@ async fn a_cut_off_answer_shows_a_few_bytes_of_json_then_fails() {
     assert_rotated(&coop, refresh_token(&tokens)).await;
 }
 
-#[tokio::test]
-async fn html_after_rotate_commits_the_rotation_then_answers_a_proxy_page() {
-    let coop = TestCoop::start().await;
-    let tokens = coop.login("topcluck", ALL_SCOPES).await;
-    coop.set_faults(json!({ "html_after_rotate": true })).await;
-
-    let answer = refresh_request(&coop, refresh_token(&tokens))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::OK);
+/// Asserts an HTML page (not JSON) answered with `status`; the page.
+async fn html_page(answer: reqwest::Response, status: StatusCode) -> String {
+    assert_eq!(answer.status(), status);
     assert!(
         answer.headers()["content-type"]
             .to_str()
@@ -127,8 +114,19 @@ async fn html_after_rotate_commits_the_rotation_then_answers_a_proxy_page() {
             .starts_with("text/html")
     );
     let page = answer.text().await.unwrap();
-    assert!(page.starts_with("<html>"), "{page}");
     assert!(serde_json::from_str::<Value>(&page).is_err());
+    page
+}
+
+#[tokio::test]
+async fn html_after_rotate_commits_the_rotation_then_answers_a_proxy_page() {
+    let coop = TestCoop::start().await;
+    let tokens = coop.login("topcluck", ALL_SCOPES).await;
+    coop.set_faults(json!({ "html_after_rotate": true })).await;
+
+    let answer = fetch(refresh_request(&coop, refresh_token(&tokens))).await;
+    let page = html_page(answer, StatusCode::OK).await;
+    assert!(page.starts_with("<html>"), "{page}");
 
     assert_rotated(&coop, refresh_token(&tokens)).await;
     assert_only_successful_refreshes_are_hit(&coop).await;
@@ -137,7 +135,7 @@ async fn html_after_rotate_commits_the_rotation_then_answers_a_proxy_page() {
     coop.clear_faults().await;
     coop.refresh("topcluck", refresh_token(&tokens), None)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     assert_eq!(coop.counters().await["reuse_detections"], 1);
 }
 
@@ -148,20 +146,9 @@ async fn gateway_5xx_html_answers_refreshes_with_an_html_error_and_does_nothing(
     coop.set_faults(json!({ "gateway_5xx_html": 502 })).await;
 
     for _ in 0..2 {
-        let answer = refresh_request(&coop, refresh_token(&tokens))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), StatusCode::BAD_GATEWAY);
-        assert!(
-            answer.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html")
-        );
-        let page = answer.text().await.unwrap();
+        let answer = fetch(refresh_request(&coop, refresh_token(&tokens))).await;
+        let page = html_page(answer, StatusCode::BAD_GATEWAY).await;
         assert!(page.contains("<html>"), "{page}");
-        assert!(serde_json::from_str::<Value>(&page).is_err());
     }
     // Nothing done: the refresh token is as it was.
     assert!(coop.active("topcluck", refresh_token(&tokens)).await);
@@ -177,10 +164,7 @@ async fn gateway_5xx_html_answers_refreshes_with_an_html_error_and_does_nothing(
 
     // Another 5xx; a status that is not one switches it off.
     coop.set_faults(json!({ "gateway_5xx_html": 504 })).await;
-    let answer = refresh_request(&coop, refresh_token(&tokens))
-        .send()
-        .await
-        .unwrap();
+    let answer = fetch(refresh_request(&coop, refresh_token(&tokens))).await;
     assert_eq!(answer.status(), StatusCode::GATEWAY_TIMEOUT);
     coop.set_faults(json!({ "gateway_5xx_html": 404 })).await;
     coop.refresh("topcluck", refresh_token(&tokens), None)

@@ -1,11 +1,9 @@
 //! Issue 10's COOP hardening beyond the bad-input table: expired rows purged on COOP's clock,
 //! the `extra_scope` fault, and a CSP that lets COOP's own pages work.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use coop::testkit::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -40,9 +38,7 @@ async fn expired_codes_access_tokens_and_sessions_are_purged_on_coops_clock() {
     assert!(coop.session_alive(&browser).await);
     assert!(!coop.token_alive(&renewed.access_token).await);
     // The refresh token is not an expired row: it still works.
-    coop.refresh("topcluck", renewed.refresh_token.as_deref().unwrap(), None)
-        .await
-        .expect_ok();
+    coop.refresh_from("topcluck", &renewed).await.expect_ok();
 
     // Past the session lifetime: ada's session is over and goes at the next write.
     coop.clock().advance(Duration::from_secs(600));
@@ -96,11 +92,7 @@ async fn the_extra_scope_fault_widens_code_and_refresh_answers_and_their_access_
 async fn pages_forbid_framing_and_allow_only_their_own_style_and_form_targets() {
     let coop = TestCoop::start().await;
     let browser = browser();
-    let response = browser
-        .get(coop.authorize_url("topcluck", "openid", &Pkce::new(), &[]))
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(browser.get(coop.authorize_url("topcluck", "openid", &Pkce::new(), &[]))).await;
     let headers = response.headers().clone();
     let page = response.text().await.unwrap();
     assert_eq!(headers["x-frame-options"], "DENY");
@@ -128,7 +120,7 @@ async fn pages_forbid_framing_and_allow_only_their_own_style_and_form_targets() 
     assert!(!page.contains("<script"), "no script to allow");
 
     // The login form still works under it: it posts to COOP and redirects to the client.
-    let answer = coop.submit_login(&browser, &page, "ada").await;
+    let answer = coop.submit(&browser, &page, Form::Login("ada")).await;
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
     assert!(location(&answer).starts_with(REDIRECT_URI));
 

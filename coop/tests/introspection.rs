@@ -4,12 +4,10 @@
 //! authentication as at `/token`; the outage fault takes it down; counted in `/dev/counters`;
 //! advertised in discovery, and absent (404) with `Config::introspection` off.
 
-mod common;
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::*;
 use coop::COUNTING_CLIENT_ID;
+use coop::testkit::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -36,13 +34,13 @@ async fn a_refresh_token_is_active_with_its_grants_claims_until_it_is_rotated() 
     let tokens = coop.login("topcluck", ALL_SCOPES).await;
     let after = wall_clock_s();
 
-    let response = backend()
-        .post(coop.url("/introspect"))
-        .basic_auth("topcluck", Some(SECRET))
-        .form(&[("token", refresh_token(&tokens))])
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(
+        backend()
+            .post(coop.url("/introspect"))
+            .basic_auth("topcluck", Some(SECRET))
+            .form(&[("token", refresh_token(&tokens))]),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert_eq!(response.headers()["content-type"], "application/json");
@@ -228,13 +226,13 @@ async fn introspection_authenticates_clients_as_the_token_endpoint_does() {
         assert_eq!(answer.headers()["www-authenticate"], r#"Basic realm="coop""#);
         assert_eq!(answer.json::<Value>().await.unwrap()["error"], "invalid_client");
     }
-    let wrong_basic = backend()
-        .post(coop.url("/introspect"))
-        .basic_auth("topcluck", Some("wrong"))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
+    let wrong_basic = fetch(
+        backend()
+            .post(coop.url("/introspect"))
+            .basic_auth("topcluck", Some("wrong"))
+            .form(&[("token", token)]),
+    )
+    .await;
     assert_eq!(wrong_basic.status(), StatusCode::UNAUTHORIZED);
 
     // No token, or an empty one: 400 invalid_request.
@@ -270,13 +268,13 @@ async fn an_outage_takes_introspection_down_until_it_ends() {
     let coop = TestCoop::start().await;
     let tokens = coop.login("topcluck", ALL_SCOPES).await;
     coop.set_faults(json!({ "unavailable_seconds": 30 })).await;
-    let down = backend()
-        .post(coop.url("/introspect"))
-        .basic_auth("topcluck", Some(SECRET))
-        .form(&[("token", refresh_token(&tokens))])
-        .send()
-        .await
-        .unwrap();
+    let down = fetch(
+        backend()
+            .post(coop.url("/introspect"))
+            .basic_auth("topcluck", Some(SECRET))
+            .form(&[("token", refresh_token(&tokens))]),
+    )
+    .await;
     assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
     let retry_after: u64 = down.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=30).contains(&retry_after), "Retry-After {retry_after}");

@@ -1,9 +1,7 @@
 //! Grants over time, over HTTP: revocation (RFC 7009), logging out of COOP with and without
 //! offline_access, and surviving a restart.
 
-mod common;
-
-use common::*;
+use coop::testkit::*;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -26,27 +24,15 @@ async fn revoking_a_refresh_token_revokes_its_grant_and_unknown_tokens_answer_20
     assert_eq!(revoke(&coop, &refresh_token).await, StatusCode::OK);
     coop.refresh("topcluck", &refresh_token, None)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     let (status, _, _) = coop.api(Method::GET, "/api/me", &tokens.access_token, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     assert_eq!(revoke(&coop, "no-such-token").await, StatusCode::OK);
-    let unauthenticated = backend()
-        .post(coop.url("/revoke"))
-        .form(&[("token", "x")])
-        .send()
-        .await
-        .unwrap();
+    let unauthenticated = fetch(backend().post(coop.url("/revoke")).form(&[("token", "x")])).await;
     assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
 
-    let grants: Value = backend()
-        .get(coop.url("/dev/grants?username=ada"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let grants: Value = json_of(backend().get(coop.url("/dev/grants?username=ada"))).await;
     assert_eq!(grants["grants"][0]["revoked_reason"], "refresh token revoked");
 }
 
@@ -57,9 +43,7 @@ async fn revoking_an_access_token_revokes_only_that_token() {
     assert_eq!(revoke(&coop, &tokens.access_token).await, StatusCode::OK);
     let (status, _, _) = coop.api(Method::GET, "/api/me", &tokens.access_token, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    coop.refresh("topcluck", tokens.refresh_token.as_deref().unwrap(), None)
-        .await
-        .expect_ok();
+    coop.refresh_from("topcluck", &tokens).await.expect_ok();
 }
 
 #[tokio::test]
@@ -86,12 +70,10 @@ async fn logging_out_of_coop_kills_online_refresh_tokens_but_not_offline_ones() 
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), format!("{POST_LOGOUT_URI}?state=bye"));
 
-    coop.refresh("topcluck", online.refresh_token.as_deref().unwrap(), None)
+    coop.refresh_from("topcluck", &online)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
-    coop.refresh("topcluck", offline.refresh_token.as_deref().unwrap(), None)
-        .await
-        .expect_ok();
+        .expect_invalid_grant();
+    coop.refresh_from("topcluck", &offline).await.expect_ok();
 
     // The COOP session is over: prompt=none now says login_required.
     let silent = coop.authorize_url("topcluck", "openid", &online_pkce, &[("prompt", "none")]);
@@ -128,37 +110,13 @@ async fn grants_tokens_sessions_keys_and_eggs_survive_a_restart() {
         .authorize_with_form(&browser, "topcluck", ALL_SCOPES, &pkce, "ada")
         .await;
     let tokens = coop.redeem("topcluck", &code, &pkce.verifier).await.expect_ok();
-    let (status, body, _) = coop
-        .api(
-            Method::POST,
-            "/api/eggs",
-            &tokens.access_token,
-            Some(r#"{"count": 7}"#),
-        )
-        .await;
+    let (status, body, _) = coop.lay_eggs(&tokens.access_token, 7).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let jwks_before = backend()
-        .get(coop.url("/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let jwks_before = text_of(backend().get(coop.url("/jwks.json"))).await;
 
     coop.restart().await;
 
-    assert_eq!(
-        backend()
-            .get(coop.url("/jwks.json"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        jwks_before
-    );
+    assert_eq!(text_of(backend().get(coop.url("/jwks.json"))).await, jwks_before);
     let (status, body, _) = coop
         .api(Method::GET, "/api/eggs", &tokens.access_token, None)
         .await;

@@ -3,11 +3,9 @@
 //! revocable at `/dev/grants`, rotate with reuse detection, narrow on refresh, and expire on
 //! COOP's clock by their own, longer lifetimes.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use coop::testkit::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -46,11 +44,8 @@ async fn the_consent_page_names_the_client_and_the_scopes_and_allow_grants_offli
     );
 
     // Asked again with the session alive, the page comes at once, with COOP's page headers.
-    let again = browser
-        .get(coop.authorize_url("topcluck", OFFLINE, &pkce, &[("prompt", "consent")]))
-        .send()
-        .await
-        .unwrap();
+    let again =
+        fetch(browser.get(coop.authorize_url("topcluck", OFFLINE, &pkce, &[("prompt", "consent")]))).await;
     assert_eq!(again.status(), StatusCode::OK);
     let header = |name: &str| again.headers()[name].to_str().unwrap().to_owned();
     assert_eq!(header("x-frame-options"), "DENY");
@@ -59,7 +54,7 @@ async fn the_consent_page_names_the_client_and_the_scopes_and_allow_grants_offli
     assert!(header("content-security-policy").contains("frame-ancestors 'none'"));
     assert!(header("content-security-policy").contains("form-action 'self'"));
 
-    let allowed = coop.submit_consent(&browser, &page, "allow").await;
+    let allowed = coop.submit(&browser, &page, Form::Consent("allow")).await;
     assert_eq!(allowed.status(), StatusCode::SEE_OTHER);
     let back = query_of(&location(&allowed));
     assert_eq!(back["state"], "state-123");
@@ -84,9 +79,7 @@ async fn the_consent_page_names_the_client_and_the_scopes_and_allow_grants_offli
     assert_eq!(grant["last_used_at"], Value::Null);
     assert_eq!(grant["revoked_reason"], Value::Null);
 
-    coop.refresh("topcluck", tokens.refresh_token.as_deref().unwrap(), None)
-        .await
-        .expect_ok();
+    coop.refresh_from("topcluck", &tokens).await.expect_ok();
     assert!(coop.grants("ada").await[0]["last_used_at"].is_string());
 }
 
@@ -97,7 +90,7 @@ async fn deny_sends_the_browser_back_with_access_denied_and_grants_nothing() {
     let page = coop
         .consent_page(&browser, "topcluck", OFFLINE, &Pkce::new(), "bert")
         .await;
-    let denied = coop.submit_consent(&browser, &page, "deny").await;
+    let denied = coop.submit(&browser, &page, Form::Consent("deny")).await;
     assert_eq!(denied.status(), StatusCode::SEE_OTHER);
     let back = location(&denied);
     assert!(back.starts_with(REDIRECT_URI), "{back}");
@@ -120,7 +113,7 @@ async fn prompt_consent_without_offline_access_asks_too_and_grants_an_online_gra
         .await;
     assert!(page.contains("TopCluck wants to use your COOP account"), "{page}");
     assert!(!page.contains("while you are away"), "{page}");
-    let allowed = coop.submit_consent(&browser, &page, "allow").await;
+    let allowed = coop.submit(&browser, &page, Form::Consent("allow")).await;
     let code = query_of(&location(&allowed))["code"].clone();
     let tokens = coop.redeem("topcluck", &code, &pkce.verifier).await.expect_ok();
     assert_eq!(tokens.scope, "eggs:read openid");
@@ -147,15 +140,13 @@ async fn without_prompt_consent_offline_access_is_ignored_and_the_grant_dies_at_
         (json!(false), json!("eggs:read openid"))
     );
 
-    let response = browser
-        .get(coop.end_session_url(&[("id_token_hint", tokens.id_token.as_deref().unwrap())]))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        fetch(browser.get(coop.end_session_url(&[("id_token_hint", tokens.id_token.as_deref().unwrap())])))
+            .await;
     assert_eq!(response.status(), StatusCode::OK);
-    coop.refresh("topcluck", tokens.refresh_token.as_deref().unwrap(), None)
+    coop.refresh_from("topcluck", &tokens)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
 }
 
 #[tokio::test]
@@ -175,9 +166,9 @@ async fn an_offline_grant_survives_end_session_an_online_one_does_not_and_both_a
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(!coop.session_alive(&browser).await);
 
-    coop.refresh("topcluck", online.refresh_token.as_deref().unwrap(), None)
+    coop.refresh_from("topcluck", &online)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     assert!(!coop.token_alive(&online.access_token).await);
     assert!(
         coop.token_alive(&offline.access_token).await,
@@ -231,9 +222,9 @@ async fn dev_grants_revoke_can_target_offline_or_online_grants_only() {
         .revoke_grants(json!({ "username": "ada", "offline": true }))
         .await;
     assert_eq!((status, body), (StatusCode::OK, json!({ "revoked": 1 })));
-    coop.refresh("topcluck", offline.refresh_token.as_deref().unwrap(), None)
+    coop.refresh_from("topcluck", &offline)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     assert!(!coop.token_alive(&offline.access_token).await);
     let online = coop
         .refresh("topcluck", online.refresh_token.as_deref().unwrap(), None)
@@ -248,15 +239,13 @@ async fn dev_grants_revoke_can_target_offline_or_online_grants_only() {
         .revoke_grants(json!({ "username": "ada", "offline": false }))
         .await;
     assert_eq!((status, body), (StatusCode::OK, json!({ "revoked": 1 })));
-    coop.refresh("topcluck", online.refresh_token.as_deref().unwrap(), None)
+    coop.refresh_from("topcluck", &online)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     // Another farmer's grant is untouched; without a filter every live grant goes.
     let (status, body) = coop.revoke_grants(json!({ "username": "bert" })).await;
     assert_eq!((status, body), (StatusCode::OK, json!({ "revoked": 1 })));
-    coop.refresh("topcluck", bert.refresh_token.as_deref().unwrap(), None)
-        .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    coop.refresh_from("topcluck", &bert).await.expect_invalid_grant();
     assert_eq!(coop.counters().await["grants_revoked"], 3);
 }
 
@@ -269,9 +258,9 @@ async fn offline_refresh_tokens_live_longer_slide_and_expire_on_coops_clock() {
 
     // Past the online sliding lifetime (8 h): the online token is dead, offline ones are not.
     coop.clock().advance(Duration::from_secs(8 * 3600 + 1));
-    coop.refresh("topcluck", online.refresh_token.as_deref().unwrap(), None)
+    coop.refresh_from("topcluck", &online)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     let answer = coop
         .refresh("topcluck", first.refresh_token.as_deref().unwrap(), None)
         .await;
@@ -298,12 +287,10 @@ async fn offline_refresh_tokens_live_longer_slide_and_expire_on_coops_clock() {
     coop.clock().advance(Duration::from_secs(365 * DAY - elapsed + 1));
     coop.refresh("topcluck", &token, None)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
 
     // The grant left alone died 90 days after its last use.
-    coop.refresh("topcluck", idle.refresh_token.as_deref().unwrap(), None)
-        .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    coop.refresh_from("topcluck", &idle).await.expect_invalid_grant();
     assert_eq!(coop.counters().await["reuse_detections"], 0);
 }
 
@@ -317,13 +304,11 @@ async fn an_idle_offline_refresh_token_dies_after_its_sliding_lifetime() {
     let tokens = coop.consented_login(&browser, "topcluck", OFFLINE, "clara").await;
     let alive = coop.consented_login(&browser, "topcluck", OFFLINE, "clara").await;
     coop.clock().advance(Duration::from_secs(10 * DAY - 60));
-    coop.refresh("topcluck", alive.refresh_token.as_deref().unwrap(), None)
-        .await
-        .expect_ok();
+    coop.refresh_from("topcluck", &alive).await.expect_ok();
     coop.clock().advance(Duration::from_secs(61));
-    coop.refresh("topcluck", tokens.refresh_token.as_deref().unwrap(), None)
+    coop.refresh_from("topcluck", &tokens)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
 }
 
 #[tokio::test]
@@ -341,12 +326,8 @@ async fn offline_refresh_tokens_rotate_and_a_reused_one_revokes_the_offline_gran
     assert_eq!(narrow.scope, "eggs:read");
     assert_eq!(claims(&narrow.access_token)["scope"], "eggs:read");
 
-    coop.refresh("topcluck", &old, None)
-        .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
-    coop.refresh("topcluck", &new, None)
-        .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    coop.refresh("topcluck", &old, None).await.expect_invalid_grant();
+    coop.refresh("topcluck", &new, None).await.expect_invalid_grant();
     assert!(!coop.token_alive(&narrow.access_token).await);
     let counters = coop.counters().await;
     assert_eq!(counters["reuse_detections"], 1);

@@ -4,18 +4,16 @@
 //! (`-- --nocapture`); none may be answered with a 5xx. Only HTTP and tolerant set-up (no
 //! panics when a page is missing), so the same table runs against a COOP without consent.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use coop::testkit::*;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const OFFLINE: &str = "openid offline_access eggs:read";
 
 /// A consent form's fields.
-type Form<'a> = Vec<(&'a str, String)>;
+type Fields<'a> = Vec<(&'a str, String)>;
 /// Extra parameters of an authorization request.
 type Extra<'a> = &'a [(&'a str, &'a str)];
 
@@ -38,7 +36,7 @@ async fn consent_page(coop: &TestCoop, browser: &reqwest::Client, client_id: &st
     }
     let mut page = response.text().await.unwrap();
     if page.contains("/authorize/login") {
-        let response = coop.submit_login(browser, &page, username).await;
+        let response = coop.submit(browser, &page, Form::Login(username)).await;
         if response.status() != StatusCode::OK {
             return String::new();
         }
@@ -73,11 +71,6 @@ fn consent_outcome(response: &reqwest::Response) -> String {
         }
         None => format!("{status}; no code"),
     }
-}
-
-/// `"<status> <error>"` of a JSON OAuth answer.
-fn oauth(status: StatusCode, body: &Value) -> String {
-    format!("{} {}", status.as_u16(), body["error"].as_str().unwrap_or("-"))
 }
 
 /// The authorization request in `request` (a query string) with `name` set to `value`, or
@@ -118,7 +111,7 @@ async fn consent_rows(coop: &TestCoop, table: &mut BadInputs) {
         ]
     };
 
-    let cases: Vec<(&str, Form, &str)> = vec![
+    let cases: Vec<(&str, Fields, &str)> = vec![
         (
             "POST /authorize/consent allow without csrf",
             vec![("request", request.clone()), ("decision", "allow".into())],
@@ -202,15 +195,10 @@ async fn consent_rows(coop: &TestCoop, table: &mut BadInputs) {
 
     // ada logs in again (prompt=login): the form of her earlier session is dead.
     let old = consent_page(coop, &browser, "topcluck", "ada").await;
-    let login_again = browser
-        .get(coop.authorize_url("topcluck", "openid", &Pkce::new(), &[("prompt", "login")]))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    coop.submit_login(&browser, &login_again, "ada").await;
+    let login_again =
+        text_of(browser.get(coop.authorize_url("topcluck", "openid", &Pkce::new(), &[("prompt", "login")])))
+            .await;
+    coop.submit(&browser, &login_again, Form::Login("ada")).await;
     let response = post_consent(
         coop,
         &browser,
@@ -228,20 +216,13 @@ async fn consent_rows(coop: &TestCoop, table: &mut BadInputs) {
 
     // ada logs out of COOP (confirming on the logout page): her open consent form is dead.
     let open = consent_page(coop, &browser, "topcluck", "ada").await;
-    let logout_page = browser
-        .get(coop.end_session_url(&[]))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    browser
-        .post(coop.url("/end-session"))
-        .form(&[("csrf", field(&logout_page, "csrf"))])
-        .send()
-        .await
-        .unwrap();
+    let logout_page = text_of(browser.get(coop.end_session_url(&[]))).await;
+    fetch(
+        browser
+            .post(coop.url("/end-session"))
+            .form(&[("csrf", field(&logout_page, "csrf"))]),
+    )
+    .await;
     let response = post_consent(
         coop,
         &browser,
@@ -341,11 +322,7 @@ async fn authorize_outcome(
     extra: &[(&str, &str)],
 ) -> (String, StatusCode) {
     let pkce = Pkce::new();
-    let response = browser
-        .get(coop.authorize_url(client_id, scope, &pkce, extra))
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(browser.get(coop.authorize_url(client_id, scope, &pkce, extra))).await;
     let status = response.status();
     let Some(location) = response.headers().get("location").and_then(|l| l.to_str().ok()) else {
         return (format!("{}; no redirect", status.as_u16()), status);
@@ -375,38 +352,34 @@ async fn token_and_dev_rows(coop: &TestCoop, table: &mut BadInputs) {
     let widen = coop
         .refresh("topcluck", &offline, Some("eggs:read eggs:write"))
         .await;
-    table.row(
+    table.token_row(
         area,
         "refresh of an offline token widening to eggs:write",
         "400 invalid_scope",
-        &oauth(widen.status, &widen.body),
-        widen.status,
+        &widen,
     );
     let other = coop.refresh("reuser", &offline, None).await;
-    table.row(
+    table.token_row(
         area,
         "refresh of topcluck's offline token by client reuser",
         "400 invalid_grant",
-        &oauth(other.status, &other.body),
-        other.status,
+        &other,
     );
     let rotated = coop.refresh("topcluck", &offline, None).await;
     let reuse = coop.refresh("topcluck", &offline, None).await;
-    table.row(
+    table.token_row(
         area,
         "refresh with an offline token already rotated (reuse)",
         "400 invalid_grant",
-        &oauth(reuse.status, &reuse.body),
-        reuse.status,
+        &reuse,
     );
     let successor = rotated.body["refresh_token"].as_str().unwrap_or("-").to_owned();
     let after = coop.refresh("topcluck", &successor, None).await;
-    table.row(
+    table.token_row(
         area,
         "refresh with the successor after the reuse revoked the grant",
         "400 invalid_grant",
-        &oauth(after.status, &after.body),
-        after.status,
+        &after,
     );
 
     let area = "COOP dev";
@@ -426,7 +399,7 @@ async fn token_and_dev_rows(coop: &TestCoop, table: &mut BadInputs) {
         let alive = coop.refresh("topcluck", &live, Some("eggs:read")).await;
         let seen = format!(
             "{}; offline grant {}",
-            oauth(status, &answer),
+            status_and_error(status, &answer),
             if alive.status == StatusCode::OK {
                 "alive"
             } else {
@@ -449,12 +422,11 @@ async fn token_and_dev_rows(coop: &TestCoop, table: &mut BadInputs) {
     let expiring = offline_tokens(coop, &browser, "bert").await;
     coop.clock().advance(Duration::from_secs(366 * 24 * 3600));
     let expired = coop.refresh("topcluck", &expiring, None).await;
-    table.row(
+    table.token_row(
         area,
         "refresh of an offline token a year and a day later",
         "400 invalid_grant",
-        &oauth(expired.status, &expired.body),
-        expired.status,
+        &expired,
     );
 }
 
@@ -471,7 +443,7 @@ async fn offline_tokens(coop: &TestCoop, browser: &reqwest::Client, username: &s
     if location.is_none() {
         let mut page = response.text().await.unwrap_or_default();
         if page.contains("/authorize/login") {
-            let response = coop.submit_login(browser, &page, username).await;
+            let response = coop.submit(browser, &page, Form::Login(username)).await;
             location = response
                 .headers()
                 .get("location")
@@ -479,7 +451,7 @@ async fn offline_tokens(coop: &TestCoop, browser: &reqwest::Client, username: &s
             page = response.text().await.unwrap_or_default();
         }
         if page.contains("/authorize/consent") {
-            let response = coop.submit_consent(browser, &page, "allow").await;
+            let response = coop.submit(browser, &page, Form::Consent("allow")).await;
             location = response
                 .headers()
                 .get("location")

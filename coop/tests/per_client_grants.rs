@@ -4,9 +4,7 @@
 //! rotated refresh token, ends all of them; another client's grant lives on; an offline grant
 //! survives COOP logout.
 
-mod common;
-
-use common::*;
+use coop::testkit::*;
 use coop::{COUNTING_CLIENT_ID, GrantModel};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -51,7 +49,7 @@ async fn assert_dead(coop: &TestCoop, tokens: &[&Tokens]) {
     for tokens in tokens {
         coop.refresh("topcluck", refresh_token(tokens), None)
             .await
-            .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+            .expect_invalid_grant();
         for path in ["/api/eggs", "/api/me", "/userinfo"] {
             assert_eq!(
                 status_at(coop, path, &tokens.access_token).await,
@@ -174,7 +172,7 @@ async fn reusing_a_rotated_refresh_token_kills_the_shared_grant() {
         .expect_ok();
     coop.refresh("topcluck", refresh_token(&first), None)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
 
     assert_dead(&coop, &[&second, &rotated]).await;
     assert_eq!(only_grant(&coop).await["revoked_reason"], "refresh token reused");
@@ -195,11 +193,10 @@ async fn a_grant_made_offline_by_a_later_consent_survives_coop_logout() {
     let (bert_browser, bert) = coop.browser_login("topcluck", ONLINE_READ, "bert").await;
 
     for (browser, tokens) in [(&browser, &online), (&bert_browser, &bert)] {
-        let response = browser
-            .get(coop.end_session_url(&[("id_token_hint", tokens.id_token.as_deref().unwrap())]))
-            .send()
-            .await
-            .unwrap();
+        let response = fetch(
+            browser.get(coop.end_session_url(&[("id_token_hint", tokens.id_token.as_deref().unwrap())])),
+        )
+        .await;
         assert_eq!(response.status(), StatusCode::OK);
         assert!(!coop.session_alive(browser).await);
     }

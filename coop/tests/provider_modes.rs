@@ -4,9 +4,7 @@
 //! (`/revoke` refuses access tokens with `unsupported_token_type`, RFC 7009 §2.2.1, and still
 //! revokes refresh tokens).
 
-mod common;
-
-use common::*;
+use coop::testkit::*;
 use coop::{GrantModel, TokenScope};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -98,7 +96,7 @@ async fn without_access_token_revocation_an_access_token_is_refused_and_stays_va
     assert_eq!(status, StatusCode::OK);
     coop.refresh("topcluck", refresh_token(&refreshed), None)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     assert!(!coop.token_alive(&refreshed.access_token).await);
     assert_eq!(
         coop.grants("ada").await[0]["revoked_reason"],

@@ -1,11 +1,9 @@
 //! The refresh-token grant over HTTP: rotation and reuse detection, reuse mode, no-refresh
 //! mode, sliding and absolute expiry, down-scoping, and what does not consume a token.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use coop::testkit::*;
 use reqwest::{Method, StatusCode};
 
 #[tokio::test]
@@ -20,12 +18,10 @@ async fn rotation_issues_a_new_refresh_token_and_a_replay_revokes_the_grant() {
     let newest = third.refresh_token.unwrap();
 
     // Replaying a used refresh token (no grace period) kills the whole grant.
-    coop.refresh("topcluck", &old, None)
-        .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    coop.refresh("topcluck", &old, None).await.expect_invalid_grant();
     coop.refresh("topcluck", &newest, None)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     let (status, _, _) = coop
         .api(Method::GET, "/api/eggs", &third.access_token, None)
         .await;
@@ -82,7 +78,7 @@ async fn refresh_tokens_slide_but_not_past_the_absolute_maximum() {
     // 310 s in: the sliding window would reach 370 s, but the grant ended at 300 s.
     coop.advance_clock(40).await;
     let late = coop.refresh("topcluck", &refresh_token, None).await;
-    late.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    late.expect_invalid_grant();
     assert_eq!(late.body["error_description"], "the refresh token has expired");
 
     // An idle token lives its sliding window and no longer.
@@ -92,7 +88,7 @@ async fn refresh_tokens_slide_but_not_past_the_absolute_maximum() {
     coop.refresh("topcluck", &idle, None).await.expect_ok();
     coop.advance_clock(10).await;
     let idle_too_long = coop.refresh("topcluck", &expired, None).await;
-    idle_too_long.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    idle_too_long.expect_invalid_grant();
     assert_eq!(
         idle_too_long.body["error_description"],
         "the refresh token has expired"
@@ -121,14 +117,7 @@ async fn scope_on_refresh_may_only_narrow_and_a_refused_widening_consumes_nothin
         .expect_ok();
     assert_eq!(narrow.scope, "eggs:read");
     assert_eq!(claims(&narrow.access_token)["scope"], "eggs:read");
-    let (status, _, challenge) = coop
-        .api(
-            Method::POST,
-            "/api/eggs",
-            &narrow.access_token,
-            Some(r#"{"count": 1}"#),
-        )
-        .await;
+    let (status, _, challenge) = coop.lay_eggs(&narrow.access_token, 1).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(challenge.unwrap().contains("insufficient_scope"));
 
@@ -159,15 +148,15 @@ async fn failures_other_than_reuse_or_expiry_do_not_consume_the_refresh_token() 
     assert_eq!(wrong_secret.status(), StatusCode::UNAUTHORIZED);
     coop.refresh("reuser", &refresh_token, None)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
 
     // An outage: 503 temporarily_unavailable with Retry-After, token untouched.
-    let faults = backend()
-        .post(coop.url("/dev/faults"))
-        .json(&serde_json::json!({ "unavailable_seconds": 30 }))
-        .send()
-        .await
-        .unwrap();
+    let faults = fetch(
+        backend()
+            .post(coop.url("/dev/faults"))
+            .json(&serde_json::json!({ "unavailable_seconds": 30 })),
+    )
+    .await;
     assert_eq!(faults.status(), StatusCode::NO_CONTENT);
     let down = coop.refresh("topcluck", &refresh_token, None).await;
     down.expect_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
@@ -195,12 +184,12 @@ async fn failures_other_than_reuse_or_expiry_do_not_consume_the_refresh_token() 
 async fn the_fault_switch_can_add_latency() {
     let coop = TestCoop::start().await;
     let refresh_token = coop.login("topcluck", ALL_SCOPES).await.refresh_token.unwrap();
-    backend()
-        .post(coop.url("/dev/faults"))
-        .json(&serde_json::json!({ "latency_ms": 400 }))
-        .send()
-        .await
-        .unwrap();
+    fetch(
+        backend()
+            .post(coop.url("/dev/faults"))
+            .json(&serde_json::json!({ "latency_ms": 400 })),
+    )
+    .await;
     let started = std::time::Instant::now();
     coop.refresh("topcluck", &refresh_token, None).await.expect_ok();
     assert!(started.elapsed() >= Duration::from_millis(400));

@@ -3,12 +3,9 @@
 //! as normal from the same grant, and the successor issued before stays valid; after it, reuse
 //! detection revokes the grant as ever.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
-use reqwest::StatusCode;
+use coop::testkit::*;
 
 fn refresh_token(tokens: &Tokens) -> &str {
     tokens.refresh_token.as_deref().unwrap()
@@ -73,7 +70,7 @@ async fn the_grace_period_counts_from_the_rotation_and_after_it_a_replay_is_reus
 
     // 30 s after the rotation: reuse, the whole grant revoked.
     let replay = coop.refresh("topcluck", old, None).await;
-    replay.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    replay.expect_invalid_grant();
     assert_eq!(
         replay.body["error_description"],
         "the refresh token was already used"
@@ -81,7 +78,7 @@ async fn the_grace_period_counts_from_the_rotation_and_after_it_a_replay_is_reus
     for tokens in [&successor, &again] {
         coop.refresh("topcluck", refresh_token(tokens), None)
             .await
-            .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+            .expect_invalid_grant();
         assert!(!coop.token_alive(&tokens.access_token).await);
     }
     let counters = coop.counters().await;
@@ -116,7 +113,7 @@ async fn a_successor_used_within_the_grace_is_itself_reused_after_its_own_rotati
     assert_eq!(coop.counters().await["reuse_detections"], 0);
     coop.refresh("topcluck", refresh_token(&first), None)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     assert_eq!(coop.counters().await["reuse_detections"], 1);
 }
 
@@ -130,7 +127,7 @@ async fn without_a_grace_period_the_default_an_immediate_replay_is_reuse() {
         .expect_ok();
     coop.refresh("topcluck", refresh_token(&first), None)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     let counters = coop.counters().await;
     assert_eq!(counters["reuse_detections"], 1);
     assert_eq!(counters["reuses_within_grace"], 0);

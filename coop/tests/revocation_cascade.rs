@@ -3,10 +3,8 @@
 //! unusable; its grant and the grant's other refresh and access tokens live on, in either grant
 //! model. The default (cascade) is checked beside it.
 
-mod common;
-
-use common::*;
 use coop::GrantModel;
+use coop::testkit::*;
 use reqwest::StatusCode;
 
 fn refresh_token(tokens: &Tokens) -> &str {
@@ -35,7 +33,7 @@ async fn without_cascade_a_revoked_refresh_token_dies_alone_and_its_grant_lives_
         StatusCode::OK
     );
     let refused = coop.refresh("topcluck", refresh_token(&second), None).await;
-    refused.expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    refused.expect_invalid_grant();
     assert_eq!(refused.body["error_description"], "the refresh token was revoked");
     assert!(!coop.active("topcluck", refresh_token(&second)).await);
 
@@ -59,7 +57,7 @@ async fn without_cascade_a_revoked_refresh_token_dies_alone_and_its_grant_lives_
     // Reuse detection still ends the whole grant.
     coop.refresh("topcluck", refresh_token(&first), None)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     assert!(!coop.token_alive(&second.access_token).await);
     assert_eq!(coop.counters().await["reuse_detections"], 1);
 }
@@ -82,7 +80,7 @@ async fn without_cascade_a_per_client_grant_outlives_the_revocation_of_any_one_o
     );
     coop.refresh("topcluck", refresh_token(&first), None)
         .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        .expect_invalid_grant();
     assert!(coop.token_alive(&first.access_token).await);
     assert!(coop.token_alive(&second.access_token).await);
     let renewed = coop

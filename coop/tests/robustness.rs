@@ -1,8 +1,6 @@
 //! No input makes COOP answer 500: a bounded set of malformed requests to every endpoint.
 
-mod common;
-
-use common::*;
+use coop::testkit::*;
 use reqwest::{Method, StatusCode};
 
 #[tokio::test]

@@ -1,8 +1,7 @@
 //! `scripts/bench.sh`'s helper: the part of the proxy benchmark that must speak OAuth. The load
 //! itself comes from an external generator (wrk) against release builds of the BFF and COOP in
-//! their own processes; this program gets them what to send, with the same login code the
-//! integration tests use (`tests/support`: the BFF's `/bff/login`, COOP's login form with PKCE,
-//! `POST /bff/login`).
+//! their own processes; this program gets them what to send, with the workspace's test kit
+//! (`coop::testkit`: the SPA's `/bff/login`, COOP's login form with PKCE, `POST /bff/login`).
 //!
 //! ```text
 //! proxy_bench port                         a free loopback port
@@ -17,25 +16,26 @@
 //!                                          with an expired access token → refreshes at COOP
 //! ```
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use coop::testkit::http::wait_until_answers;
+use coop::testkit::{Spa, TestCoop, free_port, http, listeners};
+use leptos::prelude::LeptosOptions;
 use serde_json::Value;
-use support::*;
 
 const STORM: usize = 200;
+/// The storm's BFFs: their client secret at COOP, cookie keys and vault keys.
+const SECRET: &str = "bench-client-secret";
+const COOKIE_KEYS: &str = "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0";
+const VAULT_KEYS: &str = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
-        ["port"] => {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-            println!("{}", listener.local_addr().unwrap().port());
-        }
+        ["port"] => println!("{}", free_port()),
         ["wait", url] => wait(url).await,
         ["credentials", bff, secret] => credentials(bff, secret).await,
         ["edges"] => edges_cost().await,
@@ -50,24 +50,15 @@ async fn main() {
 }
 
 async fn wait(url: &str) {
-    let started = Instant::now();
-    loop {
-        if let Ok(response) = http().get(url).send().await
-            && response.status().is_success()
-        {
-            return;
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            eprintln!("{url} did not answer within 30 s");
-            std::process::exit(1);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    if !wait_until_answers(url, Duration::from_secs(30)).await {
+        eprintln!("{url} did not answer within 30 s");
+        std::process::exit(1);
     }
 }
 
 /// A session cookie from the BFF, and an access token straight from COOP for the same farmer.
 async fn credentials(bff: &str, secret: &str) {
-    let bff = Bff::external(bff);
+    let bff = Spa::new(bff);
     let (cookie, _) = bff.login("ada").await;
     // A second login at COOP, redeemed by us rather than the BFF: the direct run's bearer token.
     let pending = bff.authorize("ada").await;
@@ -152,23 +143,23 @@ async fn edges_cost() {
 /// the store was sent per renewal, and how many store rows a session costs afterwards.
 async fn storm() {
     let client = reqwest::Client::new();
-    let (first, second) = (listener().await, listener().await);
-    let ports = [
-        first.local_addr().unwrap().port(),
-        second.local_addr().unwrap().port(),
-    ];
-    let mut harness = Harness::start_with(&ports, |c| c.access_token_ttl = Duration::from_secs(1)).await;
+    let ([first, second], ports) = listeners().await;
+    let coop = TestCoop::start_plain(SECRET, |config| {
+        config.access_token_ttl = Duration::from_secs(1);
+        for client in &mut config.clients {
+            client.redirect_uris = ports
+                .iter()
+                .map(|p| format!("http://127.0.0.1:{p}/callback"))
+                .collect();
+        }
+    })
+    .await;
     let data = tempfile::tempdir().unwrap();
-    let data_dir = data.path().to_str().unwrap().to_owned();
-    let vars = [
-        ("TOPCLUCK_REFRESH_SKEW", "0"),
-        ("TOPCLUCK_DATA_DIR", data_dir.as_str()),
-    ];
-    let a = harness.bff_with(first, NEW_KEY, &vars).await;
-    let b = harness.bff_with(second, NEW_KEY, &vars).await;
+    let (a, a_state) = bff(first, &coop, data.path()).await;
+    let (b, b_state) = bff(second, &coop, data.path()).await;
     let (cookie, _) = a.login("ada").await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let stores = [&a, &b].map(|bff| bff.state.as_ref().unwrap().store.clone().unwrap());
+    let stores = [a_state, b_state].map(|state| state.store.unwrap());
     let trips_before: u64 = stores.iter().map(|s| s.round_trips()).sum();
     let started = Instant::now();
     let statuses: Vec<u16> = futures_util::future::join_all((0..STORM).map(|i| {
@@ -185,7 +176,7 @@ async fn storm() {
     .collect();
     let elapsed = started.elapsed();
     let trips: u64 = stores.iter().map(|s| s.round_trips()).sum::<u64>() - trips_before;
-    let counters = harness.counters().await;
+    let counters = coop.counters().await;
     let ok = statuses.iter().filter(|s| **s == 200).count();
     println!(
         "refresh storm: {STORM} parallel requests with an expired access token, split across two instances on one store"
@@ -217,4 +208,54 @@ async fn storm() {
         "  store rows for this one session: {} successors, {} leases, {} revoked sessions, {} used login states, {} outbox",
         rows[0], rows[1], rows[2], rows[3], rows[4]
     );
+}
+
+/// A BFF in this process on `listener`, logging in at `coop` as its `topcluck` client, its
+/// vault and store in `data` (shared by the storm's two instances), renewing at expiry (no
+/// skew): its address, and its state (the store's statement counter).
+async fn bff(
+    listener: tokio::net::TcpListener,
+    coop: &TestCoop,
+    data: &std::path::Path,
+) -> (Spa, server::state::AppState) {
+    let addr = listener.local_addr().unwrap();
+    let site = url::Url::parse(&format!("http://{addr}")).unwrap();
+    let counting = coop.config.counting_client().unwrap();
+    let vars: BTreeMap<String, String> = [
+        ("TOPCLUCK_ISSUER", coop.base.clone()),
+        ("TOPCLUCK_CLIENT_SECRET", SECRET.to_owned()),
+        ("TOPCLUCK_COOKIE_KEYS", COOKIE_KEYS.to_owned()),
+        ("TOPCLUCK_API_URL", coop.url("/api")),
+        ("TOPCLUCK_COUNTING_CLIENT_ID", counting.id.clone()),
+        ("TOPCLUCK_COUNTING_CLIENT_SECRET", counting.secret.clone()),
+        ("TOPCLUCK_VAULT_KEYS", VAULT_KEYS.to_owned()),
+        ("TOPCLUCK_REFRESH_SKEW", "0".to_owned()),
+        ("TOPCLUCK_DATA_DIR", data.to_str().unwrap().to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let settings = server::settings::Settings::from_vars(&vars, &site, true, data).unwrap();
+    let keys = server::cookies::KeyRing::new(&settings.cookie_keys).unwrap();
+    let provider = server::oidc::Provider::new(
+        &coop.base,
+        &settings.client_id,
+        settings.client_secret.clone().expect("a client secret"),
+        settings.redirect_uri.as_str(),
+    );
+    let vault = server::vault::Vault::open(&settings, &settings.data_dir)
+        .await
+        .unwrap();
+    let options = LeptosOptions::builder()
+        .output_name("topcluck")
+        .site_addr(addr)
+        .build();
+    let state = server::state::AppState::new(options, settings, provider).with_vault(vault);
+    let app = server::app(state.clone(), keys);
+    tokio::spawn(async move {
+        server::edges::serve(listener, app, std::future::pending())
+            .await
+            .unwrap()
+    });
+    (Spa::new(&format!("http://{addr}")), state)
 }

@@ -5,6 +5,8 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use coop::testkit::BadInputs;
+
 const KEY: &str = "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0";
 /// A refused start takes well under a second; one that was not refused is stopped after this.
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -129,7 +131,7 @@ fn unsafe_configurations_stop_the_server_before_it_listens() {
             "LEPTOS_HASH_FILES",
         ),
     ];
-    let mut failures = Vec::new();
+    let mut table = BadInputs::default();
     for (row, vars, name) in rows {
         let expected = format!("exit 1, names {name}");
         let outcome = run_server(vars);
@@ -152,12 +154,14 @@ fn unsafe_configurations_stop_the_server_before_it_listens() {
             }
             Outcome::Started => "started and listened".to_owned(),
         };
-        println!("ROW|config|{row}|{expected}|{seen}");
-        if seen != expected {
-            failures.push(format!("{row}: expected {expected}, saw {seen} ({outcome:?})"));
-        }
+        // A row that differs shows the whole outcome (the server's stderr).
+        let request = match seen == expected {
+            true => row.to_owned(),
+            false => format!("{row} ({outcome:?})"),
+        };
+        table.offline_row("config", &request, &expected, &seen, seen == expected);
     }
-    assert!(failures.is_empty(), "{failures:#?}");
+    table.finish();
 }
 
 #[test]

@@ -64,7 +64,7 @@ async fn count_eggs_from_another_directory_finds_the_servers_vault_or_says_loudl
     let data_dir_text = data_dir.to_str().unwrap().to_owned();
     let listener = listener().await;
     let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
-    let issuer = harness.coop.issuer.clone();
+    let issuer = harness.coop.base.clone();
     let bff = harness
         .bff_with(
             listener,

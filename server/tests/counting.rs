@@ -88,7 +88,7 @@ impl Farm {
 
     fn owner(&self, farmer: &str) -> Owner {
         Owner {
-            issuer: self.harness.coop.issuer.clone(),
+            issuer: self.harness.coop.base.clone(),
             subject: farmer.to_owned(),
             client_id: COUNTING_CLIENT.into(),
         }
@@ -378,14 +378,14 @@ async fn turning_it_off_revokes_and_logging_out_does_not(farm: Farm) {
     );
 
     let ada = farm.bff.login("ada").await.0;
-    let off = http()
-        .post(farm.bff.url("/bff/counting/off"))
-        .header("cookie", &ada)
-        .header("x-csrf", "1")
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let off = fetch(
+        http()
+            .post(farm.bff.url("/bff/counting/off"))
+            .header("cookie", &ada)
+            .header("x-csrf", "1")
+            .json(&json!({})),
+    )
+    .await;
     assert_eq!(off.status(), StatusCode::OK);
     assert_eq!(off.json::<Value>().await.unwrap()["state"], "off");
     assert!(
@@ -410,12 +410,7 @@ async fn turning_it_off_revokes_and_logging_out_does_not(farm: Farm) {
             .status(),
         StatusCode::UNAUTHORIZED
     );
-    let start = http()
-        .get(farm.bff.url("/bff/counting/start?code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"))
-        .header("x-csrf", "1")
-        .send()
-        .await
-        .unwrap();
+    let start = fetch(http().get(farm.bff.url("/bff/counting/start?code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256")).header("x-csrf", "1")).await;
     assert_eq!(start.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(farm.reuse_detections().await, 0);
 }

@@ -248,13 +248,13 @@ async fn pages_bff_and_api_answers_are_no_store_and_vary_by_cookie() {
     assert_private("POST /bff/login", login.headers(), true);
 
     // The upstream says `max-age=60`: through the BFF, its personal answer is not stored.
-    let api = client
-        .get(bff.url("/api/eggs"))
-        .header("cookie", &cookie)
-        .header("x-csrf", "1")
-        .send()
-        .await
-        .unwrap();
+    let api = fetch(
+        client
+            .get(bff.url("/api/eggs"))
+            .header("cookie", &cookie)
+            .header("x-csrf", "1"),
+    )
+    .await;
     assert_eq!(api.status(), StatusCode::OK);
     assert_private("/api/eggs", api.headers(), true);
     assert!(
@@ -432,24 +432,24 @@ async fn no_cookie_or_token_value_reaches_the_logs() {
     let client = http();
     let browser_bearer = "browser-sent-bearer-value-0123456789";
     for path in ["/", "/bff/session", "/api/eggs"] {
-        let response = client
-            .get(bff.url(path))
-            .header("cookie", &cookie)
-            .header("x-csrf", "1")
-            .header("authorization", format!("Bearer {browser_bearer}"))
-            .send()
-            .await
-            .unwrap();
+        let response = fetch(
+            client
+                .get(bff.url(path))
+                .header("cookie", &cookie)
+                .header("x-csrf", "1")
+                .header("authorization", format!("Bearer {browser_bearer}")),
+        )
+        .await;
         assert!(response.status().is_success(), "{path}: {}", response.status());
     }
-    let logout = client
-        .post(bff.url("/bff/logout"))
-        .header("cookie", &cookie)
-        .header("x-csrf", "1")
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let logout = fetch(
+        client
+            .post(bff.url("/bff/logout"))
+            .header("cookie", &cookie)
+            .header("x-csrf", "1")
+            .json(&json!({})),
+    )
+    .await;
     assert!(logout.status().is_success(), "logout: {}", logout.status());
 
     let access_token = upstream.authorizations.lock().unwrap()[0]

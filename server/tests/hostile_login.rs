@@ -5,39 +5,8 @@
 mod support;
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use support::*;
-
-/// The rows seen so far; [`Table::finish`] fails the test on any mismatch.
-#[derive(Default)]
-struct Table {
-    mismatches: Vec<String>,
-    rows: usize,
-}
-
-impl Table {
-    /// Records a row: `expected` is `"<status> <error code>"` (or just the status).
-    async fn row(&mut self, area: &str, request: &str, expected: &str, response: reqwest::Response) -> Value {
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        let seen = match body["error"].as_str() {
-            Some(code) => format!("{} {code}", status.as_u16()),
-            None => status.as_u16().to_string(),
-        };
-        println!("ROW|{area}|{request}|{expected}|{seen}");
-        self.rows += 1;
-        if seen != expected || status.is_server_error() {
-            self.mismatches
-                .push(format!("{area}: {request}: expected {expected}, seen {seen}"));
-        }
-        body
-    }
-
-    fn finish(self) {
-        assert!(self.mismatches.is_empty(), "{:#?}", self.mismatches);
-        println!("{} rows, all as expected, none 5xx", self.rows);
-    }
-}
 
 fn post_login(bff: &Bff, cookie: Option<&str>) -> reqwest::RequestBuilder {
     let request = http().post(bff.url("/bff/login")).header("x-csrf", "1");
@@ -47,22 +16,17 @@ fn post_login(bff: &Bff, cookie: Option<&str>) -> reqwest::RequestBuilder {
     }
 }
 
-fn exchange(pending: &Pending) -> Value {
-    json!({
-        "code": pending.code,
-        "code_verifier": pending.verifier,
-        "state": pending.state,
-        "redirect_uri": pending.redirect_uri,
-    })
+/// Which cookie a row's `POST /bff/login` carries.
+enum Jar<'a> {
+    None,
+    /// The login-transaction cookie of the login being finished.
+    Own,
+    Other(&'a str),
 }
 
 #[tokio::test]
 async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never_a_5xx() {
-    let (listener_a, listener_b) = (listener().await, listener().await);
-    let ports = [
-        listener_a.local_addr().unwrap().port(),
-        listener_b.local_addr().unwrap().port(),
-    ];
+    let ([listener_a, listener_b], ports) = listeners().await;
     let mut harness = Harness::start(&ports).await;
     // Failures are rate-limited per address, and every row comes from 127.0.0.1: this BFF
     // allows many; the second one shows the limit.
@@ -72,7 +36,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     let strict = harness
         .bff_with(listener_b, OLD_KEY, &[("TOPCLUCK_LOGIN_ATTEMPT_BURST", "2")])
         .await;
-    let mut table = Table::default();
+    let mut table = BadInputs::default();
 
     // --- Opening a login transaction.
     let (_, challenge) = pkce();
@@ -87,13 +51,13 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
             "?code_challenge=abc&code_challenge_method=S256".to_owned(),
         ),
     ] {
-        let response = http()
-            .get(bff.url(&format!("/bff/login{query}")))
-            .header("x-csrf", "1")
-            .send()
-            .await
-            .unwrap();
-        table.row("login", request, "400 bad_request", response).await;
+        let response = fetch(
+            http()
+                .get(bff.url(&format!("/bff/login{query}")))
+                .header("x-csrf", "1"),
+        )
+        .await;
+        table.answer("login", request, "400 bad_request", response).await;
     }
     let response = http()
         .get(bff.url(&format!(
@@ -104,7 +68,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
         .unwrap();
     assert!(response.headers().get("set-cookie").is_none());
     table
-        .row(
+        .answer(
             "csrf",
             "GET /bff/login without X-CSRF (a link from another site replacing the farmer's logins)",
             "403 csrf_rejected",
@@ -133,122 +97,86 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
             .send()
             .await
             .unwrap();
-        table.row("login", request, "400 bad_request", response).await;
+        table.answer("login", request, "400 bad_request", response).await;
     }
-    // --- The transaction: the XSS-extraction scenario and its relatives.
-    let pending = bff.authorize("ada").await;
-    let response = post_login(&bff, None)
-        .json(&exchange(&pending))
-        .send()
-        .await
-        .unwrap();
-    table
-        .row(
-            "login",
-            "POST /bff/login, a real code from another machine (no transaction cookie)",
-            "400 login_not_started",
-            response,
-        )
-        .await;
-    let response = post_login(&bff, Some("__Host-topcluck-login=garbage"))
-        .json(&exchange(&pending))
-        .send()
-        .await
-        .unwrap();
-    table
-        .row(
-            "login",
-            "POST /bff/login, a forged transaction cookie",
-            "400 login_not_started",
-            response,
-        )
-        .await;
+    // --- The transaction: the XSS-extraction scenario and its relatives. Each row finishes
+    // the login with this cookie and this field of the exchange changed; the first four share
+    // one login, the others start their own.
     let (_, other_cookie) = bff.begin_login(&challenge).await;
-    let response = post_login(&bff, Some(&other_cookie))
-        .json(&exchange(&pending))
-        .send()
-        .await
-        .unwrap();
-    table
-        .row(
-            "login",
-            "POST /bff/login, another transaction's cookie (state not in it)",
+    let mut pending = bff.authorize("ada").await;
+    for (own_login, request, cookie, change, expected) in [
+        (
+            false,
+            "a real code from another machine (no transaction cookie)",
+            Jar::None,
+            None,
             "400 login_not_started",
-            response,
-        )
-        .await;
-    let mut wrong_verifier = exchange(&pending);
-    wrong_verifier["code_verifier"] = json!("a-verifier-of-another-login-aaaaaaaaaaaaaaaaaa");
-    let response = post_login(&bff, Some(&pending.login_cookie))
-        .json(&wrong_verifier)
-        .send()
-        .await
-        .unwrap();
-    table
-        .row(
-            "login",
-            "POST /bff/login, the wrong PKCE verifier",
+        ),
+        (
+            false,
+            "a forged transaction cookie",
+            Jar::Other("__Host-topcluck-login=garbage"),
+            None,
+            "400 login_not_started",
+        ),
+        (
+            false,
+            "another transaction's cookie (state not in it)",
+            Jar::Other(&other_cookie),
+            None,
+            "400 login_not_started",
+        ),
+        (
+            false,
+            "the wrong PKCE verifier",
+            Jar::Own,
+            Some(("code_verifier", "a-verifier-of-another-login-aaaaaaaaaaaaaaaaaa")),
             "400 login_failed",
-            response,
-        )
-        .await;
-
-    let pending = bff.authorize("ada").await;
-    let mut foreign = exchange(&pending);
-    foreign["redirect_uri"] = json!("https://evil.example/callback");
-    let response = post_login(&bff, Some(&pending.login_cookie))
-        .json(&foreign)
-        .send()
-        .await
-        .unwrap();
-    table
-        .row(
-            "login",
-            "POST /bff/login, a foreign redirect_uri",
+        ),
+        (
+            true,
+            "a foreign redirect_uri",
+            Jar::Own,
+            Some(("redirect_uri", "https://evil.example/callback")),
             "400 bad_request",
-            response,
-        )
-        .await;
-
-    let pending = bff.authorize("ada").await;
-    let mut empty = exchange(&pending);
-    empty["code"] = json!("");
-    let response = post_login(&bff, Some(&pending.login_cookie))
-        .json(&empty)
-        .send()
-        .await
-        .unwrap();
-    table
-        .row(
-            "login",
-            "POST /bff/login, an empty code",
+        ),
+        (
+            true,
+            "an empty code",
+            Jar::Own,
+            Some(("code", "")),
             "400 bad_request",
-            response,
-        )
-        .await;
-
-    let pending = bff.authorize("ada").await;
-    let mut forged = exchange(&pending);
-    forged["code"] = json!("a-code-coop-never-issued");
-    let response = post_login(&bff, Some(&pending.login_cookie))
-        .json(&forged)
-        .send()
-        .await
-        .unwrap();
-    table
-        .row(
-            "login",
-            "POST /bff/login, a code COOP never issued",
+        ),
+        (
+            true,
+            "a code COOP never issued",
+            Jar::Own,
+            Some(("code", "a-code-coop-never-issued")),
             "400 login_failed",
-            response,
-        )
-        .await;
+        ),
+    ] {
+        if own_login {
+            pending = bff.authorize("ada").await;
+        }
+        let mut exchange = pending.exchange();
+        if let Some((field, value)) = change {
+            exchange[field] = json!(value);
+        }
+        let cookie = match cookie {
+            Jar::None => None,
+            Jar::Own => Some(pending.login_cookie.as_str()),
+            Jar::Other(cookie) => Some(cookie),
+        };
+        let response = bff.post_login(&exchange, cookie).await;
+        let request = format!("POST /bff/login, {request}");
+        table.answer("login", &request, expected, response).await;
+    }
 
     let pending = bff.authorize("ada").await;
     assert_eq!(bff.complete(&pending).await.status(), StatusCode::OK);
     let response = bff.complete(&pending).await;
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, the same transaction cookie and code again",
             "400 login_not_started",
@@ -260,7 +188,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     harness.advance(std::time::Duration::from_secs(601));
     let response = bff.complete(&pending).await;
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, 10 minutes after the login started",
             "400 login_not_started",
@@ -273,7 +201,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
         .await;
     let response = bff.complete(&pending).await;
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, an ID token with another nonce",
             "400 login_failed",
@@ -285,7 +213,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     let pending = bff.authorize("ada").await;
     let response = bff.complete(&pending).await;
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, COOP grants offline_access that was not asked for",
             "400 login_failed",
@@ -303,7 +231,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     forged.code = "a-code-coop-never-issued".into();
     let response = strict.complete(&forged).await;
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, a third forged code in a row (burst 2)",
             "429 rate_limited",
@@ -314,7 +242,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     verifier.verifier = "short".into();
     let response = strict.complete(&verifier).await;
     table
-        .row(
+        .answer(
             "login",
             "POST /bff/login, a verifier that is not RFC 7636's 43-128 characters",
             "400 login_failed",
@@ -369,7 +297,7 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
             builder = builder.header(name, value);
         }
         table
-            .row(
+            .answer(
                 "csrf",
                 request,
                 "403 csrf_rejected",
@@ -387,17 +315,11 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
     )
     .await;
     let status = head.split(' ').nth(1).unwrap();
-    println!("ROW|csrf|POST /bff/logout, two Origin headers (this site's, then evil.example)|403|{status}");
-    assert_eq!(status, "403");
-    table.rows += 1;
-    let response = http()
-        .get(bff.url("/api/eggs"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let request = "POST /bff/logout, two Origin headers (this site's, then evil.example)";
+    assert!(table.row("csrf", request, "403", status, status.parse::<u16>().unwrap()));
+    let response = fetch(http().get(bff.url("/api/eggs")).header("cookie", &cookie)).await;
     table
-        .row(
+        .answer(
             "csrf",
             "GET /api/eggs without X-CSRF (a cross-site <img>)",
             "403 csrf_rejected",
@@ -458,24 +380,19 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
             format!("{name}={foreign_shape}"),
         ),
     ] {
-        let response = http()
-            .get(bff.url("/bff/session"))
-            .header("cookie", bad)
-            .send()
-            .await
-            .unwrap();
+        let response = fetch(http().get(bff.url("/bff/session")).header("cookie", bad)).await;
         table
-            .row("cookie", request, "401 unauthenticated", response)
+            .answer("cookie", request, "401 unauthenticated", response)
             .await;
     }
 
     // --- Logout's hint cookie.
-    let response = http()
-        .get(bff.url("/bff/logout/continue"))
-        .header("cookie", "__Host-topcluck-logout=eyJhbGciOiJub25lIn0.e30.")
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(
+        http()
+            .get(bff.url("/bff/logout/continue"))
+            .header("cookie", "__Host-topcluck-logout=eyJhbGciOiJub25lIn0.e30."),
+    )
+    .await;
     // Home, never the provider's end-session: the forged cookie does not open.
     let home = |response: &reqwest::Response| {
         let location = response.headers()["location"].to_str().unwrap();
@@ -488,16 +405,11 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
             if home { "home" } else { location }
         )
     };
-    let seen = home(&response);
-    println!("ROW|logout|GET /bff/logout/continue with a forged logout cookie|303 home|{seen}");
-    assert_eq!(seen, "303 home");
+    let request = "GET /bff/logout/continue with a forged logout cookie";
+    assert!(table.row("logout", request, "303 home", &home(&response), response.status()));
     let response = http().get(bff.url("/bff/logout/continue")).send().await.unwrap();
-    let seen = home(&response);
-    println!(
-        "ROW|logout|GET /bff/logout/continue from a link on another site (no logout under way)|303 home|{seen}"
-    );
-    assert_eq!(seen, "303 home");
-    table.rows += 2;
+    let request = "GET /bff/logout/continue from a link on another site (no logout under way)";
+    assert!(table.row("logout", request, "303 home", &home(&response), response.status()));
 
     table.finish();
 }

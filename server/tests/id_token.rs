@@ -8,142 +8,22 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
-use axum::Json;
-use axum::extract::State;
-use axum::routing::{get, post};
-use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use leptos::prelude::LeptosOptions;
-use p256::pkcs8::{EncodePrivateKey, LineEnding};
+use coop::testkit::scripted_provider::{Key, ScriptedProvider, now, sign_hs256, with};
+use jsonwebtoken::{Algorithm, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::bff::transaction::{self, Transaction};
 use server::cookies::KeyRing;
-use server::oidc::Provider;
-use server::settings::Settings;
-use server::state::AppState;
-use support::{NEW_KEY, SECRET, http, listener, pkce};
+use support::{BadInputs, NEW_KEY, SECRET, http, listener, pkce, start_bff, status_and_code};
 
 const CLIENT: &str = "topcluck";
 const NONCE: &str = "n1";
 
-/// A P-256 signing key with its kid.
-struct Key {
-    kid: String,
-    encoding: EncodingKey,
-}
-
-impl Key {
-    fn new(seed: u8, kid: &str) -> Self {
-        let secret = p256::SecretKey::from_slice(&[seed; 32]).unwrap();
-        let pem = secret.to_pkcs8_pem(LineEnding::LF).unwrap();
-        Self {
-            kid: kid.to_owned(),
-            encoding: EncodingKey::from_ec_pem(pem.as_bytes()).unwrap(),
-        }
-    }
-
-    /// Its public JWK, declaring `alg` (or none).
-    fn jwk(&self, alg: Option<&str>) -> Value {
-        let jwk = Jwk::from_encoding_key(&self.encoding, Algorithm::ES256).unwrap();
-        let mut jwk = serde_json::to_value(jwk).unwrap();
-        let object = jwk.as_object_mut().unwrap();
-        object.remove("alg");
-        object.insert("kid".into(), json!(self.kid));
-        object.insert("use".into(), json!("sig"));
-        if let Some(alg) = alg {
-            object.insert("alg".into(), json!(alg));
-        }
-        jwk
-    }
-
-    fn sign(&self, claims: &Value) -> String {
-        self.sign_with(Header::new(Algorithm::ES256), claims)
-    }
-
-    fn sign_with(&self, mut header: Header, claims: &Value) -> String {
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding).unwrap()
-    }
-}
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// What the small provider serves; tests change it between logins.
-struct Served {
-    /// The `issuer` its discovery document names.
-    issuer: String,
-    algorithms: Vec<&'static str>,
-    jwks: Value,
-    id_token: String,
-    /// When set, discovery answers with this status (a 302 to another host, a 503…).
-    discovery_status: Option<u16>,
-    /// Discovery leaves out `id_token_signing_alg_values_supported` (a required field).
-    without_algorithms: bool,
-    /// Discovery names these endpoints instead of the provider's own.
-    endpoints: Option<(&'static str, &'static str)>,
-}
-
-#[derive(Clone)]
-struct Op {
-    served: Arc<Mutex<Served>>,
-    jwks_fetches: Arc<AtomicUsize>,
-}
-
-async fn discovery(State(op): State<Op>) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let served = op.served.lock().unwrap();
-    if let Some(status) = served.discovery_status {
-        let status = axum::http::StatusCode::from_u16(status).unwrap();
-        return (status, [("location", "http://127.0.0.1:9/elsewhere")], "no").into_response();
-    }
-    let base = served.issuer.trim_end_matches('/');
-    let mut document = json!({
-        "issuer": served.issuer,
-        "authorization_endpoint": format!("{base}/authorize"),
-        "token_endpoint": format!("{base}/token"),
-        "jwks_uri": format!("{base}/jwks"),
-        "response_types_supported": ["code"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": served.algorithms,
-    });
-    if let Some((authorization, token)) = served.endpoints {
-        document["authorization_endpoint"] = json!(authorization);
-        document["token_endpoint"] = json!(token);
-    }
-    if served.without_algorithms {
-        document
-            .as_object_mut()
-            .unwrap()
-            .remove("id_token_signing_alg_values_supported");
-    }
-    Json(document).into_response()
-}
-
-async fn jwks_document(State(op): State<Op>) -> Json<Value> {
-    op.jwks_fetches.fetch_add(1, Ordering::SeqCst);
-    Json(op.served.lock().unwrap().jwks.clone())
-}
-
-async fn token(State(op): State<Op>) -> Json<Value> {
-    Json(json!({
-        "access_token": "an-opaque-access-token",
-        "token_type": "Bearer",
-        "expires_in": 300,
-        "scope": server::settings::DEFAULT_SCOPES,
-        "id_token": op.served.lock().unwrap().id_token,
-    }))
-}
-
 /// The small provider and a BFF configured with `configured_issuer` (`None`: the provider's
 /// own address, no trailing slash).
 struct Setup {
-    op: Op,
+    op: ScriptedProvider,
     /// The provider's address, `http://127.0.0.1:port`.
     issuer: String,
     bff: String,
@@ -152,30 +32,14 @@ struct Setup {
 
 impl Setup {
     async fn start(algorithms: Vec<&'static str>, jwks: Value, discovered_issuer_suffix: &str) -> Self {
-        let op_listener = listener().await;
-        let issuer = format!("http://{}", op_listener.local_addr().unwrap());
-        let op = Op {
-            served: Arc::new(Mutex::new(Served {
-                issuer: format!("{issuer}{discovered_issuer_suffix}"),
-                algorithms,
-                jwks,
-                id_token: String::new(),
-                discovery_status: None,
-                endpoints: None,
-                without_algorithms: false,
-            })),
-            jwks_fetches: Arc::new(AtomicUsize::new(0)),
-        };
-        let routes = axum::Router::new()
-            .route("/.well-known/openid-configuration", get(discovery))
-            .route("/jwks", get(jwks_document))
-            .route("/token", post(token))
-            .with_state(op.clone());
-        tokio::spawn(async move { axum::serve(op_listener, routes).await.unwrap() });
-
-        let bff_listener = listener().await;
-        let addr = bff_listener.local_addr().unwrap();
-        let site = url::Url::parse(&format!("http://{addr}")).unwrap();
+        let op = ScriptedProvider::start(
+            algorithms,
+            jwks,
+            discovered_issuer_suffix,
+            server::settings::DEFAULT_SCOPES,
+        )
+        .await;
+        let issuer = op.issuer.clone();
         let vars: BTreeMap<String, String> = [
             ("TOPCLUCK_ISSUER", issuer.as_str()),
             ("TOPCLUCK_CLIENT_SECRET", SECRET),
@@ -185,30 +49,19 @@ impl Setup {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         let dir = tempfile::tempdir().unwrap();
-        let settings = Settings::from_vars(&vars, &site, true, dir.path()).unwrap();
-        let keys = KeyRing::new(&settings.cookie_keys).unwrap();
         // The issuer exactly as configured (no URL normalisation).
-        let provider = Provider::new(
-            &issuer,
-            CLIENT,
-            server::settings::Secret::new(SECRET),
-            settings.redirect_uri.as_str(),
-        );
-        let options = LeptosOptions::builder()
-            .output_name("topcluck")
-            .site_addr(addr)
-            .build();
-        let state = AppState::with_clock(options, settings, provider, server::clock::Clock::default());
-        let app = server::app(state, keys);
-        tokio::spawn(async move {
-            server::edges::serve(bff_listener, app, std::future::pending())
-                .await
-                .unwrap()
-        });
+        let bff = start_bff(
+            listener().await,
+            &vars,
+            dir.path(),
+            server::clock::Clock::default(),
+            |_| {},
+        )
+        .await;
         Self {
             op,
             issuer,
-            bff: format!("http://{addr}"),
+            bff: bff.base.clone(),
             _dir: dir,
         }
     }
@@ -228,7 +81,7 @@ impl Setup {
 
     /// A login whose token endpoint answers with `id_token`: the status and error code.
     async fn login(&self, id_token: String) -> (StatusCode, Option<String>) {
-        self.op.served.lock().unwrap().id_token = id_token;
+        self.op.served().id_token = id_token;
         let parameters = begin_login(&self.bff).await;
         if parameters.status() != StatusCode::OK {
             return answer(parameters).await;
@@ -270,7 +123,7 @@ impl Setup {
     }
 
     fn jwks_fetches(&self) -> usize {
-        self.op.jwks_fetches.load(Ordering::SeqCst)
+        self.op.jwks_fetches()
     }
 }
 
@@ -294,36 +147,29 @@ async fn answer(response: reqwest::Response) -> (StatusCode, Option<String>) {
     (status, body["error"].as_str().map(str::to_owned))
 }
 
-/// Prints the row; returns whether it matched.
-fn row(request: &str, expected: (StatusCode, Option<&str>), seen: &(StatusCode, Option<String>)) -> bool {
-    let show = |(status, code): (StatusCode, Option<&str>)| match code {
-        Some(code) => format!("{} {code}", status.as_u16()),
-        None => status.as_u16().to_string(),
-    };
-    println!(
-        "ROW|id-token|{request}|{}|{}",
-        show(expected),
-        show((seen.0, seen.1.as_deref()))
-    );
-    seen.0.as_u16() < 500 && seen.0 == expected.0 && seen.1.as_deref() == expected.1
+/// Prints the row in `table`; returns whether it matched (and was no 5xx).
+fn row(
+    table: &mut BadInputs,
+    request: &str,
+    expected: (StatusCode, Option<&str>),
+    seen: &(StatusCode, Option<String>),
+) -> bool {
+    let show = |status: StatusCode, code: Option<&str>| status_and_code(status, &json!({ "error": code }));
+    table.row(
+        "id-token",
+        request,
+        &show(expected.0, expected.1),
+        &show(seen.0, seen.1.as_deref()),
+        seen.0,
+    )
 }
 
 const REFUSED: (StatusCode, Option<&str>) = (StatusCode::BAD_REQUEST, Some("login_failed"));
 const ACCEPTED: (StatusCode, Option<&str>) = (StatusCode::OK, None);
 
-fn with(mut claims: Value, changes: Value) -> Value {
-    for (name, value) in changes.as_object().unwrap() {
-        if value.is_null() {
-            claims.as_object_mut().unwrap().remove(name);
-        } else {
-            claims[name] = value.clone();
-        }
-    }
-    claims
-}
-
 #[tokio::test]
 async fn bad_id_tokens_end_the_login_with_400_and_good_ones_log_in() {
+    let mut table = BadInputs::default();
     let key = Key::new(1, "k1");
     let setup = Setup::start(
         vec!["ES256", "RS256"],
@@ -358,12 +204,7 @@ async fn bad_id_tokens_end_the_login_with_400_and_good_ones_log_in() {
         "iat within the leeway"
     );
 
-    let hs256 = jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &good,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap();
+    let hs256 = sign_hs256(&good, SECRET);
     let unsigned = format!(
         "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.",
         hs256.split('.').nth(1).unwrap()
@@ -429,6 +270,7 @@ async fn bad_id_tokens_end_the_login_with_400_and_good_ones_log_in() {
     let mut failed = Vec::new();
     for (request, id_token) in cases {
         if !row(
+            &mut table,
             &format!("POST /bff/login, ID token: {request}"),
             REFUSED,
             &setup.login(id_token).await,
@@ -440,20 +282,28 @@ async fn bad_id_tokens_end_the_login_with_400_and_good_ones_log_in() {
     // An unknown kid refetches the JWKS once, then fails.
     let fetches = setup.jwks_fetches();
     let seen = setup.login(Key::new(3, "k3").sign(&good)).await;
-    if !row("POST /bff/login, ID token: unknown kid", REFUSED, &seen) {
+    if !row(
+        &mut table,
+        "POST /bff/login, ID token: unknown kid",
+        REFUSED,
+        &seen,
+    ) {
         failed.push("unknown kid");
     }
     assert_eq!(setup.jwks_fetches(), fetches + 1, "one refetch per unknown kid");
     assert!(failed.is_empty(), "rows not as expected: {failed:?}");
+    table.finish();
 }
 
 #[tokio::test]
 async fn the_algorithm_is_pinned_to_discovery_and_to_the_key() {
+    let mut table = BadInputs::default();
     let key = Key::new(1, "k1");
     // Discovery lists RS256 only: an ES256 token, though signed by the provider's key, is refused.
     let rs256_only = Setup::start(vec!["RS256"], json!({ "keys": [key.jwk(None)] }), "").await;
     let seen = rs256_only.login(key.sign(&rs256_only.claims())).await;
     let alg_not_discovered = row(
+        &mut table,
         "POST /bff/login, ID token: ES256, discovery lists RS256 only",
         REFUSED,
         &seen,
@@ -467,19 +317,16 @@ async fn the_algorithm_is_pinned_to_discovery_and_to_the_key() {
     .await;
     let seen = es384_key.login(key.sign(&es384_key.claims())).await;
     let key_alg_differs = row(
+        &mut table,
         "POST /bff/login, ID token: header ES256, its JWK alg ES384",
         REFUSED,
         &seen,
     );
     // Discovery lists HS256 too: still refused (the key would be the client secret).
     let with_hs256 = Setup::start(vec!["HS256", "ES256"], json!({ "keys": [key.jwk(None)] }), "").await;
-    let hs256 = jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &with_hs256.claims(),
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap();
+    let hs256 = sign_hs256(&with_hs256.claims(), SECRET);
     let symmetric_listed = row(
+        &mut table,
         "POST /bff/login, ID token: HS256, discovery lists HS256",
         REFUSED,
         &with_hs256.login(hs256).await,
@@ -490,30 +337,35 @@ async fn the_algorithm_is_pinned_to_discovery_and_to_the_key() {
         StatusCode::OK
     );
     assert!(alg_not_discovered && key_alg_differs && symmetric_listed);
+    table.finish();
 }
 
 #[tokio::test]
 async fn the_discovered_issuer_must_equal_the_configured_one_exactly() {
+    let mut table = BadInputs::default();
     let key = Key::new(1, "k1");
     // Configured `http://127.0.0.1:port`, discovery says `http://127.0.0.1:port/`.
     let setup = Setup::start(vec!["ES256"], json!({ "keys": [key.jwk(None)] }), "/").await;
     let refused = row(
+        &mut table,
         "GET /bff/login, discovery issuer = configured + \"/\"",
         REFUSED,
         &setup.parameters().await,
     );
     assert!(refused);
+    table.finish();
     assert_eq!(
         setup.login(key.sign(&setup.claims())).await.0,
         StatusCode::BAD_REQUEST
     );
     // The failed discovery is retried: once the document is right, login works.
-    setup.op.served.lock().unwrap().issuer = setup.issuer.clone();
+    setup.op.served().issuer = setup.issuer.clone();
     assert_eq!(setup.login(key.sign(&setup.claims())).await.0, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn a_rotated_key_is_found_by_refetching_the_jwks_once() {
+    let mut table = BadInputs::default();
     let (old, new) = (Key::new(1, "old"), Key::new(2, "new"));
     let setup = Setup::start(vec!["ES256"], json!({ "keys": [old.jwk(Some("ES256"))] }), "").await;
     assert_eq!(setup.login(old.sign(&setup.claims())).await.0, StatusCode::OK);
@@ -523,14 +375,16 @@ async fn a_rotated_key_is_found_by_refetching_the_jwks_once() {
     assert_eq!(setup.login(old.sign(&setup.claims())).await.0, StatusCode::OK);
     assert_eq!(setup.jwks_fetches(), 1);
 
-    setup.op.served.lock().unwrap().jwks = json!({ "keys": [new.jwk(Some("ES256"))] });
+    setup.op.served().jwks = json!({ "keys": [new.jwk(Some("ES256"))] });
     let seen = setup.login(new.sign(&setup.claims())).await;
     let rotated = row(
+        &mut table,
         "POST /bff/login, ID token: kid of a rotated-in key",
         ACCEPTED,
         &seen,
     );
     assert!(rotated);
+    table.finish();
     assert_eq!(setup.jwks_fetches(), 2, "one refetch");
     assert_eq!(setup.login(new.sign(&setup.claims())).await.0, StatusCode::OK);
     assert_eq!(setup.jwks_fetches(), 2, "then cached");
@@ -538,27 +392,31 @@ async fn a_rotated_key_is_found_by_refetching_the_jwks_once() {
 
 #[tokio::test]
 async fn a_failed_discovery_is_refused_or_unavailable_and_retried() {
+    let mut table = BadInputs::default();
     let key = Key::new(1, "k1");
     let setup = Setup::start(vec!["ES256"], json!({ "keys": [key.jwk(None)] }), "").await;
     let set = |status: Option<u16>, without_algorithms: bool| {
-        let mut served = setup.op.served.lock().unwrap();
+        let mut served = setup.op.served();
         served.discovery_status = status;
         served.without_algorithms = without_algorithms;
     };
     set(Some(302), false);
     let redirected = row(
+        &mut table,
         "GET /bff/login, discovery answers 302 elsewhere",
         REFUSED,
         &setup.parameters().await,
     );
     set(Some(404), false);
     let missing = row(
+        &mut table,
         "GET /bff/login, discovery answers 404",
         REFUSED,
         &setup.parameters().await,
     );
     set(None, true);
     let no_algorithms = row(
+        &mut table,
         "GET /bff/login, discovery without id_token_signing_alg_values_supported",
         REFUSED,
         &setup.parameters().await,
@@ -582,10 +440,10 @@ async fn a_failed_discovery_is_refused_or_unavailable_and_retried() {
             "http://203.0.113.9/token",
         ),
     ] {
-        setup.op.served.lock().unwrap().endpoints = Some((authorization, token));
-        endpoints_refused &= row(request, REFUSED, &setup.parameters().await);
+        setup.op.served().endpoints = Some((authorization, token));
+        endpoints_refused &= row(&mut table, request, REFUSED, &setup.parameters().await);
     }
-    setup.op.served.lock().unwrap().endpoints = None;
+    setup.op.served().endpoints = None;
     // Down: 503 with Retry-After (not a bad input: the provider's outage), then retried.
     set(Some(503), false);
     let down = begin_login(&setup.bff).await;
@@ -594,4 +452,5 @@ async fn a_failed_discovery_is_refused_or_unavailable_and_retried() {
     set(None, false);
     assert_eq!(setup.login(key.sign(&setup.claims())).await.0, StatusCode::OK);
     assert!(redirected && missing && no_algorithms && endpoints_refused);
+    table.finish();
 }

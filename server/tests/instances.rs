@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::processes::{ServerProcess, deployment_vars, free_port, run_to_end};
+use support::processes::{ServerProcess, deployment_vars, run_to_end};
 use support::*;
 
 /// One case at a time.
@@ -54,7 +54,7 @@ impl Deployment {
             customize(config);
         })
         .await;
-        let vars = deployment_vars(&harness.coop.issuer, &database_url);
+        let vars = deployment_vars(&harness.coop.base, &database_url);
         let (a, b) = tokio::join!(
             ServerProcess::start("A", ports[0], &vars),
             ServerProcess::start("B", ports[1], &vars)
@@ -255,13 +255,13 @@ async fn logout_on_a_refuses_the_copy_on_b_within_a_second() {
         assert_ok(&eggs(&b, &copy).await);
         assert_eq!(b.session(Some(&copy)).await.0, StatusCode::OK);
         let refreshes = d.refreshes().await;
-        let logout = http()
-            .post(a.url("/bff/logout"))
-            .header("cookie", &cookie)
-            .header("x-csrf", "1")
-            .send()
-            .await
-            .unwrap();
+        let logout = fetch(
+            http()
+                .post(a.url("/bff/logout"))
+                .header("cookie", &cookie)
+                .header("x-csrf", "1"),
+        )
+        .await;
         assert_eq!(logout.status(), StatusCode::OK);
         let logged_out = Instant::now();
         let (mut api_refused, mut session_refused) = (None, None);

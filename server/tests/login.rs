@@ -14,9 +14,7 @@ use support::*;
 
 #[tokio::test]
 async fn login_seals_tokens_into_a_host_only_httponly_cookie_and_the_session_shows_no_token() {
-    let listener = listener().await;
-    let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
-    let bff = harness.bff(listener, NEW_KEY).await;
+    let (_harness, bff) = Harness::with_one_bff().await;
 
     let (unauthenticated, body) = bff.session(None).await;
     assert_eq!(unauthenticated, StatusCode::UNAUTHORIZED);
@@ -53,36 +51,19 @@ async fn login_seals_tokens_into_a_host_only_httponly_cookie_and_the_session_sho
     assert!(!text.contains("eyJ") && !text.contains("token\":\""), "{text}");
 
     // Server rendering knows the farmer: no flash of "logged out" on reload.
-    let page = http()
-        .get(bff.url("/"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(http().get(bff.url("/")).header("cookie", &cookie)).await;
     assert!(
         page.contains("Ada Henhouse") && page.contains("Log out"),
         "{page}"
     );
     assert!(!page.contains("eyJ"), "a JWT in the HTML");
-    let anonymous = http()
-        .get(bff.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let anonymous = text_of(http().get(bff.url("/"))).await;
     assert!(anonymous.contains("Log in") && !anonymous.contains("Ada Henhouse"));
 }
 
 #[tokio::test]
 async fn a_wrong_nonce_or_a_foreign_redirect_uri_fails_the_login_and_sets_no_cookie() {
-    let listener = listener().await;
-    let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
-    let bff = harness.bff(listener, NEW_KEY).await;
+    let (_harness, bff) = Harness::with_one_bff().await;
 
     // COOP sent a nonce other than the one the BFF chose for this transaction.
     let pending = bff.authorize_with_nonce("ada", Some("another-nonce")).await;
@@ -100,30 +81,28 @@ async fn a_wrong_nonce_or_a_foreign_redirect_uri_fails_the_login_and_sets_no_coo
     foreign.redirect_uri = "https://evil.example/callback".into();
     assert_eq!(bff.complete(&foreign).await.status(), StatusCode::BAD_REQUEST);
 
-    let bad_json = http()
-        .post(bff.url("/bff/login"))
-        .header("x-csrf", "1")
-        .header("content-type", "application/json")
-        .body("{")
-        .send()
-        .await
-        .unwrap();
+    let bad_json = fetch(
+        http()
+            .post(bff.url("/bff/login"))
+            .header("x-csrf", "1")
+            .header("content-type", "application/json")
+            .body("{"),
+    )
+    .await;
     assert_eq!(bad_json.status(), StatusCode::BAD_REQUEST);
     assert_eq!(bad_json.json::<Value>().await.unwrap()["error"], "bad_request");
 }
 
 #[tokio::test]
 async fn an_unavailable_provider_answers_503_with_retry_after() {
-    let listener = listener().await;
-    let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
-    let bff = harness.bff(listener, NEW_KEY).await;
+    let (harness, bff) = Harness::with_one_bff().await;
     let pending = bff.authorize("ada").await;
-    http()
-        .post(format!("{}/dev/faults", harness.coop.issuer))
-        .json(&json!({ "unavailable_seconds": 30 }))
-        .send()
-        .await
-        .unwrap();
+    fetch(
+        http()
+            .post(format!("{}/dev/faults", harness.coop.base))
+            .json(&json!({ "unavailable_seconds": 30 })),
+    )
+    .await;
     let response = bff.complete(&pending).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.headers().get("retry-after").is_some());
@@ -164,12 +143,7 @@ async fn tampered_truncated_and_foreign_key_cookies_are_no_session_and_keys_rota
         let (status, body) = old.session(Some(&bad)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{bad}");
         assert_eq!(body["error"], "unauthenticated");
-        let page = http()
-            .get(old.url("/"))
-            .header("cookie", &bad)
-            .send()
-            .await
-            .unwrap();
+        let page = fetch(http().get(old.url("/")).header("cookie", &bad)).await;
         assert_eq!(
             page.status(),
             StatusCode::OK,
@@ -180,45 +154,33 @@ async fn tampered_truncated_and_foreign_key_cookies_are_no_session_and_keys_rota
 
 #[tokio::test]
 async fn state_changing_endpoints_refuse_requests_without_the_csrf_header_or_from_another_origin() {
-    let listener = listener().await;
-    let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
-    let bff = harness.bff(listener, NEW_KEY).await;
+    let (_harness, bff) = Harness::with_one_bff().await;
     let (cookie, _) = bff.login("ada").await;
 
-    let no_header = http()
-        .post(bff.url("/bff/logout"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let no_header = fetch(http().post(bff.url("/bff/logout")).header("cookie", &cookie)).await;
     assert_eq!(no_header.status(), StatusCode::FORBIDDEN);
     assert_eq!(no_header.json::<Value>().await.unwrap()["error"], "csrf_rejected");
-    let cross_origin = http()
-        .post(bff.url("/bff/logout"))
-        .header("cookie", &cookie)
-        .header("x-csrf", "1")
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+    let cross_origin = fetch(
+        http()
+            .post(bff.url("/bff/logout"))
+            .header("cookie", &cookie)
+            .header("x-csrf", "1")
+            .header("origin", "https://evil.example"),
+    )
+    .await;
     assert_eq!(cross_origin.status(), StatusCode::FORBIDDEN);
-    let login_without_header = http()
-        .post(bff.url("/bff/login"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let login_without_header = fetch(http().post(bff.url("/bff/login")).json(&json!({}))).await;
     assert_eq!(login_without_header.status(), StatusCode::FORBIDDEN);
     // Still logged in: nothing above did anything.
     assert_eq!(bff.session(Some(&cookie)).await.0, StatusCode::OK);
     // No CORS for other origins.
-    let preflight = http()
-        .request(reqwest::Method::OPTIONS, bff.url("/bff/logout"))
-        .header("origin", "https://evil.example")
-        .header("access-control-request-method", "POST")
-        .send()
-        .await
-        .unwrap();
+    let preflight = fetch(
+        http()
+            .request(reqwest::Method::OPTIONS, bff.url("/bff/logout"))
+            .header("origin", "https://evil.example")
+            .header("access-control-request-method", "POST"),
+    )
+    .await;
     assert!(preflight.headers().get("access-control-allow-origin").is_none());
 }
 
@@ -234,14 +196,14 @@ async fn logout_revokes_the_refresh_token_clears_the_cookie_and_goes_through_end
         Value::Null
     );
 
-    let response = http()
-        .post(bff.url("/bff/logout"))
-        .header("cookie", &cookie)
-        .header("x-csrf", "1")
-        .header("origin", bff.base.clone())
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(
+        http()
+            .post(bff.url("/bff/logout"))
+            .header("cookie", &cookie)
+            .header("x-csrf", "1")
+            .header("origin", bff.base.clone()),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     let cleared = session_set_cookie(response.headers()).expect("the cookie is cleared");
     assert!(
@@ -271,12 +233,12 @@ async fn logout_revokes_the_refresh_token_clears_the_cookie_and_goes_through_end
     assert!(!body.to_string().contains("eyJ"), "{body}");
 
     // The navigation: a redirect to COOP's end-session endpoint with the login's ID token.
-    let continued = http()
-        .get(bff.url("/bff/logout/continue"))
-        .header("cookie", hint_cookie.split(';').next().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let continued = fetch(
+        http()
+            .get(bff.url("/bff/logout/continue"))
+            .header("cookie", hint_cookie.split(';').next().unwrap()),
+    )
+    .await;
     assert_eq!(continued.status(), StatusCode::SEE_OTHER);
     let redirect = url::Url::parse(continued.headers()["location"].to_str().unwrap()).unwrap();
     assert_eq!(redirect.path(), "/end-session");
@@ -329,9 +291,7 @@ async fn code_redemptions(harness: &Harness) -> u64 {
 /// what COOP issued for it is revoked.
 #[tokio::test]
 async fn a_code_taken_by_injected_script_is_not_redeemed_on_another_machine() {
-    let listener = listener().await;
-    let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
-    let bff = harness.bff(listener, NEW_KEY).await;
+    let (harness, bff) = Harness::with_one_bff().await;
 
     // In the farmer's browser: the script's login, up to the code.
     let stolen = bff.authorize("ada").await;
@@ -410,21 +370,19 @@ async fn wait_for_revoked_grants(harness: &Harness, username: &str, at_least: us
 
 #[tokio::test]
 async fn a_login_transaction_needs_an_s256_challenge_and_the_matching_verifier() {
-    let listener = listener().await;
-    let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
-    let bff = harness.bff(listener, NEW_KEY).await;
+    let (harness, bff) = Harness::with_one_bff().await;
     for query in [
         "",
         "?code_challenge_method=S256",
         "?code_challenge=abc&code_challenge_method=S256",
         "?code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=plain",
     ] {
-        let response = http()
-            .get(bff.url(&format!("/bff/login{query}")))
-            .header("x-csrf", "1")
-            .send()
-            .await
-            .unwrap();
+        let response = fetch(
+            http()
+                .get(bff.url(&format!("/bff/login{query}")))
+                .header("x-csrf", "1"),
+        )
+        .await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
         assert!(response.headers().get("set-cookie").is_none(), "{query}");
         assert_eq!(response.json::<Value>().await.unwrap()["error"], "bad_request");
@@ -495,9 +453,7 @@ async fn repeated_code_redemptions_from_one_address_are_rate_limited_before_the_
 /// grant revoked at COOP.
 #[tokio::test]
 async fn a_grant_with_more_scope_than_asked_is_refused_and_revoked() {
-    let listener = listener().await;
-    let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
-    let bff = harness.bff(listener, NEW_KEY).await;
+    let (harness, bff) = Harness::with_one_bff().await;
     harness.faults(json!({ "extra_scope": "offline_access" })).await;
     let pending = bff.authorize("ada").await;
     let response = bff.complete(&pending).await;
@@ -513,13 +469,13 @@ async fn a_grant_with_more_scope_than_asked_is_refused_and_revoked() {
 
 /// `POST /bff/logout` with `cookie`; returns the answer's JSON.
 async fn logout(bff: &Bff, cookie: &str) -> Value {
-    let response = http()
-        .post(bff.url("/bff/logout"))
-        .header("cookie", cookie)
-        .header("x-csrf", "1")
-        .send()
-        .await
-        .unwrap();
+    let response = fetch(
+        http()
+            .post(bff.url("/bff/logout"))
+            .header("cookie", cookie)
+            .header("x-csrf", "1"),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(session_set_cookie(response.headers()).is_some_and(|c| c.contains("Max-Age=0")));
     response.json().await.unwrap()
@@ -529,9 +485,7 @@ async fn logout(bff: &Bff, cookie: &str) -> Value {
 /// told that the revocation is pending; a background retry revokes the grant once COOP is back.
 #[tokio::test]
 async fn logout_during_an_outage_logs_out_says_so_and_revokes_in_the_background() {
-    let listener = listener().await;
-    let mut harness = Harness::start(&[listener.local_addr().unwrap().port()]).await;
-    let bff = harness.bff(listener, NEW_KEY).await;
+    let (harness, bff) = Harness::with_one_bff().await;
     let (cookie, _) = bff.login("ada").await;
     harness.faults(json!({ "unavailable_seconds": 3600 })).await;
     let answer = logout(&bff, &cookie).await;
@@ -573,17 +527,9 @@ async fn logout_without_a_refresh_token_revokes_the_access_token() {
 /// which is then used.
 #[tokio::test]
 async fn without_a_revocation_endpoint_logout_says_not_revoked_unless_one_is_configured() {
-    let (plain, configured) = (listener().await, listener().await);
-    let ports = [
-        plain.local_addr().unwrap().port(),
-        configured.local_addr().unwrap().port(),
-    ];
+    let ([plain, configured], ports) = listeners().await;
     let mut harness = Harness::start_with(&ports, |config| config.advertise_revocation = false).await;
-    let discovery = get_json(&format!(
-        "{}/.well-known/openid-configuration",
-        harness.coop.issuer
-    ))
-    .await;
+    let discovery = get_json(&format!("{}/.well-known/openid-configuration", harness.coop.base)).await;
     assert!(discovery.get("revocation_endpoint").is_none());
 
     let bff = harness.bff(plain, NEW_KEY).await;
@@ -595,7 +541,7 @@ async fn without_a_revocation_endpoint_logout_says_not_revoked_unless_one_is_con
         "nothing was revoked, and none said so"
     );
 
-    let revoke = format!("{}/revoke", harness.coop.issuer);
+    let revoke = format!("{}/revoke", harness.coop.base);
     let bff = harness
         .bff_with(
             configured,

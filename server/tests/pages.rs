@@ -2,6 +2,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use coop::testkit::BadInputs;
 use http_body_util::BodyExt;
 use leptos::prelude::LeptosOptions;
 use server::cookies::KeyRing;
@@ -181,7 +182,7 @@ async fn bad_requests_are_answered_with_the_browser_defences() {
         ("GET", "/api/eggs", 403, NOT_A_PAGE),
         ("DELETE", "/healthz", 405, NOT_A_PAGE),
     ];
-    let mut failures = Vec::new();
+    let mut table = BadInputs::default();
     for (method, path, expected_status, expected_policy) in rows {
         let request = Request::builder()
             .method(method)
@@ -219,13 +220,10 @@ async fn bad_requests_are_answered_with_the_browser_defences() {
             },
             if reflected { ", SCRIPT REFLECTED" } else { "" }
         );
-        println!("ROW|csp|{method} {path}|{expected}|{seen}");
         assert!(status.as_u16() < 500, "{method} {path}: {status} {body}");
-        if seen != expected {
-            failures.push(format!("{method} {path}: expected {expected}, saw {seen}"));
-        }
+        table.row("csp", &format!("{method} {path}"), &expected, &seen, status);
     }
-    assert!(failures.is_empty(), "{failures:#?}");
+    table.finish();
 }
 
 #[tokio::test]

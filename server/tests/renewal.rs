@@ -529,33 +529,23 @@ async fn refuses_path_escapes_missing_csrf_and_anonymous_calls() {
     ] {
         assert_eq!(raw_get(&bff.base, target, cookie).await, 400, "{target}");
     }
-    let no_csrf = http()
-        .get(bff.url("/api/eggs"))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
+    let no_csrf = fetch(http().get(bff.url("/api/eggs")).header("cookie", cookie)).await;
     assert_eq!(no_csrf.status(), StatusCode::FORBIDDEN);
-    let cross_origin = http()
-        .post(bff.url("/api/eggs"))
-        .header("cookie", cookie)
-        .header("x-csrf", "1")
-        .header("origin", "https://evil.example")
-        .json(&json!({ "count": 1 }))
-        .send()
-        .await
-        .unwrap();
+    let cross_origin = fetch(
+        http()
+            .post(bff.url("/api/eggs"))
+            .header("cookie", cookie)
+            .header("x-csrf", "1")
+            .header("origin", "https://evil.example")
+            .json(&json!({ "count": 1 })),
+    )
+    .await;
     assert_eq!(
         cross_origin.status(),
         StatusCode::FORBIDDEN,
         "the proxy checks Origin like /bff does"
     );
-    let anonymous = http()
-        .get(bff.url("/api/eggs"))
-        .header("x-csrf", "1")
-        .send()
-        .await
-        .unwrap();
+    let anonymous = fetch(http().get(bff.url("/api/eggs")).header("x-csrf", "1")).await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         anonymous.json::<serde_json::Value>().await.unwrap()["error"],
@@ -638,11 +628,7 @@ async fn loss_4_an_oversized_session_is_refused_and_revoked_never_sent() {
 /// (and grant) survive it.
 #[tokio::test]
 async fn a_refused_client_is_a_500_that_keeps_the_session() {
-    let (good_listener, bad_listener) = (listener().await, listener().await);
-    let ports = [
-        good_listener.local_addr().unwrap().port(),
-        bad_listener.local_addr().unwrap().port(),
-    ];
+    let ([good_listener, bad_listener], ports) = listeners().await;
     let mut harness = Harness::with_mode(&ports, RefreshTokenMode::Rotate, Duration::from_secs(60)).await;
     let good = harness.bff(good_listener, NEW_KEY).await;
     let misconfigured = harness
@@ -711,12 +697,7 @@ async fn a_session_ends_with_its_refresh_token_and_every_view_agrees() {
     let answer = bff.api(Method::GET, "/api/eggs", &cookie, None).await;
     assert_eq!(answer.body["error"], "reauthentication_required");
     assert!(session_set_cookie(&answer.headers).is_some_and(|c| c.contains("Max-Age=0")));
-    let page = http()
-        .get(bff.url("/"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let page = fetch(http().get(bff.url("/")).header("cookie", &cookie)).await;
     assert!(session_set_cookie(page.headers()).is_some_and(|c| c.contains("Max-Age=0")));
     let page = page.text().await.unwrap();
     assert!(page.contains("Log in") && !page.contains("Log out"), "{page}");
@@ -786,23 +767,18 @@ async fn a_logout_during_a_refresh_is_not_undone_by_its_answer() {
     farm.harness.advance(Duration::from_secs(61));
     farm.harness.faults(json!({ "answer_delay_ms": 1500 })).await;
     let (url, cookie) = (farm.bff.url("/api/eggs"), farm.cookie.clone());
-    let in_flight = tokio::spawn(async move {
-        http()
-            .get(url)
-            .header("cookie", cookie)
-            .header("x-csrf", "1")
-            .send()
-            .await
-            .unwrap()
-    });
+    let in_flight =
+        tokio::spawn(
+            async move { fetch(http().get(url).header("cookie", cookie).header("x-csrf", "1")).await },
+        );
     until_refreshes(&farm.harness, 1).await;
-    let out = http()
-        .post(farm.bff.url("/bff/logout"))
-        .header("cookie", &farm.cookie)
-        .header("x-csrf", "1")
-        .send()
-        .await
-        .unwrap();
+    let out = fetch(
+        http()
+            .post(farm.bff.url("/bff/logout"))
+            .header("cookie", &farm.cookie)
+            .header("x-csrf", "1"),
+    )
+    .await;
     assert_eq!(out.status(), StatusCode::OK);
     let answer = in_flight.await.unwrap();
     assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);

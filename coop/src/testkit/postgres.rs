@@ -7,16 +7,20 @@
 //! never dropped, so a watchdog process stops it when the test process ends, however it ends
 //! (`pg_ctl stop -m immediate` on that data directory, by its postmaster.pid), and removes the
 //! directory. No PostgreSQL, no silent skip: the test fails and says what to install.
+//! Databases are made with PostgreSQL's own `createdb`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use super::process::free_port;
+
 /// Where Debian's PostgreSQL 15 puts its programs; `TOPCLUCK_TEST_PG_BIN` overrides.
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
 pub struct Cluster {
+    bin: PathBuf,
     root: PathBuf,
     port: u16,
 }
@@ -32,10 +36,10 @@ impl Cluster {
 
     fn start() -> Cluster {
         let bin = PathBuf::from(std::env::var("TOPCLUCK_TEST_PG_BIN").unwrap_or_else(|_| PG_BIN.into()));
-        for program in ["initdb", "pg_ctl"] {
+        for program in ["initdb", "pg_ctl", "createdb"] {
             assert!(
                 bin.join(program).is_file(),
-                "PostgreSQL's {program} is not in {}: the vault's PostgreSQL tests need PostgreSQL 15 \
+                "PostgreSQL's {program} is not in {}: the PostgreSQL tests need PostgreSQL 15 \
                  (Debian: apt-get install postgresql-15; or set TOPCLUCK_TEST_PG_BIN to its bin directory)",
                 bin.display()
             );
@@ -75,7 +79,7 @@ impl Cluster {
             .arg(root.join("postgres.log"))
             .arg("-o")
             .arg(options));
-        Cluster { root, port }
+        Cluster { bin, root, port }
     }
 
     /// A URL of the cluster's database `name`.
@@ -85,25 +89,28 @@ impl Cluster {
 
     /// A new, empty database; its URL.
     pub async fn database(&self) -> String {
-        use sqlx::Connection;
         let name = format!(
             "test_{}_{}",
             std::process::id(),
             DATABASES.fetch_add(1, Ordering::Relaxed)
         );
-        let mut admin = sqlx::PgConnection::connect(&self.url("postgres"))
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot reach the test cluster (log: {}): {e}",
-                    self.log().display()
-                )
-            });
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
+        let mut createdb = Command::new(self.bin.join("createdb"));
+        createdb
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-p"])
+            .arg(self.port.to_string())
+            .arg(&name);
+        let log = self.log();
+        tokio::task::spawn_blocking(move || {
+            let output = run_bounded(&createdb);
+            assert!(
+                output.status.success(),
+                "cannot create a database in the test cluster (log: {}): {}",
+                log.display(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        })
+        .await
+        .unwrap();
         self.url(&name)
     }
 
@@ -147,14 +154,6 @@ fn watchdog(bin: &Path, root: &Path, as_root: bool) {
         .stderr(Stdio::null())
         .spawn()
         .expect("sh");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn run(command: &mut Command) {

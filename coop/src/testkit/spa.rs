@@ -1,0 +1,291 @@
+//! What TopCluck's SPA and its browser do against a BFF, over HTTP only: start a login
+//! (`GET /bff/login`), walk COOP's forms ([`sign_in`]), finish it (`POST /bff/login`), turn
+//! daily counting on, log out, read the session and call `/api`. The server's tests wrap a
+//! [`Spa`] around each BFF they start; the proxy benchmark uses one on a release build.
+
+use std::collections::BTreeMap;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::browser::{browser, pkce, sign_in};
+use super::http::http;
+
+/// The BFF's session cookie's name, and its login-transaction cookie's.
+const SESSION_COOKIE: &str = "__Host-topcluck=";
+const LOGIN_COOKIE: &str = "__Host-topcluck-login=";
+
+/// A BFF at `base`, driven as the SPA drives it.
+#[derive(Clone, Debug)]
+pub struct Spa {
+    /// `http://127.0.0.1:port`.
+    pub base: String,
+}
+
+/// What the SPA keeps in sessionStorage while the farmer is at COOP, and the login-transaction
+/// cookie its browser holds.
+pub struct Pending {
+    pub verifier: String,
+    pub state: String,
+    /// The nonce the BFF chose for this transaction (the one COOP was sent, unless a test
+    /// sent another).
+    pub nonce: String,
+    pub code: String,
+    pub redirect_uri: String,
+    /// `name=value` of the `__Host-topcluck-login` cookie `GET /bff/login` set.
+    pub login_cookie: String,
+}
+
+impl Pending {
+    /// The body of `POST /bff/login` that finishes this login.
+    pub fn exchange(&self) -> Value {
+        json!({
+            "code": self.code,
+            "code_verifier": self.verifier,
+            "state": self.state,
+            "redirect_uri": self.redirect_uri,
+        })
+    }
+}
+
+/// An answer from the BFF.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The new session cookie (`name=value`) it sets, if any.
+    pub fn cookie(&self) -> Option<String> {
+        session_set_cookie(&self.headers).map(|line| first_pair(&line))
+    }
+}
+
+/// The `Set-Cookie` line of the BFF's session cookie, if these headers set it.
+pub fn session_set_cookie(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    set_cookie(headers, SESSION_COOKIE)
+}
+
+fn set_cookie(headers: &reqwest::header::HeaderMap, prefix: &str) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with(prefix))
+}
+
+/// `name=value` of a `Set-Cookie` line.
+fn first_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+/// A farmer at the provider's authorize endpoint (`parameters` as `GET /bff/login` gave them,
+/// with this PKCE `challenge` and `nonce`), through COOP's login form and, when asked, its
+/// consent page (allowed), in a fresh browser: returns the code.
+pub async fn coop_login(parameters: &Value, challenge: &str, nonce: &str, farmer: &str) -> String {
+    let text = |name: &str| parameters[name].as_str().unwrap().to_owned();
+    let mut url = url::Url::parse(&text("authorization_endpoint")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &text("client_id"))
+        .append_pair("redirect_uri", &text("redirect_uri"))
+        .append_pair("scope", &text("scope"))
+        .append_pair("state", &text("state"))
+        .append_pair("nonce", nonce)
+        .append_pair("code_challenge", challenge)
+        .append_pair("code_challenge_method", "S256");
+    if let Some(prompt) = parameters["prompt"].as_str() {
+        url.query_pairs_mut().append_pair("prompt", prompt);
+    }
+    let location = sign_in(&browser(), url.as_str(), farmer, true).await;
+    let query: BTreeMap<String, String> = url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(query["state"], text("state"));
+    query["code"].clone()
+}
+
+impl Spa {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `GET path` (`/bff/login` or `/bff/counting/start`) for `challenge` with these cookies:
+    /// what the SPA needs to send the farmer to the provider, and the `name=value` of the
+    /// login-transaction cookie it opened.
+    async fn open_transaction(&self, path: &str, challenge: &str, cookie: Option<&str>) -> (Value, String) {
+        let mut request = http()
+            .get(self.url(path))
+            .header("x-csrf", "1")
+            .query(&[("code_challenge", challenge), ("code_challenge_method", "S256")]);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}: no transaction");
+        let cookie = set_cookie(response.headers(), LOGIN_COOKIE).expect("a login-transaction cookie");
+        (response.json().await.unwrap(), first_pair(&cookie))
+    }
+
+    /// `GET /bff/login` for `challenge`: what the SPA needs to send the farmer to the provider,
+    /// and the `name=value` of the login-transaction cookie it opened.
+    pub async fn begin_login(&self, challenge: &str) -> (Value, String) {
+        self.open_transaction("/bff/login", challenge, None).await
+    }
+
+    /// What the SPA needs to send the farmer to the provider (and a transaction nobody uses).
+    pub async fn login_parameters(&self) -> Value {
+        self.begin_login(&pkce().1).await.0
+    }
+
+    /// Does what the SPA does up to `/callback`: a transaction at the BFF for its PKCE
+    /// challenge, then COOP's login form (as a browser would); returns the code with what the
+    /// SPA and its browser kept.
+    pub async fn authorize(&self, farmer: &str) -> Pending {
+        self.authorize_with_nonce(farmer, None).await
+    }
+
+    /// [`Spa::authorize`], sending COOP `nonce` instead of the transaction's when given.
+    pub async fn authorize_with_nonce(&self, farmer: &str, nonce: Option<&str>) -> Pending {
+        let (verifier, challenge) = pkce();
+        let (parameters, login_cookie) = self.begin_login(&challenge).await;
+        let text = |name: &str| parameters[name].as_str().unwrap().to_owned();
+        let state = text("state");
+        let nonce = nonce.map_or_else(|| text("nonce"), str::to_owned);
+        let code = coop_login(&parameters, &challenge, &nonce, farmer).await;
+        Pending {
+            verifier,
+            state,
+            nonce,
+            code,
+            redirect_uri: text("redirect_uri"),
+            login_cookie,
+        }
+    }
+
+    /// `POST /bff/login` as the SPA sends it from the browser that started the login.
+    pub async fn complete(&self, pending: &Pending) -> reqwest::Response {
+        self.complete_with_cookie(pending, Some(&pending.login_cookie))
+            .await
+    }
+
+    /// `POST /bff/login` with `cookie` (another browser's, or none) instead of the login's.
+    pub async fn complete_with_cookie(&self, pending: &Pending, cookie: Option<&str>) -> reqwest::Response {
+        self.post_login(&pending.exchange(), cookie).await
+    }
+
+    /// `POST /bff/login` with this body and these cookies.
+    pub async fn post_login(&self, exchange: &Value, cookie: Option<&str>) -> reqwest::Response {
+        let mut request = http()
+            .post(self.url("/bff/login"))
+            .header("x-csrf", "1")
+            .json(exchange);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Turns daily counting on for the farmer of `session_cookie`, as the SPA does: a counting
+    /// transaction, COOP's login form and consent page (allow), `POST /bff/login`.
+    pub async fn enrol(&self, session_cookie: &str, farmer: &str) -> reqwest::Response {
+        let (verifier, challenge) = pkce();
+        let (parameters, login_cookie) = self
+            .open_transaction("/bff/counting/start", &challenge, Some(session_cookie))
+            .await;
+        assert_eq!(parameters["prompt"], "consent");
+        let nonce = parameters["nonce"].as_str().unwrap().to_owned();
+        let code = coop_login(&parameters, &challenge, &nonce, farmer).await;
+        let exchange = json!({
+            "code": code,
+            "code_verifier": verifier,
+            "state": parameters["state"],
+            "redirect_uri": parameters["redirect_uri"],
+        });
+        self.post_login(&exchange, Some(&format!("{session_cookie}; {login_cookie}")))
+            .await
+    }
+
+    /// Logs `farmer` in; returns the `name=value` of the session cookie and its Set-Cookie line.
+    pub async fn login(&self, farmer: &str) -> (String, String) {
+        self.login_in(None, farmer).await
+    }
+
+    /// [`Spa::login`] in the browser that holds the session cookie `session` (a second tab's
+    /// login finishing over the first's session); the new session cookie's `name=value`.
+    pub async fn login_over(&self, session: &str, farmer: &str) -> String {
+        self.login_in(Some(session), farmer).await.0
+    }
+
+    async fn login_in(&self, session: Option<&str>, farmer: &str) -> (String, String) {
+        let pending = self.authorize(farmer).await;
+        let cookies = match session {
+            Some(session) => format!("{session}; {}", pending.login_cookie),
+            None => pending.login_cookie.clone(),
+        };
+        let response = self.complete_with_cookie(&pending, Some(&cookies)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let set_cookie = session_set_cookie(response.headers()).expect("a session cookie");
+        let body = response.text().await.unwrap();
+        assert!(
+            !body.contains("eyJ"),
+            "a JWT leaked into the login answer: {body}"
+        );
+        (first_pair(&set_cookie), set_cookie)
+    }
+
+    /// `POST /bff/logout` as the SPA sends it, with the session cookie `cookie`.
+    pub async fn logout(&self, cookie: &str) -> reqwest::Response {
+        http()
+            .post(self.url("/bff/logout"))
+            .header("cookie", cookie)
+            .header("x-csrf", "1")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /bff/session` with this cookie, if any: the status and the body.
+    pub async fn session(&self, cookie: Option<&str>) -> (StatusCode, Value) {
+        let mut request = http().get(self.url("/bff/session"));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
+    /// An `/api` call as the SPA makes it (cookie and `X-CSRF: 1`).
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        cookie: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = http()
+            .request(method, self.url(path))
+            .header("cookie", cookie)
+            .header("x-csrf", "1");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body = response.json().await.unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+}
