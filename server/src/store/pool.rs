@@ -231,11 +231,33 @@ async fn sqlite(options: SqliteConnectOptions) -> Result<SqlitePool, VaultError>
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(WAIT)
         .foreign_keys(true);
-    Ok(SqlitePoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(WAIT)
-        .connect_with(options)
-        .await?)
+    // A new file is switched to WAL (and a pool's first connection set up) under SQLite's
+    // exclusive lock, and a second opener meeting that lock gets SQLITE_BUSY at once, without
+    // its busy handler: instances starting together on one new file would fail. So an opener
+    // that meets it tries again, until WAIT.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let opened = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(WAIT)
+            .connect_with(options.clone())
+            .await;
+        match opened {
+            Err(error) if is_busy(&error) && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            opened => return Ok(opened?),
+        }
+    }
+}
+
+/// SQLITE_BUSY, in any of its extended forms (the primary code is the low byte).
+fn is_busy(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|error| error.code())
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == 5)
 }
 
 /// Creates the SQLite file readable by its owner only (its -wal and -shm files get the same
@@ -261,6 +283,19 @@ fn create_private(path: &Path) -> Result<(), VaultError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Instances (or the server and `count-eggs`) starting at once on a new SQLite file: every
+    /// open succeeds, whichever of them switches the file to WAL and runs the migrations.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn simultaneous_opens_of_a_new_file_all_succeed() {
+        for _ in 0..40 {
+            let dir = tempfile::tempdir().unwrap();
+            let opens = (0..4).map(|_| Pool::open(None, dir.path(), true));
+            for open in futures_util::future::join_all(opens).await {
+                open.unwrap();
+            }
+        }
+    }
 
     /// A committed rotation must survive a power loss: SQLite syncs every commit (FULL = 2).
     #[tokio::test]
