@@ -11,6 +11,10 @@ DEBIAN_TOOLCHAIN=topcluck-debian
 # (`ssr`, the production build) plus the embedded development provider, which runs when no
 # TOPCLUCK_ISSUER is set. `cargo leptos build/watch/end-to-end $DEV_BIN_FEATURES`.
 DEV_BIN_FEATURES=(--bin-features ssr,embedded-coop)
+# The same for plain cargo (clippy, tests): the server's default `ssr` plus the embedded provider,
+# so `cargo test` and `cargo leptos build $DEV_BIN_FEATURES` build the server with one feature set
+# and share target/debug. `cargo clippy/test --workspace $DEV_FEATURES`.
+DEV_FEATURES=(--features server/embedded-coop)
 
 step() { printf '\n==> %s\n' "$*"; }
 ok() { printf '    ok: %s\n' "$*"; }

@@ -20,23 +20,63 @@ else
   RUSTUP_TOOLCHAIN=stable cargo fmt --all -- --check
 fi
 
-step "clippy: server build (ssr), all targets"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+step "clippy: server build (ssr + the embedded development provider), all targets"
+cargo clippy --workspace --all-targets --locked "${DEV_FEATURES[@]}" -- -D warnings
 
 step "clippy: production server build (ssr only: no embedded provider)"
 cargo clippy -p server --no-default-features --features ssr --locked -- -D warnings
 # ... and COOP's provider is not linked into it (its SQLite and JWT crates are not in the graph).
+# `cargo tree -i` prints nothing (and exits 0) for a crate outside the graph, so a cargo tree
+# that fails must not pass for that: its status is checked, and the same question about the
+# development build must find the crate (else the check could not see it).
+tree_errors=$(mktemp)
+linking() { # <crate> <cargo tree feature arguments...>: what links it, or die when cargo tree fails
+  local crate=$1 tree
+  shift
+  if ! tree=$(cargo tree -p server "$@" -e normal,build --locked -i "$crate" 2>"$tree_errors"); then
+    cat "$tree_errors" >&2
+    die "cargo tree failed while checking which server build links $crate" "read its output above"
+  fi
+  printf '%s' "$tree"
+}
 for crate in rusqlite jsonwebtoken; do
-  if cargo tree -p server --no-default-features --features ssr -e normal,build --locked -i "$crate" 2>/dev/null | grep -q .; then
+  development=$(linking "$crate" --features embedded-coop)
+  [ -n "$development" ] \
+    || die "cargo tree does not find $crate in the development build: the production check below cannot see it" "update the crate names in scripts/test.sh"
+  production=$(linking "$crate" --no-default-features --features ssr)
+  if [ -n "$production" ]; then
+    printf '%s\n' "$production" >&2
     die "the production server build links $crate (COOP's provider)" "keep coop's dependency default-features = false in server/Cargo.toml"
   fi
 done
+rm -f "$tree_errors"
+
+step "production server binary: refuses to start without TOPCLUCK_ISSUER, creates nothing"
+# Built into target/debug like the others (deps/ keeps each feature set's build; only the
+# target/debug/server link is this one until the next step's cargo test puts the development
+# binary back there — so this step stays before the Rust tests and the site build).
+cargo build -p server --bin server --no-default-features --features ssr --locked
+production_check=$(mktemp -d)
+set +e
+refusal=$(cd "$production_check" && env -i PATH="$PATH" RUST_LOG=warn LEPTOS_OUTPUT_NAME=topcluck \
+  LEPTOS_SITE_ADDR=127.0.0.1:0 TOPCLUCK_DATA_DIR="$production_check/data" \
+  timeout 30 "$TOPCLUCK_ROOT/target/debug/server" 2>&1)
+status=$?
+set -e
+created=$(ls -A "$production_check")
+rm -rf "$production_check"
+[ "$status" -ne 0 ] && [ "$status" -ne 124 ] \
+  || die "the production server binary started without TOPCLUCK_ISSUER (exit status $status)" "read server/src/settings/provider.rs"
+grep -q "TopCluck cannot start: configuration: TOPCLUCK_ISSUER: not set, and this build has no embedded provider" <<<"$refusal" \
+  || die "the production server binary refused without naming TOPCLUCK_ISSUER: $refusal" "read server/src/settings/provider.rs"
+[ -z "$created" ] || die "the refused production server created $created" "nothing may be written before the configuration is right"
+ok "exit status $status: $(grep 'TopCluck cannot start' <<<"$refusal")"
 
 step "clippy: browser build (hydrate, $WASM_TARGET)"
 cargo clippy -p app --lib --features hydrate --target $WASM_TARGET --locked -- -D warnings
 
 step "Rust tests"
-cargo test --workspace --locked
+cargo test --workspace --locked "${DEV_FEATURES[@]}"
 
 step "build the site (server + WASM) for the end-to-end tests"
 # Built here first because `cargo leptos end-to-end` exits 0 when its own build fails.

@@ -57,6 +57,7 @@ async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
     // The embedded COOP fills in the API and the counting client.
     #[cfg_attr(not(feature = "embedded-coop"), expect(unused_mut))]
     let mut settings = Settings::from_env(&site, options.env == Env::PROD)?;
+    // Checked with the other settings (the schema calls this same parser): cannot fail here.
     let cookie_keys = KeyRing::new(&settings.cookie_keys)?;
 
     // The embedded COOP, kept alive for the life of the process when it runs.

@@ -18,7 +18,10 @@
 pub mod budget;
 pub mod sealing;
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
+use axum::http::header::COOKIE;
 use axum::http::request::Parts;
 use tower_cookies::Cookies;
 use tower_cookies::cookie::{Cookie, CookieBuilder, SameSite};
@@ -70,22 +73,43 @@ pub fn session_layer(keys: KeyRing) -> CookieSessionManagerLayer<KeyRing> {
 /// the session ([`LOGIN`], [`LOGOUT_HINT`]). What is written here reaches the response whatever
 /// its status. An extractor: needs [`session_layer`] (the jar) and the key ring as an
 /// `Extension`.
+///
+/// Reading looks at **every** copy of a name the request carries: the jar keeps only the last
+/// (a second `__Host-topcluck-login=junk`, which a page of a sibling domain can plant, would
+/// hide the real one), so the request's `Cookie` headers are kept too.
 #[derive(Clone)]
 pub struct SealedCookies {
     cookies: Cookies,
     keys: KeyRing,
+    /// The request's `Cookie` header values, as sent.
+    request: Arc<[String]>,
 }
 
 impl SealedCookies {
+    /// Over a jar alone: reads find what the jar holds.
     pub fn new(cookies: Cookies, keys: KeyRing) -> Self {
-        Self { cookies, keys }
+        Self::with_request(cookies, keys, Vec::new())
     }
 
-    /// The opened value of the cookie `name`, if the request has one that a key of the ring
-    /// opens.
+    /// Over a request's jar and its `Cookie` header values.
+    pub fn with_request(cookies: Cookies, keys: KeyRing, cookie_headers: Vec<String>) -> Self {
+        Self {
+            cookies,
+            keys,
+            request: cookie_headers.into(),
+        }
+    }
+
+    /// The opened value of the cookie `name`: the first copy in the request that a key of the
+    /// ring opens (copies that do not open are skipped), else the jar's.
     pub fn read(&self, name: &str) -> Option<String> {
-        self.keys
-            .get(&self.cookies, name)
+        self.request
+            .iter()
+            .flat_map(|header| Cookie::split_parse(header.as_str()))
+            .filter_map(Result::ok)
+            .filter(|cookie| cookie.name() == name)
+            .find_map(|cookie| self.keys.open(&cookie))
+            .or_else(|| self.keys.get(&self.cookies, name))
             .map(|cookie| cookie.value().to_owned())
     }
 
@@ -127,6 +151,16 @@ impl<S: Send + Sync> FromRequestParts<S> for SealedCookies {
             .get::<KeyRing>()
             .cloned()
             .ok_or(BffError::MissingLayer("the cookie key ring"))?;
-        Ok(Self::new(cookies, keys))
+        let cookie_headers = parts
+            .headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .map(str::to_owned)
+            .collect();
+        Ok(Self::with_request(cookies, keys, cookie_headers))
     }
 }
+
+#[cfg(test)]
+mod tests;

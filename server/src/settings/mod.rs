@@ -186,4 +186,6 @@ impl Settings {
 #[cfg(test)]
 mod listed;
 #[cfg(test)]
+mod shown;
+#[cfg(test)]
 mod tests;

@@ -60,8 +60,8 @@ pub(super) fn read(vars: &Vars<'_>, site: &Url, production: bool, problems: &mut
         None if !EMBEDDED_PROVIDER => problems.add(
             "TOPCLUCK_ISSUER",
             "not set, and this build has no embedded provider (the server's `embedded-coop` \
-             feature: scripts/run.sh and `cargo run -p server` have it, a production build does \
-             not): set it to your OpenID provider's issuer",
+             feature: scripts/run.sh and `cargo run -p server --features embedded-coop` have it, \
+             a production build does not): set it to your OpenID provider's issuer",
         ),
         None => {}
     }

@@ -9,6 +9,7 @@ use url::Url;
 
 use super::Secret;
 use super::values::{Vars, origin_of};
+use crate::cookies::KeyRing;
 
 pub(super) const VARIABLES: &[&str] = &[
     "TOPCLUCK_COOKIE_KEYS",
@@ -17,7 +18,8 @@ pub(super) const VARIABLES: &[&str] = &[
     "TOPCLUCK_PUBLIC_ORIGIN",
 ];
 
-/// This section's settings (see [`super::Settings`]). `cookie_keys` is `None` in development
+/// This section's settings (see [`super::Settings`]). `cookie_keys` are checked by the cookie
+/// key ring itself, with the other problems. `cookie_keys` is `None` in development
 /// without the variable: one key is generated into the data directory ([`development_key`]),
 /// once the rest of the configuration is known to be right.
 pub(super) struct Session {
@@ -30,12 +32,15 @@ pub(super) struct Session {
 
 pub(super) fn read(vars: &Vars<'_>, production: bool, problems: &mut Problems) -> Session {
     let cookie_keys = match vars.get("TOPCLUCK_COOKIE_KEYS") {
-        Some(v) => Some(
-            v.split([',', ' '])
+        Some(v) => {
+            let keys: Vec<Secret> = v
+                .split([',', ' '])
                 .filter(|k| !k.is_empty())
                 .map(Secret::new)
-                .collect(),
-        ),
+                .collect();
+            problems.check(check_cookie_keys(&keys));
+            Some(keys)
+        }
         None if production => {
             problems.add(
                 "TOPCLUCK_COOKIE_KEYS",
@@ -70,6 +75,26 @@ pub(super) fn read(vars: &Vars<'_>, production: bool, problems: &mut Problems) -
         refresh_skew: Duration::from_secs(refresh_skew.unwrap_or_default()),
         public_origin,
     }
+}
+
+/// The keys as the cookie key ring ([`KeyRing::new`], the one parser) takes them; a problem
+/// names the entry by its position, never by its text.
+fn check_cookie_keys(keys: &[Secret]) -> Result<(), Problem> {
+    if keys.is_empty() {
+        return Err(Problem::new(
+            "TOPCLUCK_COOKIE_KEYS",
+            "no key: one or more base64 keys of 32+ bytes, the first seals",
+        ));
+    }
+    KeyRing::new(keys).map(drop).map_err(|e| {
+        Problem::new(
+            "TOPCLUCK_COOKIE_KEYS",
+            format!(
+                "entry {} of the list is not base64 of at least 32 bytes",
+                e.position
+            ),
+        )
+    })
 }
 
 /// The origin browsers show: the configured one, or the redirect URI's.

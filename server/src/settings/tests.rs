@@ -2,18 +2,22 @@
 
 use super::*;
 
-fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+pub(super) fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
 
-fn site() -> Url {
+pub(super) fn site() -> Url {
     Url::parse("http://127.0.0.1:3000").unwrap()
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "embedded-coop"),
+    ignore = "needs the embedded-coop feature: development without TOPCLUCK_ISSUER runs the embedded provider"
+)]
 fn defaults_development_and_names_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings::from_vars(&vars(&[]), &site(), false, dir.path()).unwrap();
@@ -75,6 +79,10 @@ fn defaults_development_and_names_what_is_wrong() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "embedded-coop"),
+    ignore = "needs the embedded-coop feature: development without TOPCLUCK_ISSUER runs the embedded provider"
+)]
 fn the_public_origin_defaults_to_the_redirect_uris_and_is_written_as_browsers_do() {
     let dir = tempfile::tempdir().unwrap();
     let default = Settings::from_vars(&vars(&[]), &site(), false, dir.path()).unwrap();
@@ -122,7 +130,11 @@ fn debug_output_redacts_secrets() {
         &vars(&[
             ("TOPCLUCK_ISSUER", "https://id.example"),
             ("TOPCLUCK_CLIENT_SECRET", "very-secret-value"),
-            ("TOPCLUCK_COOKIE_KEYS", "very-secret-key"),
+            // A key (44 characters of base64: 33 bytes) the output must not show.
+            (
+                "TOPCLUCK_COOKIE_KEYS",
+                "very-secret-key-very-secret-key-very-secret-",
+            ),
         ]),
         &site(),
         true,
@@ -133,18 +145,18 @@ fn debug_output_redacts_secrets() {
     assert!(!debug.contains("very-secret"), "{debug}");
 }
 
-const KEY: (&str, &str) = (
+pub(super) const KEY: (&str, &str) = (
     "TOPCLUCK_COOKIE_KEYS",
     "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0",
 );
-const SECRET: (&str, &str) = ("TOPCLUCK_CLIENT_SECRET", "s");
+pub(super) const SECRET: (&str, &str) = ("TOPCLUCK_CLIENT_SECRET", "s");
 
-fn refused(pairs: &[(&str, &str)], production: bool) -> ConfigError {
+pub(super) fn refused(pairs: &[(&str, &str)], production: bool) -> ConfigError {
     let dir = tempfile::tempdir().unwrap();
     Settings::from_vars(&vars(pairs), &site(), production, dir.path()).unwrap_err()
 }
 
-fn accepted(pairs: &[(&str, &str)], production: bool) -> Settings {
+pub(super) fn accepted(pairs: &[(&str, &str)], production: bool) -> Settings {
     let dir = tempfile::tempdir().unwrap();
     Settings::from_vars(&vars(pairs), &site(), production, dir.path()).unwrap()
 }
@@ -190,6 +202,10 @@ fn daily_counting_needs_a_client_of_its_own_given_whole() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "embedded-coop"),
+    ignore = "needs the embedded-coop feature: development without TOPCLUCK_ISSUER runs the embedded provider"
+)]
 fn the_data_directory_is_one_setting() {
     let default = tempfile::tempdir().unwrap();
     let configured = tempfile::tempdir().unwrap();
@@ -210,6 +226,10 @@ fn the_data_directory_is_one_setting() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "embedded-coop"),
+    ignore = "needs the embedded-coop feature: development without TOPCLUCK_ISSUER runs the embedded provider"
+)]
 fn production_without_an_issuer_is_refused() {
     let error = refused(&[KEY], true);
     assert_eq!(error.problems[0].name, "TOPCLUCK_ISSUER");
@@ -304,6 +324,10 @@ fn three_mistakes_are_named_in_one_message() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "embedded-coop"),
+    ignore = "needs the embedded-coop feature: development without TOPCLUCK_ISSUER runs the embedded provider"
+)]
 fn timeouts_that_do_not_nest_are_refused_and_the_defaults_are_todays() {
     let defaults = accepted(&[], false).timeouts;
     assert_eq!(defaults, Timeouts::DEFAULT);

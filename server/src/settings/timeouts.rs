@@ -1,8 +1,8 @@
 //! Every timeout on a request's path, in one place, because they must nest: a request's own
 //! limit holds a renewal and an upstream call, a refresh outlives any request waiting for it,
 //! and the browser gives up only after the server's whole budget. Each is a setting in
-//! milliseconds with today's default; [`Timeouts::nesting_problems`] refuses a configuration
-//! in which one does not fit inside the other.
+//! milliseconds with today's default, never 0; [`Timeouts::nesting_problems`] refuses a
+//! configuration in which one does not fit inside the other.
 //!
 //! | setting | default | what it bounds | must fit inside |
 //! | --- | --- | --- | --- |
@@ -177,7 +177,8 @@ impl Default for Timeouts {
     }
 }
 
-/// The timeouts, each checked, then checked against each other.
+/// The timeouts, each checked (a whole number of milliseconds, not 0), then checked against
+/// each other.
 pub(super) fn read(vars: &Vars<'_>, problems: &mut Problems) -> Timeouts {
     let d = Timeouts::DEFAULT;
     let mut timeouts = d;
@@ -214,7 +215,14 @@ pub(super) fn read(vars: &Vars<'_>, problems: &mut Problems) -> Timeouts {
         ),
         ("TOPCLUCK_REFRESH_TIMEOUT_MS", &mut timeouts.refresh, d.refresh),
     ] {
-        match problems.check(vars.millis(name, default)) {
+        let value = vars.millis(name, default).and_then(|value| {
+            if value.is_zero() {
+                Err(Problem::new(name, "0 ms: a timeout must be at least 1 ms"))
+            } else {
+                Ok(value)
+            }
+        });
+        match problems.check(value) {
             Some(value) => *field = value,
             None => problem_found = true,
         }

@@ -1,6 +1,7 @@
 //! Reading one variable: its value trimmed (empty is unset), and the checks every section
 //! shares — a URL, an origin, TLS, a number — each failing with a [`Problem`] that names the
-//! variable.
+//! variable. A URL in a problem is shown without its user and password ([`shown`],
+//! [`shown_text`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -40,7 +41,34 @@ impl Vars<'_> {
 }
 
 pub(super) fn url(name: &'static str, value: &str) -> Result<Url, Problem> {
-    Url::parse(value).map_err(|e| Problem::new(name, format!("{value:?} is not a URL: {e}")))
+    Url::parse(value).map_err(|e| Problem::new(name, format!("{:?} is not a URL: {e}", shown_text(value))))
+}
+
+/// `url` as a problem shows it: a user and password (`https://user:password@host`) become
+/// `***`.
+pub(super) fn shown(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut redacted = url.clone();
+    // Both fail only for URLs that cannot have a user (no host), which have none.
+    let _ = redacted.set_password(None);
+    let _ = redacted.set_username("***");
+    redacted.to_string()
+}
+
+/// A configured value that may be a URL, as a problem shows it — also when it does not parse:
+/// what stands before an `@` in its authority (`scheme://…@`) becomes `***`.
+pub(super) fn shown_text(value: &str) -> String {
+    let Some(scheme_end) = value.find("://").map(|at| at + 3) else {
+        return value.to_owned();
+    };
+    let rest = &value[scheme_end..];
+    let authority = rest.find(['/', '?', '#']).map_or(rest, |end| &rest[..end]);
+    match authority.rfind('@') {
+        Some(at) => format!("{}***{}", &value[..scheme_end], &rest[at..]),
+        None => value.to_owned(),
+    }
 }
 
 /// `https`, or `http` to this machine only (loopback: `127.0.0.0/8`, `::1`, `localhost`), where
@@ -52,12 +80,13 @@ pub(super) fn require_tls(name: &'static str, url: &Url) -> Result<(), Problem> 
         "http" => Err(Problem::new(
             name,
             format!(
-                "{url} is plain http to another machine: use https (http only to 127.0.0.1, ::1 or localhost)"
+                "{} is plain http to another machine: use https (http only to 127.0.0.1, ::1 or localhost)",
+                shown(url)
             ),
         )),
         other => Err(Problem::new(
             name,
-            format!("{url}: the scheme must be https, not {other}"),
+            format!("{}: the scheme must be https, not {other}", shown(url)),
         )),
     }
 }
@@ -74,7 +103,10 @@ pub(super) fn origin_of(name: &'static str, value: &str) -> Result<String, Probl
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !bare {
         return Err(Problem::new(
             name,
-            format!("{value:?} is not an origin (scheme://host[:port], no path)"),
+            format!(
+                "{:?} is not an origin (scheme://host[:port], no path)",
+                shown_text(value)
+            ),
         ));
     }
     Ok(url.origin().ascii_serialization())

@@ -56,7 +56,9 @@ pub enum OpenError {
     Unreadable,
 }
 
-/// A `TOPCLUCK_VAULT_KEYS` value that is not a key ring. Never contains a key.
+/// A `TOPCLUCK_VAULT_KEYS` value that is not a key ring. Never contains a key — nor an id: an
+/// entry written the wrong way round (`<key>:id`) would make its key the id, so entries are
+/// named by their position in the list.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct KeyRingError(String);
@@ -66,32 +68,31 @@ impl KeyRing {
     /// base64, standard or URL-safe, padded or not; an id is 1-64 of `A-Z a-z 0-9 . _ -`.
     pub fn parse(value: &str) -> Result<Self, KeyRingError> {
         let mut keys: Vec<(String, Aes256Gcm)> = Vec::new();
-        for entry in value.split([',', ' ', '\n', '\t']).filter(|e| !e.is_empty()) {
+        let entries = value.split([',', ' ', '\n', '\t']).filter(|e| !e.is_empty());
+        for (position, entry) in (1..).zip(entries) {
+            let problem = |text: String| KeyRingError(format!("entry {position} of the list: {text}"));
             let Some((id, key)) = entry.split_once(':') else {
-                return Err(KeyRingError(format!(
-                    "an entry has no key id: write id:base64key (entry {} of the list)",
-                    keys.len() + 1
-                )));
+                return Err(problem("no key id: write id:base64key".into()));
             };
             let id_ok = (1..=64).contains(&id.len())
                 && id
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
             if !id_ok {
-                return Err(KeyRingError(format!(
-                    "key id {id:?} must be 1-64 characters of A-Z a-z 0-9 . _ -"
-                )));
+                return Err(problem(
+                    "its key id must be 1-64 characters of A-Z a-z 0-9 . _ - (write id:base64key)".into(),
+                ));
             }
-            if keys.iter().any(|(existing, _)| existing == id) {
-                return Err(KeyRingError(format!("key id {id:?} appears twice")));
+            if let Some(first) = keys.iter().position(|(existing, _)| existing == id) {
+                return Err(problem(format!("its key id is also entry {}'s", first + 1)));
             }
             let normalized = key.trim_end_matches('=').replace('+', "-").replace('/', "_");
             let bytes = URL_SAFE_NO_PAD
                 .decode(normalized)
-                .map_err(|_| KeyRingError(format!("key {id:?} is not base64")))?;
+                .map_err(|_| problem("its key is not base64 (write id:base64key)".into()))?;
             if bytes.len() != KEY_LEN {
-                return Err(KeyRingError(format!(
-                    "key {id:?} is {} bytes, not {KEY_LEN}",
+                return Err(problem(format!(
+                    "its key is {} bytes, not {KEY_LEN} (write id:base64key)",
                     bytes.len()
                 )));
             }
@@ -279,5 +280,29 @@ mod tests {
         let debug = format!("{ring:?} {sealed:?}");
         assert!(debug.contains("k1"), "{debug}");
         assert!(!debug.contains(A) && !debug.contains("rt-secret"), "{debug}");
+    }
+
+    /// Every problem names its entry by position, never by its text: an entry written the wrong
+    /// way round (`<key>:id`) would otherwise print the key as its "id".
+    #[test]
+    fn problems_name_entries_by_position_and_never_quote_them() {
+        let reversed = format!("{A}:prod");
+        let half = &A[..20];
+        for (value, entry) in [
+            (reversed.clone(), "entry 1 "),
+            (format!("k1:{B},{reversed}"), "entry 2 "),
+            (format!("k1:{B} k2:{A}={half}"), "entry 2 "),
+            (format!("k1:{B},{half}"), "entry 2 "),
+            (format!("{A}-{B}:{A}"), "entry 1 "),
+            (format!("{A}:{B},{A}:{B}"), "entry 2 "),
+            (format!("k1:{A},k1:{B}"), "entry 2 "),
+            (format!("k1:{half}"), "entry 1 "),
+        ] {
+            let error = KeyRing::parse(&value).map(|_| ()).unwrap_err().to_string();
+            assert!(error.contains(entry), "{value}: {error}");
+            for secret in [A, B, half, "prod"] {
+                assert!(!error.contains(secret), "{value}: {error}");
+            }
+        }
     }
 }
