@@ -74,9 +74,9 @@ pub fn session_layer(keys: KeyRing) -> CookieSessionManagerLayer<KeyRing> {
 /// its status. An extractor: needs [`session_layer`] (the jar) and the key ring as an
 /// `Extension`.
 ///
-/// Reading looks at **every** copy of a name the request carries: the jar keeps only the last
-/// (a second `__Host-topcluck-login=junk`, which a page of a sibling domain can plant, would
-/// hide the real one), so the request's `Cookie` headers are kept too.
+/// Reading looks at **every** copy of a name the request carries, the first that opens winning:
+/// the jar keeps only the last copy, so a request with a copy that does not open after one that
+/// does would otherwise read nothing. The request's `Cookie` headers are kept for that.
 #[derive(Clone)]
 pub struct SealedCookies {
     cookies: Cookies,
