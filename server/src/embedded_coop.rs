@@ -3,9 +3,10 @@
 //! `embedded-coop` feature (`scripts/run.sh`, `cargo run -p server --features embedded-coop`,
 //! `scripts/test.sh`; a production build leaves it out, and COOP's provider is then not
 //! linked). COOP reads its `COOP_*` variables (default address 127.0.0.1:3030, data under
-//! [`coop::config::DEFAULT_DATA_DIR`]), with its `/dev/` endpoints on: this path is for development and tests only. TopCluck's redirect URIs are
-//! registered with both of its clients there, and TopCluck uses their ids and secrets: the
-//! login's, and daily counting's own (so the two grants are independent, as at a real provider).
+//! [`coop::config::DEFAULT_DATA_DIR`]), with its `/dev/` endpoints on: this path is for
+//! development and tests only. TopCluck's redirect URIs are registered with both of its clients
+//! there, and TopCluck uses their ids and secrets: the login's, and daily counting's own (so the
+//! two grants are independent, as at a real provider).
 
 use crate::settings::{CountingClient, Secret, Settings};
 
