@@ -1,63 +1,26 @@
 //! The real server binary, started with configurations it must refuse: it exits non-zero
 //! before listening, and says which variable is wrong. Each row prints a `ROW|config|…` line.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use coop::testkit::BadInputs;
+use coop::testkit::{BadInputs, Exit, bare_command, run_until_exit};
 
 const KEY: &str = "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0";
 /// A refused start takes well under a second; one that was not refused is stopped after this.
 const DEADLINE: Duration = Duration::from_secs(20);
 
-/// What became of the process.
-#[derive(Debug)]
-enum Outcome {
-    Exited {
-        code: Option<i32>,
-        stderr: String,
-    },
-    /// Still running at the deadline: it started (and was stopped).
-    Started,
-}
-
 /// Runs the server in an empty directory (no `.env`, no data) with only `vars` (plus what any
 /// start needs: an output name, ports chosen by the system, a cookie key).
-fn run_server(vars: &[(&str, &str)]) -> Outcome {
+fn run_server(vars: &[(&str, &str)]) -> Exit {
     let dir = tempfile::tempdir().unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+    let mut command = bare_command(env!("CARGO_BIN_EXE_server"), dir.path());
     command
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("RUST_LOG", "warn")
         .env("LEPTOS_OUTPUT_NAME", "topcluck")
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("COOP_ADDR", "127.0.0.1:0")
         .env("TOPCLUCK_COOKIE_KEYS", KEY)
-        .envs(vars.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut stderr = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-            return Outcome::Exited {
-                code: status.code(),
-                stderr,
-            };
-        }
-        if started.elapsed() > DEADLINE {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            return Outcome::Started;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        .envs(vars.iter().copied());
+    run_until_exit(command, DEADLINE)
 }
 
 #[test]
@@ -136,7 +99,7 @@ fn unsafe_configurations_stop_the_server_before_it_listens() {
         let expected = format!("exit 1, names {name}");
         let outcome = run_server(vars);
         let seen = match &outcome {
-            Outcome::Exited { code, stderr } => {
+            Exit::Exited { code, stderr } => {
                 let names = stderr
                     .lines()
                     .find(|l| l.contains("TopCluck cannot start"))
@@ -152,7 +115,7 @@ fn unsafe_configurations_stop_the_server_before_it_listens() {
                     code.map_or("signal".into(), |c| c.to_string())
                 )
             }
-            Outcome::Started => "started and listened".to_owned(),
+            Exit::StillRunning => "started and listened".to_owned(),
         };
         // A row that differs shows the whole outcome (the server's stderr).
         let request = match seen == expected {
@@ -166,7 +129,7 @@ fn unsafe_configurations_stop_the_server_before_it_listens() {
 
 #[test]
 fn production_without_an_issuer_says_why_it_refuses() {
-    let Outcome::Exited { code, stderr } = run_server(&[("LEPTOS_ENV", "PROD")]) else {
+    let Exit::Exited { code, stderr } = run_server(&[("LEPTOS_ENV", "PROD")]) else {
         panic!("the server started in production without TOPCLUCK_ISSUER");
     };
     assert_eq!(code, Some(1), "{stderr}");

@@ -40,6 +40,55 @@ pub async fn run_to_end(mut command: Command, limit: Duration) -> Output {
     }
 }
 
+/// `program` run in `dir` with nothing of this process's environment but `PATH` (and
+/// `RUST_LOG=warn`): what it reads is what the test sets.
+pub fn bare_command(program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Command {
+    let mut command = Command::new(program);
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn");
+    command
+}
+
+/// How a program run by [`run_until_exit`] ended.
+#[derive(Debug)]
+pub enum Exit {
+    /// It exited by itself: its exit code (`None` when a signal ended it) and its stderr.
+    Exited { code: Option<i32>, stderr: String },
+    /// It still ran at the limit (it started, where a refusal was expected); it was killed.
+    StillRunning,
+}
+
+/// Runs `command` (stdin closed, stdout dropped, stderr kept) until it exits, or kills it once
+/// `limit` has passed: for programs that must refuse to start.
+pub fn run_until_exit(mut command: Command, limit: Duration) -> Exit {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+            return Exit::Exited {
+                code: status.code(),
+                stderr,
+            };
+        }
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return Exit::StillRunning;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// A program running as a process of its own, listening on `base`.
 pub struct Process {
     pub name: String,
