@@ -10,7 +10,8 @@
 # HELPER and secret (the BFF's client secret at COOP), and appends both PIDs to the caller's
 # `pids` array, so its EXIT trap stops them.
 # BENCH_LOG is RUST_LOG for both (default info); BENCH_SERVER another BFF binary to run;
-# BENCH_SITE_ROOT another site (default target/site), e.g. an older commit's release build.
+# BENCH_SITE_ROOT another site (default target/site), e.g. an older commit's release build;
+# BENCH_SERVER_ENV extra VAR=value words of environment for the BFF.
 
 start_release_servers() {
   local bin_dir=$1 work=$2
@@ -52,11 +53,12 @@ start_release_servers() {
   else
     echo "    no hash.txt in $bin_dir for target/site: the pages link unhashed names"
   fi
+  # shellcheck disable=SC2086 # BENCH_SERVER_ENV is a list of VAR=value words
   (cd "$work" && exec env RUST_LOG="$log" LEPTOS_OUTPUT_NAME=topcluck LEPTOS_ENV=PROD "${hashes[@]}" \
     LEPTOS_SITE_ADDR=127.0.0.1:$bff_port LEPTOS_SITE_ROOT="$site" \
     TOPCLUCK_ISSUER=$coop_url TOPCLUCK_CLIENT_SECRET=$secret TOPCLUCK_API_URL=$coop_url/api \
     TOPCLUCK_COOKIE_KEYS=YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktYmVuY2gta2V5 TOPCLUCK_REFRESH_SKEW=0 \
-    TOPCLUCK_VAULT_KEYS=bench:YmVuY2gtdmF1bHQta2V5LWJlbmNoLXZhdWx0LWtleS0= \
+    TOPCLUCK_VAULT_KEYS=bench:YmVuY2gtdmF1bHQta2V5LWJlbmNoLXZhdWx0LWtleS0= ${BENCH_SERVER_ENV:-} \
     "$server" >"$work/bff.log" 2>&1) &
   bff_pid=$!
   pids+=("$bff_pid")

@@ -14,7 +14,12 @@
 //!                                          with and without `server::edges`' layers
 //! proxy_bench storm                        the refresh storm, in-process: 200 parallel requests
 //!                                          with an expired access token → refreshes at COOP
+//! proxy_bench sessions <bff> <pid> <upstream-port> <stages> <seconds> <idle-seconds>
+//!                                          many browsers at once, in stages: memory and
+//!                                          connections of the BFF process <pid> ([`load`])
 //! ```
+
+mod load;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -40,9 +45,10 @@ async fn main() {
         ["credentials", bff, secret] => credentials(bff, secret).await,
         ["edges"] => edges_cost().await,
         ["storm"] => storm().await,
+        ["sessions", rest @ ..] => load::run(rest).await,
         _ => {
             eprintln!(
-                "usage: proxy_bench port | wait <url> | credentials <bff-url> <client-secret> | edges | storm"
+                "usage: proxy_bench port | wait <url> | credentials <bff-url> <client-secret> | edges | storm | sessions …"
             );
             std::process::exit(2);
         }
