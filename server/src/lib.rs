@@ -21,6 +21,7 @@ pub mod session;
 pub mod settings;
 pub mod state;
 pub mod store;
+pub mod upstream;
 pub mod vault;
 
 use std::convert::Infallible;

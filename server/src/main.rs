@@ -15,8 +15,18 @@ use server::settings::Settings;
 use server::state::AppState;
 use tracing_subscriber::EnvFilter;
 
+/// The load benchmark's heap profile (`--features dhat-heap`): every allocation recorded.
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOCATOR: dhat::Alloc = dhat::Alloc;
+
 #[tokio::main]
 async fn main() {
+    // Written when `main` returns (a graceful stop): the allocation sites at the heap's peak.
+    #[cfg(feature = "dhat-heap")]
+    let _profiler = dhat::Profiler::builder()
+        .file_name(std::env::var("TOPCLUCK_DHAT_FILE").unwrap_or_else(|_| "dhat-heap.json".into()))
+        .build();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         // Colours only for a person at a terminal: log files and collectors get plain text.
@@ -29,6 +39,8 @@ async fn main() {
         Some("reencrypt-vault") => run(Command::ReencryptVault).await,
         Some(other) => Err(format!("unknown command {other:?} (serve, count-eggs, reencrypt-vault)").into()),
     };
+    #[cfg(feature = "dhat-heap")]
+    drop(_profiler);
     match result {
         Ok(code) => std::process::exit(code),
         Err(error) => {

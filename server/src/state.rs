@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::oidc::Provider;
 use crate::renewal::{self, Renewer};
 use crate::settings::Settings;
+use crate::upstream::Limit;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -22,9 +23,10 @@ pub struct AppState {
     pub renewer: Arc<Renewer>,
     /// Every expiry decision reads this clock (tests move it forward).
     pub clock: Clock,
-    /// The client for the upstream API: no redirects, no cookies; the upstream timeouts of
-    /// [`crate::settings::Timeouts`] (a call cut short answers 502 `bad_gateway`).
-    pub upstream: reqwest::Client,
+    /// The client for the upstream API and its limit ([`crate::upstream`]): no redirects, no
+    /// cookies; the upstream timeouts of [`crate::settings::Timeouts`] (a call cut short
+    /// answers 502 `bad_gateway`).
+    pub upstream: crate::upstream::Api,
     /// Where the daily job's offline grants and the counts live (`None`: counting is off in
     /// this server, e.g. in tests that do not need it).
     pub vault: Option<crate::vault::Vault>,
@@ -47,17 +49,17 @@ impl AppState {
         provider: Provider,
         clock: Clock,
     ) -> Self {
-        let upstream = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(settings.timeouts.upstream_connect)
-            .read_timeout(settings.timeouts.upstream_read)
-            .timeout(settings.timeouts.upstream)
-            .tcp_nodelay(true)
-            .build()
-            .expect("a reqwest client with rustls");
+        let limits = &settings.limits;
+        let upstream = crate::upstream::Api::new(
+            &settings.timeouts,
+            Limit::new("the API", limits.api_connections, limits.queue),
+            limits.api_http2,
+        );
+        // The login's client and daily counting's call one provider: one limit for both.
+        let provider_limit = Limit::new("the provider", limits.provider_connections, limits.queue);
         let provider = provider
             .with_revocation_endpoint(settings.revocation_endpoint.as_ref())
-            .with_timeouts(&settings.timeouts);
+            .with_limits(&settings.timeouts, provider_limit.clone());
         let counting_provider = settings.counting_client.as_ref().map(|client| {
             Arc::new(
                 Provider::new(
@@ -67,7 +69,7 @@ impl AppState {
                     settings.redirect_uri.as_str(),
                 )
                 .with_revocation_endpoint(settings.revocation_endpoint.as_ref())
-                .with_timeouts(&settings.timeouts),
+                .with_limits(&settings.timeouts, provider_limit.clone()),
             )
         });
         Self {

@@ -50,7 +50,7 @@ pub struct Job {
     /// Daily counting's own client at the provider (never the login's: its grant is not the
     /// browser session's).
     pub provider: Arc<Provider>,
-    pub api: reqwest::Client,
+    pub api: crate::upstream::Api,
     /// The egg API's base (`TOPCLUCK_API_URL`).
     pub api_url: Option<url::Url>,
     pub clock: crate::clock::Clock,
@@ -153,6 +153,8 @@ enum Unavailable {
     EggApi(#[source] reqwest::Error),
     #[error("the egg API: HTTP {0}")]
     EggApiStatus(reqwest::StatusCode),
+    #[error("the egg API: {0}")]
+    EggApiBusy(#[source] crate::upstream::Overloaded),
 }
 
 /// What an unavailable provider's error says beyond "unavailable".
@@ -507,7 +509,9 @@ impl Job {
             return Ok(Err("no egg API configured (TOPCLUCK_API_URL)".into()));
         };
         let url = format!("{}/eggs", base.as_str().trim_end_matches('/'));
-        let response = match self.api.get(&url).bearer_auth(access_token).send().await {
+        // The browsers' limit too: the job never takes more of the API than they may.
+        let _permit = self.api.limit.admit().await.map_err(Unavailable::EggApiBusy)?;
+        let response = match self.api.client.get(&url).bearer_auth(access_token).send().await {
             Ok(response) => response,
             Err(error) => return Err(Unavailable::EggApi(error)),
         };

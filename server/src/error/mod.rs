@@ -63,6 +63,10 @@ pub enum BffError {
         #[source]
         source: reqwest::Error,
     },
+    /// The API had as many requests in flight as it may, for the whole queue wait: nothing was
+    /// sent ([`crate::upstream`]).
+    #[error("the API is at its limit")]
+    Overloaded(#[from] crate::upstream::Overloaded),
     #[error("not found")]
     NotFound,
     /// A call to the provider failed; what that means for the farmer depends on how
@@ -186,6 +190,11 @@ impl BffError {
                 ErrorCode::BadGateway,
                 "The farm's API cannot be reached right now.",
             ),
+            Self::Overloaded(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::TemporarilyUnavailable,
+                "TopCluck is very busy right now. Please try again in a moment.",
+            ),
             Self::NotFound => NOT_FOUND,
             Self::Csrf(_) => (
                 StatusCode::FORBIDDEN,
@@ -237,6 +246,7 @@ impl BffError {
             Self::Provider(ProviderError::Unavailable(_) | ProviderError::AnswerLost(_)) => {
                 Some(RETRY_AFTER_SECONDS)
             }
+            Self::Overloaded(_) => Some(1),
             _ => None,
         }
     }

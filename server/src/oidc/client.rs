@@ -21,6 +21,7 @@ use super::http::{StatusAware, Transport};
 use super::id_token::{self, Expected, IdClaims};
 use super::metadata::{self, Metadata};
 use crate::settings::Secret;
+use crate::upstream::Limit;
 
 /// The OpenID fields of a token response that `oauth2` does not know.
 #[derive(Clone, Deserialize, Serialize)]
@@ -139,15 +140,14 @@ pub enum ProviderError {
 /// already have rotated the token).
 pub const REFRESH_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A client for the provider: no redirects, the given timeouts.
-fn http_client(connect: Duration, timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        // The token endpoint must not redirect (RFC 6749 §3.2 leaves it undefined; following
-        // one could leak the client secret).
-        .redirect(reqwest::redirect::Policy::none())
+/// A client for the provider: no redirects, the given timeouts, idle connections kept up to
+/// `limit`'s number.
+fn http_client(connect: Duration, timeout: Duration, limit: &Limit) -> reqwest::Client {
+    // The token endpoint must not redirect (RFC 6749 §3.2 leaves it undefined; following one
+    // could leak the client secret): `client_builder` follows none.
+    crate::upstream::client_builder(limit)
         .connect_timeout(connect)
         .timeout(timeout)
-        .tcp_nodelay(true)
         .build()
         .expect("a reqwest client with rustls")
 }
@@ -166,6 +166,8 @@ pub struct Provider {
     jwks: RwLock<Option<CoreJsonWebKeySet>>,
     /// Where to revoke when discovery names no revocation endpoint.
     fallback_revocation_endpoint: Option<String>,
+    /// The calls in flight to the provider, at most so many (shared by its clients).
+    limit: Limit,
 }
 
 impl Provider {
@@ -173,24 +175,40 @@ impl Provider {
     /// discovery document does, trailing slash included or not.
     pub fn new(issuer: &str, client_id: &str, client_secret: Secret, redirect_uri: &str) -> Self {
         let timeouts = crate::settings::Timeouts::DEFAULT;
+        let limit = Limit::new(
+            "the provider",
+            crate::settings::limits::PROVIDER_MAX_CONNECTIONS as usize,
+            crate::settings::limits::QUEUE,
+        );
         Self {
             issuer: issuer.to_owned(),
             client_id: client_id.to_owned(),
             client_secret,
             redirect_uri: redirect_uri.to_owned(),
-            http: http_client(timeouts.provider_connect, timeouts.provider),
-            refresh_http: http_client(timeouts.provider_connect, timeouts.refresh),
+            http: http_client(timeouts.provider_connect, timeouts.provider, &limit),
+            refresh_http: http_client(timeouts.provider_connect, timeouts.refresh, &limit),
             metadata: OnceCell::new(),
             jwks: RwLock::new(None),
             fallback_revocation_endpoint: None,
+            limit,
         }
     }
 
-    /// With the provider timeouts of `timeouts` (a provider call, a refresh, connecting).
-    pub fn with_timeouts(mut self, timeouts: &crate::settings::Timeouts) -> Self {
-        self.http = http_client(timeouts.provider_connect, timeouts.provider);
-        self.refresh_http = http_client(timeouts.provider_connect, timeouts.refresh);
+    /// With the provider timeouts of `timeouts` (a provider call, a refresh, connecting) and
+    /// at most `limit`'s calls in flight (shared with every provider given the same limit).
+    pub fn with_limits(mut self, timeouts: &crate::settings::Timeouts, limit: Limit) -> Self {
+        self.http = http_client(timeouts.provider_connect, timeouts.provider, &limit);
+        self.refresh_http = http_client(timeouts.provider_connect, timeouts.refresh, &limit);
+        self.limit = limit;
         self
+    }
+
+    /// The HTTP client `oauth2` calls the provider with, under this provider's limit.
+    fn calls(&self, client: &reqwest::Client) -> StatusAware {
+        StatusAware {
+            client: client.clone(),
+            limit: self.limit.clone(),
+        }
     }
 
     /// Revokes at `endpoint` when discovery names no revocation endpoint
@@ -214,8 +232,7 @@ impl Provider {
     pub async fn metadata(&self) -> Result<&Metadata, ProviderError> {
         self.metadata
             .get_or_try_init(|| async {
-                let (metadata, keys) =
-                    metadata::discover(&StatusAware(self.http.clone()), &self.issuer).await?;
+                let (metadata, keys) = metadata::discover(&self.calls(&self.http), &self.issuer).await?;
                 *self.jwks.write().await = Some(keys);
                 Ok(metadata)
             })
@@ -230,7 +247,7 @@ impl Provider {
         {
             return Ok(keys.clone());
         }
-        let fresh = metadata::fetch_jwks(&StatusAware(self.http.clone()), &metadata.jwks_uri).await?;
+        let fresh = metadata::fetch_jwks(&self.calls(&self.http), &metadata.jwks_uri).await?;
         *self.jwks.write().await = Some(fresh.clone());
         Ok(fresh)
     }
@@ -277,7 +294,7 @@ impl Provider {
             .await?
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()))
-            .request_async(&StatusAware(self.http.clone()))
+            .request_async(&self.calls(&self.http))
             .await
             .map_err(token_error)?;
         Ok(tokens(response))
@@ -302,19 +319,22 @@ impl Provider {
             request = request.add_scope(oauth2::Scope::new((*scope).to_owned()));
         }
         let response = request
-            .request_async(&StatusAware(self.refresh_http.clone()))
+            .request_async(&self.calls(&self.refresh_http))
             .await
             .map_err(token_error)?;
         Ok(tokens(response))
     }
 
-    /// POSTs `form` to `url` as this confidential client (`client_secret_basic`).
+    /// POSTs `form` to `url` as this confidential client (`client_secret_basic`), under this
+    /// provider's limit: the status and the whole body.
     async fn authenticated_post(
         &self,
         url: url::Url,
         form: &[(&str, &str)],
-    ) -> Result<reqwest::Response, reqwest::Error> {
-        self.http
+    ) -> Result<(reqwest::StatusCode, axum::body::Bytes), String> {
+        let _permit = self.limit.admit().await.map_err(|e| e.to_string())?;
+        let response = self
+            .http
             .post(url)
             .basic_auth(
                 form_encode(&self.client_id),
@@ -323,6 +343,10 @@ impl Provider {
             .form(form)
             .send()
             .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| e.to_string())?;
+        Ok((status, body))
     }
 
     /// Asks the provider whether `refresh_token` (one of this client's) is still active
@@ -337,27 +361,27 @@ impl Provider {
             .filter(crate::settings::is_tls_or_loopback)
             .ok_or_else(|| ProviderError::Rejected("introspection_endpoint is not https".into()))?;
         let unavailable = |e: String| ProviderError::Unavailable(format!("introspection: {e}"));
-        let response = self
+        let (status, body) = self
             .authenticated_post(
                 url,
                 &[("token", refresh_token), ("token_type_hint", "refresh_token")],
             )
             .await
-            .map_err(|e| unavailable(e.to_string()))?;
-        if response.status().is_client_error() {
+            .map_err(unavailable)?;
+        if status.is_client_error() {
             // The provider will not answer this client (not allowed to introspect): as if it
             // had no introspection. Unknown stays for outages only.
-            tracing::warn!(status = %response.status(), "introspection refused for this client: settling without it");
+            tracing::warn!(%status, "introspection refused for this client: settling without it");
             return Ok(None);
         }
-        if !response.status().is_success() {
-            return Err(unavailable(format!("HTTP {}", response.status())));
+        if !status.is_success() {
+            return Err(unavailable(format!("HTTP {status}")));
         }
         #[derive(Deserialize)]
         struct Introspection {
             active: bool,
         }
-        let answer: Introspection = response.json().await.map_err(|e| unavailable(e.to_string()))?;
+        let answer: Introspection = serde_json::from_slice(&body).map_err(|e| unavailable(e.to_string()))?;
         Ok(Some(answer.active))
     }
 
@@ -388,11 +412,11 @@ impl Provider {
         if !crate::settings::is_tls_or_loopback(&url) {
             return Err(ProviderError::Rejected("revocation_endpoint is not HTTPS".into()));
         }
-        let response = self
+        let (status, body) = self
             .authenticated_post(url, &[("token", token), ("token_type_hint", hint)])
             .await
             .map_err(|e| ProviderError::Unavailable(format!("revocation: {e}")))?;
-        match response.status() {
+        match status {
             status if status.is_success() => Ok(()),
             status if status.is_server_error() => {
                 Err(ProviderError::Unavailable(format!("revocation: HTTP {status}")))
@@ -403,9 +427,7 @@ impl Provider {
                 struct OAuthErrorBody {
                     error: String,
                 }
-                let error = response
-                    .json::<OAuthErrorBody>()
-                    .await
+                let error = serde_json::from_slice::<OAuthErrorBody>(&body)
                     .ok()
                     .map(|body| body.error);
                 match error.as_deref() {

@@ -9,6 +9,9 @@ pub(super) enum Transport {
     Http(#[from] oauth2::HttpClientError<reqwest::Error>),
     #[error("HTTP {0}")]
     Status(axum::http::StatusCode),
+    /// Every permit to call the provider stayed taken for the whole queue wait: not sent.
+    #[error(transparent)]
+    Overloaded(#[from] crate::upstream::Overloaded),
 }
 
 impl Transport {
@@ -21,6 +24,7 @@ impl Transport {
     pub(super) fn not_received(&self) -> bool {
         match self {
             Self::Status(status) => status.as_u16() == 429,
+            Self::Overloaded(_) => true,
             Self::Http(oauth2::HttpClientError::Reqwest(error)) => error.is_connect(),
             Self::Http(_) => false,
         }
@@ -31,7 +35,12 @@ impl Transport {
 /// `temporarily_unavailable`) or 429 answer becomes an error here:
 /// those crates would report an unparseable body instead, losing the status, and an outage
 /// would look like a broken provider.
-pub(super) struct StatusAware(pub(super) reqwest::Client);
+/// Each call holds one of the provider's permits ([`crate::upstream::Limit`]) until its whole
+/// answer is read.
+pub(super) struct StatusAware {
+    pub(super) client: reqwest::Client,
+    pub(super) limit: crate::upstream::Limit,
+}
 
 impl<'c> oauth2::AsyncHttpClient<'c> for StatusAware {
     type Error = Transport;
@@ -40,7 +49,8 @@ impl<'c> oauth2::AsyncHttpClient<'c> for StatusAware {
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
         Box::pin(async move {
-            let response = self.0.call(request).await?;
+            let _permit = self.limit.admit().await?;
+            let response = self.client.call(request).await?;
             let status = response.status();
             // A 5xx is the provider's own "not done" only with `temporarily_unavailable`: any
             // other (a gateway's page, a gateway's JSON, `server_error`) may come after the work.

@@ -31,6 +31,9 @@ use crate::session::{self, SessionData};
 use crate::state::AppState;
 use response::downstream;
 
+/// The upstream's answer and the permit it holds ([`crate::upstream::Limit`]).
+type Answer = (reqwest::Response, tokio::sync::OwnedSemaphorePermit);
+
 /// The request body as it will be sent upstream.
 enum Outgoing {
     /// Kept in memory: can be sent again after a renewal.
@@ -79,8 +82,8 @@ pub async fn forward(
         Outgoing::Buffered(bytes) => (reqwest::Body::from(bytes.clone()), Some(bytes)),
         Outgoing::Streaming(body) => (reqwest::Body::wrap_stream(body.into_data_stream()), None),
     };
-    let response = send(&state, &parts, &url, &data, first_body).await?;
-    match refusal(&response) {
+    let response = send(&state, &parts, &url, &data, first_body, retry_body.clone()).await?;
+    match refusal(&response.0) {
         None => return Ok(downstream(response)),
         Some(Refusal::Bare) if !bare_401_may_renew(&data, now) => return Ok(downstream(response)),
         Some(_) => {}
@@ -90,9 +93,14 @@ pub async fn forward(
     let rejected = data.access_token.clone();
     data = renew(&state, &session, &data, Some(&rejected)).await?;
     match retry_body {
-        Some(bytes) => Ok(downstream(
-            send(&state, &parts, &url, &data, reqwest::Body::from(bytes)).await?,
-        )),
+        Some(bytes) => {
+            // The refused answer goes first, and its permit with it.
+            drop(response);
+            let body = reqwest::Body::from(bytes.clone());
+            Ok(downstream(
+                send(&state, &parts, &url, &data, body, Some(bytes)).await?,
+            ))
+        }
         None => {
             let mut response = downstream(response);
             response.headers_mut().insert(
@@ -200,23 +208,42 @@ async fn renew(
     }
 }
 
+/// Sends the request upstream under the API's limit ([`crate::upstream`]): the answer and
+/// the permit its body holds until it has reached the browser. A GET or HEAD whose connection
+/// could not be made (not one byte sent) is sent once more, on a new connection, when its body
+/// was kept (`resend`); nothing else is ever sent twice here.
 async fn send(
     state: &AppState,
     parts: &Parts,
     url: &url::Url,
     data: &SessionData,
     body: reqwest::Body,
-) -> Result<reqwest::Response, BffError> {
-    state
-        .upstream
-        .request(parts.method.clone(), url.clone())
-        .headers(headers::upstream_request(&parts.headers))
-        .bearer_auth(&data.access_token)
-        .body(body)
-        .send()
-        .await
-        .map_err(|source| BffError::Upstream {
-            path: url.path().to_owned(),
-            source: source.without_url(),
-        })
+    resend: Option<Bytes>,
+) -> Result<Answer, BffError> {
+    let permit = state.upstream.limit.admit().await?;
+    let attempt = |body: reqwest::Body| {
+        state
+            .upstream
+            .client
+            .request(parts.method.clone(), url.clone())
+            .headers(headers::upstream_request(&parts.headers))
+            .bearer_auth(&data.access_token)
+            .body(body)
+            .send()
+    };
+    let failed = |source: reqwest::Error| BffError::Upstream {
+        path: url.path().to_owned(),
+        source: source.without_url(),
+    };
+    match attempt(body).await {
+        Ok(response) => Ok((response, permit)),
+        Err(error) => match resend {
+            Some(bytes) if crate::upstream::may_resend(&parts.method, &error) => {
+                tracing::info!(path = url.path(), error = %error.without_url(), "the API could not be reached: sent once more on a new connection");
+                let response = attempt(reqwest::Body::from(bytes)).await.map_err(failed)?;
+                Ok((response, permit))
+            }
+            _ => Err(failed(error)),
+        },
+    }
 }

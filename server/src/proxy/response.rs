@@ -9,16 +9,22 @@
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
+use futures_util::StreamExt;
 
 use super::headers;
 
-/// The upstream's answer, streamed back.
-pub(super) fn downstream(response: reqwest::Response) -> Response {
+/// The upstream's answer, streamed back; `permit` (a request in flight to the API) is given back
+/// when the body has been sent or dropped.
+pub(super) fn downstream((response, permit): super::Answer) -> Response {
     let status = response.status();
     let mut headers = headers::downstream_response(response.headers());
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.append(header::VARY, HeaderValue::from_static("cookie"));
-    let mut out = Response::new(Body::from_stream(response.bytes_stream()));
+    let body = response.bytes_stream().map(move |chunk| {
+        let _in_flight = &permit;
+        chunk
+    });
+    let mut out = Response::new(Body::from_stream(body));
     *out.status_mut() = status;
     *out.headers_mut() = headers;
     out

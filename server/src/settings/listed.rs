@@ -19,6 +19,7 @@ fn env_example_and_the_readme_list_exactly_the_schemas_variables() {
         include_str!("provider.rs"),
         include_str!("session.rs"),
         include_str!("proxy.rs"),
+        include_str!("limits.rs"),
         include_str!("timeouts.rs"),
         include_str!("counting.rs"),
         include_str!("store.rs"),

@@ -7,6 +7,7 @@
 //! | `provider.rs` | the OpenID provider and TopCluck's registration there; the login throttle |
 //! | `session.rs` | the session cookie's keys, its lifetime, the renewal skew, the public origin |
 //! | `proxy.rs` | the upstream API and the retry body limit |
+//! | `limits.rs` | requests in flight to the API and the provider, their queue, HTTP/2 |
 //! | [`timeouts`] (`timeouts.rs`) | every timeout on a request's path, checked to nest |
 //! | `counting.rs` | the daily job's own client, schedule, concurrency and waits |
 //! | `store.rs` | the data directory, the store's database, the vault's keys |
@@ -16,6 +17,7 @@
 //! directory — is done only once everything else is right. Secrets have redacting `Debug`.
 
 mod counting;
+pub mod limits;
 mod provider;
 mod proxy;
 mod secret;
@@ -32,6 +34,7 @@ pub use coop::config_error::{ConfigError, Problem};
 use url::Url;
 
 pub use counting::CountingClient;
+pub use limits::Limits;
 pub use provider::{DEFAULT_SCOPES, EMBEDDED_PROVIDER};
 pub use secret::Secret;
 pub use store::DEFAULT_DATA_DIR;
@@ -40,10 +43,11 @@ use values::Vars;
 pub use values::{is_loopback, is_tls_or_loopback};
 
 /// Every `TOPCLUCK_*` variable, section by section.
-pub const VARIABLES: [&[&str]; 6] = [
+pub const VARIABLES: [&[&str]; 7] = [
     provider::VARIABLES,
     session::VARIABLES,
     proxy::VARIABLES,
+    limits::VARIABLES,
     timeouts::VARIABLES,
     counting::VARIABLES,
     store::VARIABLES,
@@ -72,6 +76,8 @@ pub struct Settings {
     pub refresh_skew: std::time::Duration,
     /// Request bodies up to this size are kept so a request can be retried after a renewal.
     pub retry_body_limit: usize,
+    /// Requests in flight to the API and the provider, their queue, HTTP/2 ([`limits`]).
+    pub limits: Limits,
     /// Every timeout on a request's path, nested ([`timeouts`]); among them how long a request
     /// waits for a refresh before answering 503 "retry" (`refresh_wait`: the refresh itself
     /// goes on, and its answer reaches the next request).
@@ -137,6 +143,7 @@ impl Settings {
         let provider = provider::read(&vars, site, production, &mut problems);
         let session = session::read(&vars, production, &mut problems);
         let proxy = proxy::read(&vars, &mut problems);
+        let limits = limits::read(&vars, &mut problems);
         let timeouts = timeouts::read(&vars, &mut problems);
         let counting = counting::read(&vars, &provider.client_id, &mut problems);
         let mut store = store::read(&vars, default_data_dir, &mut problems);
@@ -167,6 +174,7 @@ impl Settings {
                 session_max_age: session.session_max_age,
                 refresh_skew: session.refresh_skew,
                 retry_body_limit: proxy.retry_body_limit,
+                limits,
                 timeouts,
                 revocation_endpoint: provider.revocation_endpoint,
                 login_attempt_burst: provider.login_attempt_burst,

@@ -375,3 +375,58 @@ fn a_refused_configuration_creates_no_development_key() {
     assert!(!dir.path().join("cookie_key").exists());
     assert!(!dir.path().join("vault_keys").exists());
 }
+
+/// The limits: defaults, chosen values, and every wrong one named at once.
+#[test]
+fn upstream_limits_default_are_read_and_refuse_zero_and_unknown_http2() {
+    let issuer = ("TOPCLUCK_ISSUER", "http://127.0.0.1:9");
+    let secret = ("TOPCLUCK_CLIENT_SECRET", "s");
+    let defaults = accepted(&[issuer, secret], false).limits;
+    assert_eq!(
+        (
+            defaults.api_connections,
+            defaults.provider_connections,
+            defaults.queue
+        ),
+        (64, 16, std::time::Duration::from_secs(3))
+    );
+    assert_eq!(defaults.api_http2, crate::upstream::Http2::Negotiated);
+    let chosen = accepted(
+        &[
+            issuer,
+            secret,
+            ("TOPCLUCK_API_MAX_CONNECTIONS", "8"),
+            ("TOPCLUCK_PROVIDER_MAX_CONNECTIONS", "2"),
+            ("TOPCLUCK_UPSTREAM_QUEUE_MS", "250"),
+            ("TOPCLUCK_API_HTTP2", "prior-knowledge"),
+        ],
+        false,
+    )
+    .limits;
+    assert_eq!(
+        (chosen.api_connections, chosen.provider_connections, chosen.queue),
+        (8, 2, std::time::Duration::from_millis(250))
+    );
+    assert_eq!(chosen.api_http2, crate::upstream::Http2::PriorKnowledge);
+    let error = refused(
+        &[
+            issuer,
+            secret,
+            ("TOPCLUCK_API_MAX_CONNECTIONS", "0"),
+            ("TOPCLUCK_PROVIDER_MAX_CONNECTIONS", "many"),
+            ("TOPCLUCK_UPSTREAM_QUEUE_MS", "-1"),
+            ("TOPCLUCK_API_HTTP2", "yes"),
+        ],
+        false,
+    );
+    assert_eq!(
+        error.names(),
+        [
+            "TOPCLUCK_API_MAX_CONNECTIONS",
+            "TOPCLUCK_PROVIDER_MAX_CONNECTIONS",
+            "TOPCLUCK_UPSTREAM_QUEUE_MS",
+            "TOPCLUCK_API_HTTP2"
+        ]
+    );
+    assert!(error.to_string().contains("must be at least 1"), "{error}");
+}
