@@ -10,12 +10,14 @@
 //! | [`timeouts`] (`timeouts.rs`) | every timeout on a request's path, checked to nest |
 //! | `counting.rs` | the daily job's own client, schedule, concurrency and waits |
 //! | `store.rs` | the data directory, the store's database, the vault's keys |
+//! | `metrics.rs` | the metrics listener's address (`crate::metrics`) |
 //!
 //! Each section lists its variables (`VARIABLES`); `.env.example` and the README's table are
 //! tested against them. What needs files — development keys generated into the data
 //! directory — is done only once everything else is right. Secrets have redacting `Debug`.
 
 mod counting;
+mod metrics;
 mod provider;
 mod proxy;
 mod secret;
@@ -40,13 +42,14 @@ use values::Vars;
 pub use values::{is_loopback, is_tls_or_loopback};
 
 /// Every `TOPCLUCK_*` variable, section by section.
-pub const VARIABLES: [&[&str]; 6] = [
+pub const VARIABLES: [&[&str]; 7] = [
     provider::VARIABLES,
     session::VARIABLES,
     proxy::VARIABLES,
     timeouts::VARIABLES,
     counting::VARIABLES,
     store::VARIABLES,
+    metrics::VARIABLES,
 ];
 
 /// Everything the BFF needs to know.
@@ -111,6 +114,9 @@ pub struct Settings {
     /// (`TOPCLUCK_PROVIDER_REUSE_GRACE_SECONDS`): within it, a refresh whose answer was lost may
     /// be tried once more. `None` (the default): never present a token that may be used.
     pub reuse_grace: Option<std::time::Duration>,
+    /// Where `/metrics` is served (`TOPCLUCK_METRICS_ADDR`, `ip:port`), on a listener of its own
+    /// ([`crate::metrics`]). `None` (the default): no metrics listener and no recorder.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Settings {
@@ -140,6 +146,7 @@ impl Settings {
         let timeouts = timeouts::read(&vars, &mut problems);
         let counting = counting::read(&vars, &provider.client_id, &mut problems);
         let mut store = store::read(&vars, default_data_dir, &mut problems);
+        let metrics_addr = metrics::read(&vars, site, &mut problems);
 
         // Files are written only for a configuration that is otherwise right.
         let mut cookie_keys = session.cookie_keys;
@@ -178,6 +185,7 @@ impl Settings {
                 data_dir: store.data_dir,
                 counting_client: counting.counting_client,
                 reuse_grace: provider.reuse_grace,
+                metrics_addr,
             }
         })
     }
