@@ -1,7 +1,8 @@
 //! `/metrics` as an operator scrapes it, from a real BFF (in this process, and the real binary)
 //! against a real COOP: after a login, a refused login, proxied requests, a forced refresh that
 //! three requests wait for, an old cookie, a daily run and an ended session, each metric moved
-//! by exactly what happened — on both stores. No token, cookie value or subject is anywhere in
+//! by exactly what happened — on both stores; and two lost refresh answers, counted as
+//! introspection settled them. No token, cookie value or subject is anywhere in
 //! the scrape; the public site has no `/metrics`; without `TOPCLUCK_METRICS_ADDR` there is no
 //! listener.
 //!
@@ -133,7 +134,10 @@ fn collect_strings(value: &Value, found: &mut Vec<String>) {
     }
 }
 
-on_both_stores!(a_scrape_after_a_session_counts_exactly_what_happened);
+on_both_stores!(
+    a_scrape_after_a_session_counts_exactly_what_happened,
+    lost_refresh_answers_are_counted_as_introspection_settled_them,
+);
 
 async fn run<F: Future<Output = ()>>(store: Store, case: impl FnOnce(Store) -> F) {
     let _one_at_a_time = SERIAL.lock().await;
@@ -142,7 +146,9 @@ async fn run<F: Future<Output = ()>>(store: Store, case: impl FnOnce(Store) -> F
         .unwrap_or_else(|_| panic!("the case took longer than {CASE_LIMIT:?} on {store:?}"));
 }
 
-async fn a_scrape_after_a_session_counts_exactly_what_happened(store: Store) {
+/// COOP (rotating refresh tokens, 60-second access tokens) and a BFF on `store` with a metrics
+/// listener: the harness, the BFF, where it serves `/metrics`, and its port.
+async fn farm(store: Store) -> (Harness, Bff, std::net::SocketAddr, u16) {
     let listener = listener().await;
     let port = listener.local_addr().unwrap().port();
     let mut harness = Harness::with_mode(&[port], RefreshTokenMode::Rotate, Duration::from_secs(60)).await;
@@ -159,6 +165,24 @@ async fn a_scrape_after_a_session_counts_exactly_what_happened(store: Store) {
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let bff = harness.bff_with(listener, NEW_KEY, &vars).await;
     let metrics = bff.metrics.expect("a metrics listener");
+    (harness, bff, metrics, port)
+}
+
+/// Each `(name, (label, value), expected)`: the series moved by exactly `expected`.
+fn assert_deltas(before: &Scrape, after: &Scrape, expected: &[(&str, (&str, &str), f64)]) {
+    let wrong: Vec<String> = expected
+        .iter()
+        .filter_map(|&(name, label, expected)| {
+            let seen = delta(before, after, name, &[label]);
+            (seen != expected)
+                .then(|| format!("{name}{{{}={}}}: +{seen}, expected +{expected}", label.0, label.1))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+async fn a_scrape_after_a_session_counts_exactly_what_happened(store: Store) {
+    let (harness, bff, metrics, port) = farm(store).await;
     let before = Scrape::of(metrics).await;
 
     // A login, and one whose transaction this browser never opened.
@@ -289,17 +313,7 @@ async fn a_scrape_after_a_session_counts_exactly_what_happened(store: Store) {
             0.0,
         ),
     ];
-    let mut wrong = Vec::new();
-    for (name, label, expected) in counts {
-        let seen = d(name, &[label]);
-        if seen != expected {
-            wrong.push(format!(
-                "{name}{{{}={}}}: +{seen}, expected +{expected}",
-                label.0, label.1
-            ));
-        }
-    }
-    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert_deltas(&before, &after, &counts);
     assert_eq!(d("topcluck_daily_count_runs_total", &[]), 1.0);
     assert_eq!(
         after.get("topcluck_daily_count_last_run_farmers", &[("outcome", "counted")]),
@@ -355,6 +369,74 @@ async fn a_scrape_after_a_session_counts_exactly_what_happened(store: Store) {
     assert!(!public.text().await.unwrap().contains("topcluck_refreshes_total"));
     let elsewhere = http().get(format!("http://{metrics}/")).send().await.unwrap();
     assert_eq!(elsewhere.status(), StatusCode::NOT_FOUND);
+}
+
+/// Two refresh answers lost on the way back: a gateway's 503 page (COOP did nothing:
+/// introspection finds the token active, the session is kept) and a connection reset after COOP
+/// rotated (the token is used: the session ends rather than replay it).
+async fn lost_refresh_answers_are_counted_as_introspection_settled_them(store: Store) {
+    let (harness, bff, metrics, _) = farm(store).await;
+    let (cookie, _) = bff.login("ada").await;
+    let before = Scrape::of(metrics).await;
+
+    harness.advance(Duration::from_secs(61));
+    harness.faults(json!({ "gateway_5xx_html": 503 })).await;
+    let kept = bff.api(Method::GET, "/api/eggs", &cookie, None).await;
+    harness.clear_faults().await;
+    assert_eq!(kept.body["error"], "temporarily_unavailable", "{}", kept.body);
+    let renewed = bff.api(Method::GET, "/api/eggs", &cookie, None).await;
+    assert_eq!(renewed.status, StatusCode::OK, "{}", renewed.body);
+    let cookie = renewed.cookie().expect("the renewed cookie");
+
+    harness.advance(Duration::from_secs(61));
+    harness.faults(json!({ "reset_after_rotate": true })).await;
+    let ended = bff.api(Method::GET, "/api/eggs", &cookie, None).await;
+    harness.clear_faults().await;
+    assert_eq!(ended.body["error"], "reauthentication_required", "{}", ended.body);
+
+    let after = Scrape::of(metrics).await;
+    assert_deltas(
+        &before,
+        &after,
+        &[
+            (
+                "topcluck_provider_refreshes_total",
+                ("answer", "answer_lost"),
+                2.0,
+            ),
+            ("topcluck_provider_refreshes_total", ("answer", "tokens"), 1.0),
+            ("topcluck_refresh_uncertain_total", ("settled", "active"), 1.0),
+            (
+                "topcluck_refresh_uncertain_total",
+                ("settled", "rotation_lost"),
+                1.0,
+            ),
+            ("topcluck_refresh_uncertain_total", ("settled", "unknown"), 0.0),
+            ("topcluck_refreshes_total", ("outcome", "unavailable"), 1.0),
+            ("topcluck_refreshes_total", ("outcome", "renewed"), 1.0),
+            ("topcluck_refreshes_total", ("outcome", "ended"), 1.0),
+            (
+                "topcluck_proxy_errors_total",
+                ("error", "temporarily_unavailable"),
+                1.0,
+            ),
+            (
+                "topcluck_proxy_errors_total",
+                ("error", "reauthentication_required"),
+                1.0,
+            ),
+            (
+                "topcluck_proxy_request_duration_seconds_count",
+                ("class", "bff_error"),
+                2.0,
+            ),
+            (
+                "topcluck_proxy_request_duration_seconds_count",
+                ("class", "2xx"),
+                1.0,
+            ),
+        ],
+    );
 }
 
 /// The listening TCP sockets of process `pid` (its socket inodes, found in the kernel's tables).
