@@ -16,6 +16,8 @@
 #   BENCH_BIN_DIR=dir     take server, coop and examples/proxy_bench from this release directory
 #                         instead of building them (e.g. another worktree's target/release)
 #   BENCH_LOG=warn        RUST_LOG for both servers (default: info, as in production)
+#   BENCH_METRICS=1       the BFF serves /metrics (TOPCLUCK_METRICS_ADDR) and its scrape after the
+#                         load is printed at the end, with the storm's (`proxy_bench storm --metrics`)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$TOPCLUCK_ROOT/scripts/release-servers.sh"
@@ -136,5 +138,14 @@ BEGIN {
 
 timeout 120 "$HELPER" edges 2>/dev/null || echo "(this helper does not measure the edge layers)"
 
+if [ -n "$metrics_url" ]; then
+  step "the BFF's /metrics after the load ($metrics_url)"
+  timeout 30 "$HELPER" scrape "$metrics_url" | grep -v '^# ' || die "no scrape from $metrics_url"
+fi
+
 step "the refresh storm (in-process)"
-timeout 120 "$HELPER" storm
+if [ -n "$metrics_url" ]; then
+  timeout 120 "$HELPER" storm --metrics
+else
+  timeout 120 "$HELPER" storm
+fi

@@ -12,6 +12,8 @@
 # BENCH_LOG is RUST_LOG for both (default info); BENCH_SERVER another BFF binary to run;
 # BENCH_SITE_ROOT another site (default target/site), e.g. an older commit's release build;
 # BENCH_SERVER_ENV extra VAR=value words of environment for the BFF.
+# BENCH_METRICS=1 gives the BFF a metrics listener (TOPCLUCK_METRICS_ADDR on a free loopback
+# port) and sets metrics_url to its /metrics (else metrics_url is empty).
 
 start_release_servers() {
   local bin_dir=$1 work=$2
@@ -29,6 +31,15 @@ start_release_servers() {
   while [ "$bff_port" = "$coop_port" ]; do bff_port=$("$HELPER" port); done
   coop_url=http://127.0.0.1:$coop_port
   bff_url=http://127.0.0.1:$bff_port
+  metrics_url=
+  local metrics=()
+  if [ -n "${BENCH_METRICS:-}" ]; then
+    local metrics_port
+    metrics_port=$("$HELPER" port)
+    while [ "$metrics_port" = "$coop_port" ] || [ "$metrics_port" = "$bff_port" ]; do metrics_port=$("$HELPER" port); done
+    metrics=(TOPCLUCK_METRICS_ADDR=127.0.0.1:$metrics_port)
+    metrics_url=http://127.0.0.1:$metrics_port/metrics
+  fi
 
   step "starting COOP on $coop_url and the BFF on $bff_url (logs in $work)"
   # A day-long access token: no renewal happens during a run.
@@ -58,7 +69,7 @@ start_release_servers() {
     LEPTOS_SITE_ADDR=127.0.0.1:$bff_port LEPTOS_SITE_ROOT="$site" \
     TOPCLUCK_ISSUER=$coop_url TOPCLUCK_CLIENT_SECRET=$secret TOPCLUCK_API_URL=$coop_url/api \
     TOPCLUCK_COOKIE_KEYS=YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktYmVuY2gta2V5 TOPCLUCK_REFRESH_SKEW=0 \
-    TOPCLUCK_VAULT_KEYS=bench:YmVuY2gtdmF1bHQta2V5LWJlbmNoLXZhdWx0LWtleS0= ${BENCH_SERVER_ENV:-} \
+    TOPCLUCK_VAULT_KEYS=bench:YmVuY2gtdmF1bHQta2V5LWJlbmNoLXZhdWx0LWtleS0= "${metrics[@]}" ${BENCH_SERVER_ENV:-} \
     "$server" >"$work/bff.log" 2>&1) &
   bff_pid=$!
   pids+=("$bff_pid")

@@ -14,6 +14,7 @@ pub mod edges;
 pub mod embedded_coop;
 pub mod error;
 mod health;
+pub mod metrics;
 pub mod oidc;
 pub mod proxy;
 pub mod renewal;

@@ -71,6 +71,14 @@ async fn run(command: Command) -> Result<i32, Box<dyn std::error::Error>> {
     let mut settings = Settings::from_env(&site, options.env == Env::PROD)?;
     // Checked with the other settings (the schema calls this same parser): cannot fail here.
     let cookie_keys = KeyRing::new(&settings.cookie_keys)?;
+    // `/metrics` on a listener of its own (`TOPCLUCK_METRICS_ADDR`), before anything is recorded.
+    if command == Command::Serve
+        && let Some(addr) = server::metrics::start(settings.metrics_addr)
+            .await
+            .map_err(|error| format!("metrics: {error}"))?
+    {
+        tracing::info!("metrics on http://{addr}/metrics");
+    }
 
     // The embedded COOP, kept alive for the life of the process when it runs.
     #[cfg(feature = "embedded-coop")]

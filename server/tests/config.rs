@@ -31,7 +31,10 @@ fn unsafe_configurations_stop_the_server_before_it_listens() {
     const DEV: (&str, &str) = ("LEPTOS_ENV", "DEV");
     // (what the row is, the variables, the variable the refusal must name)
     type Row<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
-    let rows: [Row<'_>; 10] = [
+    // An address another socket holds: the metrics listener cannot have it.
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let held = holder.local_addr().unwrap().to_string();
+    let rows: [Row<'_>; 13] = [
         ("LEPTOS_ENV=PROD, no issuer", &[PROD], "TOPCLUCK_ISSUER"),
         (
             "PROD, issuer http://id.example",
@@ -92,6 +95,27 @@ fn unsafe_configurations_stop_the_server_before_it_listens() {
                 ("LEPTOS_HASH_FILE_NAME", "no-such-hash-file.txt"),
             ],
             "LEPTOS_HASH_FILES",
+        ),
+        (
+            "metrics address localhost:9464 (a host name, not ip:port)",
+            &[DEV, SECRET, ISSUER, ("TOPCLUCK_METRICS_ADDR", "localhost:9464")],
+            "TOPCLUCK_METRICS_ADDR",
+        ),
+        (
+            "metrics address = the site's address",
+            &[
+                DEV,
+                SECRET,
+                ISSUER,
+                ("LEPTOS_SITE_ADDR", "127.0.0.1:39464"),
+                ("TOPCLUCK_METRICS_ADDR", "127.0.0.1:39464"),
+            ],
+            "TOPCLUCK_METRICS_ADDR",
+        ),
+        (
+            "metrics address held by another socket",
+            &[DEV, SECRET, ISSUER, ("TOPCLUCK_METRICS_ADDR", &held)],
+            "TOPCLUCK_METRICS_ADDR",
         ),
     ];
     let mut table = BadInputs::default();

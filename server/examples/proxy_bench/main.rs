@@ -12,8 +12,11 @@
 //!                                          from COOP's token endpoint with client secret <secret>)
 //! proxy_bench edges                      the edge layers' own cost: a trivial route in-process,
 //!                                          with and without `server::edges`' layers
-//! proxy_bench storm                        the refresh storm, in-process: 200 parallel requests
-//!                                          with an expired access token → refreshes at COOP
+//! proxy_bench storm [--metrics]            the refresh storm, in-process: 200 parallel requests
+//!                                          with an expired access token → refreshes at COOP;
+//!                                          with --metrics, then the BFFs' /metrics scrape
+//! proxy_bench scrape <metrics-url>         prints a BFF's /metrics (e.g. after a load; the BFF
+//!                                          started with TOPCLUCK_METRICS_ADDR)
 //! proxy_bench sessions <bff> <pid> <upstream-port> <stages> <seconds> <idle-seconds>
 //!                                          many browsers at once, in stages: memory and
 //!                                          connections of the BFF process <pid> ([`load`])
@@ -44,13 +47,32 @@ async fn main() {
         ["wait", url] => wait(url).await,
         ["credentials", bff, secret] => credentials(bff, secret).await,
         ["edges"] => edges_cost().await,
-        ["storm"] => storm().await,
+        ["storm"] => storm(false).await,
+        ["storm", "--metrics"] => storm(true).await,
+        ["scrape", url] => scrape(url).await,
         ["sessions", rest @ ..] => load::run(rest).await,
         _ => {
             eprintln!(
-                "usage: proxy_bench port | wait <url> | credentials <bff-url> <client-secret> | edges | storm | sessions …"
+                "usage: proxy_bench port | wait <url> | credentials <bff-url> <client-secret> | edges | storm [--metrics] | scrape <metrics-url> | sessions …"
             );
             std::process::exit(2);
+        }
+    }
+}
+
+/// Prints the scrape at `url` (a BFF's `http://<TOPCLUCK_METRICS_ADDR>/metrics`) as it came.
+async fn scrape(url: &str) {
+    match http().get(url).send().await {
+        Ok(response) if response.status().is_success() => {
+            print!("{}", response.text().await.unwrap_or_default())
+        }
+        Ok(response) => {
+            eprintln!("{url} answered {}", response.status());
+            std::process::exit(1);
+        }
+        Err(error) => {
+            eprintln!("{url} did not answer: {error}");
+            std::process::exit(1);
         }
     }
 }
@@ -146,8 +168,9 @@ async fn edges_cost() {
 
 /// One session's access token expired, many requests at once, split across two instances on
 /// one store (the BFF's SQLite file, shared): how many refreshes reach COOP, how many statements
-/// the store was sent per renewal, and how many store rows a session costs afterwards.
-async fn storm() {
+/// the store was sent per renewal, and how many store rows a session costs afterwards. With
+/// `metrics`, the two BFFs' `/metrics` afterwards (one recorder in this process, so one scrape).
+async fn storm(metrics: bool) {
     let client = reqwest::Client::new();
     let ([first, second], ports) = listeners().await;
     let coop = TestCoop::start_plain(SECRET, |config| {
@@ -161,8 +184,8 @@ async fn storm() {
     })
     .await;
     let data = tempfile::tempdir().unwrap();
-    let (a, a_state) = bff(first, &coop, data.path()).await;
-    let (b, b_state) = bff(second, &coop, data.path()).await;
+    let (a, a_state, scrape_at) = bff(first, &coop, data.path(), metrics).await;
+    let (b, b_state, _) = bff(second, &coop, data.path(), false).await;
     let (cookie, _) = a.login("ada").await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let stores = [a_state, b_state].map(|state| state.store.unwrap());
@@ -214,16 +237,22 @@ async fn storm() {
         "  store rows for this one session: {} successors, {} leases, {} revoked sessions, {} used login states, {} outbox",
         rows[0], rows[1], rows[2], rows[3], rows[4]
     );
+    if let Some(addr) = scrape_at {
+        println!("  /metrics of both instances (one recorder in this process):");
+        scrape(&format!("http://{addr}/metrics")).await;
+    }
 }
 
 /// A BFF in this process on `listener`, logging in at `coop` as its `topcluck` client, its
 /// vault and store in `data` (shared by the storm's two instances), renewing at expiry (no
-/// skew): its address, and its state (the store's statement counter).
+/// skew): its address, its state (the store's statement counter), and with `metrics` where it
+/// serves `/metrics`.
 async fn bff(
     listener: tokio::net::TcpListener,
     coop: &TestCoop,
     data: &std::path::Path,
-) -> (Spa, server::state::AppState) {
+    metrics: bool,
+) -> (Spa, server::state::AppState, Option<std::net::SocketAddr>) {
     let addr = listener.local_addr().unwrap();
     let site = url::Url::parse(&format!("http://{addr}")).unwrap();
     let counting = coop.config.counting_client().unwrap();
@@ -239,9 +268,11 @@ async fn bff(
         ("TOPCLUCK_DATA_DIR", data.to_str().unwrap().to_owned()),
     ]
     .into_iter()
+    .chain(metrics.then(|| ("TOPCLUCK_METRICS_ADDR", "127.0.0.1:0".to_owned())))
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     let settings = server::settings::Settings::from_vars(&vars, &site, true, data).unwrap();
+    let scrape_at = server::metrics::start(settings.metrics_addr).await.unwrap();
     let keys = server::cookies::KeyRing::new(&settings.cookie_keys).unwrap();
     let provider = server::oidc::Provider::new(
         &coop.base,
@@ -263,5 +294,5 @@ async fn bff(
             .await
             .unwrap()
     });
-    (Spa::new(&format!("http://{addr}")), state)
+    (Spa::new(&format!("http://{addr}")), state, scrape_at)
 }

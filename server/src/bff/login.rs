@@ -115,13 +115,12 @@ pub async fn complete(
         Some(opened) => first_use(&state, opened).await,
         None => Err(BffError::LoginNotStarted),
     };
-    match opened {
-        Err(error) => error.into_response(),
-        Ok(opened) => match redeem(&state, &session, &exchange, &opened, &throttle, connection).await {
-            Ok(info) => Json(info).into_response(),
-            Err(error) => error.into_response(),
-        },
-    }
+    let result = match opened {
+        Err(error) => Err(error),
+        Ok(opened) => redeem(&state, &session, &exchange, &opened, &throttle, connection).await,
+    };
+    crate::metrics::login(&result);
+    result.map(Json).into_response()
 }
 
 /// `opened`, if no instance has used its state before: the store records it as used until it

@@ -236,6 +236,7 @@ impl Job {
             summary.farmers.push((owner.subject, result));
         }
         summary.farmers.sort_by(|a, b| a.0.cmp(&b.0));
+        crate::metrics::daily_run(&summary, self.clock.now());
         Ok(summary)
     }
 

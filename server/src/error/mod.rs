@@ -255,6 +255,11 @@ impl BffError {
     pub fn status(&self) -> StatusCode {
         self.parts().0
     }
+
+    /// The code this error is answered with (its body's `error`).
+    pub fn code(&self) -> ErrorCode {
+        self.parts().1
+    }
 }
 
 /// A provider's failure, as the farmer meets it (during a login, or a refresh's outcome):

@@ -60,11 +60,19 @@ pub fn route(state: &AppState) -> MethodRouter<AppState> {
         .layer(crate::edges::api_body_limit())
 }
 
+/// One `/api` request, timed for the metrics ([`crate::metrics::proxied`]).
 pub async fn forward(
     State(state): State<AppState>,
     session: Session,
     request: Request,
 ) -> Result<Response, BffError> {
+    let started = std::time::Instant::now();
+    let answer = proxied(state, session, request).await;
+    crate::metrics::proxied(started, &answer);
+    answer
+}
+
+async fn proxied(state: AppState, session: Session, request: Request) -> Result<Response, BffError> {
     let base = state.settings.api_url.as_ref().ok_or(BffError::NotFound)?;
     let url = path::safe_rest(request.uri().path())
         .and_then(|rest| path::upstream_url(base, rest, request.uri().query()))?;

@@ -90,6 +90,9 @@ async fn run(
 ) -> Result<Outcome, crate::store::StoreError> {
     let digest = Sha256::digest(presented.refresh_token.as_bytes()).to_vec();
     if let Some(outcome) = usable(store, &digest, presented, clock).await? {
+        if matches!(outcome, Outcome::Renewed(_)) {
+            crate::metrics::successor_served(crate::metrics::Via::Store);
+        }
         return Ok(outcome);
     }
     // No outcome for it, and the session's newest token is another: an older copy of the cookie
@@ -121,6 +124,7 @@ async fn run(
                 store.wait_for_commit(wait).await;
                 if let Some(outcome) = usable(store, &digest, presented, clock).await? {
                     tracing::info!(sub = %presented.sub, "refresh: joined another instance's");
+                    crate::metrics::refresh_joined(crate::metrics::Via::Store);
                     return Ok(outcome);
                 }
                 if waiting_since.elapsed() > WAIT_FOR_HOLDER {
@@ -165,6 +169,7 @@ async fn send(
     }
     let sent_at = tokio::time::Instant::now();
     let answer = extended(store, lease, clock, provider.refresh(presented.refresh_token)).await;
+    crate::metrics::provider_refresh(&answer);
     match answer {
         Ok(tokens) => {
             let successor = Successor::from_tokens(tokens, clock.now());
@@ -247,7 +252,9 @@ async fn settle(
     grace: Option<Duration>,
     if_active: Outcome,
 ) -> Result<Outcome, crate::store::StoreError> {
-    match provider.introspect(presented.refresh_token).await {
+    let introspected = provider.introspect(presented.refresh_token).await;
+    crate::metrics::refresh_settled(&introspected, grace.is_some());
+    match introspected {
         Ok(Some(true)) => {
             tracing::info!(sub = %presented.sub, "refresh settled: the token is still active, nothing was rotated; retry later");
             store.release(lease).await?;

@@ -169,7 +169,9 @@ impl Renewer {
                 }
                 Step::Wait(done) => done,
             };
+            let waiting = crate::metrics::renewal_waiting();
             let waited = tokio::time::timeout(self.config.wait, done.wait_for(Option::is_some)).await;
+            drop(waiting);
             let outcome = match waited {
                 Ok(Ok(outcome)) => outcome.clone().expect("waited for Some"),
                 // The task died (it cannot, short of a panic): nothing is known.
@@ -266,7 +268,10 @@ impl Renewer {
         let mut cache = self.lock();
         cache.prune(now);
         match cache.get(&key) {
-            Some(State::InFlight(done)) => return Step::Wait(done.clone()),
+            Some(State::InFlight(done)) => {
+                crate::metrics::refresh_joined(crate::metrics::Via::Memory);
+                return Step::Wait(done.clone());
+            }
             Some(State::Done { outcome, .. }) => match outcome {
                 Outcome::Renewed(successor) => {
                     let stale = successor.is_stale(now, self.config.skew)
@@ -278,12 +283,14 @@ impl Renewer {
                             .refresh_token
                             .as_deref()
                             .is_some_and(|next| cache.contains(&digest(next)));
+                        crate::metrics::successor_served(crate::metrics::Via::Memory);
                         if stale || newer {
                             return Step::Follow(Box::new(successor.apply(current)));
                         }
                         return Step::Done(outcome.for_session(current));
                     }
                     if !stale {
+                        crate::metrics::successor_served(crate::metrics::Via::Memory);
                         return Step::Done(outcome.for_session(current));
                     }
                     // Not rotated: refreshing with the same token again is no replay.
@@ -345,6 +352,7 @@ impl Renewer {
                 None => outcome::refresh(&provider, &refresh_token, &renewer.clock).await,
             };
             tracing::info!(%sub, outcome = outcome.label(), "access token refresh");
+            crate::metrics::refresh(&outcome);
             let rotated = matches!(&outcome, Outcome::Renewed(s) if s.rotated_from(&refresh_token));
             let logged_out =
                 renewer

@@ -145,7 +145,9 @@ impl Successor {
 
 /// Refreshes at the provider. Times are read from `clock` when the answer arrives.
 pub async fn refresh(provider: &Provider, refresh_token: &str, clock: &Clock) -> Outcome {
-    match provider.refresh(refresh_token).await {
+    let answer = provider.refresh(refresh_token).await;
+    crate::metrics::provider_refresh(&answer);
+    match answer {
         Ok(tokens) => Outcome::Renewed(Arc::new(Successor::from_tokens(tokens, clock.now()))),
         Err(ProviderError::Refused { .. }) => Outcome::Ended,
         // The renewal core keeps its successor cache for answers that do arrive late; a lost

@@ -23,6 +23,7 @@ fn env_example_and_the_readme_list_exactly_the_schemas_variables() {
         include_str!("timeouts.rs"),
         include_str!("counting.rs"),
         include_str!("store.rs"),
+        include_str!("metrics.rs"),
     ];
     let read: BTreeSet<String> = sources
         .iter()

@@ -11,6 +11,7 @@
 //! | [`timeouts`] (`timeouts.rs`) | every timeout on a request's path, checked to nest |
 //! | `counting.rs` | the daily job's own client, schedule, concurrency and waits |
 //! | `store.rs` | the data directory, the store's database, the vault's keys |
+//! | `metrics.rs` | the metrics listener's address (`crate::metrics`) |
 //!
 //! Each section lists its variables (`VARIABLES`); `.env.example` and the README's table are
 //! tested against them. What needs files — development keys generated into the data
@@ -18,6 +19,7 @@
 
 mod counting;
 pub mod limits;
+mod metrics;
 mod provider;
 mod proxy;
 mod secret;
@@ -43,7 +45,7 @@ use values::Vars;
 pub use values::{is_loopback, is_tls_or_loopback};
 
 /// Every `TOPCLUCK_*` variable, section by section.
-pub const VARIABLES: [&[&str]; 7] = [
+pub const VARIABLES: [&[&str]; 8] = [
     provider::VARIABLES,
     session::VARIABLES,
     proxy::VARIABLES,
@@ -51,6 +53,7 @@ pub const VARIABLES: [&[&str]; 7] = [
     timeouts::VARIABLES,
     counting::VARIABLES,
     store::VARIABLES,
+    metrics::VARIABLES,
 ];
 
 /// Everything the BFF needs to know.
@@ -117,6 +120,9 @@ pub struct Settings {
     /// (`TOPCLUCK_PROVIDER_REUSE_GRACE_SECONDS`): within it, a refresh whose answer was lost may
     /// be tried once more. `None` (the default): never present a token that may be used.
     pub reuse_grace: Option<std::time::Duration>,
+    /// Where `/metrics` is served (`TOPCLUCK_METRICS_ADDR`, `ip:port`), on a listener of its own
+    /// ([`crate::metrics`]). `None` (the default): no metrics listener and no recorder.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Settings {
@@ -147,6 +153,7 @@ impl Settings {
         let timeouts = timeouts::read(&vars, &mut problems);
         let counting = counting::read(&vars, &provider.client_id, &mut problems);
         let mut store = store::read(&vars, default_data_dir, &mut problems);
+        let metrics_addr = metrics::read(&vars, site, &mut problems);
 
         // Files are written only for a configuration that is otherwise right.
         let mut cookie_keys = session.cookie_keys;
@@ -186,6 +193,7 @@ impl Settings {
                 data_dir: store.data_dir,
                 counting_client: counting.counting_client,
                 reuse_grace: provider.reuse_grace,
+                metrics_addr,
             }
         })
     }

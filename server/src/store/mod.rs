@@ -116,6 +116,7 @@ impl Store {
     fn trips(&self, statements: u64) {
         self.round_trips
             .fetch_add(statements, std::sync::atomic::Ordering::Relaxed);
+        crate::metrics::store_renewal_statements(statements);
     }
 
     pub fn backend(&self) -> Backend {

@@ -43,14 +43,16 @@ pub enum Backend {
 }
 
 /// Runs `$body` with `$pool` bound to whichever pool `$store` holds: the same query code,
-/// type-checked once per database.
+/// type-checked once per database. Each run is one store call in the metrics, counted and
+/// timed under the calling module's name ([`crate::metrics::store_call`]).
 macro_rules! on_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
+    ($store:expr, $pool:ident => $body:expr) => {{
+        let _call = $crate::metrics::store_call(module_path!());
         match $store {
             $crate::store::Pool::Sqlite($pool) => $body,
             $crate::store::Pool::Postgres($pool) => $body,
         }
-    };
+    }};
 }
 pub(crate) use on_pool;
 

@@ -43,6 +43,8 @@ pub struct Bff {
     pub renewer: Option<std::sync::Arc<server::renewal::Renewer>>,
     /// Its state, when the BFF runs in this process (the daily job is built from it).
     pub state: Option<AppState>,
+    /// Where it serves `/metrics` (`TOPCLUCK_METRICS_ADDR`), when it runs in this process.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 impl Deref for Bff {
@@ -60,6 +62,7 @@ impl Bff {
             spa: Spa::new(base),
             renewer: None,
             state: None,
+            metrics: None,
         }
     }
 }
@@ -215,6 +218,8 @@ pub async fn start_bff(
     let site = url::Url::parse(&format!("http://{addr}")).unwrap();
     let settings = Settings::from_vars(vars, &site, true, dir).unwrap();
     let keys = KeyRing::new(&settings.cookie_keys).unwrap();
+    // As main.rs: `/metrics` on its own listener when TOPCLUCK_METRICS_ADDR is set.
+    let metrics = server::metrics::start(settings.metrics_addr).await.unwrap();
     let provider = Provider::new(
         &vars["TOPCLUCK_ISSUER"],
         &settings.client_id,
@@ -251,5 +256,6 @@ pub async fn start_bff(
         spa: Spa::new(&format!("http://{addr}")),
         renewer,
         state: Some(kept),
+        metrics,
     }
 }
