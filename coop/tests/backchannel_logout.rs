@@ -35,7 +35,9 @@ async fn verified(coop: &TestCoop, token: &str) -> (jsonwebtoken::Header, Value)
     validation.set_audience(&["topcluck"]);
     validation.validate_exp = false;
     validation.set_required_spec_claims(&["iss", "aud", "iat", "exp"]);
-    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation).unwrap().claims;
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .unwrap()
+        .claims;
     (header, claims)
 }
 
@@ -47,7 +49,10 @@ fn assert_logout_token(coop: &TestCoop, header: &jsonwebtoken::Header, claims: &
     let iat = claims["iat"].as_i64().unwrap();
     assert!((now - 5..=now).contains(&iat), "iat {iat}, now {now}");
     assert_eq!(claims["exp"].as_i64().unwrap(), iat + 120);
-    assert!(claims["jti"].as_str().is_some_and(|jti| jti.len() >= 32), "{claims}");
+    assert!(
+        claims["jti"].as_str().is_some_and(|jti| jti.len() >= 32),
+        "{claims}"
+    );
     assert_eq!(claims["events"], json!({ LOGOUT_EVENT: {} }));
     assert!(claims.get("nonce").is_none(), "{claims}");
 }
@@ -58,7 +63,12 @@ async fn id_tokens_carry_the_coop_sessions_sid_and_discovery_advertises_back_cha
     let discovery = coop.get_json("/.well-known/openid-configuration").await;
     assert_eq!(discovery["backchannel_logout_supported"], true);
     assert_eq!(discovery["backchannel_logout_session_supported"], true);
-    assert!(discovery["claims_supported"].as_array().unwrap().contains(&json!("sid")));
+    assert!(
+        discovery["claims_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("sid"))
+    );
 
     let (browser, first) = coop.browser_login("topcluck", "openid", "ada").await;
     let sid = claims(first.id_token.as_deref().unwrap())["sid"].clone();
@@ -101,9 +111,15 @@ async fn logging_out_of_coop_posts_a_signed_logout_token_with_sub_and_sid_to_eac
     let (header, logout) = verified(&coop, token).await;
     assert_logout_token(&coop, &header, &logout);
     assert_eq!(header.kid.as_deref(), Some(coop.key_id().as_str()));
-    assert_eq!((logout["sub"].clone(), logout["sid"].clone()), (json!("ada"), sid));
+    assert_eq!(
+        (logout["sub"].clone(), logout["sid"].clone()),
+        (json!("ada"), sid)
+    );
     println!("logout token claims: {logout}");
-    assert_eq!(coop.backchannel_logouts().await, json!({ "topcluck": { "200": 1 } }));
+    assert_eq!(
+        coop.backchannel_logouts().await,
+        json!({ "topcluck": { "200": 1 } })
+    );
 
     // Logging out again (no COOP session left) tells nobody anything.
     let again = fetch(browser.get(coop.end_session_url(&[]))).await;
@@ -124,7 +140,14 @@ async fn revoking_a_farmers_grants_posts_a_logout_token_with_sub_alone_to_their_
         .await;
     assert_eq!((status, body), (StatusCode::OK, json!({ "revoked": 1 })));
     assert!(received.all().is_empty());
-    assert_eq!(coop.grants("ada").await.iter().filter(|g| g["revoked"] == false).count(), 1);
+    assert_eq!(
+        coop.grants("ada")
+            .await
+            .iter()
+            .filter(|g| g["revoked"] == false)
+            .count(),
+        1
+    );
 
     let (status, body) = coop
         .revoke_grants(json!({ "username": "ada", "client_id": "topcluck" }))
@@ -135,13 +158,19 @@ async fn revoking_a_farmers_grants_posts_a_logout_token_with_sub_alone_to_their_
     let (header, logout) = verified(&coop, &tokens[0]).await;
     assert_logout_token(&coop, &header, &logout);
     assert_eq!(logout["sub"], "ada");
-    assert!(logout.get("sid").is_none(), "grant revocation names no session: {logout}");
+    assert!(
+        logout.get("sid").is_none(),
+        "grant revocation names no session: {logout}"
+    );
 
     // Nothing left to revoke: nobody is told again.
     let (_, body) = coop.revoke_grants(json!({ "username": "ada" })).await;
     assert_eq!(body, json!({ "revoked": 0 }));
     assert_eq!(received.all().len(), 1);
-    assert_eq!(coop.backchannel_logouts().await, json!({ "topcluck": { "200": 1 } }));
+    assert_eq!(
+        coop.backchannel_logouts().await,
+        json!({ "topcluck": { "200": 1 } })
+    );
 }
 
 #[tokio::test]
@@ -155,7 +184,10 @@ async fn a_client_that_cannot_be_reached_is_counted_and_the_logout_still_complet
     let answer = coop.end_session_confirmed(&browser).await;
     assert_eq!(answer.status(), StatusCode::OK);
     assert!(!coop.session_alive(&browser).await);
-    assert!(!coop.token_alive(&tokens.access_token).await, "the online grant is revoked");
+    assert!(
+        !coop.token_alive(&tokens.access_token).await,
+        "the online grant is revoked"
+    );
     assert_eq!(
         coop.backchannel_logouts().await,
         json!({ "topcluck": { "unreachable": 1 } })

@@ -27,4 +27,3 @@ pub(crate) fn read<'a>(config: &mut Config, get: &impl Fn(&str) -> Option<&'a st
         ),
     }
 }
-

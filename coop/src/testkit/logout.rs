@@ -127,9 +127,11 @@ pub async fn receiver() -> (String, Received) {
     let app = axum::Router::new()
         .route(
             "/backchannel-logout",
-            post(|State(kept): State<Received>, headers: HeaderMap, body: Bytes| async move {
-                kept.0.lock().unwrap().push((headers, body));
-            }),
+            post(
+                |State(kept): State<Received>, headers: HeaderMap, body: Bytes| async move {
+                    kept.0.lock().unwrap().push((headers, body));
+                },
+            ),
         )
         .with_state(received.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

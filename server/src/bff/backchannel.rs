@@ -33,12 +33,12 @@
 //! carried out (`temporarily_unavailable`: §2.8 has no 5xx; the token is then not kept as used,
 //! so the provider may send it again).
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
 
 use crate::error::BffError;
 use crate::oidc::ProviderError;
@@ -80,7 +80,10 @@ async fn log_out(state: &AppState, request: Request) -> Result<(), BffError> {
         .store
         .as_ref()
         .ok_or_else(|| failed(BffError::MissingLayer("the store (no session was registered)")))?;
-    match store.use_logout_token(&claims.replay_key, claims.refused_from).await {
+    match store
+        .use_logout_token(&claims.replay_key, claims.refused_from)
+        .await
+    {
         Ok(true) => {}
         Ok(false) => return Err(BffError::LogoutToken(LogoutTokenError::Replayed)),
         Err(error) => return Err(failed(error.into())),
@@ -124,7 +127,10 @@ async fn logout_token(request: Request) -> Result<String, BffError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        .is_some_and(|mime| {
+            mime.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     if !form {
         return Err(BffError::LogoutRequest(
             "the body must be application/x-www-form-urlencoded",

@@ -16,8 +16,8 @@ use openidconnect::core::{
     CoreGenderClaim, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
 };
 use openidconnect::{
-    AdditionalClaims, ClaimsVerificationError, ClientId, IdToken, IssuerUrl, JsonWebKey,
-    JwsSigningAlgorithm, Nonce, SignatureVerificationError,
+    AdditionalClaims, ClaimsVerificationError, ClientId, IdToken, IssuerUrl, JsonWebKey, JwsSigningAlgorithm,
+    Nonce, SignatureVerificationError,
 };
 use serde::{Deserialize, Serialize};
 

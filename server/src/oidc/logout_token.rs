@@ -63,6 +63,8 @@ pub enum LogoutTokenError {
     Expired,
     #[error("logout_token has no jti")]
     NoJti,
+    #[error("logout_token claim: {0}")]
+    Claim(&'static str),
     #[error("logout_token events: {0}")]
     Events(&'static str),
     #[error("logout_token has neither sub nor sid")]
@@ -112,7 +114,10 @@ fn header(encoded: &str) -> Result<Map<String, Value>, LogoutTokenError> {
 /// The `kid` of the token's header, to decide whether the JWKS needs a refetch.
 pub fn key_id(token: &str) -> Result<Option<String>, LogoutTokenError> {
     let first = token.split('.').next().unwrap_or_default();
-    Ok(header(first)?.get("kid").and_then(Value::as_str).map(str::to_owned))
+    Ok(header(first)?
+        .get("kid")
+        .and_then(Value::as_str)
+        .map(str::to_owned))
 }
 
 /// Validates `token` against the provider's `keys` and what is `expected` (all but the replay
@@ -162,13 +167,15 @@ fn algorithm(
         .get("alg")
         .filter(|alg| alg.is_string())
         .ok_or(LogoutTokenError::Malformed("no alg"))?;
-    let algorithm: CoreJwsSigningAlgorithm = serde_json::from_value(alg.clone())
-        .map_err(|_| LogoutTokenError::Algorithm("unknown"))?;
+    let algorithm: CoreJwsSigningAlgorithm =
+        serde_json::from_value(alg.clone()).map_err(|_| LogoutTokenError::Algorithm("unknown"))?;
     if !asymmetric(&algorithm) {
         return Err(LogoutTokenError::Algorithm("none or symmetric"));
     }
     if !allowed.contains(&algorithm) {
-        return Err(LogoutTokenError::Algorithm("not one the provider's discovery lists"));
+        return Err(LogoutTokenError::Algorithm(
+            "not one the provider's discovery lists",
+        ));
     }
     Ok(algorithm)
 }
@@ -180,7 +187,11 @@ fn check_type(header: &Map<String, Value>) -> Result<(), LogoutTokenError> {
         Some(Value::String(typ)) => {
             let typ = typ.to_ascii_lowercase();
             let typ = typ.strip_prefix("application/").unwrap_or(&typ);
-            if typ == TYP { Ok(()) } else { Err(LogoutTokenError::Type) }
+            if typ == TYP {
+                Ok(())
+            } else {
+                Err(LogoutTokenError::Type)
+            }
         }
         Some(_) => Err(LogoutTokenError::Type),
     }
@@ -219,7 +230,7 @@ fn seconds(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, Logou
             .as_i64()
             .or_else(|| value.as_f64().filter(|f| f.is_finite()).map(|f| f.floor() as i64))
             .map(Some)
-            .ok_or(LogoutTokenError::Malformed("iat or exp is not a number")),
+            .ok_or(LogoutTokenError::Claim("iat or exp is not a number")),
     }
 }
 
@@ -228,7 +239,9 @@ fn text<'c>(claims: &'c Map<String, Value>, name: &str) -> Result<Option<&'c str
     match claims.get(name) {
         None => Ok(None),
         Some(Value::String(value)) if !value.is_empty() => Ok(Some(value)),
-        Some(_) => Err(LogoutTokenError::Malformed("sub, sid or jti is not a non-empty string")),
+        Some(_) => Err(LogoutTokenError::Claim(
+            "sub, sid or jti is not a non-empty string",
+        )),
     }
 }
 
@@ -254,7 +267,11 @@ fn check_claims(claims: &Map<String, Value>, expected: &Expected) -> Result<Logo
     };
     match events.get(EVENT) {
         Some(Value::Object(_)) => {}
-        Some(_) => return Err(LogoutTokenError::Events("the back-channel logout member is not a JSON object")),
+        Some(_) => {
+            return Err(LogoutTokenError::Events(
+                "the back-channel logout member is not a JSON object",
+            ));
+        }
         None => return Err(LogoutTokenError::Events("no back-channel logout member")),
     }
     let (sub, sid) = (text(claims, "sub")?, text(claims, "sid")?);
@@ -278,10 +295,16 @@ fn check_times(claims: &Map<String, Value>, now: i64) -> Result<i64, LogoutToken
     let leeway = IAT_LEEWAY.as_secs() as i64;
     let iat = seconds(claims, "iat")?.ok_or_else(|| LogoutTokenError::IssuedAt("missing".into()))?;
     if iat > now + leeway {
-        return Err(LogoutTokenError::IssuedAt(format!("{} s in the future", iat - now)));
+        return Err(LogoutTokenError::IssuedAt(format!(
+            "{} s in the future",
+            iat - now
+        )));
     }
     let (max_age, expires) = match seconds(claims, "exp")? {
-        Some(exp) => (IAT_MAX_AGE.as_secs() as i64, Some(exp + EXP_LEEWAY.as_secs() as i64)),
+        Some(exp) => (
+            IAT_MAX_AGE.as_secs() as i64,
+            Some(exp + EXP_LEEWAY.as_secs() as i64),
+        ),
         None => (MAX_AGE_WITHOUT_EXP.as_secs() as i64 + leeway, None),
     };
     if iat < now - max_age {

@@ -4,8 +4,8 @@
 //! [`crate::store::sessions::RevokedSessions::follow`]). The check is in memory: it costs a
 //! proxied request a hash lookup.
 
-use crate::store::{Store, StoreError};
 use crate::store::sessions::RevokedSessions;
+use crate::store::{Store, StoreError};
 
 use super::SessionData;
 
@@ -57,7 +57,9 @@ impl Gate {
         now: i64,
     ) -> Result<usize, StoreError> {
         let store = self.store.as_ref().ok_or_else(|| {
-            StoreError::Store("no store: sessions are not registered, so none can be ended by the provider".into())
+            StoreError::Store(
+                "no store: sessions are not registered, so none can be ended by the provider".into(),
+            )
         })?;
         let ended = store.end_registered(sid, sub, now).await?;
         for (session_id, until) in &ended {
