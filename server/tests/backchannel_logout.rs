@@ -47,6 +47,8 @@ fn posting_to(port: u16) -> impl FnOnce(&mut coop::Config) {
 struct Farm {
     harness: Harness,
     bff: Bff,
+    /// The PostgreSQL store's database, when the store is PostgreSQL.
+    database_url: Option<String>,
 }
 
 impl Farm {
@@ -55,15 +57,20 @@ impl Farm {
         let port = listener.local_addr().unwrap().port();
         let mut harness = Harness::start_with(&[port], posting_to(port)).await;
         let mut extra = vec![("TOPCLUCK_VAULT_KEYS".to_owned(), VAULT_KEYS.to_owned())];
-        if let Store::Postgres = store {
-            extra.push((
-                "TOPCLUCK_DATABASE_URL".to_owned(),
-                support::postgres::Cluster::shared().database().await,
-            ));
+        let database_url = match store {
+            Store::Postgres => Some(support::postgres::Cluster::shared().database().await),
+            Store::Sqlite => None,
+        };
+        if let Some(url) = &database_url {
+            extra.push(("TOPCLUCK_DATABASE_URL".to_owned(), url.clone()));
         }
         let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let bff = harness.bff_with(listener, NEW_KEY, &extra).await;
-        Farm { harness, bff }
+        Farm {
+            harness,
+            bff,
+            database_url,
+        }
     }
 
     fn coop(&self) -> &TestCoop {
@@ -503,6 +510,45 @@ async fn the_offline_grant_outlives_back_channel_logouts(farm: Farm) {
     );
     let reuses = farm.harness.counters().await["reuse_detections"].clone();
     assert_eq!(reuses, 0);
+}
+
+/// The session registry cannot be written (its table renamed away under the running BFF): the
+/// login fails before any cookie is written, and the grant COOP made for it is revoked — a
+/// session the provider could never end is not started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_whose_session_cannot_be_registered_fails_and_its_grant_is_revoked() {
+    let farm = Farm::start(Store::Postgres).await;
+    let database = sqlx::PgPool::connect(farm.database_url.as_deref().unwrap())
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE session_registry RENAME TO session_registry_away")
+        .execute(&database)
+        .await
+        .unwrap();
+    let pending = farm.bff.authorize("ada").await;
+    let response = farm.bff.complete(&pending).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        session_set_cookie(response.headers()).is_none(),
+        "no session cookie"
+    );
+    let started = Instant::now();
+    loop {
+        let grants = farm.coop().grants("ada").await;
+        assert_eq!(grants.len(), 1, "{grants:?}");
+        if grants[0]["revoked"] == true {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the grant is still live: {grants:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "the login's grant was revoked {:.2?} after the refused login",
+        started.elapsed()
+    );
 }
 
 /// COOP and two server processes on one fresh PostgreSQL database; COOP posts logout tokens to A.
