@@ -27,3 +27,35 @@ pub(crate) fn read<'a>(config: &mut Config, get: &impl Fn(&str) -> Option<&'a st
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use crate::config::Config;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, crate::ConfigError> {
+        let vars: BTreeMap<String, String> =
+            [("COOP_CLIENT_SECRET", "s"), ("COOP_COUNTING_CLIENT_SECRET", "c")]
+                .iter()
+                .chain(pairs)
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        Config::from_vars(&vars)
+    }
+
+    #[test]
+    fn the_default_client_gets_the_uri_under_its_own_id_and_a_bad_one_is_reported() {
+        assert!(config(&[]).unwrap().backchannel_logout_uris.is_empty());
+        let uri = "http://127.0.0.1:3000/bff/backchannel-logout";
+        let renamed = config(&[(super::VARIABLE, uri), ("COOP_CLIENT_ID", "henhouse")]).unwrap();
+        assert_eq!(
+            renamed.backchannel_logout_uris,
+            BTreeMap::from([("henhouse".to_owned(), uri.to_owned())])
+        );
+        for bad in ["/bff/backchannel-logout", "ftp://x/", "http://x/#frag"] {
+            let error = config(&[(super::VARIABLE, bad)]).unwrap_err();
+            assert_eq!(error.names(), vec![super::VARIABLE], "{bad}");
+        }
+    }
+}
