@@ -551,6 +551,52 @@ async fn a_login_whose_session_cannot_be_registered_fails_and_its_grant_is_revok
     );
 }
 
+/// The registry cannot be read when a good logout token arrives (its table renamed away): 400
+/// `temporarily_unavailable` (§2.8 has no 5xx), the session lives on, and the token's `jti` is
+/// not kept as used — sent again once the store is back, it is accepted and ends the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_the_store_cannot_carry_out_is_refused_and_may_be_sent_again() {
+    let farm = Farm::start(Store::Postgres).await;
+    let database = sqlx::PgPool::connect(farm.database_url.as_deref().unwrap())
+        .await
+        .unwrap();
+    let cookie = farm.bff.login_at_coop(&browser(), "ada").await;
+    let rename = |from: &str, to: &str| format!("ALTER TABLE {from} RENAME TO {to}");
+    let execute = |sql: String| {
+        let database = database.clone();
+        async move {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&database)
+                .await
+                .unwrap()
+        }
+    };
+    execute(rename("session_registry", "session_registry_away")).await;
+    let token = farm
+        .coop()
+        .logout_token(&farm.coop().logout_claims("topcluck", Some("ada"), None));
+    let refused = post_token(&farm.bff.url(""), &token).await;
+    let mut table = BadInputs::default();
+    row(
+        &mut table,
+        "a good token, the store failing",
+        "400 temporarily_unavailable",
+        "send the logout token again",
+        &refused,
+    );
+    assert_eq!(
+        session(&farm.bff, &cookie).await,
+        StatusCode::OK,
+        "nothing was ended"
+    );
+
+    execute(rename("session_registry_away", "session_registry")).await;
+    let accepted = post_token(&farm.bff.url(""), &token).await;
+    row(&mut table, "the same token, the store back", "200", "", &accepted);
+    table.finish();
+    assert_eq!(session(&farm.bff, &cookie).await, StatusCode::UNAUTHORIZED);
+}
+
 /// COOP and two server processes on one fresh PostgreSQL database; COOP posts logout tokens to A.
 struct Deployment {
     harness: Harness,
