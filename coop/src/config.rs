@@ -201,6 +201,10 @@ pub struct Config {
     /// presented becomes unusable; its grant and the grant's other refresh and access tokens
     /// live on (in either grant model). Reuse detection still revokes the whole grant.
     pub revocation_cascades: bool,
+    /// Each client's back-channel logout URI by client id (OpenID Connect Back-Channel Logout
+    /// 1.0 §2.2; `COOP_BACKCHANNEL_LOGOUT_URI` for the default client, read by
+    /// [`crate::backchannel::settings`]). A client without one is sent no logout token.
+    pub backchannel_logout_uris: BTreeMap<String, String>,
 }
 
 pub use crate::config_error::ConfigError;
@@ -274,6 +278,7 @@ impl Config {
             introspection: true,
             reuse_grace: Duration::ZERO,
             revocation_cascades: true,
+            backchannel_logout_uris: BTreeMap::new(),
         }
     }
 
@@ -328,6 +333,7 @@ impl Config {
         }
         read_clients(&mut config, &get, &mut problems);
         read_provider_behaviour(&mut config, &get, &mut problems);
+        crate::backchannel::settings::read(&mut config, &get, &mut problems);
         if let Some(users) = get("COOP_USERS").and_then(|v| problems.check(parse_users(v))) {
             config.users = users;
         }
@@ -644,7 +650,8 @@ mod tests {
         };
         let source = include_str!("config.rs");
         let source = &source[..source.find("#[cfg(test)]").unwrap()];
-        let read = names(source, '"');
+        let mut read = names(source, '"');
+        read.extend(names(include_str!("backchannel/settings.rs"), '"'));
         let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
         let table: BTreeSet<String> = readme
             .lines()

@@ -42,6 +42,8 @@ struct IdClaims<'a> {
     name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<&'a str>,
+    /// The COOP session the farmer logged in with (Back-Channel Logout 1.0 §2.1).
+    sid: &'a str,
 }
 
 /// The token endpoint's success body (RFC 6749 §5.1).
@@ -99,15 +101,18 @@ pub fn access_token(
 }
 
 /// Mints an ID token for the farmer of `grant`, issued at `now_ms`, with the claims `scopes`
-/// (the authorization's) allow.
+/// (the authorization's) allow, and the `sid` of the COOP session whose digest is
+/// `session_digest`.
 pub fn id_token(
     coop: &Coop,
     grant: &Grant,
     scopes: &Scopes,
     nonce: Option<&str>,
     auth_time: i64,
+    session_digest: &str,
     now_ms: i64,
 ) -> String {
+    let sid = crate::backchannel::session_id(coop, session_digest);
     let user = coop.config.user(&grant.username);
     let now = now_ms.div_euclid(1000);
     let claims = IdClaims {
@@ -124,6 +129,7 @@ pub fn id_token(
         email: user
             .filter(|_| scopes.contains("email"))
             .map(|u| u.email.as_str()),
+        sid: &sid,
     };
     coop.keys.sign("JWT", &claims)
 }

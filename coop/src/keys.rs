@@ -60,8 +60,20 @@ impl SigningKey {
     pub fn sign(&self, typ: &str, claims: &impl Serialize) -> String {
         let mut header = Header::new(Algorithm::ES256);
         header.typ = Some(typ.to_owned());
+        self.sign_with(header, claims)
+    }
+
+    /// Signs `claims` with this `header` (its `kid` set to this key's): for the test kit's
+    /// tokens of chosen shapes.
+    pub fn sign_with(&self, mut header: Header, claims: &impl Serialize) -> String {
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.encoding).expect("signing with our own key")
+    }
+
+    /// The key's id (its JWK thumbprint).
+    #[cfg(feature = "testkit")]
+    pub fn kid(&self) -> &str {
+        &self.kid
     }
 
     /// Verifies signature, `typ`, `iss`, `aud` and `exp` of a JWT signed by this key; `exp`

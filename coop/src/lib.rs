@@ -27,6 +27,10 @@
 //!   refresh token presented again soon after refreshes as normal instead of revoking the grant;
 //! - no introspection endpoint ([`Config::introspection`] off).
 //!
+//! A client may register a back-channel logout URI (`COOP_BACKCHANNEL_LOGOUT_URI` for TopCluck):
+//! COOP then posts it a signed logout token (OpenID Connect Back-Channel Logout 1.0) when the
+//! farmer's COOP session ends or the farmer's grants are revoked, and its ID tokens carry `sid`.
+//!
 //! [`start`] runs it on a socket; TopCluck's server calls it when no issuer is configured.
 //!
 //! Without the default `provider` feature, only what TopCluck's production build needs is
@@ -42,6 +46,8 @@ pub mod secret_file;
 mod api;
 #[cfg(feature = "provider")]
 mod authorization;
+#[cfg(feature = "provider")]
+mod backchannel;
 #[cfg(feature = "provider")]
 mod client_auth;
 #[cfg(feature = "provider")]

@@ -21,12 +21,17 @@ pub struct Coop {
     pub clock: Clock,
     pub counters: Counters,
     pub faults: Faults,
+    /// The key of the `sid` claim ([`crate::backchannel::session_id`]).
+    pub sid_key: String,
+    /// The client back-channel logout tokens are sent with ([`crate::backchannel`]).
+    pub http: reqwest::Client,
 }
 
 impl Coop {
     pub fn new(config: Config, issuer: String, clock: Clock) -> Result<Self, StoreError> {
         let store = Store::open(&config.data_dir)?;
         let keys = SigningKey::load_or_create(&store)?;
+        let sid_key = crate::backchannel::load_sid_key(&store)?;
         Ok(Self {
             config,
             issuer,
@@ -35,6 +40,8 @@ impl Coop {
             clock,
             counters: Counters::default(),
             faults: Faults::default(),
+            sid_key,
+            http: crate::backchannel::http_client(),
         })
     }
 

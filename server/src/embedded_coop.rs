@@ -6,7 +6,9 @@
 //! [`coop::config::DEFAULT_DATA_DIR`]), with its `/dev/` endpoints on: this path is for
 //! development and tests only. TopCluck's redirect URIs are registered with both of its clients
 //! there, and TopCluck uses their ids and secrets: the login's, and daily counting's own (so the
-//! two grants are independent, as at a real provider).
+//! two grants are independent, as at a real provider). Unless `COOP_BACKCHANNEL_LOGOUT_URI`
+//! says otherwise, the login's client has TopCluck's `/bff/backchannel-logout` as its
+//! back-channel logout URI, so logging out of COOP ends the TopCluck session too.
 
 use crate::settings::{CountingClient, Secret, Settings};
 
@@ -38,6 +40,10 @@ pub async fn start(settings: &Settings) -> Result<EmbeddedCoop, String> {
     }
     let client = &config.clients[0];
     let (client_id, client_secret) = (client.id.clone(), Secret::new(client.secret.clone()));
+    config
+        .backchannel_logout_uris
+        .entry(client_id.clone())
+        .or_insert_with(|| format!("{}/bff/backchannel-logout", settings.public_origin));
     let counting_client = config.counting_client().map(|client| CountingClient {
         client_id: client.id.clone(),
         client_secret: Secret::new(client.secret.clone()),

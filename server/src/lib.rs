@@ -54,10 +54,13 @@ pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
     state.start_background();
     bff::revocation::spawn_outbox(&state);
     let routes = generate_route_list(App);
+    // The back-channel logout is merged after the body limit and CSRF layers: it is the
+    // provider's, not a browser's (see `bff::backchannel`).
     let bff = bff::router(&state, cookie_keys.clone())
+        .layer(edges::bff_body_limit())
+        .merge(bff::backchannel::router())
         .method_not_allowed_fallback(|| async { error::BffError::MethodNotAllowed })
-        .fallback(|| async { error::BffError::NotFound })
-        .layer(edges::bff_body_limit());
+        .fallback(|| async { error::BffError::NotFound });
     let not_found = || async { error::BffError::NotFound };
     Router::new()
         .route("/healthz", get(health::healthz))

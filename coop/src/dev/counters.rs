@@ -6,7 +6,9 @@
 //! `introspection_outcomes` (`active`, `inactive` or the error code → count);
 //! `reuses_within_grace` (used refresh tokens presented again within the reuse grace period, and
 //! so refreshed, not taken as reuse); `refresh_tokens_revoked` (refresh tokens revoked on their
-//! own at `/revoke`, without cascade: their grants are not in `grants_revoked`).
+//! own at `/revoke`, without cascade: their grants are not in `grants_revoked`);
+//! `backchannel_logouts` (client id → outcome — the client's HTTP status, `unreachable` or
+//! `timeout` — → count: the logout tokens COOP sent, [`crate::backchannel`]).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -32,6 +34,8 @@ pub struct Counters {
     introspections: Mutex<BTreeMap<String, u64>>,
     reuses_within_grace: AtomicU64,
     refresh_tokens_revoked: AtomicU64,
+    /// Client id → outcome → count.
+    backchannel_logouts: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
 }
 
 impl Counters {
@@ -65,6 +69,15 @@ impl Counters {
         self.refresh_tokens_revoked.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub fn backchannel_logout(&self, client_id: &str, outcome: &str) {
+        let mut sent = self.backchannel_logouts.lock().unwrap_or_else(|p| p.into_inner());
+        *sent
+            .entry(client_id.to_owned())
+            .or_default()
+            .entry(outcome.to_owned())
+            .or_default() += 1;
+    }
+
     pub fn snapshot(&self) -> Value {
         let requests = self
             .token_requests
@@ -84,6 +97,7 @@ impl Counters {
             "introspection_outcomes": introspections,
             "reuses_within_grace": self.reuses_within_grace.load(Ordering::Relaxed),
             "refresh_tokens_revoked": self.refresh_tokens_revoked.load(Ordering::Relaxed),
+            "backchannel_logouts": *self.backchannel_logouts.lock().unwrap_or_else(|p| p.into_inner()),
         })
     }
 }

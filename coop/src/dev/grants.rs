@@ -11,9 +11,11 @@
 //! its `scope` is the union of what each login asked for.
 //!
 //! `POST /dev/grants/revoke` takes `{"username": "ada"}` (every live grant of ada), or with
-//! `"offline": true` only her offline grants, `"offline": false` only the others. Unknown fields
-//! are refused (400), so a misspelt filter cannot revoke more than meant. Answers
-//! `{"revoked": n}`.
+//! `"offline": true` only her offline grants, `"offline": false` only the others, and with
+//! `"client_id": "topcluck"` only that client's. Unknown fields are refused (400), so a misspelt
+//! filter cannot revoke more than meant. Answers `{"revoked": n}`, once every client whose
+//! grant was revoked and that registered a back-channel logout URI was sent a logout token with
+//! the farmer's `sub` alone ([`crate::backchannel`]).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -24,6 +26,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::backchannel;
 use crate::error::OAuthError;
 use crate::state::SharedCoop;
 use crate::store::{access_tokens, grants};
@@ -40,6 +43,8 @@ struct RevokeGrants {
     username: String,
     #[serde(default)]
     offline: Option<bool>,
+    #[serde(default)]
+    client_id: Option<String>,
 }
 
 /// A grant as listed: its fields and its times in RFC 3339.
@@ -86,18 +91,22 @@ pub async fn revoke(State(coop): State<SharedCoop>, body: Bytes) -> Response {
         Ok(request) => request,
         Err(error) => {
             return OAuthError::InvalidRequest(format!(
-                "expected {{\"username\": \"…\", \"offline\": true|false (optional)}}: {error}"
+                "expected {{\"username\": \"…\", \"offline\": true|false (optional), \"client_id\": \"…\" (optional)}}: {error}"
             ))
             .into_response();
         }
     };
-    match coop
-        .store
-        .transaction(|db| grants::revoke_of_user(db, &request.username, request.offline))
-    {
-        Ok(n) => {
+    let which = grants::Revocation {
+        username: &request.username,
+        offline: request.offline,
+        client_id: request.client_id.as_deref(),
+    };
+    match coop.store.transaction(|db| grants::revoke_of_user(db, &which)) {
+        Ok((n, clients)) => {
             coop.counters.grants_revoked(n as u64);
-            tracing::info!(username = %request.username, offline = ?request.offline, revoked = n, "grants revoked by an administrator");
+            tracing::info!(username = %request.username, offline = ?request.offline, client_id = ?request.client_id, revoked = n, "grants revoked by an administrator");
+            let notices = backchannel::notices(&coop, &clients, &request.username, None);
+            backchannel::deliver(&coop, notices).await;
             Json(json!({ "revoked": n })).into_response()
         }
         Err(error) => OAuthError::Server(error).into_response(),

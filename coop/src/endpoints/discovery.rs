@@ -1,6 +1,7 @@
 //! `/.well-known/openid-configuration` and the JWKS. The revocation endpoint is named unless
 //! `Config::advertise_revocation` is off, the introspection endpoint (RFC 7662, with its
 //! authentication methods as RFC 8414 names them) unless `Config::introspection` is off.
+//! Back-channel logout is advertised with its `sid` (Back-Channel Logout 1.0 §2.1).
 
 use axum::Json;
 use axum::extract::State;
@@ -25,7 +26,7 @@ pub async fn openid_configuration(State(coop): State<SharedCoop>) -> Json<Value>
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "scopes_supported": SUPPORTED,
-        "claims_supported": ["sub", "name", "email", "auth_time", "nonce"],
+        "claims_supported": ["sub", "name", "email", "auth_time", "nonce", "sid"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "introspection_endpoint": coop.endpoint("/introspect"),
@@ -33,6 +34,8 @@ pub async fn openid_configuration(State(coop): State<SharedCoop>) -> Json<Value>
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "authorization_response_iss_parameter_supported": true,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     });
     let fields = document.as_object_mut().expect("an object");
     if !coop.config.advertise_revocation {

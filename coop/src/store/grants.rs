@@ -156,14 +156,36 @@ pub fn revoke_online_grants_of_session(db: &Connection, session_digest: &str) ->
     )
 }
 
-/// Revokes a farmer's live grants, as an administrator would: all of them, or only the offline
-/// (`Some(true)`) or only the online ones (`Some(false)`); returns how many.
-pub fn revoke_of_user(db: &Connection, username: &str, offline: Option<bool>) -> Result<usize, StoreError> {
-    db.execute(
-        "UPDATE grants SET revoked_reason = 'revoked by an administrator'
-         WHERE username = ?1 AND revoked_reason IS NULL AND (?2 IS NULL OR offline = ?2)",
-        params![username, offline],
-    )
+/// The clients with a grant made in a COOP session (whatever its state): those a logout of that
+/// session concerns.
+pub fn clients_of_session(db: &Connection, session_digest: &str) -> Result<Vec<String>, StoreError> {
+    let mut statement = db.prepare("SELECT DISTINCT client_id FROM grants WHERE session_digest = ?1")?;
+    statement.query_map([session_digest], |row| row.get(0))?.collect()
+}
+
+/// Which of a farmer's live grants [`revoke_of_user`] revokes: the offline ones only
+/// (`offline: Some(true)`), the others only (`Some(false)`) or all, of one client or of all.
+pub struct Revocation<'a> {
+    pub username: &'a str,
+    pub offline: Option<bool>,
+    pub client_id: Option<&'a str>,
+}
+
+/// Revokes a farmer's live grants, as an administrator would (see [`Revocation`]); returns how
+/// many, and the clients they were of.
+pub fn revoke_of_user(db: &Connection, which: &Revocation<'_>) -> Result<(usize, Vec<String>), StoreError> {
+    const MATCHING: &str = "username = ?1 AND revoked_reason IS NULL AND (?2 IS NULL OR offline = ?2) \
+                            AND (?3 IS NULL OR client_id = ?3)";
+    let arguments = params![which.username, which.offline, which.client_id];
+    let clients = db
+        .prepare(&format!("SELECT DISTINCT client_id FROM grants WHERE {MATCHING}"))?
+        .query_map(arguments, |row| row.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    let revoked = db.execute(
+        &format!("UPDATE grants SET revoked_reason = 'revoked by an administrator' WHERE {MATCHING}"),
+        arguments,
+    )?;
+    Ok((revoked, clients))
 }
 
 /// Every grant of a farmer, newest first.

@@ -15,6 +15,8 @@
 //!   JWKS and ID token a case needs (COOP only signs good ones);
 //! - [`bad_inputs`]: the table of bad inputs, one row each, with its one printer and the
 //!   no-5xx check;
+//! - [`logout`]: back-channel logout — logout tokens of chosen shapes signed by COOP's key, a
+//!   farmer logging out of COOP, a client's back-channel logout endpoint that keeps what it gets;
 //! - [`http`]: plain HTTP clients and raw requests;
 //! - [`process`]: free ports, a program spawned with its environment, waited for until it
 //!   answers, stopped by PID;
@@ -27,6 +29,7 @@ pub mod bad_inputs;
 pub mod browser;
 pub mod client;
 pub mod http;
+pub mod logout;
 pub mod postgres;
 pub mod process;
 pub mod scripted_provider;
@@ -38,6 +41,7 @@ pub use bad_inputs::{BadInputs, status_and_code, status_and_error};
 pub use browser::{Form, Pkce, browser, hidden, location, pkce, query_of, sign_in};
 pub use client::basic;
 pub use http::{backend, fetch, get_json, http, json_of, listener, listeners, raw, raw_get, text_of};
+pub use logout::{LOGOUT_EVENT, Received, receiver};
 pub use process::{Exit, bare_command, free_port, run_until_exit};
 pub use spa::{Answer, Pending, Spa, session_set_cookie};
 pub use test_coop::{ALL_SCOPES, POST_LOGOUT_URI, REDIRECT_URI, SECRET, TestCoop};

@@ -84,6 +84,18 @@ fn first_pair(set_cookie: &str) -> String {
 /// with this PKCE `challenge` and `nonce`), through COOP's login form and, when asked, its
 /// consent page (allowed), in a fresh browser: returns the code.
 pub async fn coop_login(parameters: &Value, challenge: &str, nonce: &str, farmer: &str) -> String {
+    coop_login_in(&browser(), parameters, challenge, nonce, farmer).await
+}
+
+/// [`coop_login`] in `browser` (which keeps its COOP session: a later login there is silent, a
+/// logout there ends it).
+pub async fn coop_login_in(
+    browser: &reqwest::Client,
+    parameters: &Value,
+    challenge: &str,
+    nonce: &str,
+    farmer: &str,
+) -> String {
     let text = |name: &str| parameters[name].as_str().unwrap().to_owned();
     let mut url = url::Url::parse(&text("authorization_endpoint")).unwrap();
     url.query_pairs_mut()
@@ -98,7 +110,7 @@ pub async fn coop_login(parameters: &Value, challenge: &str, nonce: &str, farmer
     if let Some(prompt) = parameters["prompt"].as_str() {
         url.query_pairs_mut().append_pair("prompt", prompt);
     }
-    let location = sign_in(&browser(), url.as_str(), farmer, true).await;
+    let location = sign_in(browser, url.as_str(), farmer, true).await;
     let query: BTreeMap<String, String> = url::Url::parse(&location)
         .unwrap()
         .query_pairs()
@@ -218,6 +230,25 @@ impl Spa {
     /// Logs `farmer` in; returns the `name=value` of the session cookie and its Set-Cookie line.
     pub async fn login(&self, farmer: &str) -> (String, String) {
         self.login_in(None, farmer).await
+    }
+
+    /// Logs `farmer` in through COOP in `browser`, which keeps the COOP session (to log out of
+    /// COOP later: [`crate::testkit::TestCoop::end_session_confirmed`]); the `name=value` of the
+    /// TopCluck session cookie.
+    pub async fn login_at_coop(&self, browser: &reqwest::Client, farmer: &str) -> String {
+        let (verifier, challenge) = pkce();
+        let (parameters, login_cookie) = self.begin_login(&challenge).await;
+        let nonce = parameters["nonce"].as_str().unwrap().to_owned();
+        let code = coop_login_in(browser, &parameters, &challenge, &nonce, farmer).await;
+        let exchange = json!({
+            "code": code,
+            "code_verifier": verifier,
+            "state": parameters["state"],
+            "redirect_uri": parameters["redirect_uri"],
+        });
+        let response = self.post_login(&exchange, Some(&login_cookie)).await;
+        assert_eq!(response.status(), StatusCode::OK, "login through COOP refused");
+        first_pair(&session_set_cookie(response.headers()).expect("a session cookie"))
     }
 
     /// [`Spa::login`] in the browser that holds the session cookie `session` (a second tab's

@@ -167,8 +167,8 @@ async fn redeem(
     let tokens = provider
         .exchange_code(&exchange.code, &exchange.code_verifier)
         .await?;
-    let data = match accept(state, provider, &tokens, opened).await {
-        Ok(data) => data,
+    let (data, sid) = match accept(state, provider, &tokens, opened).await {
+        Ok(accepted) => accepted,
         Err(error) if opened.purpose == Purpose::Counting => {
             return Err(super::counting::refuse(state, provider, session, None, &tokens, error).await);
         }
@@ -190,7 +190,7 @@ async fn redeem(
         .await
         .ok()
         .flatten();
-    let data = store(state, session, data).await?;
+    let data = store(state, session, data, sid.as_deref()).await?;
     if let Some(previous) = &previous {
         // Its cookie is replaced here; copies of it elsewhere are refused.
         state.gate.end_for_good(previous).await;
@@ -209,13 +209,14 @@ async fn redeem(
 }
 
 /// What the provider issued, checked: an ID token for `provider`'s client and this
-/// transaction's nonce, and no scope beyond what the transaction asked for.
+/// transaction's nonce, and no scope beyond what the transaction asked for. The session's data,
+/// and the provider's login session (`sid`) when the ID token names one.
 async fn accept(
     state: &AppState,
     provider: &Provider,
     tokens: &Tokens,
     opened: &Transaction,
-) -> Result<SessionData, BffError> {
+) -> Result<(SessionData, Option<String>), BffError> {
     let id_token = tokens.id_token.as_deref().ok_or(LoginRefusal::NoIdToken)?;
     let claims = provider
         .validate_id_token(id_token, &opened.nonce, state.clock.now())
@@ -232,7 +233,7 @@ async fn accept(
     }
 
     let now = state.clock.now();
-    Ok(SessionData {
+    let data = SessionData {
         farmer: Farmer {
             sub: claims.sub,
             name: claims.name,
@@ -248,12 +249,33 @@ async fn accept(
         renewed_at: None,
         id_token: Some(id_token.to_owned()),
         session_id: transaction::random_token(16),
-    })
+    };
+    Ok((data, claims.sid))
 }
 
 /// Starts the session with `data`; when it is too large for a browser cookie, the ID token (only
 /// the logout hint) gives way first, then nothing is kept and what was issued is revoked.
-async fn store(state: &AppState, session: &Session, mut data: SessionData) -> Result<SessionData, BffError> {
+///
+/// First the session is recorded in the session registry with the provider's login session
+/// `sid` ([`crate::store::registry`]): otherwise the provider could never end it (back-channel
+/// logout, [`super::backchannel`]). A registry that cannot be written fails the login, and what
+/// the provider issued for it is revoked: no cookie was written, nothing could use those tokens.
+async fn store(
+    state: &AppState,
+    session: &Session,
+    mut data: SessionData,
+    sid: Option<&str>,
+) -> Result<SessionData, BffError> {
+    if let Some(store) = &state.store {
+        let until = data.session_expires_at.max(data.ends_at());
+        if let Err(error) = store
+            .register_session(&data.session_id, &data.farmer.sub, sid, until)
+            .await
+        {
+            revocation::end_grant_later(state, &data);
+            return Err(error.into());
+        }
+    }
     let stored = session::start(session, &mut data).await;
     revoke_if_unkept(state, &data, stored)?;
     Ok(data)

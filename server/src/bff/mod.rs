@@ -1,8 +1,11 @@
 //! The backend-for-frontend endpoints under `/bff/`: login (a transaction opened by this
 //! browser, then the code exchange), the session, logout. Every state-changing request passes
 //! [`csrf::require`] (and so does opening a login transaction); code redemptions are
-//! rate-limited per address ([`throttle`]).
+//! rate-limited per address ([`throttle`]). The one exception is [`backchannel`], which the
+//! provider calls server to server with a signed logout token and no cookie: it has a router of
+//! its own, outside the CSRF middleware.
 
+pub mod backchannel;
 mod counting;
 pub mod csrf;
 mod login;

@@ -121,6 +121,19 @@ pub enum BffError {
     /// (`TOPCLUCK_COUNTING_CLIENT_ID`): refused rather than sharing the session's grant.
     #[error("daily counting is not configured (TOPCLUCK_COUNTING_CLIENT_ID)")]
     CountingNotConfigured,
+    /// A back-channel logout request that is not one (no form body, no single `logout_token`):
+    /// 400 `invalid_request` in OAuth's shape ([`oauth_response`]).
+    #[error("back-channel logout: {0}")]
+    LogoutRequest(&'static str),
+    /// A logout token that does not validate (Back-Channel Logout 1.0 §2.6): 400
+    /// `invalid_request`, its reason as the `error_description`.
+    #[error("back-channel logout")]
+    LogoutToken(#[source] crate::oidc::logout_token::LogoutTokenError),
+    /// A valid logout token whose logout could not be carried out (the store, or the provider's
+    /// keys, unreachable): §2.8 says 400 for a failed logout too, not a 5xx; the token was not
+    /// recorded as used, so the provider may send it again.
+    #[error("back-channel logout failed")]
+    LogoutFailed(#[source] Box<BffError>),
 }
 
 /// What a variant answers: status, code, the sentence the farmer reads.
@@ -230,6 +243,7 @@ impl BffError {
                 "Too many login attempts. Please wait a little and try again.",
             ),
             Self::MethodNotAllowed => METHOD_NOT_ALLOWED,
+            Self::LogoutRequest(_) | Self::LogoutToken(_) | Self::LogoutFailed(_) => BAD_REQUEST,
             Self::CountingNotConfigured => (
                 StatusCode::CONFLICT,
                 ErrorCode::CountingNotConfigured,
@@ -281,6 +295,7 @@ fn provider_parts(error: &ProviderError) -> Parts {
         ProviderError::Refused { .. }
         | ProviderError::Rejected(_)
         | ProviderError::IdToken(_)
+        | ProviderError::LogoutToken(_)
         | ProviderError::NoRevocationEndpoint
         | ProviderError::UnsupportedTokenType => LOGIN_FAILED,
     }
@@ -301,8 +316,31 @@ fn layer_parts(status: StatusCode) -> Parts {
     }
 }
 
+/// A back-channel logout's refusal as OpenID Connect Back-Channel Logout 1.0 §2.8 has it: 400,
+/// an OAuth 2.0 error body (`error`, `error_description`: a short reason, never the token),
+/// `Cache-Control: no-store`. `None` for every other error.
+fn oauth_response(error: &BffError) -> Option<Response> {
+    let (code, description) = match error {
+        BffError::LogoutRequest(reason) => ("invalid_request", (*reason).to_owned()),
+        BffError::LogoutToken(refusal) => ("invalid_request", refusal.to_string()),
+        BffError::LogoutFailed(_) => (
+            "temporarily_unavailable",
+            "the logout could not be carried out now; send the logout token again".to_owned(),
+        ),
+        _ => return None,
+    };
+    let body = serde_json::json!({ "error": code, "error_description": description });
+    Some((StatusCode::BAD_REQUEST, Json(body)).into_response())
+}
+
 impl IntoResponse for BffError {
     fn into_response(self) -> Response {
+        if let Some(mut response) = oauth_response(&self) {
+            let headers = response.headers_mut();
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response.extensions_mut().insert(Failure(Arc::new(self)));
+            return response;
+        }
         let (status, error, message) = self.parts();
         let mut response = (
             status,

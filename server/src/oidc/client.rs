@@ -19,6 +19,7 @@ use openidconnect::core::CoreJsonWebKeySet;
 
 use super::http::{StatusAware, Transport};
 use super::id_token::{self, Expected, IdClaims};
+use super::logout_token::{self, LogoutClaims};
 use super::metadata::{self, Metadata};
 use crate::settings::Secret;
 use crate::upstream::Limit;
@@ -111,6 +112,9 @@ pub enum ProviderError {
     /// The ID token does not validate (signature, issuer, audience, nonce, expiry…).
     #[error("provider answer rejected: ID token: {0}")]
     IdToken(#[source] id_token::IdTokenError),
+    /// A back-channel logout token does not validate ([`logout_token`]).
+    #[error("logout token refused")]
+    LogoutToken(#[source] logout_token::LogoutTokenError),
     /// The provider refused this client, not the grant (`invalid_client`,
     /// `unauthorized_client`, `invalid_scope`, `invalid_request`, unknown codes): TopCluck's
     /// configuration is at fault, so no farmer's session should end over it.
@@ -272,6 +276,23 @@ impl Provider {
             now,
         };
         id_token::validate(token, &keys, &expected).map_err(rejected)
+    }
+
+    /// Validates a back-channel logout token of this provider for this client, at `now` (the
+    /// BFF's clock), with the keys and algorithms ID tokens are checked with. All but the
+    /// replay check ([`LogoutClaims::replay_key`] is the store's to record).
+    pub async fn validate_logout_token(&self, token: &str, now: i64) -> Result<LogoutClaims, ProviderError> {
+        let refused = ProviderError::LogoutToken;
+        let metadata = self.metadata().await?;
+        let kid = logout_token::key_id(token).map_err(refused)?;
+        let keys = self.keys(metadata, kid.as_deref()).await?;
+        let expected = logout_token::Expected {
+            issuer: &metadata.issuer,
+            client_id: &self.client_id,
+            algorithms: &metadata.id_token_algorithms,
+            now,
+        };
+        logout_token::validate(token, &keys, &expected).map_err(refused)
     }
 
     async fn client(&self) -> Result<OAuthClient, ProviderError> {

@@ -4,18 +4,22 @@
 //! `iss` exactly, `aud`, `exp`, `nonce`. Added here, as the crate leaves them to its users:
 //! `azp` (required with several audiences, and equal to the client id whenever present) and
 //! `iat` (required, at most [`IAT_LEEWAY`] ahead of the clock and [`IAT_MAX_AGE`] behind it).
+//! The provider's login session (`sid`, OpenID Connect Back-Channel Logout 1.0 §2.1) is kept:
+//! a logout token may name it.
 
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use openidconnect::core::{CoreIdToken, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
-use openidconnect::{
-    ClaimsVerificationError, ClientId, IssuerUrl, JsonWebKey, JwsSigningAlgorithm, Nonce,
-    SignatureVerificationError,
+use openidconnect::core::{
+    CoreGenderClaim, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
 };
-use serde::Deserialize;
+use openidconnect::{
+    AdditionalClaims, ClaimsVerificationError, ClientId, IdToken, IssuerUrl, JsonWebKey, JwsSigningAlgorithm,
+    Nonce, SignatureVerificationError,
+};
+use serde::{Deserialize, Serialize};
 
 /// How far in the future `iat` may be (clock skew between the provider and the BFF).
 pub const IAT_LEEWAY: Duration = Duration::from_secs(60);
@@ -30,7 +34,23 @@ pub struct IdClaims {
     pub sub: String,
     pub name: Option<String>,
     pub email: Option<String>,
+    /// The provider's login session (`sid`), when the ID token names one: what a back-channel
+    /// logout token names to end this login's session (Back-Channel Logout 1.0 §2.1, §2.4).
+    pub sid: Option<String>,
 }
+
+/// The claims beyond OpenID Connect Core's that the BFF reads: `sid`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+struct SessionClaims {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+}
+
+impl AdditionalClaims for SessionClaims {}
+
+/// An ID token with its `sid`.
+type SidIdToken =
+    IdToken<SessionClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
 
 /// Why an ID token was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -101,7 +121,7 @@ pub fn validate(
     keys: &CoreJsonWebKeySet,
     expected: &Expected,
 ) -> Result<IdClaims, IdTokenError> {
-    let token: CoreIdToken = token
+    let token: SidIdToken = token
         .parse()
         .map_err(|e: serde_json::Error| IdTokenError::Malformed(e.to_string()))?;
     let issuer = IssuerUrl::new(expected.issuer.to_owned())
@@ -154,6 +174,7 @@ pub fn validate(
             .and_then(|name| name.get(None))
             .map(|name| name.to_string()),
         email: claims.email().map(|email| email.to_string()),
+        sid: claims.additional_claims().sid.clone(),
     })
 }
 
@@ -242,6 +263,9 @@ mod tests {
     fn accepts_a_good_token_with_the_injected_clock() {
         let kept = check(&sign(1, &claims(json!({}))), &keys(1, Some("ES256")), ES256).unwrap();
         assert_eq!((kept.sub.as_str(), kept.name.as_deref()), ("ada", Some("Ada")));
+        assert_eq!(kept.sid, None);
+        let with_sid = check(&sign(1, &claims(json!({ "sid": "s-1" }))), &keys(1, None), ES256).unwrap();
+        assert_eq!(with_sid.sid.as_deref(), Some("s-1"));
         // Within the leeways of the injected "now", though years away from the wall clock.
         for changes in [
             json!({ "iat": NOW + 60 }),

@@ -4,6 +4,7 @@
 mod client;
 mod http;
 pub mod id_token;
+pub mod logout_token;
 mod metadata;
 
 pub use client::{Provider, ProviderError, REFRESH_TIMEOUT, RETRY_AFTER_SECONDS, Tokens};

@@ -164,6 +164,7 @@ pub async fn refresh(provider: &Provider, refresh_token: &str, clock: &Clock) ->
             error @ (ProviderError::BadAnswer(_)
             | ProviderError::Rejected(_)
             | ProviderError::IdToken(_)
+            | ProviderError::LogoutToken(_)
             | ProviderError::NoRevocationEndpoint
             | ProviderError::UnsupportedTokenType),
         ) => {

@@ -4,8 +4,8 @@
 //! [`crate::store::sessions::RevokedSessions::follow`]). The check is in memory: it costs a
 //! proxied request a hash lookup.
 
-use crate::store::Store;
 use crate::store::sessions::RevokedSessions;
+use crate::store::{Store, StoreError};
 
 use super::SessionData;
 
@@ -43,6 +43,29 @@ impl Gate {
         {
             tracing::error!(sub = %data.farmer.sub, %error, "session ended here, but the store could not record it for the other instances");
         }
+    }
+
+    /// Ends for good every registered session of the provider's login session `sid` and farmer
+    /// `sub` (a back-channel logout: [`crate::store::registry`]): recorded in the store first,
+    /// in one statement, then here; the other instances follow within a second. Returns how many
+    /// sessions were ended. Without a store no session was ever registered: an error, so the
+    /// provider is told the logout failed.
+    pub async fn end_registered(
+        &self,
+        sid: Option<&str>,
+        sub: Option<&str>,
+        now: i64,
+    ) -> Result<usize, StoreError> {
+        let store = self.store.as_ref().ok_or_else(|| {
+            StoreError::Store(
+                "no store: sessions are not registered, so none can be ended by the provider".into(),
+            )
+        })?;
+        let ended = store.end_registered(sid, sub, now).await?;
+        for (session_id, until) in &ended {
+            self.revoked.insert(session_id, *until);
+        }
+        Ok(ended.len())
     }
 
     /// Keeps the known revocations current from the store, every second (nothing without one).

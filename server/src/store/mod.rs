@@ -9,12 +9,15 @@
 //! - [`outbox`]: revocations the provider could not take yet, retried from here.
 //! - [`sessions`]: sessions ended for good (every copy of their cookie refused) and used login
 //!   states.
+//! - [`registry`]: the session registry (each login's session with the provider's `sub` and
+//!   `sid`) and the logout tokens used, for back-channel logout.
 //!
 //! No token is in SQL as plaintext: tokens are SHA-256 digests, successors are sealed with the
 //! vault key ring (bound to the presented token's digest and the session).
 
 pub mod outbox;
 pub mod pool;
+pub mod registry;
 pub mod sessions;
 pub mod successors;
 
@@ -131,11 +134,12 @@ impl Store {
     /// Deletes what can no longer matter at `now`: successors whose presented token can no
     /// longer come back (its session ended) or that a newer cookie superseded more than
     /// [`successors::SUPERSEDED_KEEP_SECONDS`] ago, expired leases nobody sent, revoked sessions
-    /// whose cookies expired, used login states past their transaction's life. Returns the rows
-    /// deleted.
+    /// whose cookies expired, used login states past their transaction's life, registered
+    /// sessions whose cookies expired, logout tokens too old to be accepted again. Returns the
+    /// rows deleted.
     pub async fn prune(&self, now: i64) -> Result<u64, StoreError> {
         let superseded_before = now - successors::SUPERSEDED_KEEP_SECONDS;
-        let statements: [(&str, bool); 5] = [
+        let statements: [(&str, bool); 7] = [
             (
                 "DELETE FROM successors WHERE expires_at <= $1 OR superseded_at <= $2",
                 true,
@@ -148,6 +152,8 @@ impl Store {
                 false,
             ),
             ("DELETE FROM session_heads WHERE expires_at <= $1", false),
+            ("DELETE FROM session_registry WHERE expires_at <= $1", false),
+            ("DELETE FROM used_logout_tokens WHERE expires_at <= $1", false),
         ];
         let mut deleted = 0;
         for (sql, with_superseded) in statements {

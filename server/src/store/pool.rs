@@ -180,6 +180,11 @@ const SQLITE: Migrations = &[
         "revocation outbox",
         include_str!("../../migrations/sqlite/0005_revocation_outbox.sql"),
     ),
+    (
+        6,
+        "backchannel logout",
+        include_str!("../../migrations/sqlite/0006_backchannel_logout.sql"),
+    ),
 ];
 const POSTGRES: Migrations = &[
     (
@@ -206,6 +211,11 @@ const POSTGRES: Migrations = &[
         5,
         "revocation outbox",
         include_str!("../../migrations/postgres/0005_revocation_outbox.sql"),
+    ),
+    (
+        6,
+        "backchannel logout",
+        include_str!("../../migrations/postgres/0006_backchannel_logout.sql"),
     ),
 ];
 

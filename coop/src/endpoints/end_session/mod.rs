@@ -1,6 +1,8 @@
 //! `GET|POST /end-session` (OpenID Connect RP-Initiated Logout 1.0): ends the farmer's COOP
-//! session, which revokes the grants made in it without `offline_access`, then sends the
-//! browser to a registered `post_logout_redirect_uri` (with `state`) or shows a logged-out page.
+//! session, which revokes the grants made in it without `offline_access`, tells every client
+//! with a grant made in it that registered a back-channel logout URI (a logout token with `sub`
+//! and the session's `sid`, [`crate::backchannel`]), then sends the browser to a registered
+//! `post_logout_redirect_uri` (with `state`) or shows a logged-out page.
 //!
 //! - With a valid `id_token_hint` (an ID token COOP issued, expired or not) for the farmer of
 //!   this browser's session (or when there is no session), COOP logs out at once.
@@ -21,6 +23,7 @@ use super::cookies::{self, Cookies};
 use super::form::{Form, Guard};
 use super::page::message_page;
 use super::{csrf, logout_page};
+use crate::backchannel;
 use crate::error::PageError;
 use crate::params::Params;
 use crate::state::{Coop, SharedCoop};
@@ -67,7 +70,7 @@ pub async fn end_session(
         Some(session) if hint.as_ref().is_none_or(|h| h.sub != session.username) => {
             Ok(confirmation_page(&request, &session.username))
         }
-        _ => log_out(&coop, &cookies, &request),
+        _ => log_out(&coop, &cookies, &request).await,
     }
 }
 
@@ -92,7 +95,7 @@ pub async fn confirm(
     form: Form<LogoutCsrf>,
 ) -> Result<Response, PageError> {
     let request = read_request(&coop, &form.fields, None)?;
-    log_out(&coop, &cookies, &request)
+    log_out(&coop, &cookies, &request).await
 }
 
 /// Checks the client (`client_id`, and the hint's audience `hint_audience` when there is a
@@ -146,8 +149,9 @@ fn confirmation_page(request: &LogoutRequest, username: &str) -> Response {
     ([(header::SET_COOKIE, cookie.to_string())], page).into_response()
 }
 
-/// Ends this browser's COOP session, if any, then redirects or says so.
-fn log_out(coop: &Coop, cookies: &Cookies, request: &LogoutRequest) -> Result<Response, PageError> {
+/// Ends this browser's COOP session, if any (and tells the clients of it), then redirects or
+/// says so.
+async fn log_out(coop: &Coop, cookies: &Cookies, request: &LogoutRequest) -> Result<Response, PageError> {
     if let Some(id) = cookies.get(cookies::SESSION) {
         let ended = coop
             .store
@@ -157,12 +161,16 @@ fn log_out(coop: &Coop, cookies: &Cookies, request: &LogoutRequest) -> Result<Re
                 };
                 sessions::end(db, &session.digest)?;
                 let revoked = grants::revoke_online_grants_of_session(db, &session.digest)?;
-                Ok(Some((session.username, revoked)))
+                let clients = grants::clients_of_session(db, &session.digest)?;
+                Ok(Some((session, revoked, clients)))
             })
             .map_err(PageError::LogoutNotSaved)?;
-        if let Some((username, revoked)) = ended {
+        if let Some((session, revoked, clients)) = ended {
             coop.counters.grants_revoked(revoked as u64);
-            tracing::info!(%username, revoked, "farmer logged out of COOP");
+            tracing::info!(username = %session.username, revoked, "farmer logged out of COOP");
+            let sid = backchannel::session_id(coop, &session.digest);
+            let notices = backchannel::notices(coop, &clients, &session.username, Some(&sid));
+            backchannel::deliver(coop, notices).await;
         }
     }
 

@@ -67,7 +67,15 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
         };
         let id_token = scope
             .contains("openid")
-            .then(|| issue::id_token(coop, &grant, &scope, code.nonce.as_deref(), code.auth_time_s, now));
+            .then(|| issue::id_token(
+                coop,
+                &grant,
+                &scope,
+                code.nonce.as_deref(),
+                code.auth_time_s,
+                &code.session_digest,
+                now,
+            ));
         tracing::info!(client_id = %client.id, grant_id = grant.id, username = %grant.username, "code redeemed");
         Ok(Ok(TokenResponse {
             access_token,

@@ -1,0 +1,149 @@
+//! `POST /bff/backchannel-logout`: OpenID Connect Back-Channel Logout 1.0 — the provider, server
+//! to server, tells TopCluck that a farmer's login session there ended (the farmer logged out of
+//! the provider, an administrator revoked the farmer's grants…), and TopCluck ends the browser
+//! sessions of that login session, or of that farmer, on every instance.
+//!
+//! **No cookie, no CSRF header.** The caller is the provider's server, not a browser: the request
+//! carries neither the session cookie nor `X-CSRF`, and its only authority is the logout token it
+//! brings, signed by the provider. So this route is outside the browser CSRF middleware
+//! ([`super::csrf`]) — it is mounted on a router of its own, [`router`] — and outside `/bff`'s
+//! body limit (it reads at most [`BODY_LIMIT`] bytes itself, so an oversized body is a 400 like
+//! every other malformed request, §2.8).
+//!
+//! The request (§2.5): `Content-Type: application/x-www-form-urlencoded`, one `logout_token`.
+//! The token is validated as §2.6 says ([`crate::oidc::logout_token`], with the provider's keys
+//! and the login client's id; the daily counting client's id is not accepted), then its `jti`
+//! is recorded in the store until the token would be too old anyway: a replay to any instance
+//! is refused (§2.6 step 8).
+//!
+//! The action (§2.7): every session of the session registry ([`crate::store::registry`]) with
+//! the token's `sid` (and `sub`, when it has both), or every session of the `sub` when it has no
+//! `sid`, is ended for good through the [`crate::session::Gate`]: refused at once here and
+//! within a second on every other instance. The daily job's offline grant (the vault) is never
+//! touched: §2.7 says offline refresh tokens normally should not be revoked, and daily counting
+//! has a client registration of its own. Nor are the ended sessions' refresh tokens revoked at
+//! the provider here: they travel in the sessions' cookies, which this request cannot reach, and
+//! the provider has just ended the login session they belong to (§2.7: the OP revokes what was
+//! issued to it).
+//!
+//! The answer (§2.8): 200 with `Cache-Control: no-store` when the token was accepted, also when
+//! it matched no session (the farmer may have logged out of TopCluck already); 400 with an OAuth
+//! error body and `Cache-Control: no-store` for anything wrong with the request or the token
+//! (`invalid_request`, a short reason, never the token), and for a logout that could not be
+//! carried out (`temporarily_unavailable`: §2.8 has no 5xx; the token is then not kept as used,
+//! so the provider may send it again).
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use crate::error::BffError;
+use crate::oidc::ProviderError;
+use crate::oidc::logout_token::{LogoutClaims, LogoutTokenError};
+use crate::state::AppState;
+
+/// The largest request body read: a logout token is a few hundred bytes.
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+/// The route, on a router of its own: no CSRF middleware, no `/bff` body limit (see above).
+pub fn router() -> Router<AppState> {
+    Router::new().route("/backchannel-logout", post(backchannel_logout))
+}
+
+async fn backchannel_logout(State(state): State<AppState>, request: Request) -> Response {
+    match log_out(&state, request).await {
+        Ok(()) => {
+            let mut response = StatusCode::OK.into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The request's `logout_token`, validated, recorded, acted on.
+async fn log_out(state: &AppState, request: Request) -> Result<(), BffError> {
+    let token = logout_token(request).await?;
+    let now = state.clock.now();
+    let claims = match state.provider.validate_logout_token(&token, now).await {
+        Ok(claims) => claims,
+        Err(ProviderError::LogoutToken(refusal)) => return Err(BffError::LogoutToken(refusal)),
+        // Discovery or the JWKS could not be had: the logout could not be done.
+        Err(other) => return Err(failed(other.into())),
+    };
+    let store = state
+        .store
+        .as_ref()
+        .ok_or_else(|| failed(BffError::MissingLayer("the store (no session was registered)")))?;
+    match store
+        .use_logout_token(&claims.replay_key, claims.refused_from)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return Err(BffError::LogoutToken(LogoutTokenError::Replayed)),
+        Err(error) => return Err(failed(error.into())),
+    }
+    match end_sessions(state, &claims, now).await {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            // Not done: the provider may send the same token again.
+            if let Err(forgotten) = store.forget_logout_token(&claims.replay_key).await {
+                tracing::warn!(error = %forgotten, "back-channel logout: its jti could not be forgotten; a resend will be refused");
+            }
+            Err(error)
+        }
+    }
+}
+
+/// §2.7: the sessions of the token's `sid` (and `sub`), or of its `sub`, ended for good.
+async fn end_sessions(state: &AppState, claims: &LogoutClaims, now: i64) -> Result<(), BffError> {
+    let ended = state
+        .gate
+        .end_registered(claims.sid.as_deref(), claims.sub.as_deref(), now)
+        .await
+        .map_err(|error| failed(error.into()))?;
+    tracing::info!(
+        sub = claims.sub.as_deref().unwrap_or("-"),
+        by_sid = claims.sid.is_some(),
+        ended,
+        "back-channel logout: the provider ended a login session; its TopCluck sessions are ended"
+    );
+    Ok(())
+}
+
+fn failed(error: BffError) -> BffError {
+    BffError::LogoutFailed(Box::new(error))
+}
+
+/// The one `logout_token` of a form body (§2.5).
+async fn logout_token(request: Request) -> Result<String, BffError> {
+    let form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            mime.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !form {
+        return Err(BffError::LogoutRequest(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let body = axum::body::to_bytes(Body::new(request.into_body()), BODY_LIMIT)
+        .await
+        .map_err(|_| BffError::LogoutRequest("the body is too large or could not be read"))?;
+    let mut tokens = url::form_urlencoded::parse(&body)
+        .filter(|(name, _)| name == "logout_token")
+        .map(|(_, value)| value.into_owned());
+    match (tokens.next(), tokens.next()) {
+        (Some(token), None) if !token.is_empty() => Ok(token),
+        _ => Err(BffError::LogoutRequest("one non-empty logout_token is required")),
+    }
+}
