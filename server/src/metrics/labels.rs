@@ -71,6 +71,7 @@ pub(super) fn provider_answer<T>(answer: &Result<T, ProviderError>) -> &'static 
             ProviderError::BadAnswer(_)
             | ProviderError::Rejected(_)
             | ProviderError::IdToken(_)
+            | ProviderError::LogoutToken(_)
             | ProviderError::NoRevocationEndpoint
             | ProviderError::UnsupportedTokenType,
         ) => "bad_answer",
@@ -179,6 +180,7 @@ pub(super) fn login_outcome<T>(result: &Result<T, BffError>) -> &'static str {
             ProviderError::Misconfigured { .. } => "client_misconfigured",
             ProviderError::BadAnswer(_)
             | ProviderError::Rejected(_)
+            | ProviderError::LogoutToken(_)
             | ProviderError::NoRevocationEndpoint
             | ProviderError::UnsupportedTokenType => "provider_bad_answer",
         },
