@@ -10,7 +10,7 @@ use crate::clock::Clock;
 use crate::oidc::Provider;
 use crate::renewal::{self, Renewer};
 use crate::settings::Settings;
-use crate::upstream::Limit;
+use crate::upstream::{Limit, Upstream};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -52,11 +52,11 @@ impl AppState {
         let limits = &settings.limits;
         let upstream = crate::upstream::Api::new(
             &settings.timeouts,
-            Limit::new("the API", limits.api_connections, limits.queue),
+            Limit::new(Upstream::Api, limits.api_connections, limits.queue),
             limits.api_http2,
         );
         // The login's client and daily counting's call one provider: one limit for both.
-        let provider_limit = Limit::new("the provider", limits.provider_connections, limits.queue);
+        let provider_limit = Limit::new(Upstream::Provider, limits.provider_connections, limits.queue);
         let provider = provider
             .with_revocation_endpoint(settings.revocation_endpoint.as_ref())
             .with_limits(&settings.timeouts, provider_limit.clone());

@@ -24,28 +24,62 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// How long an idle connection to an upstream is kept for reuse.
 pub const IDLE_FOR: Duration = Duration::from_secs(30);
 
+/// The BFF's upstreams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upstream {
+    /// The API behind `/api` (and the daily job's egg count).
+    Api,
+    /// The OpenID provider (the login's client and daily counting's together).
+    Provider,
+}
+
+impl Upstream {
+    /// Its name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Api => "the API",
+            Self::Provider => "the provider",
+        }
+    }
+
+    /// Its label in the metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Provider => "provider",
+        }
+    }
+}
+
 /// The requests in flight to one upstream, at most `max`. Cheap to clone (shared).
 #[derive(Clone, Debug)]
 pub struct Limit {
     permits: Arc<Semaphore>,
     max: usize,
     queue: Duration,
-    upstream: &'static str,
+    upstream: Upstream,
 }
 
 /// A request that found every permit taken for the whole queue wait: nothing was sent.
 #[derive(Debug, thiserror::Error)]
-#[error("{upstream}: {max} requests in flight, and none ended within {waited_ms} ms")]
+#[error("{}: {max} requests in flight, and none ended within {waited_ms} ms", upstream.name())]
 pub struct Overloaded {
-    pub upstream: &'static str,
+    pub upstream: Upstream,
     pub max: usize,
     pub waited_ms: u128,
 }
 
+/// One request in flight to an upstream: given back (and counted out) when dropped.
+#[derive(Debug)]
+pub struct Permit {
+    _permit: OwnedSemaphorePermit,
+    _in_flight: crate::metrics::InFlight,
+}
+
 impl Limit {
-    /// At most `max` (at least 1) requests in flight to `upstream` (a name for logs); a request
-    /// beyond waits up to `queue`.
-    pub fn new(upstream: &'static str, max: usize, queue: Duration) -> Self {
+    /// At most `max` (at least 1) requests in flight to `upstream`; a request beyond waits up
+    /// to `queue`.
+    pub fn new(upstream: Upstream, max: usize, queue: Duration) -> Self {
         let max = max.max(1);
         Self {
             permits: Arc::new(Semaphore::new(max)),
@@ -56,15 +90,21 @@ impl Limit {
     }
 
     /// A permit to send one request, held until its answer is done with.
-    pub async fn admit(&self) -> Result<OwnedSemaphorePermit, Overloaded> {
+    pub async fn admit(&self) -> Result<Permit, Overloaded> {
         match tokio::time::timeout(self.queue, self.permits.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(permit),
-            // The semaphore is never closed; a timeout is the only way here.
-            Ok(Err(_)) | Err(_) => Err(Overloaded {
-                upstream: self.upstream,
-                max: self.max,
-                waited_ms: self.queue.as_millis(),
+            Ok(Ok(permit)) => Ok(Permit {
+                _permit: permit,
+                _in_flight: crate::metrics::upstream_in_flight(self.upstream),
             }),
+            // The semaphore is never closed; a timeout is the only way here.
+            Ok(Err(_)) | Err(_) => {
+                crate::metrics::upstream_overloaded(self.upstream);
+                Err(Overloaded {
+                    upstream: self.upstream,
+                    max: self.max,
+                    waited_ms: self.queue.as_millis(),
+                })
+            }
         }
     }
 
@@ -137,7 +177,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_beyond_the_limit_waits_for_a_permit_then_is_overloaded() {
-        let limit = Limit::new("the API", 2, Duration::from_millis(50));
+        let limit = Limit::new(Upstream::Api, 2, Duration::from_millis(50));
         let first = limit.admit().await.unwrap();
         let _second = limit.admit().await.unwrap();
         assert_eq!(limit.in_flight(), 2);

@@ -54,8 +54,14 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn backchannel_logout(State(state): State<AppState>, request: Request) -> Response {
-    match log_out(&state, request).await {
-        Ok(()) => {
+    let result = log_out(&state, request).await;
+    match &result {
+        Ok(ended) => crate::metrics::backchannel_logout("accepted", *ended),
+        Err(BffError::LogoutFailed(_)) => crate::metrics::backchannel_logout("failed", 0),
+        Err(_) => crate::metrics::backchannel_logout("refused", 0),
+    }
+    match result {
+        Ok(_) => {
             let mut response = StatusCode::OK.into_response();
             response
                 .headers_mut()
@@ -66,8 +72,8 @@ async fn backchannel_logout(State(state): State<AppState>, request: Request) -> 
     }
 }
 
-/// The request's `logout_token`, validated, recorded, acted on.
-async fn log_out(state: &AppState, request: Request) -> Result<(), BffError> {
+/// The request's `logout_token`, validated, recorded, acted on: the sessions it ended.
+async fn log_out(state: &AppState, request: Request) -> Result<u64, BffError> {
     let token = logout_token(request).await?;
     let now = state.clock.now();
     let claims = match state.provider.validate_logout_token(&token, now).await {
@@ -89,7 +95,7 @@ async fn log_out(state: &AppState, request: Request) -> Result<(), BffError> {
         Err(error) => return Err(failed(error.into())),
     }
     match end_sessions(state, &claims, now).await {
-        Ok(()) => Ok(()),
+        Ok(ended) => Ok(ended),
         Err(error) => {
             // Not done: the provider may send the same token again.
             if let Err(forgotten) = store.forget_logout_token(&claims.replay_key).await {
@@ -101,7 +107,7 @@ async fn log_out(state: &AppState, request: Request) -> Result<(), BffError> {
 }
 
 /// §2.7: the sessions of the token's `sid` (and `sub`), or of its `sub`, ended for good.
-async fn end_sessions(state: &AppState, claims: &LogoutClaims, now: i64) -> Result<(), BffError> {
+async fn end_sessions(state: &AppState, claims: &LogoutClaims, now: i64) -> Result<u64, BffError> {
     let ended = state
         .gate
         .end_registered(claims.sid.as_deref(), claims.sub.as_deref(), now)
@@ -113,7 +119,7 @@ async fn end_sessions(state: &AppState, claims: &LogoutClaims, now: i64) -> Resu
         ended,
         "back-channel logout: the provider ended a login session; its TopCluck sessions are ended"
     );
-    Ok(())
+    Ok(ended as u64)
 }
 
 fn failed(error: BffError) -> BffError {

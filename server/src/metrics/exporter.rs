@@ -22,9 +22,10 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use super::labels::{self, Via};
 use super::{
-    DAILY_FARMERS, DAILY_LAST_RUN_AT, DAILY_LAST_RUN_FARMERS, DAILY_RUNS, LOGINS, PROVIDER_REFRESHES,
-    PROXY_DURATION, PROXY_ERRORS, REFRESH_JOINS, REFRESH_UNCERTAIN, REFRESHES, RENEWALS_WAITING,
-    STORE_CALL_DURATION, STORE_CALLS, STORE_RENEWAL_STATEMENTS, SUCCESSORS_SERVED,
+    BACKCHANNEL_LOGOUTS, BACKCHANNEL_SESSIONS_ENDED, DAILY_FARMERS, DAILY_LAST_RUN_AT,
+    DAILY_LAST_RUN_FARMERS, DAILY_RUNS, LOGINS, PROVIDER_REFRESHES, PROXY_DURATION, PROXY_ERRORS,
+    REFRESH_JOINS, REFRESH_UNCERTAIN, REFRESHES, RENEWALS_WAITING, STORE_CALL_DURATION, STORE_CALLS,
+    STORE_RENEWAL_STATEMENTS, SUCCESSORS_SERVED, UPSTREAM_IN_FLIGHT, UPSTREAM_OVERLOADED, UPSTREAM_RESENT,
 };
 
 /// The proxy's latency buckets, in seconds: 1 ms to the request timeout's 30 s, finest where a
@@ -180,6 +181,20 @@ fn describe() {
         STORE_RENEWAL_STATEMENTS,
         "Statements the renewal path sent to the store."
     );
+    describe_gauge!(UPSTREAM_IN_FLIGHT, "Requests in flight to each upstream now.");
+    describe_counter!(
+        UPSTREAM_OVERLOADED,
+        "Requests refused unsent: the upstream had no permit free for the whole queue wait."
+    );
+    describe_counter!(
+        UPSTREAM_RESENT,
+        "GET or HEAD requests to the API sent once more because their connection could not be made."
+    );
+    describe_counter!(BACKCHANNEL_LOGOUTS, "Back-channel logout requests, by outcome.");
+    describe_counter!(
+        BACKCHANNEL_SESSIONS_ENDED,
+        "Sessions ended by back-channel logouts."
+    );
 }
 
 /// The series with a closed label set, at 0: they exist before their first event.
@@ -206,4 +221,13 @@ fn register_known_series() {
         counter!(DAILY_FARMERS, "outcome" => outcome).increment(0);
     }
     counter!(STORE_RENEWAL_STATEMENTS).increment(0);
+    for upstream in ["api", "provider"] {
+        gauge!(UPSTREAM_IN_FLIGHT, "upstream" => upstream).increment(0.0);
+        counter!(UPSTREAM_OVERLOADED, "upstream" => upstream).increment(0);
+    }
+    counter!(UPSTREAM_RESENT).increment(0);
+    for outcome in ["accepted", "refused", "failed"] {
+        counter!(BACKCHANNEL_LOGOUTS, "outcome" => outcome).increment(0);
+    }
+    counter!(BACKCHANNEL_SESSIONS_ENDED).increment(0);
 }

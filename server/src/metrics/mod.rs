@@ -25,6 +25,11 @@
 //! | `topcluck_store_calls_total` | counter | `area`: the store module that called (`successors`, `sessions`, `outbox`, `grants`, `history`, `status`, `reencrypt`, `store`, `pool`) | calls to the store's database: one statement, or one transaction |
 //! | `topcluck_store_call_duration_seconds` | histogram | `area` (as above) | their duration, waiting for a pooled connection included |
 //! | `topcluck_store_renewal_statements_total` | counter | — | statements the renewal path sent (successors and leases; a transaction's `BEGIN` and `COMMIT` included): the store's round trips per refresh |
+//! | `topcluck_upstream_in_flight` | gauge | `upstream`: `api`, `provider` | requests in flight to it now ([`crate::upstream`]: at most its `TOPCLUCK_*_MAX_CONNECTIONS`) |
+//! | `topcluck_upstream_overloaded_total` | counter | `upstream` (as above) | requests that found every permit taken for the whole queue wait, answered 503 unsent |
+//! | `topcluck_upstream_resent_total` | counter | — | GET or HEAD requests to the API sent once more because their connection could not be made |
+//! | `topcluck_backchannel_logouts_total` | counter | `outcome`: `accepted`, `refused`, `failed` | `POST /bff/backchannel-logout`: a logout token acted on, refused (400 `invalid_request`), or valid but not carried out (the store failed) |
+//! | `topcluck_backchannel_sessions_ended_total` | counter | — | TopCluck sessions ended by those logouts |
 //! | `process_*` | | — | CPU seconds, resident and virtual memory, open and maximum file descriptors, threads, start time (the `metrics-process` crate, read on each scrape) |
 //!
 //! Counters and gauges with a closed label set are registered at 0 when the recorder is
@@ -57,6 +62,11 @@ pub const DAILY_LAST_RUN_AT: &str = "topcluck_daily_count_last_run_timestamp_sec
 pub const STORE_CALLS: &str = "topcluck_store_calls_total";
 pub const STORE_CALL_DURATION: &str = "topcluck_store_call_duration_seconds";
 pub const STORE_RENEWAL_STATEMENTS: &str = "topcluck_store_renewal_statements_total";
+pub const UPSTREAM_IN_FLIGHT: &str = "topcluck_upstream_in_flight";
+pub const UPSTREAM_OVERLOADED: &str = "topcluck_upstream_overloaded_total";
+pub const UPSTREAM_RESENT: &str = "topcluck_upstream_resent_total";
+pub const BACKCHANNEL_LOGOUTS: &str = "topcluck_backchannel_logouts_total";
+pub const BACKCHANNEL_SESSIONS_ENDED: &str = "topcluck_backchannel_sessions_ended_total";
 
 /// A refresh the renewal ran, by its outcome ([`crate::renewal::Outcome`]).
 pub fn refresh(outcome: &crate::renewal::Outcome) {
@@ -162,4 +172,37 @@ impl Drop for StoreCall {
 /// Statements the renewal path sent to the store.
 pub fn store_renewal_statements(statements: u64) {
     counter!(STORE_RENEWAL_STATEMENTS).increment(statements);
+}
+
+/// A request in flight to `upstream` until the guard drops.
+pub fn upstream_in_flight(upstream: crate::upstream::Upstream) -> InFlight {
+    gauge!(UPSTREAM_IN_FLIGHT, "upstream" => upstream.label()).increment(1.0);
+    InFlight(upstream)
+}
+
+/// See [`upstream_in_flight`].
+#[derive(Debug)]
+#[must_use = "the request counts as in flight until this drops"]
+pub struct InFlight(crate::upstream::Upstream);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        gauge!(UPSTREAM_IN_FLIGHT, "upstream" => self.0.label()).decrement(1.0);
+    }
+}
+
+/// A request refused unsent: `upstream` had no permit free for the whole queue wait.
+pub fn upstream_overloaded(upstream: crate::upstream::Upstream) {
+    counter!(UPSTREAM_OVERLOADED, "upstream" => upstream.label()).increment(1);
+}
+
+/// A GET or HEAD sent once more on a new connection.
+pub fn upstream_resent() {
+    counter!(UPSTREAM_RESENT).increment(1);
+}
+
+/// A back-channel logout's result; `ended` sessions when it was carried out.
+pub fn backchannel_logout(outcome: &'static str, ended: u64) {
+    counter!(BACKCHANNEL_LOGOUTS, "outcome" => outcome).increment(1);
+    counter!(BACKCHANNEL_SESSIONS_ENDED).increment(ended);
 }

@@ -180,7 +180,7 @@ impl Provider {
     pub fn new(issuer: &str, client_id: &str, client_secret: Secret, redirect_uri: &str) -> Self {
         let timeouts = crate::settings::Timeouts::DEFAULT;
         let limit = Limit::new(
-            "the provider",
+            crate::upstream::Upstream::Provider,
             crate::settings::limits::PROVIDER_MAX_CONNECTIONS as usize,
             crate::settings::limits::QUEUE,
         );

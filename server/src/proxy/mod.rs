@@ -32,7 +32,7 @@ use crate::state::AppState;
 use response::downstream;
 
 /// The upstream's answer and the permit it holds ([`crate::upstream::Limit`]).
-type Answer = (reqwest::Response, tokio::sync::OwnedSemaphorePermit);
+type Answer = (reqwest::Response, crate::upstream::Permit);
 
 /// The request body as it will be sent upstream.
 enum Outgoing {
@@ -248,6 +248,7 @@ async fn send(
         Err(error) => match resend {
             Some(bytes) if crate::upstream::may_resend(&parts.method, &error) => {
                 tracing::info!(path = url.path(), error = %error.without_url(), "the API could not be reached: sent once more on a new connection");
+                crate::metrics::upstream_resent();
                 let response = attempt(reqwest::Body::from(bytes)).await.map_err(failed)?;
                 Ok((response, permit))
             }
