@@ -21,6 +21,10 @@
 //!   and Auth0's leeway). Zero, the default: no grace at all.
 //! - [`Config::revocation_cascades`] (`COOP_REVOCATION_CASCADE`): revoking a token at `/revoke`
 //!   revokes its whole grant (the default), or only that token.
+//!
+//! And two for the authorization endpoint ([`crate::config_authorization`]): pushed
+//! authorization requests (`COOP_PAR`: off, on, required) and `iss` on authorization responses
+//! (`COOP_ISS_PARAMETER`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -201,8 +205,15 @@ pub struct Config {
     /// presented becomes unusable; its grant and the grant's other refresh and access tokens
     /// live on (in either grant model). Reuse detection still revokes the whole grant.
     pub revocation_cascades: bool,
+    /// Pushed authorization requests (RFC 9126): offered (the default), required, or not at all
+    /// ([`ParMode`], `COOP_PAR`).
+    pub par: ParMode,
+    /// Whether authorization responses carry `iss` and discovery says so (RFC 9207; on by
+    /// default, `COOP_ISS_PARAMETER`).
+    pub iss_parameter: bool,
 }
 
+pub use crate::config_authorization::ParMode;
 pub use crate::config_error::ConfigError;
 use crate::config_error::{Problem, Problems};
 
@@ -274,6 +285,8 @@ impl Config {
             introspection: true,
             reuse_grace: Duration::ZERO,
             revocation_cascades: true,
+            par: ParMode::default(),
+            iss_parameter: true,
         }
     }
 
@@ -328,6 +341,7 @@ impl Config {
         }
         read_clients(&mut config, &get, &mut problems);
         read_provider_behaviour(&mut config, &get, &mut problems);
+        crate::config_authorization::read(&mut config, &get, &mut problems);
         if let Some(users) = get("COOP_USERS").and_then(|v| problems.check(parse_users(v))) {
             config.users = users;
         }
@@ -627,7 +641,8 @@ mod tests {
         assert!(!format!("{config:?}").contains("very-secret-value"));
     }
 
-    /// Every `COOP_*` variable this file reads is in the README's table, and nothing else is.
+    /// Every `COOP_*` variable this file (and `config_authorization.rs`) reads is in the README's
+    /// table, and nothing else is.
     #[test]
     fn the_readme_lists_exactly_the_variables_read_here() {
         use std::collections::BTreeSet;
@@ -642,9 +657,10 @@ mod tests {
                 .filter(|name: &String| name.len() > "COOP_".len())
                 .collect()
         };
-        let source = include_str!("config.rs");
-        let source = &source[..source.find("#[cfg(test)]").unwrap()];
-        let read = names(source, '"');
+        let read: BTreeSet<String> = [include_str!("config.rs"), include_str!("config_authorization.rs")]
+            .iter()
+            .flat_map(|source| names(&source[..source.find("#[cfg(test)]").unwrap()], '"'))
+            .collect();
         let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
         let table: BTreeSet<String> = readme
             .lines()

@@ -25,7 +25,9 @@
 //!   makes that token alone unusable, its grant and the grant's other tokens live on;
 //! - a reuse grace period ([`Config::reuse_grace`], Okta's and Auth0's leeway): a rotated
 //!   refresh token presented again soon after refreshes as normal instead of revoking the grant;
-//! - no introspection endpoint ([`Config::introspection`] off).
+//! - no introspection endpoint ([`Config::introspection`] off);
+//! - no pushed authorization requests, or only those ([`Config::par`], RFC 9126), and no `iss`
+//!   on authorization responses ([`Config::iss_parameter`] off, RFC 9207).
 //!
 //! [`start`] runs it on a socket; TopCluck's server calls it when no issuer is configured.
 //!
@@ -48,6 +50,8 @@ mod client_auth;
 mod clock;
 #[cfg(feature = "provider")]
 pub mod config;
+#[cfg(feature = "provider")]
+pub mod config_authorization;
 #[cfg(feature = "provider")]
 mod connection;
 #[cfg(feature = "provider")]

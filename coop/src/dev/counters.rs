@@ -1,12 +1,13 @@
 //! `GET /dev/counters`: what the token endpoint did, per grant type and outcome, how many
 //! reuses were detected and grants revoked, and how many rows each table of the store holds
-//! (`rows`: sessions, codes, grants, refresh_tokens, access_tokens), to see expired ones purged.
+//! (`rows`: sessions, codes, grants, refresh_tokens, access_tokens, pushed_requests), to see expired ones purged.
 //!
 //! Also: `introspections` (every request `/introspect` answered, whatever the answer) and
 //! `introspection_outcomes` (`active`, `inactive` or the error code → count);
 //! `reuses_within_grace` (used refresh tokens presented again within the reuse grace period, and
 //! so refreshed, not taken as reuse); `refresh_tokens_revoked` (refresh tokens revoked on their
-//! own at `/revoke`, without cascade: their grants are not in `grants_revoked`).
+//! own at `/revoke`, without cascade: their grants are not in `grants_revoked`);
+//! `pushed_requests` (outcome at `POST /par` — `ok` or the error code — → count).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -32,6 +33,8 @@ pub struct Counters {
     introspections: Mutex<BTreeMap<String, u64>>,
     reuses_within_grace: AtomicU64,
     refresh_tokens_revoked: AtomicU64,
+    /// Outcome at `POST /par` (`ok` or an error code) → count.
+    pushed_requests: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Counters {
@@ -57,6 +60,11 @@ impl Counters {
         *introspections.entry(outcome.to_owned()).or_default() += 1;
     }
 
+    pub fn pushed_request(&self, outcome: &str) {
+        let mut pushed = self.pushed_requests.lock().unwrap_or_else(|p| p.into_inner());
+        *pushed.entry(outcome.to_owned()).or_default() += 1;
+    }
+
     pub fn reuse_within_grace(&self) {
         self.reuses_within_grace.fetch_add(1, Ordering::Relaxed);
     }
@@ -76,8 +84,14 @@ impl Counters {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
+        let pushed = self
+            .pushed_requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         json!({
             "token_requests": requests,
+            "pushed_requests": pushed,
             "reuse_detections": self.reuse_detections.load(Ordering::Relaxed),
             "grants_revoked": self.grants_revoked.load(Ordering::Relaxed),
             "introspections": introspections.values().sum::<u64>(),

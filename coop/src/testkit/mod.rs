@@ -35,10 +35,10 @@ pub mod test_coop;
 pub mod tokens;
 
 pub use bad_inputs::{BadInputs, status_and_code, status_and_error};
-pub use browser::{Form, Pkce, browser, hidden, location, pkce, query_of, sign_in};
+pub use browser::{Form, Pkce, authorization_request, browser, hidden, location, pkce, query_of, sign_in};
 pub use client::basic;
 pub use http::{backend, fetch, get_json, http, json_of, listener, listeners, raw, raw_get, text_of};
 pub use process::{Exit, bare_command, free_port, run_until_exit};
-pub use spa::{Answer, Pending, Spa, session_set_cookie};
+pub use spa::{Answer, Callback, Pending, Spa, authorize_url, login_cookie_of, session_set_cookie};
 pub use test_coop::{ALL_SCOPES, POST_LOGOUT_URI, REDIRECT_URI, SECRET, TestCoop};
 pub use tokens::{TokenAnswer, Tokens, claims};

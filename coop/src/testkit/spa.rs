@@ -1,6 +1,8 @@
 //! What TopCluck's SPA and its browser do against a BFF, over HTTP only: start a login
-//! (`GET /bff/login`), walk COOP's forms ([`sign_in`]), finish it (`POST /bff/login`), turn
-//! daily counting on, log out, read the session and call `/api`. The server's tests wrap a
+//! (`GET /bff/login`), build the authorize URL from its answer as the SPA does
+//! ([`authorize_url`]: only `client_id` and `request_uri` for a pushed request, RFC 9126 §4),
+//! walk COOP's forms ([`sign_in`]), finish it (`POST /bff/login`, with the callback's `state`
+//! and `iss`), turn daily counting on, log out, read the session and call `/api`. The server's tests wrap a
 //! [`Spa`] around each BFF they start; the proxy benchmark uses one on a release build.
 
 use std::collections::BTreeMap;
@@ -28,12 +30,16 @@ pub struct Pending {
     pub verifier: String,
     pub state: String,
     /// The nonce the BFF chose for this transaction (the one COOP was sent, unless a test
-    /// sent another).
-    pub nonce: String,
+    /// sent another); `None` when the BFF pushed the request (the SPA never sees it).
+    pub nonce: Option<String>,
     pub code: String,
     pub redirect_uri: String,
     /// `name=value` of the `__Host-topcluck-login` cookie `GET /bff/login` set.
     pub login_cookie: String,
+    /// The callback's `iss` (RFC 9207), passed on as the SPA does.
+    pub iss: Option<String>,
+    /// The authorize URL the browser was sent to.
+    pub authorize_url: String,
 }
 
 impl Pending {
@@ -44,6 +50,7 @@ impl Pending {
             "code_verifier": self.verifier,
             "state": self.state,
             "redirect_uri": self.redirect_uri,
+            "iss": self.iss,
         })
     }
 }
@@ -67,6 +74,11 @@ pub fn session_set_cookie(headers: &reqwest::header::HeaderMap) -> Option<String
     set_cookie(headers, SESSION_COOKIE)
 }
 
+/// `name=value` of the login-transaction cookie these headers set, if any.
+pub fn login_cookie_of(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    set_cookie(headers, LOGIN_COOKIE).map(|line| first_pair(&line))
+}
+
 fn set_cookie(headers: &reqwest::header::HeaderMap, prefix: &str) -> Option<String> {
     headers
         .get_all("set-cookie")
@@ -80,12 +92,22 @@ fn first_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_owned()
 }
 
-/// A farmer at the provider's authorize endpoint (`parameters` as `GET /bff/login` gave them,
-/// with this PKCE `challenge` and `nonce`), through COOP's login form and, when asked, its
-/// consent page (allowed), in a fresh browser: returns the code.
-pub async fn coop_login(parameters: &Value, challenge: &str, nonce: &str, farmer: &str) -> String {
+/// The authorize URL the SPA builds from `GET /bff/login`'s `parameters`, with this PKCE
+/// `challenge` and `nonce`: for a pushed request (`request_uri`), `client_id` and `request_uri`
+/// only (RFC 9126 §4); otherwise the whole request.
+pub fn authorize_url(parameters: &Value, challenge: &str, nonce: &str) -> String {
     let text = |name: &str| parameters[name].as_str().unwrap().to_owned();
     let mut url = url::Url::parse(&text("authorization_endpoint")).unwrap();
+    if let Some(request_uri) = parameters["request_uri"].as_str() {
+        assert!(
+            parameters.get("nonce").is_none_or(Value::is_null),
+            "a pushed request's parameters stay with the BFF: {parameters}"
+        );
+        url.query_pairs_mut()
+            .append_pair("client_id", &text("client_id"))
+            .append_pair("request_uri", request_uri);
+        return url.into();
+    }
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &text("client_id"))
@@ -98,14 +120,41 @@ pub async fn coop_login(parameters: &Value, challenge: &str, nonce: &str, farmer
     if let Some(prompt) = parameters["prompt"].as_str() {
         url.query_pairs_mut().append_pair("prompt", prompt);
     }
-    let location = sign_in(&browser(), url.as_str(), farmer, true).await;
+    url.into()
+}
+
+/// Where COOP sent the browser back to, and the authorize URL it was sent to.
+pub struct Callback {
+    pub authorize_url: String,
+    pub query: BTreeMap<String, String>,
+}
+
+impl Callback {
+    /// The code (panics on an error response).
+    pub fn code(&self) -> String {
+        self.query
+            .get("code")
+            .unwrap_or_else(|| panic!("no code: {:?}", self.query))
+            .clone()
+    }
+}
+
+/// A farmer at the provider's authorize endpoint (`parameters` as `GET /bff/login` gave them,
+/// with this PKCE `challenge` and `nonce`), through COOP's login form and, when asked, its
+/// consent page (allowed), in a fresh browser: where COOP sent the browser back.
+pub async fn coop_login(parameters: &Value, challenge: &str, nonce: &str, farmer: &str) -> Callback {
+    let url = authorize_url(parameters, challenge, nonce);
+    let location = sign_in(&browser(), &url, farmer, true).await;
     let query: BTreeMap<String, String> = url::Url::parse(&location)
         .unwrap()
         .query_pairs()
         .into_owned()
         .collect();
-    assert_eq!(query["state"], text("state"));
-    query["code"].clone()
+    assert_eq!(query["state"], parameters["state"].as_str().unwrap());
+    Callback {
+        authorize_url: url,
+        query,
+    }
 }
 
 impl Spa {
@@ -119,18 +168,30 @@ impl Spa {
         format!("{}{path}", self.base)
     }
 
-    /// `GET path` (`/bff/login` or `/bff/counting/start`) for `challenge` with these cookies:
-    /// what the SPA needs to send the farmer to the provider, and the `name=value` of the
-    /// login-transaction cookie it opened.
-    async fn open_transaction(&self, path: &str, challenge: &str, cookie: Option<&str>) -> (Value, String) {
+    /// `GET path` (`/bff/login` or `/bff/counting/start`) for `challenge` with these cookies and
+    /// `extra` query parameters (the silent login's `prompt=none`): the BFF's answer.
+    pub async fn start_transaction(
+        &self,
+        path: &str,
+        challenge: &str,
+        cookie: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut request = http()
             .get(self.url(path))
             .header("x-csrf", "1")
-            .query(&[("code_challenge", challenge), ("code_challenge_method", "S256")]);
+            .query(&[("code_challenge", challenge), ("code_challenge_method", "S256")])
+            .query(extra);
         if let Some(cookie) = cookie {
             request = request.header("cookie", cookie);
         }
-        let response = request.send().await.unwrap();
+        request.send().await.unwrap()
+    }
+
+    /// [`Spa::start_transaction`], which must open one: what the SPA needs to send the farmer
+    /// to the provider, and the `name=value` of the login-transaction cookie it opened.
+    async fn open_transaction(&self, path: &str, challenge: &str, cookie: Option<&str>) -> (Value, String) {
+        let response = self.start_transaction(path, challenge, cookie, &[]).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}: no transaction");
         let cookie = set_cookie(response.headers(), LOGIN_COOKIE).expect("a login-transaction cookie");
         (response.json().await.unwrap(), first_pair(&cookie))
@@ -154,21 +215,34 @@ impl Spa {
         self.authorize_with_nonce(farmer, None).await
     }
 
-    /// [`Spa::authorize`], sending COOP `nonce` instead of the transaction's when given.
+    /// [`Spa::authorize`], sending COOP `nonce` instead of the transaction's when given (only
+    /// without PAR: a pushed request's nonce is the BFF's, out of the browser's reach).
     pub async fn authorize_with_nonce(&self, farmer: &str, nonce: Option<&str>) -> Pending {
         let (verifier, challenge) = pkce();
         let (parameters, login_cookie) = self.begin_login(&challenge).await;
         let text = |name: &str| parameters[name].as_str().unwrap().to_owned();
-        let state = text("state");
-        let nonce = nonce.map_or_else(|| text("nonce"), str::to_owned);
-        let code = coop_login(&parameters, &challenge, &nonce, farmer).await;
+        let own = parameters["nonce"].as_str().map(str::to_owned);
+        assert!(
+            nonce.is_none() || own.is_some(),
+            "the BFF pushed this request (PAR): a test cannot send COOP another nonce; use a COOP with ParMode::Off"
+        );
+        let nonce = nonce.map(str::to_owned).or(own);
+        let callback = coop_login(
+            &parameters,
+            &challenge,
+            nonce.as_deref().unwrap_or_default(),
+            farmer,
+        )
+        .await;
         Pending {
             verifier,
-            state,
+            state: text("state"),
             nonce,
-            code,
+            code: callback.code(),
             redirect_uri: text("redirect_uri"),
             login_cookie,
+            iss: callback.query.get("iss").cloned(),
+            authorize_url: callback.authorize_url,
         }
     }
 
@@ -202,14 +276,17 @@ impl Spa {
         let (parameters, login_cookie) = self
             .open_transaction("/bff/counting/start", &challenge, Some(session_cookie))
             .await;
-        assert_eq!(parameters["prompt"], "consent");
-        let nonce = parameters["nonce"].as_str().unwrap().to_owned();
-        let code = coop_login(&parameters, &challenge, &nonce, farmer).await;
+        if parameters["request_uri"].is_null() {
+            assert_eq!(parameters["prompt"], "consent");
+        }
+        let nonce = parameters["nonce"].as_str().unwrap_or_default().to_owned();
+        let callback = coop_login(&parameters, &challenge, &nonce, farmer).await;
         let exchange = json!({
-            "code": code,
+            "code": callback.code(),
             "code_verifier": verifier,
             "state": parameters["state"],
             "redirect_uri": parameters["redirect_uri"],
+            "iss": callback.query.get("iss"),
         });
         self.post_login(&exchange, Some(&format!("{session_cookie}; {login_cookie}")))
             .await
