@@ -39,16 +39,27 @@ pub struct SessionInfo {
 
 /// `GET /bff/login?code_challenge=…&code_challenge_method=S256`: opens a login transaction in
 /// this browser (an HttpOnly cookie) and answers what the SPA needs to send the farmer to the
-/// provider, with the `state` and `nonce` the BFF chose for this transaction.
+/// provider, with the `state` the BFF chose for this transaction (the SPA checks it at
+/// `/callback`).
+///
+/// When the BFF pushed the request to the provider (RFC 9126), `request_uri` is set and the
+/// authorize URL carries `client_id` and `request_uri` only (§4): scope, nonce and prompt stay
+/// with the pushed request. Otherwise they are here for the SPA to send.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginParameters {
     pub authorization_endpoint: String,
     pub client_id: String,
-    pub scope: String,
     pub redirect_uri: String,
     pub state: String,
-    pub nonce: String,
-    /// `consent` when the provider must ask the farmer (turning daily counting on).
+    /// The pushed request's handle (RFC 9126 §2.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// `consent` when the provider must ask the farmer (turning daily counting on), `none` for
+    /// a silent login.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
 }
@@ -93,21 +104,27 @@ pub enum CountingState {
 }
 
 /// The query of `GET /bff/login`: the SPA's PKCE challenge (its verifier stays in the SPA
-/// until the code comes back).
+/// until the code comes back), and `prompt=none` for a silent login (the provider answers
+/// without a page, or with `login_required`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginStart {
     pub code_challenge: String,
     pub code_challenge_method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
 }
 
-/// `POST /bff/login`: the SPA hands the BFF the code, the `state` it came back with, and the
-/// PKCE verifier that proves it started the login.
+/// `POST /bff/login`: the SPA hands the BFF the code, the `state` and `iss` it came back with,
+/// and the PKCE verifier that proves it started the login.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct CodeExchange {
     pub code: String,
     pub code_verifier: String,
     pub state: String,
     pub redirect_uri: String,
+    /// The authorization response's issuer (RFC 9207), when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
 }
 
 impl std::fmt::Debug for CodeExchange {

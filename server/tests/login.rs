@@ -63,7 +63,8 @@ async fn login_seals_tokens_into_a_host_only_httponly_cookie_and_the_session_sho
 
 #[tokio::test]
 async fn a_wrong_nonce_or_a_foreign_redirect_uri_fails_the_login_and_sets_no_cookie() {
-    let (_harness, bff) = Harness::with_one_bff().await;
+    // Sending COOP another nonce takes a request the browser writes: no pushed request.
+    let (_harness, bff) = Harness::with_one_bff_and(|coop| coop.par = coop::ParMode::Off).await;
 
     // COOP sent a nonce other than the one the BFF chose for this transaction.
     let pending = bff.authorize_with_nonce("ada", Some("another-nonce")).await;

@@ -49,7 +49,8 @@ pub fn Header() -> impl IntoView {
     }
 }
 
-/// The farmer's name and "Log out", or "Log in". Rendered on the server from the session
+/// The farmer's name and "Log out", or "Log in" — or, while the page signs the farmer back in
+/// after the session ended, "Signing you back in…". Rendered on the server from the session
 /// cookie, so a reload shows the right state from the first byte; in the browser it follows the
 /// shared [`SessionState`], so an ended session shows "Log in" at once.
 #[component]
@@ -66,6 +67,14 @@ fn LoginState() -> impl IntoView {
                             {name}
                         </span>
                         <LogoutButton />
+                    }
+                        .into_any()
+                }
+                None if session.is_signing_back_in() => {
+                    view! {
+                        <span class="signing-in" role="status">
+                            "Signing you back in…"
+                        </span>
                     }
                         .into_any()
                 }

@@ -272,6 +272,13 @@ impl Spa {
     /// Turns daily counting on for the farmer of `session_cookie`, as the SPA does: a counting
     /// transaction, COOP's login form and consent page (allow), `POST /bff/login`.
     pub async fn enrol(&self, session_cookie: &str, farmer: &str) -> reqwest::Response {
+        let (exchange, cookies) = self.enrol_exchange(session_cookie, farmer).await;
+        self.post_login(&exchange, Some(&cookies)).await
+    }
+
+    /// [`Spa::enrol`] up to `/callback`: the body of the `POST /bff/login` that finishes it, and
+    /// the cookies it is sent with.
+    pub async fn enrol_exchange(&self, session_cookie: &str, farmer: &str) -> (Value, String) {
         let (verifier, challenge) = pkce();
         let (parameters, login_cookie) = self
             .open_transaction("/bff/counting/start", &challenge, Some(session_cookie))
@@ -288,8 +295,7 @@ impl Spa {
             "redirect_uri": parameters["redirect_uri"],
             "iss": callback.query.get("iss"),
         });
-        self.post_login(&exchange, Some(&format!("{session_cookie}; {login_cookie}")))
-            .await
+        (exchange, format!("{session_cookie}; {login_cookie}"))
     }
 
     /// Logs `farmer` in; returns the `name=value` of the session cookie and its Set-Cookie line.

@@ -1,8 +1,10 @@
 //! The backend-for-frontend endpoints under `/bff/`: login (a transaction opened by this
-//! browser, then the code exchange), the session, logout. Every state-changing request passes
+//! browser, its authorization request — pushed to the provider when it can be, [`authorization`]
+//! — then the code exchange), the session, logout. Every state-changing request passes
 //! [`csrf::require`] (and so does opening a login transaction); code redemptions are
 //! rate-limited per address ([`throttle`]).
 
+mod authorization;
 mod counting;
 pub mod csrf;
 mod login;

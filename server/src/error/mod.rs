@@ -117,6 +117,11 @@ pub enum BffError {
     /// (`TOPCLUCK_COUNTING_CLIENT_ID`): refused rather than sharing the session's grant.
     #[error("daily counting is not configured (TOPCLUCK_COUNTING_CLIENT_ID)")]
     CountingNotConfigured,
+    /// Pushed authorization requests (RFC 9126) are required — by `demanded_by` — and the
+    /// provider's discovery names no `pushed_authorization_request_endpoint`: no plain
+    /// authorization request is sent instead.
+    #[error("the provider does not offer pushed authorization requests, which {demanded_by} demands")]
+    ParNotOffered { demanded_by: &'static str },
 }
 
 /// What a variant answers: status, code, the sentence the farmer reads.
@@ -221,6 +226,11 @@ impl BffError {
                 "Too many login attempts. Please wait a little and try again.",
             ),
             Self::MethodNotAllowed => METHOD_NOT_ALLOWED,
+            Self::ParNotOffered { .. } => (
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::BadGateway,
+                "The login provider does not offer pushed authorization requests, which TopCluck's configuration requires. Tell the administrator.",
+            ),
             Self::CountingNotConfigured => (
                 StatusCode::CONFLICT,
                 ErrorCode::CountingNotConfigured,
