@@ -38,30 +38,16 @@ pub struct SessionInfo {
 }
 
 /// `GET /bff/login?code_challenge=…&code_challenge_method=S256`: opens a login transaction in
-/// this browser (an HttpOnly cookie) and answers what the SPA needs to send the farmer to the
-/// provider, with the `state` the BFF chose for this transaction (the SPA checks it at
-/// `/callback`).
-///
-/// When the BFF pushed the request to the provider (RFC 9126), `request_uri` is set and the
-/// authorize URL carries `client_id` and `request_uri` only (§4): scope, nonce and prompt stay
-/// with the pushed request. Otherwise they are here for the SPA to send.
+/// this browser (an HttpOnly cookie) and answers where to send the farmer: the provider's
+/// authorize URL, built by the BFF with the `state` and `nonce` it chose and the SPA's
+/// challenge — or, when the BFF pushed the request to the provider (RFC 9126), carrying only
+/// `client_id` and `request_uri` (§4). The SPA checks `state` at `/callback` and posts
+/// `redirect_uri` with the code.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginParameters {
-    pub authorization_endpoint: String,
-    pub client_id: String,
+    pub authorize_url: String,
     pub redirect_uri: String,
     pub state: String,
-    /// The pushed request's handle (RFC 9126 §2.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nonce: Option<String>,
-    /// `consent` when the provider must ask the farmer (turning daily counting on), `none` for
-    /// a silent login.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt: Option<String>,
 }
 
 /// `GET /bff/counting`: daily counting for the logged-in farmer. Times are Unix seconds, dates

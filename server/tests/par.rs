@@ -35,18 +35,19 @@ async fn a_pushed_login_sends_the_browser_with_client_id_and_request_uri_only() 
         .collect();
     assert_eq!(
         fields,
-        BTreeSet::from([
-            "authorization_endpoint",
-            "client_id",
-            "redirect_uri",
-            "request_uri",
-            "state"
-        ]),
-        "scope, nonce and prompt stay in the pushed request: {parameters}"
+        BTreeSet::from(["authorize_url", "redirect_uri", "state"]),
+        "{parameters}"
     );
+    let url = authorize_url(&parameters);
+    assert!(url.starts_with(&harness.coop.url("/authorize?")), "{url}");
+    assert_eq!(
+        query_names(&url),
+        BTreeSet::from(["client_id".to_owned(), "request_uri".to_owned()]),
+        "scope, nonce, challenge and prompt stay in the pushed request: {url}"
+    );
+    assert_eq!(query_value(&url, "client_id").as_deref(), Some("topcluck"));
     assert!(
-        parameters["request_uri"]
-            .as_str()
+        query_value(&url, "request_uri")
             .unwrap()
             .starts_with("urn:ietf:params:oauth:request_uri:")
     );
@@ -181,8 +182,7 @@ async fn silent_login(bff: &Bff, browser: &reqwest::Client) -> (Callback, Pendin
     assert_eq!(response.status(), StatusCode::OK);
     let login_cookie = login_cookie_of(response.headers()).unwrap();
     let parameters: Value = response.json().await.unwrap();
-    let nonce = parameters["nonce"].as_str().unwrap_or_default();
-    let url = authorize_url(&parameters, &challenge, nonce);
+    let url = authorize_url(&parameters);
     let answer = browser.get(&url).send().await.unwrap();
     assert_eq!(answer.status(), StatusCode::SEE_OTHER, "no page: prompt=none");
     let query = query_of(&location(&answer)).into_iter().collect();
@@ -193,7 +193,7 @@ async fn silent_login(bff: &Bff, browser: &reqwest::Client) -> (Callback, Pendin
     let pending = Pending {
         verifier,
         state: parameters["state"].as_str().unwrap().to_owned(),
-        nonce: parameters["nonce"].as_str().map(str::to_owned),
+        nonce: query_value(&url, "nonce"),
         code: callback.query.get("code").cloned().unwrap_or_default(),
         redirect_uri: parameters["redirect_uri"].as_str().unwrap().to_owned(),
         login_cookie,
@@ -221,14 +221,7 @@ async fn a_silent_login_asks_for_no_page_in_the_pushed_request_and_in_a_plain_on
         // gets a code at once, and the BFF a session.
         let browser = browser();
         let (parameters, _) = bff.begin_login(&pkce().1).await;
-        let nonce = parameters["nonce"].as_str().unwrap_or_default();
-        sign_in(
-            &browser,
-            &authorize_url(&parameters, &pkce().1, nonce),
-            "bert",
-            false,
-        )
-        .await;
+        sign_in(&browser, &authorize_url(&parameters), "bert", false).await;
         let (callback, pending) = silent_login(&bff, &browser).await;
         assert!(
             callback.query.contains_key("code"),

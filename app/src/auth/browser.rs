@@ -3,9 +3,9 @@
 //! secure context, where both exist), the login
 //! transaction the BFF opens for its challenge (with the BFF's `state` and `nonce`), the pending
 //! login in sessionStorage (gloo-storage), and the BFF calls (through [`crate::api`], whose
-//! failures are told to the farmer by [`CallError::sentence`]). When the BFF pushed the
-//! authorization request (RFC 9126), the authorize URL carries `client_id` and `request_uri`
-//! only. A silent login (`prompt=none`, [`super::silent`]) that comes back without a session
+//! failures are told to the farmer by [`CallError::sentence`]). The BFF builds the authorize
+//! URL (no URL code in the WASM): when it pushed the authorization request (RFC 9126), that URL
+//! carries `client_id` and `request_uri` only. A silent login (`prompt=none`, [`super::silent`]) that comes back without a session
 //! ends on the logged-out page with a notice, not an error.
 
 use gloo_storage::{SessionStorage, Storage};
@@ -123,39 +123,13 @@ async fn start(begin: &str, return_to: Option<String>, silent: bool) -> Result<(
         return_to,
         silent,
     };
-    // The browser's own URL parser and form encoder: no URL code in the WASM.
-    let url = web_sys::Url::new(&parameters.authorization_endpoint)
-        .map_err(|_| "The login provider's address is invalid.".to_owned())?;
-    let query = url.search_params();
-    if let Some(request_uri) = &parameters.request_uri {
-        // Pushed by the BFF (RFC 9126 §4): the provider holds the rest of the request.
-        query.append("client_id", &parameters.client_id);
-        query.append("request_uri", request_uri);
-    } else {
-        let text = |value: &Option<String>| value.clone().unwrap_or_default();
-        for (name, value) in [
-            ("response_type", "code"),
-            ("client_id", &parameters.client_id),
-            ("redirect_uri", &parameters.redirect_uri),
-            ("scope", &text(&parameters.scope)),
-            ("state", &pending.state),
-            ("nonce", &text(&parameters.nonce)),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ] {
-            query.append(name, value);
-        }
-        if let Some(prompt) = &parameters.prompt {
-            query.append("prompt", prompt);
-        }
-    }
     SessionStorage::set(PENDING_KEY, &pending)
         .map_err(|_| "This browser does not allow session storage.".to_owned())?;
     if silent {
         silent::started(&pending.state);
     }
     location
-        .assign(&url.href())
+        .assign(&parameters.authorize_url)
         .map_err(|_| "Could not open the login page.".to_owned())
 }
 

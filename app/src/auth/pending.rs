@@ -7,7 +7,8 @@ use std::future::pending;
 
 use crate::wire::SessionInfo;
 
-/// How `/callback` ended (see the browser's `Completed`).
+/// How `/callback` ended (see the browser's `Completed`); never made here.
+#[allow(dead_code, reason = "only the browser build completes a login")]
 pub enum Completed {
     LoggedIn(SessionInfo, String),
     LoggedOut(String),

@@ -42,8 +42,12 @@ pub enum Session {
 /// It also carries the page's freshness: [`SessionState::recheck`] (after the computer slept,
 /// say) makes every card whose `LocalResource` is keyed on [`SessionState::freshness`] drop
 /// what it shows and load it again.
+///
+/// Its last signal is non-zero while a silent login is on its way
+/// ([`SessionState::is_signing_back_in`]): a number, not a `bool`, because the page already has
+/// `RwSignal<u32>` and a signal of a new type costs about 1.2 KB of gzipped WASM.
 #[derive(Clone, Copy)]
-pub struct SessionState(RwSignal<Session>, StoredValue<u64>, RwSignal<u32>, RwSignal<bool>);
+pub struct SessionState(RwSignal<Session>, StoredValue<u64>, RwSignal<u32>, RwSignal<u32>);
 
 /// When a question about the session was asked: [`SessionState::asked`]. Every change of
 /// session (ended, logged out or in elsewhere, rechecked) starts a new generation.
@@ -129,12 +133,12 @@ impl SessionState {
             {
                 super::tabs::announce(super::tabs::TabNews::Ended);
                 if super::silent::claim() {
-                    self.3.set(true);
+                    self.3.set(1);
                     leptos::task::spawn_local(async move {
                         // On its way: the page stays "signing you back in" until it is gone.
                         if super::browser::start_silent_login().await.is_err() {
                             super::silent::abandoned();
-                            self.3.set(false);
+                            self.3.set(0);
                         }
                     });
                 }
@@ -144,7 +148,7 @@ impl SessionState {
 
     /// True while the page is on its way to sign the farmer back in (tracked).
     pub fn is_signing_back_in(self) -> bool {
-        self.3.get()
+        self.3.get() != 0
     }
 
     /// Another tab learned that the session ended: this one shows it too.
@@ -242,7 +246,7 @@ pub fn provide_session() -> SessionState {
         }),
         StoredValue::new(0),
         RwSignal::new(0),
-        RwSignal::new(false),
+        RwSignal::new(0),
     );
     provide_context(state);
     #[cfg(feature = "hydrate")]
@@ -308,7 +312,7 @@ mod tests {
             RwSignal::new(session),
             StoredValue::new(0),
             RwSignal::new(0),
-            RwSignal::new(false),
+            RwSignal::new(0),
         )
     }
 

@@ -23,11 +23,11 @@ use gloo_storage::{LocalStorage, Storage};
 
 const KEY: &str = "topcluck.silent";
 /// After a silent login that worked, how long before another may be tried.
-const RETRY_AFTER_SECONDS: u64 = 300;
+const RETRY_AFTER_SECONDS: i64 = 300;
 const FAILED: &str = "failed";
 
-fn now_seconds() -> u64 {
-    (js_sys::Date::now() / 1000.0) as u64
+fn now_seconds() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
 }
 
 /// The marker: what its first word says (a time, or [`FAILED`]) and the try's state.
@@ -38,7 +38,7 @@ fn marker() -> Option<(String, String)> {
 }
 
 fn write(head: &str, state: &str) {
-    let _ = LocalStorage::raw().set_item(KEY, &format!("{head} {state}"));
+    let _ = LocalStorage::raw().set_item(KEY, &[head, " ", state].concat());
 }
 
 /// Whether a silent login may be tried now; if so, the try is claimed (before the BFF is even
@@ -47,7 +47,7 @@ pub fn claim() -> bool {
     let allowed = match marker() {
         None => true,
         Some((head, _)) => head
-            .parse::<u64>()
+            .parse::<i64>()
             .is_ok_and(|at| now_seconds() >= at + RETRY_AFTER_SECONDS),
     };
     if allowed {

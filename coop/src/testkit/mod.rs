@@ -39,6 +39,8 @@ pub use browser::{Form, Pkce, authorization_request, browser, hidden, location, 
 pub use client::basic;
 pub use http::{backend, fetch, get_json, http, json_of, listener, listeners, raw, raw_get, text_of};
 pub use process::{Exit, bare_command, free_port, run_until_exit};
-pub use spa::{Answer, Callback, Pending, Spa, authorize_url, login_cookie_of, session_set_cookie};
+pub use spa::{
+    Answer, Callback, Pending, Spa, authorize_url, login_cookie_of, query_value, session_set_cookie,
+};
 pub use test_coop::{ALL_SCOPES, POST_LOGOUT_URI, REDIRECT_URI, SECRET, TestCoop};
 pub use tokens::{TokenAnswer, Tokens, claims};

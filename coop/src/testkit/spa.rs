@@ -1,7 +1,6 @@
 //! What TopCluck's SPA and its browser do against a BFF, over HTTP only: start a login
-//! (`GET /bff/login`), build the authorize URL from its answer as the SPA does
-//! ([`authorize_url`]: only `client_id` and `request_uri` for a pushed request, RFC 9126 §4),
-//! walk COOP's forms ([`sign_in`]), finish it (`POST /bff/login`, with the callback's `state`
+//! (`GET /bff/login`), follow the authorize URL it answers ([`authorize_url`]: only `client_id`
+//! and `request_uri` for a pushed request, RFC 9126 §4), walk COOP's forms ([`sign_in`]), finish it (`POST /bff/login`, with the callback's `state`
 //! and `iss`), turn daily counting on, log out, read the session and call `/api`. The server's tests wrap a
 //! [`Spa`] around each BFF they start; the proxy benchmark uses one on a release build.
 
@@ -74,6 +73,15 @@ pub fn session_set_cookie(headers: &reqwest::header::HeaderMap) -> Option<String
     set_cookie(headers, SESSION_COOKIE)
 }
 
+/// The value of `name` in `url`'s query, if it has one.
+pub fn query_value(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
 /// `name=value` of the login-transaction cookie these headers set, if any.
 pub fn login_cookie_of(headers: &reqwest::header::HeaderMap) -> Option<String> {
     set_cookie(headers, LOGIN_COOKIE).map(|line| first_pair(&line))
@@ -92,34 +100,29 @@ fn first_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_owned()
 }
 
-/// The authorize URL the SPA builds from `GET /bff/login`'s `parameters`, with this PKCE
-/// `challenge` and `nonce`: for a pushed request (`request_uri`), `client_id` and `request_uri`
-/// only (RFC 9126 §4); otherwise the whole request.
-pub fn authorize_url(parameters: &Value, challenge: &str, nonce: &str) -> String {
-    let text = |name: &str| parameters[name].as_str().unwrap().to_owned();
-    let mut url = url::Url::parse(&text("authorization_endpoint")).unwrap();
-    if let Some(request_uri) = parameters["request_uri"].as_str() {
-        assert!(
-            parameters.get("nonce").is_none_or(Value::is_null),
-            "a pushed request's parameters stay with the BFF: {parameters}"
-        );
-        url.query_pairs_mut()
-            .append_pair("client_id", &text("client_id"))
-            .append_pair("request_uri", request_uri);
-        return url.into();
-    }
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &text("client_id"))
-        .append_pair("redirect_uri", &text("redirect_uri"))
-        .append_pair("scope", &text("scope"))
-        .append_pair("state", &text("state"))
-        .append_pair("nonce", nonce)
-        .append_pair("code_challenge", challenge)
-        .append_pair("code_challenge_method", "S256");
-    if let Some(prompt) = parameters["prompt"].as_str() {
-        url.query_pairs_mut().append_pair("prompt", prompt);
-    }
+/// The authorize URL `GET /bff/login` answered (`parameters`), which the SPA sends the browser
+/// to: for a pushed request `client_id` and `request_uri` only (RFC 9126 §4), otherwise the
+/// whole request.
+pub fn authorize_url(parameters: &Value) -> String {
+    parameters["authorize_url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no authorize_url: {parameters}"))
+        .to_owned()
+}
+
+/// `url` with its `nonce` replaced by `nonce` (a request the browser carries: not pushed).
+fn with_nonce(url: &str, nonce: &str) -> String {
+    let mut url = url::Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    assert!(
+        pairs.iter().any(|(name, _)| name == "nonce"),
+        "the BFF pushed this request (PAR): a test cannot send COOP another nonce; use a COOP with ParMode::Off"
+    );
+    url.query_pairs_mut().clear().extend_pairs(
+        pairs
+            .iter()
+            .map(|(name, value)| (name.as_str(), if name == "nonce" { nonce } else { value })),
+    );
     url.into()
 }
 
@@ -139,20 +142,19 @@ impl Callback {
     }
 }
 
-/// A farmer at the provider's authorize endpoint (`parameters` as `GET /bff/login` gave them,
-/// with this PKCE `challenge` and `nonce`), through COOP's login form and, when asked, its
-/// consent page (allowed), in a fresh browser: where COOP sent the browser back.
-pub async fn coop_login(parameters: &Value, challenge: &str, nonce: &str, farmer: &str) -> Callback {
-    let url = authorize_url(parameters, challenge, nonce);
-    let location = sign_in(&browser(), &url, farmer, true).await;
+/// A farmer at the provider's authorize endpoint (`url`, for the transaction of `state`),
+/// through COOP's login form and, when asked, its consent page (allowed), in a fresh browser:
+/// where COOP sent the browser back.
+pub async fn coop_login(url: &str, state: &str, farmer: &str) -> Callback {
+    let location = sign_in(&browser(), url, farmer, true).await;
     let query: BTreeMap<String, String> = url::Url::parse(&location)
         .unwrap()
         .query_pairs()
         .into_owned()
         .collect();
-    assert_eq!(query["state"], parameters["state"].as_str().unwrap());
+    assert_eq!(query["state"], state);
     Callback {
-        authorize_url: url,
+        authorize_url: url.to_owned(),
         query,
     }
 }
@@ -221,23 +223,15 @@ impl Spa {
         let (verifier, challenge) = pkce();
         let (parameters, login_cookie) = self.begin_login(&challenge).await;
         let text = |name: &str| parameters[name].as_str().unwrap().to_owned();
-        let own = parameters["nonce"].as_str().map(str::to_owned);
-        assert!(
-            nonce.is_none() || own.is_some(),
-            "the BFF pushed this request (PAR): a test cannot send COOP another nonce; use a COOP with ParMode::Off"
-        );
-        let nonce = nonce.map(str::to_owned).or(own);
-        let callback = coop_login(
-            &parameters,
-            &challenge,
-            nonce.as_deref().unwrap_or_default(),
-            farmer,
-        )
-        .await;
+        let mut url = authorize_url(&parameters);
+        if let Some(nonce) = nonce {
+            url = with_nonce(&url, nonce);
+        }
+        let callback = coop_login(&url, &text("state"), farmer).await;
         Pending {
             verifier,
             state: text("state"),
-            nonce,
+            nonce: query_value(&url, "nonce"),
             code: callback.code(),
             redirect_uri: text("redirect_uri"),
             login_cookie,
@@ -283,11 +277,11 @@ impl Spa {
         let (parameters, login_cookie) = self
             .open_transaction("/bff/counting/start", &challenge, Some(session_cookie))
             .await;
-        if parameters["request_uri"].is_null() {
-            assert_eq!(parameters["prompt"], "consent");
+        let url = authorize_url(&parameters);
+        if query_value(&url, "request_uri").is_none() {
+            assert_eq!(query_value(&url, "prompt").as_deref(), Some("consent"));
         }
-        let nonce = parameters["nonce"].as_str().unwrap_or_default().to_owned();
-        let callback = coop_login(&parameters, &challenge, &nonce, farmer).await;
+        let callback = coop_login(&url, parameters["state"].as_str().unwrap(), farmer).await;
         let exchange = json!({
             "code": callback.code(),
             "code_verifier": verifier,

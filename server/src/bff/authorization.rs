@@ -4,11 +4,13 @@
 //! **The request.** When the provider's discovery names a `pushed_authorization_request_endpoint`
 //! (RFC 9126 §5), the BFF pushes the whole request there as the confidential client — response
 //! type, client id, redirect URI, scope, the transaction's `state` and `nonce`, the SPA's PKCE
-//! challenge, `prompt` — and the SPA is given only what the authorize URL carries (`client_id`
-//! and the `request_uri`, §4) and the `state` it checks at `/callback`. Without the endpoint the
-//! SPA gets the parameters to send itself — unless pushing is required, by
-//! `TOPCLUCK_PAR_REQUIRED` or by the provider's `require_pushed_authorization_requests`: then the
-//! login is refused ([`BffError::ParNotOffered`]), never downgraded to a plain request.
+//! challenge, `prompt` — and the authorize URL the SPA is given carries only `client_id` and the
+//! `request_uri` (§4). Without the endpoint the URL carries the whole request — unless pushing
+//! is required, by `TOPCLUCK_PAR_REQUIRED` or by the provider's
+//! `require_pushed_authorization_requests`: then the login is refused
+//! ([`BffError::ParNotOffered`]), never downgraded to a plain request. The BFF builds the URL
+//! either way (with the SPA's challenge from `GET /bff/login`), so the browser's WASM carries no
+//! URL code and needs not know whether the request was pushed.
 //!
 //! **The response.** RFC 9207 §2.4: when discovery says the provider sends `iss`
 //! (`authorization_response_iss_parameter_supported`), a response without it, or with another
@@ -20,12 +22,13 @@ use app::wire::LoginParameters;
 use super::refusal::LoginRefusal;
 use super::transaction::Transaction;
 use crate::error::BffError;
-use crate::oidc::{Metadata, Provider};
+use crate::oidc::{Metadata, Provider, ProviderError};
 use crate::state::AppState;
 
 /// What the SPA needs to send the farmer to `provider` for the transaction `opened`, asking for
-/// `prompt` (`none` for a silent login, `consent` for daily counting): the pushed request's
-/// reference, or the parameters themselves.
+/// `prompt` (`none` for a silent login, `consent` for daily counting): the authorize URL — with
+/// the pushed request's `client_id` and `request_uri` only, or with the whole request — and
+/// what the SPA keeps for `/callback`.
 pub(crate) async fn request(
     state: &AppState,
     provider: &Provider,
@@ -35,33 +38,7 @@ pub(crate) async fn request(
     let metadata = provider.metadata().await?;
     let redirect_uri = state.settings.redirect_uri.as_str();
     let scope = opened.scopes.join(" ");
-    let mut parameters = LoginParameters {
-        authorization_endpoint: metadata.authorization_endpoint.clone(),
-        client_id: provider.client_id().to_owned(),
-        redirect_uri: redirect_uri.to_owned(),
-        state: opened.state.clone(),
-        request_uri: None,
-        scope: None,
-        nonce: None,
-        prompt: None,
-    };
-    let Some(endpoint) = &metadata.pushed_authorization_request_endpoint else {
-        if state.settings.par_required {
-            return Err(BffError::ParNotOffered {
-                demanded_by: "TOPCLUCK_PAR_REQUIRED",
-            });
-        }
-        if metadata.require_pushed_authorization_requests {
-            return Err(BffError::ParNotOffered {
-                demanded_by: "the provider's own require_pushed_authorization_requests",
-            });
-        }
-        parameters.scope = Some(scope);
-        parameters.nonce = Some(opened.nonce.clone());
-        parameters.prompt = prompt.map(str::to_owned);
-        return Ok(parameters);
-    };
-    let mut pushed = vec![
+    let mut request = vec![
         ("response_type", "code"),
         ("client_id", provider.client_id()),
         ("redirect_uri", redirect_uri),
@@ -71,10 +48,36 @@ pub(crate) async fn request(
         ("code_challenge", &opened.challenge),
         ("code_challenge_method", "S256"),
     ];
-    pushed.extend(prompt.map(|prompt| ("prompt", prompt)));
-    let answer = provider.push_authorization_request(endpoint, &pushed).await?;
-    parameters.request_uri = Some(answer.request_uri);
-    Ok(parameters)
+    request.extend(prompt.map(|prompt| ("prompt", prompt)));
+    // RFC 6749 §3.1: a query the endpoint has is kept, the request's parameters are added.
+    let mut url = url::Url::parse(&metadata.authorization_endpoint)
+        .map_err(|_| ProviderError::Rejected("discovery: bad authorization_endpoint".into()))?;
+    match &metadata.pushed_authorization_request_endpoint {
+        Some(endpoint) => {
+            let pushed = provider.push_authorization_request(endpoint, &request).await?;
+            url.query_pairs_mut()
+                .append_pair("client_id", provider.client_id())
+                .append_pair("request_uri", &pushed.request_uri);
+        }
+        None if state.settings.par_required => {
+            return Err(BffError::ParNotOffered {
+                demanded_by: "TOPCLUCK_PAR_REQUIRED",
+            });
+        }
+        None if metadata.require_pushed_authorization_requests => {
+            return Err(BffError::ParNotOffered {
+                demanded_by: "the provider's own require_pushed_authorization_requests",
+            });
+        }
+        None => {
+            url.query_pairs_mut().extend_pairs(&request);
+        }
+    }
+    Ok(LoginParameters {
+        authorize_url: url.into(),
+        redirect_uri: redirect_uri.to_owned(),
+        state: opened.state.clone(),
+    })
 }
 
 /// RFC 9207 §2.4: the authorization response's `iss`, if any, against the provider's issuer
