@@ -176,6 +176,10 @@ fn fresh_get(url: &str) -> reqwest::RequestBuilder {
     browser().get(url)
 }
 
+/// A row of the bad-push table: what it is, the `Authorization` header, the form, the answer
+/// expected.
+type PushRow<'a> = (&'a str, Option<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+
 #[tokio::test]
 async fn par_refuses_what_authorize_refuses_and_unauthenticated_clients() {
     let coop = TestCoop::start().await;
@@ -192,7 +196,7 @@ async fn par_refuses_what_authorize_refuses_and_unauthenticated_clients() {
     };
     let basic_own = basic("Basic", "topcluck", SECRET);
     let basic_wrong = basic("Basic", "topcluck", "wrong");
-    let rows: Vec<(&str, Option<&str>, Vec<(&str, &str)>, &str)> = vec![
+    let rows: Vec<PushRow<'_>> = vec![
         (
             "no client authentication",
             None,
