@@ -4,12 +4,11 @@
 //! and `iss`), turn daily counting on, log out, read the session and call `/api`. The server's tests wrap a
 //! [`Spa`] around each BFF they start; the proxy benchmark uses one on a release build.
 
-use std::collections::BTreeMap;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::browser::{browser, pkce, sign_in};
+use super::browser::pkce;
+use super::callback::{authorize_url, coop_login, query_value, with_nonce};
 use super::http::http;
 
 /// The BFF's session cookie's name, and its login-transaction cookie's.
@@ -73,15 +72,6 @@ pub fn session_set_cookie(headers: &reqwest::header::HeaderMap) -> Option<String
     set_cookie(headers, SESSION_COOKIE)
 }
 
-/// The value of `name` in `url`'s query, if it has one.
-pub fn query_value(url: &str, name: &str) -> Option<String> {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.into_owned())
-}
-
 /// `name=value` of the login-transaction cookie these headers set, if any.
 pub fn login_cookie_of(headers: &reqwest::header::HeaderMap) -> Option<String> {
     set_cookie(headers, LOGIN_COOKIE).map(|line| first_pair(&line))
@@ -98,65 +88,6 @@ fn set_cookie(headers: &reqwest::header::HeaderMap, prefix: &str) -> Option<Stri
 /// `name=value` of a `Set-Cookie` line.
 fn first_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_owned()
-}
-
-/// The authorize URL `GET /bff/login` answered (`parameters`), which the SPA sends the browser
-/// to: for a pushed request `client_id` and `request_uri` only (RFC 9126 §4), otherwise the
-/// whole request.
-pub fn authorize_url(parameters: &Value) -> String {
-    parameters["authorize_url"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no authorize_url: {parameters}"))
-        .to_owned()
-}
-
-/// `url` with its `nonce` replaced by `nonce` (a request the browser carries: not pushed).
-fn with_nonce(url: &str, nonce: &str) -> String {
-    let mut url = url::Url::parse(url).unwrap();
-    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    assert!(
-        pairs.iter().any(|(name, _)| name == "nonce"),
-        "the BFF pushed this request (PAR): a test cannot send COOP another nonce; use a COOP with ParMode::Off"
-    );
-    url.query_pairs_mut().clear().extend_pairs(
-        pairs
-            .iter()
-            .map(|(name, value)| (name.as_str(), if name == "nonce" { nonce } else { value })),
-    );
-    url.into()
-}
-
-/// Where COOP sent the browser back to, and the authorize URL it was sent to.
-pub struct Callback {
-    pub authorize_url: String,
-    pub query: BTreeMap<String, String>,
-}
-
-impl Callback {
-    /// The code (panics on an error response).
-    pub fn code(&self) -> String {
-        self.query
-            .get("code")
-            .unwrap_or_else(|| panic!("no code: {:?}", self.query))
-            .clone()
-    }
-}
-
-/// A farmer at the provider's authorize endpoint (`url`, for the transaction of `state`),
-/// through COOP's login form and, when asked, its consent page (allowed), in a fresh browser:
-/// where COOP sent the browser back.
-pub async fn coop_login(url: &str, state: &str, farmer: &str) -> Callback {
-    let location = sign_in(&browser(), url, farmer, true).await;
-    let query: BTreeMap<String, String> = url::Url::parse(&location)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect();
-    assert_eq!(query["state"], state);
-    Callback {
-        authorize_url: url.to_owned(),
-        query,
-    }
 }
 
 impl Spa {
