@@ -38,19 +38,16 @@ pub struct SessionInfo {
 }
 
 /// `GET /bff/login?code_challenge=…&code_challenge_method=S256`: opens a login transaction in
-/// this browser (an HttpOnly cookie) and answers what the SPA needs to send the farmer to the
-/// provider, with the `state` and `nonce` the BFF chose for this transaction.
+/// this browser (an HttpOnly cookie) and answers where to send the farmer: the provider's
+/// authorize URL, built by the BFF with the `state` and `nonce` it chose and the SPA's
+/// challenge — or, when the BFF pushed the request to the provider (RFC 9126), carrying only
+/// `client_id` and `request_uri` (§4). The SPA checks `state` at `/callback` and posts
+/// `redirect_uri` with the code.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginParameters {
-    pub authorization_endpoint: String,
-    pub client_id: String,
-    pub scope: String,
+    pub authorize_url: String,
     pub redirect_uri: String,
     pub state: String,
-    pub nonce: String,
-    /// `consent` when the provider must ask the farmer (turning daily counting on).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt: Option<String>,
 }
 
 /// `GET /bff/counting`: daily counting for the logged-in farmer. Times are Unix seconds, dates
@@ -93,21 +90,27 @@ pub enum CountingState {
 }
 
 /// The query of `GET /bff/login`: the SPA's PKCE challenge (its verifier stays in the SPA
-/// until the code comes back).
+/// until the code comes back), and `prompt=none` for a silent login (the provider answers
+/// without a page, or with `login_required`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginStart {
     pub code_challenge: String,
     pub code_challenge_method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
 }
 
-/// `POST /bff/login`: the SPA hands the BFF the code, the `state` it came back with, and the
-/// PKCE verifier that proves it started the login.
+/// `POST /bff/login`: the SPA hands the BFF the code, the `state` and `iss` it came back with,
+/// and the PKCE verifier that proves it started the login.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct CodeExchange {
     pub code: String,
     pub code_verifier: String,
     pub state: String,
     pub redirect_uri: String,
+    /// The authorization response's issuer (RFC 9207), when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
 }
 
 impl std::fmt::Debug for CodeExchange {

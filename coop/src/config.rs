@@ -21,6 +21,10 @@
 //!   and Auth0's leeway). Zero, the default: no grace at all.
 //! - [`Config::revocation_cascades`] (`COOP_REVOCATION_CASCADE`): revoking a token at `/revoke`
 //!   revokes its whole grant (the default), or only that token.
+//!
+//! And two for the authorization endpoint ([`crate::config_authorization`]): pushed
+//! authorization requests (`COOP_PAR`: off, on, required) and `iss` on authorization responses
+//! (`COOP_ISS_PARAMETER`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -205,8 +209,15 @@ pub struct Config {
     /// 1.0 §2.2; `COOP_BACKCHANNEL_LOGOUT_URI` for the default client, read by
     /// [`crate::backchannel::settings`]). A client without one is sent no logout token.
     pub backchannel_logout_uris: BTreeMap<String, String>,
+    /// Pushed authorization requests (RFC 9126): offered (the default), required, or not at all
+    /// ([`ParMode`], `COOP_PAR`).
+    pub par: ParMode,
+    /// Whether authorization responses carry `iss` and discovery says so (RFC 9207; on by
+    /// default, `COOP_ISS_PARAMETER`).
+    pub iss_parameter: bool,
 }
 
+pub use crate::config_authorization::ParMode;
 pub use crate::config_error::ConfigError;
 use crate::config_error::{Problem, Problems};
 
@@ -279,6 +290,8 @@ impl Config {
             reuse_grace: Duration::ZERO,
             revocation_cascades: true,
             backchannel_logout_uris: BTreeMap::new(),
+            par: ParMode::default(),
+            iss_parameter: true,
         }
     }
 
@@ -334,6 +347,7 @@ impl Config {
         read_clients(&mut config, &get, &mut problems);
         read_provider_behaviour(&mut config, &get, &mut problems);
         crate::backchannel::settings::read(&mut config, &get, &mut problems);
+        crate::config_authorization::read(&mut config, &get, &mut problems);
         if let Some(users) = get("COOP_USERS").and_then(|v| problems.check(parse_users(v))) {
             config.users = users;
         }
@@ -633,7 +647,8 @@ mod tests {
         assert!(!format!("{config:?}").contains("very-secret-value"));
     }
 
-    /// Every `COOP_*` variable this file reads is in the README's table, and nothing else is.
+    /// Every `COOP_*` variable this file (and `config_authorization.rs`) reads is in the README's
+    /// table, and nothing else is.
     #[test]
     fn the_readme_lists_exactly_the_variables_read_here() {
         use std::collections::BTreeSet;
@@ -652,6 +667,10 @@ mod tests {
         let source = &source[..source.find("#[cfg(test)]").unwrap()];
         let mut read = names(source, '"');
         read.extend(names(include_str!("backchannel/settings.rs"), '"'));
+        let read: BTreeSet<String> = [include_str!("config.rs"), include_str!("config_authorization.rs")]
+            .iter()
+            .flat_map(|source| names(&source[..source.find("#[cfg(test)]").unwrap()], '"'))
+            .collect();
         let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
         let table: BTreeSet<String> = readme
             .lines()

@@ -25,7 +25,9 @@
 //!   makes that token alone unusable, its grant and the grant's other tokens live on;
 //! - a reuse grace period ([`Config::reuse_grace`], Okta's and Auth0's leeway): a rotated
 //!   refresh token presented again soon after refreshes as normal instead of revoking the grant;
-//! - no introspection endpoint ([`Config::introspection`] off).
+//! - no introspection endpoint ([`Config::introspection`] off);
+//! - no pushed authorization requests, or only those ([`Config::par`], RFC 9126), and no `iss`
+//!   on authorization responses ([`Config::iss_parameter`] off, RFC 9207).
 //!
 //! A client may register a back-channel logout URI (`COOP_BACKCHANNEL_LOGOUT_URI` for TopCluck):
 //! COOP then posts it a signed logout token (OpenID Connect Back-Channel Logout 1.0) when the
@@ -54,6 +56,8 @@ mod client_auth;
 mod clock;
 #[cfg(feature = "provider")]
 pub mod config;
+#[cfg(feature = "provider")]
+pub mod config_authorization;
 #[cfg(feature = "provider")]
 mod connection;
 #[cfg(feature = "provider")]

@@ -26,6 +26,16 @@ impl Params {
         self.0.get(name).map(String::as_str)
     }
 
+    /// Sets `name` to `value`, replacing what it was.
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.0.insert(name.to_owned(), value.to_owned());
+    }
+
+    /// Leaves `name` out.
+    pub fn remove(&mut self, name: &str) {
+        self.0.remove(name);
+    }
+
     /// Serialises back to a query string (for the login form's hidden field).
     pub fn to_query(&self) -> String {
         url::form_urlencoded::Serializer::new(String::new())

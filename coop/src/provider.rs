@@ -11,10 +11,10 @@ use tokio::task::JoinHandle;
 
 pub use crate::clock::{Clock, TooFarAhead};
 pub use crate::config::{
-    COUNTING_CLIENT_ID, Client, ClientPolicy, Config, GrantModel, RefreshTokenMode, TokenScope, User,
+    COUNTING_CLIENT_ID, Client, ClientPolicy, Config, GrantModel, ParMode, RefreshTokenMode, TokenScope, User,
 };
 use crate::connection::{CutSwitch, CuttableListener};
-use crate::endpoints::{authorize, discovery, end_session, introspect, revoke, token, userinfo};
+use crate::endpoints::{authorize, discovery, end_session, introspect, par, revoke, token, userinfo};
 use crate::state::{Coop, SharedCoop};
 use crate::{api, dev, error, html_headers};
 
@@ -123,6 +123,9 @@ fn router(coop: SharedCoop) -> Router {
         .nest("/api", api::router());
     if coop.config.introspection {
         router = router.route("/introspect", post(introspect::introspect));
+    }
+    if coop.config.par.offered() {
+        router = router.route("/par", post(par::push));
     }
     if coop.config.dev_endpoints {
         router = router.nest("/dev", dev::router());

@@ -15,6 +15,39 @@ export async function logIn(page: Page, farmer: string) {
 }
 
 /**
+ * Holds the page's silent login start (`GET /bff/login?…&prompt=none`) until the returned
+ * function is called, so the page can be seen saying what it does meanwhile (once the browser
+ * navigates, Playwright waits for the next page).
+ */
+export async function holdSilentStart(page: Page): Promise<() => void> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  await page.route(
+    (url) => url.pathname === "/bff/login" && url.searchParams.get("prompt") === "none",
+    async (route) => {
+      await released;
+      await route.continue();
+    },
+  );
+  return release;
+}
+
+/**
+ * Runs `during` while COOP is down (its outage fault): a session that ends meanwhile cannot be
+ * signed back in silently (the BFF cannot push the login to COOP), so the page asks the farmer
+ * to log in again.
+ */
+export async function whileCoopIsDown(request: APIRequestContext, during: () => Promise<void>) {
+  const faults = await request.post(`${coop}/dev/faults`, { data: { unavailable_seconds: 30 } });
+  expect(faults.status()).toBe(204);
+  try {
+    await during();
+  } finally {
+    await request.delete(`${coop}/dev/faults`);
+  }
+}
+
+/**
  * One pass of the daily job now, as the farmer logged in in `request`'s cookies (the dev route,
  * `POST /bff/dev/count-eggs`, needs a session).
  */

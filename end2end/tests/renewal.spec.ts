@@ -24,14 +24,35 @@ test("after the access token expires, recording eggs still works: the BFF renewe
   await expect(page.getByRole("alert")).toContainText("Enter a number from 1 to 100000.");
 });
 
-test("a revoked grant ends the session everywhere: the record button comes back, the page says log in again, the header shows Log in", async ({ page, request }) => {
+/** COOP withdraws every token it gave `farmer` (its own session lives on). */
+async function revoke(request: APIRequestContext, farmer: string) {
+  for (const path of ["/dev/grants/revoke", "/dev/access-tokens/revoke"]) {
+    expect((await request.post(`${coop}${path}`, { data: { username: farmer } })).ok()).toBe(true);
+  }
+}
+
+test("a revoked grant ends the session: signed back in once; ended again moments later, the record button comes back, the page says log in again, the header shows Log in", async ({ page, request }) => {
   await logIn(page, "bert");
   const header = page.locator(".site-header");
   await expect(header.getByTestId("farmer-name")).toHaveText("Bert Barnes");
   await expect(header.getByRole("button", { name: "Log out" })).toBeVisible();
-  const revoked = await request.post(`${coop}/dev/grants/revoke`, { data: { username: "bert" } });
-  expect(revoked.ok()).toBe(true);
+  let silentStarts = 0;
+  page.on("request", (r) => {
+    const url = new URL(r.url());
+    if (url.pathname === "/bff/login" && url.searchParams.get("prompt") === "none") silentStarts++;
+  });
 
+  // The first end: COOP's own session lives, so the page signs the farmer back in (see
+  // silent-login.spec.ts) — a new session, redeemed at the callback.
+  await revoke(request, "bert");
+  const redeemed = page.waitForResponse((r) => new URL(r.url()).pathname === "/bff/login" && r.request().method() === "POST");
+  await record(page, "1");
+  expect((await redeemed).status()).toBe(200);
+  await expect(page.getByTestId("egg-count")).toBeVisible();
+  await expect(header.getByTestId("farmer-name")).toHaveText("Bert Barnes");
+
+  // Ended again within minutes: no second silent try (never a loop). The page says so.
+  await revoke(request, "bert");
   const release = await holdNextRecord(page);
   await record(page, "1");
   const button = recordButton(page);
@@ -50,6 +71,7 @@ test("a revoked grant ends the session everywhere: the record button comes back,
   await expect(page.getByTestId("session-ended")).toBeVisible();
   const session = await page.request.get("/bff/session");
   expect(session.status(), "the session cookie was cleared").toBe(401);
+  expect(silentStarts, "one silent try").toBe(1);
 
   await banner.getByRole("button", { name: "Log in again" }).click();
   // COOP still knows the farmer: no form, straight back, logged in again.

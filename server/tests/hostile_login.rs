@@ -196,18 +196,42 @@ async fn bad_logins_csrf_and_cookies_are_refused_with_the_right_answer_and_never
         )
         .await;
 
-    let pending = bff
+    // Sending COOP another nonce takes a request the browser writes: a COOP without PAR.
+    let (_plain_harness, plain) = Harness::with_one_bff_and(|coop| coop.par = coop::ParMode::Off).await;
+    let pending = plain
         .authorize_with_nonce("ada", Some("a-nonce-the-bff-did-not-choose"))
         .await;
-    let response = bff.complete(&pending).await;
+    let response = plain.complete(&pending).await;
     table
         .answer(
             "login",
-            "POST /bff/login, an ID token with another nonce",
+            "POST /bff/login, an ID token with another nonce (no PAR)",
             "400 login_failed",
             response,
         )
         .await;
+
+    // RFC 9207: COOP sends iss; a response naming another issuer, or none, is refused.
+    for (request, iss) in [
+        (
+            "POST /bff/login, iss of another issuer",
+            Some("https://evil.example"),
+        ),
+        ("POST /bff/login, no iss from a provider that sends it", None),
+    ] {
+        let mut pending = bff.authorize("ada").await;
+        pending.iss = iss.map(str::to_owned);
+        let response = bff.complete(&pending).await;
+        table.answer("login", request, "400 login_failed", response).await;
+    }
+    let (_, challenge) = pkce();
+    for prompt in ["login", "consent", "none login"] {
+        let response = bff
+            .start_transaction("/bff/login", &challenge, None, &[("prompt", prompt)])
+            .await;
+        let request = format!("GET /bff/login, prompt={prompt}");
+        table.answer("login", &request, "400 bad_request", response).await;
+    }
 
     harness.faults(json!({ "extra_scope": "offline_access" })).await;
     let pending = bff.authorize("ada").await;

@@ -63,7 +63,8 @@ async fn login_seals_tokens_into_a_host_only_httponly_cookie_and_the_session_sho
 
 #[tokio::test]
 async fn a_wrong_nonce_or_a_foreign_redirect_uri_fails_the_login_and_sets_no_cookie() {
-    let (_harness, bff) = Harness::with_one_bff().await;
+    // Sending COOP another nonce takes a request the browser writes: no pushed request.
+    let (_harness, bff) = Harness::with_one_bff_and(|coop| coop.par = coop::ParMode::Off).await;
 
     // COOP sent a nonce other than the one the BFF chose for this transaction.
     let pending = bff.authorize_with_nonce("ada", Some("another-nonce")).await;
@@ -276,13 +277,6 @@ async fn logout_revokes_the_refresh_token_clears_the_cookie_and_goes_through_end
     );
 }
 
-/// Code redemptions COOP has answered, whatever their outcome.
-async fn code_redemptions(harness: &Harness) -> u64 {
-    harness.counters().await["token_requests"]["authorization_code"]
-        .as_object()
-        .map_or(0, |outcomes| outcomes.values().filter_map(Value::as_u64).sum())
-}
-
 /// The XSS-extraction scenario (draft-ietf-oauth-browser-based-apps §5.1.3): script injected
 /// into the farmer's page opens a login in a hidden frame and carries the code, the verifier and
 /// the state to another machine. There, no login transaction of this browser exists: the BFF
@@ -295,7 +289,7 @@ async fn a_code_taken_by_injected_script_is_not_redeemed_on_another_machine() {
 
     // In the farmer's browser: the script's login, up to the code.
     let stolen = bff.authorize("ada").await;
-    let before = code_redemptions(&harness).await;
+    let before = harness.coop.code_redemptions().await;
 
     // On the attacker's machine: no transaction cookie.
     let elsewhere = bff.complete_with_cookie(&stolen, None).await;
@@ -305,7 +299,11 @@ async fn a_code_taken_by_injected_script_is_not_redeemed_on_another_machine() {
         elsewhere.json::<Value>().await.unwrap()["error"],
         "login_not_started"
     );
-    assert_eq!(code_redemptions(&harness).await, before, "COOP was not called");
+    assert_eq!(
+        harness.coop.code_redemptions().await,
+        before,
+        "COOP was not called"
+    );
 
     // The attacker's own transaction, with the stolen challenge: its state, then the nonce.
     let (_, challenge) = pkce();
@@ -334,10 +332,10 @@ async fn a_code_taken_by_injected_script_is_not_redeemed_on_another_machine() {
     assert_eq!(response.status(), StatusCode::OK);
     // A transaction is used once, even when its old cookie is sent again: the used code never
     // reaches COOP twice (which would revoke the farmer's new grant).
-    let redeemed = code_redemptions(&harness).await;
+    let redeemed = harness.coop.code_redemptions().await;
     let again = bff.complete(&stolen).await;
     assert_eq!(again.json::<Value>().await.unwrap()["error"], "login_not_started");
-    assert_eq!(code_redemptions(&harness).await, redeemed);
+    assert_eq!(harness.coop.code_redemptions().await, redeemed);
     assert_eq!(
         revoked_grants(&harness, "ada").await,
         1,
@@ -388,12 +386,16 @@ async fn a_login_transaction_needs_an_s256_challenge_and_the_matching_verifier()
         assert_eq!(response.json::<Value>().await.unwrap()["error"], "bad_request");
     }
 
-    let before = code_redemptions(&harness).await;
+    let before = harness.coop.code_redemptions().await;
     let mut pending = bff.authorize("ada").await;
     pending.verifier.push('y');
     let response = bff.complete(&pending).await;
     assert_eq!(response.json::<Value>().await.unwrap()["error"], "login_failed");
-    assert_eq!(code_redemptions(&harness).await, before, "refused before COOP");
+    assert_eq!(
+        harness.coop.code_redemptions().await,
+        before,
+        "refused before COOP"
+    );
 
     // Ten minutes later the transaction is gone.
     let pending = bff.authorize("ada").await;
@@ -430,7 +432,7 @@ async fn repeated_code_redemptions_from_one_address_are_rate_limited_before_the_
         assert_eq!(response.json::<Value>().await.unwrap()["error"], "login_failed");
     }
     // ...then the address waits, without reaching COOP, even with a good code.
-    let before = code_redemptions(&harness).await;
+    let before = harness.coop.code_redemptions().await;
     let good = bff.authorize("ada").await;
     let refused = bff.complete(&good).await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -441,7 +443,11 @@ async fn repeated_code_redemptions_from_one_address_are_rate_limited_before_the_
         .unwrap();
     assert!((1..=3).contains(&wait), "{wait}");
     assert_eq!(refused.json::<Value>().await.unwrap()["error"], "rate_limited");
-    assert_eq!(code_redemptions(&harness).await, before, "COOP was not called");
+    assert_eq!(
+        harness.coop.code_redemptions().await,
+        before,
+        "COOP was not called"
+    );
 
     // After the wait, one more attempt is allowed: the farmer logs in.
     harness.advance(std::time::Duration::from_secs(4));

@@ -3,20 +3,27 @@
 //! secure context, where both exist), the login
 //! transaction the BFF opens for its challenge (with the BFF's `state` and `nonce`), the pending
 //! login in sessionStorage (gloo-storage), and the BFF calls (through [`crate::api`], whose
-//! failures are told to the farmer by [`CallError::sentence`]).
+//! failures are told to the farmer by [`CallError::sentence`]). The BFF builds the authorize
+//! URL (no URL code in the WASM): when it pushed the authorization request (RFC 9126), that URL
+//! carries `client_id` and `request_uri` only. A silent login (`prompt=none`, [`super::silent`]) that comes back without a session
+//! ends on the logged-out page with a notice, not an error.
 
 use gloo_storage::{SessionStorage, Storage};
 use serde::{Deserialize, Serialize};
 
 use super::pkce::base64url;
 use super::safe_return_path;
+use super::silent;
 use super::tabs::{TabNews, announce};
 use crate::api::{self, CallError};
 use crate::wire::{CodeExchange, LoginParameters, LogoutResult, SessionInfo};
 
 const PENDING_KEY: &str = "topcluck.login";
-/// What the farmer is told on the next page after logging out (see [`take_notice`]).
+/// What the farmer is told on the next page after logging out, or after a silent login found
+/// no session (see [`take_notice`]).
 const NOTICE_KEY: &str = "topcluck.notice";
+/// What a silent login that found no session at the provider leaves on the logged-out page.
+const SESSION_ENDED: &str = "Your session ended. Log in to continue.";
 
 /// A login under way: kept in sessionStorage between leaving for the provider and `/callback`.
 /// (The nonce stays with the BFF's login transaction: only the BFF checks it.)
@@ -26,6 +33,18 @@ struct PendingLogin {
     code_verifier: String,
     redirect_uri: String,
     return_to: String,
+    /// A silent login (`prompt=none`).
+    #[serde(default)]
+    silent: bool,
+}
+
+/// How `/callback` ended without an error for the farmer.
+pub enum Completed {
+    /// Logged in: the new session, and the same-origin path to go back to.
+    LoggedIn(SessionInfo, String),
+    /// A silent login found no session at the provider: the path to go back to, logged out
+    /// (with the notice).
+    LoggedOut(String),
 }
 
 fn window() -> web_sys::Window {
@@ -59,17 +78,23 @@ async fn sha256(text: &str) -> Result<Vec<u8>, String> {
 
 /// Sends the farmer to the provider's authorize endpoint.
 pub async fn start_login(return_to: Option<String>) -> Result<(), String> {
-    start("/bff/login", return_to).await
+    start("/bff/login", return_to, false).await
+}
+
+/// Sends the browser to the provider with `prompt=none`, back to this page: a silent login
+/// ([`super::silent`], which the caller has claimed).
+pub async fn start_silent_login() -> Result<(), String> {
+    start("/bff/login", None, true).await
 }
 
 /// Sends the farmer to the provider to allow daily counting (`offline_access`, with the
 /// provider's consent page); back on `/callback`, the BFF keeps the grant in its vault.
 pub async fn start_counting(return_to: Option<String>) -> Result<(), String> {
-    start("/bff/counting/start", return_to).await
+    start("/bff/counting/start", return_to, false).await
 }
 
 /// A code + PKCE flow through the transaction `begin` (a BFF path) opens.
-async fn start(begin: &str, return_to: Option<String>) -> Result<(), String> {
+async fn start(begin: &str, return_to: Option<String>, silent: bool) -> Result<(), String> {
     let location = window().location();
     let here = format!(
         "{}{}",
@@ -81,54 +106,74 @@ async fn start(begin: &str, return_to: Option<String>) -> Result<(), String> {
     let code_verifier = random(32)?;
     let challenge = base64url(&sha256(&code_verifier).await?);
     // Opens the login transaction in this browser (an HttpOnly cookie) for this challenge.
-    let parameters: LoginParameters = api::get_with_query(
-        begin,
-        &[
-            ("code_challenge", challenge.as_str()),
-            ("code_challenge_method", "S256"),
-        ],
-    )
-    .await
-    .map_err(|error| error.sentence())?;
+    let mut asked = vec![
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    if silent {
+        asked.push(("prompt", "none"));
+    }
+    let parameters: LoginParameters = api::get_with_query(begin, &asked)
+        .await
+        .map_err(|error| error.sentence())?;
     let pending = PendingLogin {
         state: parameters.state.clone(),
         code_verifier,
         redirect_uri: parameters.redirect_uri.clone(),
         return_to,
+        silent,
     };
-    // The browser's own URL parser and form encoder: no URL code in the WASM.
-    let url = web_sys::Url::new(&parameters.authorization_endpoint)
-        .map_err(|_| "The login provider's address is invalid.".to_owned())?;
-    let query = url.search_params();
-    for (name, value) in [
-        ("response_type", "code"),
-        ("client_id", &parameters.client_id),
-        ("redirect_uri", &parameters.redirect_uri),
-        ("scope", &parameters.scope),
-        ("state", &pending.state),
-        ("nonce", &parameters.nonce),
-        ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
-    ] {
-        query.append(name, value);
-    }
-    if let Some(prompt) = &parameters.prompt {
-        query.append("prompt", prompt);
-    }
     SessionStorage::set(PENDING_KEY, &pending)
         .map_err(|_| "This browser does not allow session storage.".to_owned())?;
+    if silent {
+        silent::started(&pending.state);
+    }
     location
-        .assign(&url.href())
+        .assign(&parameters.authorize_url)
         .map_err(|_| "Could not open the login page.".to_owned())
 }
 
 /// At `/callback`: checks the answer and has the BFF redeem the code. `Ok` is the new session
 /// and the same-origin path the login started from (the caller goes there without reloading
-/// the page); `Err` is a message for the farmer.
-pub async fn complete_login() -> Result<(SessionInfo, String), String> {
+/// the page), or — for a silent login that found no session at the provider, whatever the
+/// error — that path logged out, with a notice; `Err` is a message for the farmer.
+pub async fn complete_login() -> Result<Completed, String> {
     let search = window().location().search().unwrap_or_default();
     let query = web_sys::UrlSearchParams::new_with_str(&search)
         .map_err(|_| "The login answer is unreadable.".to_owned())?;
+    let pending = SessionStorage::get::<PendingLogin>(PENDING_KEY).ok();
+    let state = query.get("state").unwrap_or_default();
+    // Also after a reload of the callback, when the pending login is gone.
+    let silent = pending
+        .as_ref()
+        .map_or_else(|| silent::is_the_try(&state), |p| p.silent);
+    let return_to = pending
+        .as_ref()
+        .map_or("/", |p| safe_return_path(&p.return_to))
+        .to_owned();
+    match redeem(&query, pending).await {
+        Ok(info) => {
+            if !silent {
+                silent::reset();
+            }
+            announce(TabNews::LoggedIn);
+            Ok(Completed::LoggedIn(info, return_to))
+        }
+        Err(_) if silent => {
+            silent::failed(&state);
+            let _ = SessionStorage::set(NOTICE_KEY, SESSION_ENDED);
+            Ok(Completed::LoggedOut(return_to))
+        }
+        Err(message) => Err(message),
+    }
+}
+
+/// The provider's answer in `query`, for the login `pending`: the session the BFF made of its
+/// code (with the answer's `state` and `iss`), or what went wrong.
+async fn redeem(
+    query: &web_sys::UrlSearchParams,
+    pending: Option<PendingLogin>,
+) -> Result<SessionInfo, String> {
     if let Some(error) = query.get("error") {
         SessionStorage::delete(PENDING_KEY);
         let detail = query
@@ -141,8 +186,8 @@ pub async fn complete_login() -> Result<(SessionInfo, String), String> {
             _ => format!("COOP refused the login ({error}{detail})."),
         });
     }
-    let pending: PendingLogin = SessionStorage::get(PENDING_KEY)
-        .map_err(|_| "This login was started in another tab or has expired. Start it again.".to_owned())?;
+    let pending = pending
+        .ok_or_else(|| "This login was started in another tab or has expired. Start it again.".to_owned())?;
     if query.get("state").as_deref() != Some(pending.state.as_str()) {
         SessionStorage::delete(PENDING_KEY);
         return Err(
@@ -157,12 +202,11 @@ pub async fn complete_login() -> Result<(SessionInfo, String), String> {
         code_verifier: pending.code_verifier,
         state: pending.state,
         redirect_uri: pending.redirect_uri,
+        iss: query.get("iss"),
     };
     let answer = api::post::<SessionInfo>("/bff/login", &exchange).await;
     SessionStorage::delete(PENDING_KEY);
-    let info = answer.map_err(|error| error.sentence())?;
-    announce(TabNews::LoggedIn);
-    Ok((info, safe_return_path(&pending.return_to).to_owned()))
+    answer.map_err(|error| error.sentence())
 }
 
 /// Logs out at the BFF, then follows its redirect (through the provider's end-session
@@ -191,7 +235,7 @@ pub async fn logout() {
     let _ = window().location().assign(&redirect);
 }
 
-/// The notice kept by [`logout`], once.
+/// The notice kept by [`logout`] or by a silent login that found no session, once.
 pub fn take_notice() -> Option<String> {
     let notice = SessionStorage::get::<String>(NOTICE_KEY).ok();
     SessionStorage::delete(NOTICE_KEY);

@@ -1,6 +1,7 @@
 //! `/callback`: where the provider sends the farmer back. The SPA checks `state`, hands the
 //! code to the BFF, and goes to the page the login started from. Every failure says what
-//! happened and offers to try again.
+//! happened and offers to try again — except a silent login's: it goes back to that page logged
+//! out, where a notice says the session ended (`super::silent`).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -18,11 +19,16 @@ pub fn CallbackPage() -> impl IntoView {
     let login = LocalResource::new(move || {
         let navigate = navigate.clone();
         async move {
-            let (info, return_to) = super::browser::complete_login().await?;
-            // Logged in: the page the login started from, without loading it again (the app is
-            // already here), in place of /callback in the history.
+            let return_to = match super::browser::complete_login().await? {
+                super::browser::Completed::LoggedIn(info, return_to) => {
+                    session.set_active(session.asked(), info);
+                    return_to
+                }
+                super::browser::Completed::LoggedOut(return_to) => return_to,
+            };
+            // The page the login started from, without loading it again (the app is already
+            // here), in place of /callback in the history.
             // (Untracked: what the router reads must not make the resource load again.)
-            session.set_active(session.asked(), info);
             untrack(|| {
                 navigate(
                     &return_to,

@@ -2,7 +2,8 @@
 //! open a login transaction for its challenge (the BFF picks state and nonce), sends the farmer
 //! to the provider, and hands the code to the BFF at `/callback`; it never sees a token. The
 //! session state is rendered on the server (no flash of "logged out") and refetched in the
-//! browser.
+//! browser. When the session ends while the page is open, the page tries once to log the
+//! farmer back in without a page (`prompt=none`, `silent`).
 
 #[cfg(feature = "hydrate")]
 mod browser;
@@ -14,6 +15,8 @@ mod pkce;
 #[cfg(not(feature = "hydrate"))]
 use pending as browser;
 mod session;
+#[cfg(feature = "hydrate")]
+mod silent;
 #[cfg(feature = "hydrate")]
 mod tabs;
 #[cfg(feature = "hydrate")]

@@ -7,6 +7,13 @@ use std::future::pending;
 
 use crate::wire::SessionInfo;
 
+/// How `/callback` ended (see the browser's `Completed`); never made here.
+#[allow(dead_code, reason = "only the browser build completes a login")]
+pub enum Completed {
+    LoggedIn(SessionInfo, String),
+    LoggedOut(String),
+}
+
 pub async fn start_login(_return_to: Option<String>) -> Result<(), String> {
     pending().await
 }
@@ -15,7 +22,7 @@ pub async fn start_counting(_return_to: Option<String>) -> Result<(), String> {
     pending().await
 }
 
-pub async fn complete_login() -> Result<(SessionInfo, String), String> {
+pub async fn complete_login() -> Result<Completed, String> {
     pending().await
 }
 

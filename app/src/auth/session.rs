@@ -6,7 +6,9 @@
 //! same value. The session itself needs no Suspense: the first byte of HTML already says who is logged in,
 //! with or without JavaScript. In the browser the value then follows what the BFF says: fresh
 //! session info after each call ([`SessionState::set_active`]), and [`Session::Ended`] as soon
-//! as any answer says `reauthentication_required` or `unauthenticated` ([`SessionState::end`]).
+//! as any answer says `reauthentication_required` or `unauthenticated` ([`SessionState::end`]);
+//! the tab that learned it then tries once to sign the farmer back in without a page
+//! (`super::silent`), saying so while it does ([`SessionState::is_signing_back_in`]).
 //! A page rendered logged out for a request from another site asks `/bff/session` once after
 //! hydration (the cookie is `SameSite=Strict`: the server did not see it).
 
@@ -40,8 +42,12 @@ pub enum Session {
 /// It also carries the page's freshness: [`SessionState::recheck`] (after the computer slept,
 /// say) makes every card whose `LocalResource` is keyed on [`SessionState::freshness`] drop
 /// what it shows and load it again.
+///
+/// Its last signal is non-zero while a silent login is on its way
+/// ([`SessionState::is_signing_back_in`]): a number, not a `bool`, because the page already has
+/// `RwSignal<u32>` and a signal of a new type costs about 1.2 KB of gzipped WASM.
 #[derive(Clone, Copy)]
-pub struct SessionState(RwSignal<Session>, StoredValue<u64>, RwSignal<u32>);
+pub struct SessionState(RwSignal<Session>, StoredValue<u64>, RwSignal<u32>, RwSignal<u32>);
 
 /// When a question about the session was asked: [`SessionState::asked`]. Every change of
 /// session (ended, logged out or in elsewhere, rechecked) starts a new generation.
@@ -118,12 +124,31 @@ impl SessionState {
     }
 
     /// The BFF said the session is over (`reauthentication_required` or `unauthenticated`).
-    /// A page that had nobody logged in stays logged out. The other tabs are told.
+    /// A page that had nobody logged in stays logged out. The other tabs are told, and this one
+    /// tries once to sign the farmer back in without a page (`super::silent`), unless a silent
+    /// try was made moments ago or came back without a session.
     pub fn end(self) {
         if self.end_here() {
             #[cfg(feature = "hydrate")]
-            super::tabs::announce(super::tabs::TabNews::Ended);
+            {
+                super::tabs::announce(super::tabs::TabNews::Ended);
+                if super::silent::claim() {
+                    self.3.set(1);
+                    leptos::task::spawn_local(async move {
+                        // On its way: the page stays "signing you back in" until it is gone.
+                        if super::browser::start_silent_login().await.is_err() {
+                            super::silent::abandoned();
+                            self.3.set(0);
+                        }
+                    });
+                }
+            }
         }
+    }
+
+    /// True while the page is on its way to sign the farmer back in (tracked).
+    pub fn is_signing_back_in(self) -> bool {
+        self.3.get() != 0
     }
 
     /// Another tab learned that the session ended: this one shows it too.
@@ -221,6 +246,7 @@ pub fn provide_session() -> SessionState {
         }),
         StoredValue::new(0),
         RwSignal::new(0),
+        RwSignal::new(0),
     );
     provide_context(state);
     #[cfg(feature = "hydrate")]
@@ -282,7 +308,12 @@ mod tests {
 
     /// A fresh page's session state, as [`provide_session`] makes it.
     fn state_of(session: Session) -> SessionState {
-        SessionState(RwSignal::new(session), StoredValue::new(0), RwSignal::new(0))
+        SessionState(
+            RwSignal::new(session),
+            StoredValue::new(0),
+            RwSignal::new(0),
+            RwSignal::new(0),
+        )
     }
 
     #[test]

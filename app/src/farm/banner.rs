@@ -1,11 +1,12 @@
-//! The banner above the farm's cards: the session has ended (log in again), COOP is unavailable
-//! (the count is asked for again shortly), or COOP refuses TopCluck's own credentials (the
-//! farmer is still logged in). Nothing otherwise.
+//! The banner above the farm's cards: the session has ended (log in again — unless the page is
+//! signing the farmer back in, which the header says), COOP is unavailable (the count is asked
+//! for again shortly), or COOP refuses TopCluck's own credentials (the farmer is still logged
+//! in). Nothing otherwise.
 
 use leptos::prelude::*;
 
 use super::today::{Notice, Today};
-use crate::auth::LoginButton;
+use crate::auth::{LoginButton, SessionState};
 
 #[component]
 pub fn Banner(ended: Memo<bool>, today: LocalResource<Today>) -> impl IntoView {
@@ -14,7 +15,11 @@ pub fn Banner(ended: Memo<bool>, today: LocalResource<Today>) -> impl IntoView {
         Some(Today::Waiting(notice)) => Some(notice),
         _ => None,
     });
+    let session = expect_context::<SessionState>();
     move || {
+        if ended.get() && session.is_signing_back_in() {
+            return ().into_any();
+        }
         if ended.get() {
             return view! {
                 <div class="banner banner-ended" role="alert">

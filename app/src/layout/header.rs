@@ -49,9 +49,11 @@ pub fn Header() -> impl IntoView {
     }
 }
 
-/// The farmer's name and "Log out", or "Log in". Rendered on the server from the session
-/// cookie, so a reload shows the right state from the first byte; in the browser it follows the
-/// shared [`SessionState`], so an ended session shows "Log in" at once.
+/// The farmer's name and "Log out", or "Log in" — or, while the page signs the farmer back in
+/// after the session ended, "Signing you back in…" (announced: the region is `aria-live`).
+/// Rendered on the server from the session cookie, so a reload shows the right state from the
+/// first byte; in the browser it follows the shared [`SessionState`], so an ended session shows
+/// "Log in" at once.
 #[component]
 fn LoginState() -> impl IntoView {
     let session = expect_context::<SessionState>();
@@ -68,6 +70,9 @@ fn LoginState() -> impl IntoView {
                         <LogoutButton />
                     }
                         .into_any()
+                }
+                None if session.is_signing_back_in() => {
+                    view! { <span role="status">"Signing you back in…"</span> }.into_any()
                 }
                 None => view! { <LoginButton /> }.into_any(),
             }}

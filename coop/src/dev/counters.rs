@@ -1,6 +1,6 @@
 //! `GET /dev/counters`: what the token endpoint did, per grant type and outcome, how many
 //! reuses were detected and grants revoked, and how many rows each table of the store holds
-//! (`rows`: sessions, codes, grants, refresh_tokens, access_tokens), to see expired ones purged.
+//! (`rows`: sessions, codes, grants, refresh_tokens, access_tokens, pushed_requests), to see expired ones purged.
 //!
 //! Also: `introspections` (every request `/introspect` answered, whatever the answer) and
 //! `introspection_outcomes` (`active`, `inactive` or the error code → count);
@@ -9,6 +9,7 @@
 //! own at `/revoke`, without cascade: their grants are not in `grants_revoked`);
 //! `backchannel_logouts` (client id → outcome — the client's HTTP status, `unreachable` or
 //! `timeout` — → count: the logout tokens COOP sent, [`crate::backchannel`]).
+//! `pushed_requests` (outcome at `POST /par` — `ok` or the error code — → count).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -36,6 +37,8 @@ pub struct Counters {
     refresh_tokens_revoked: AtomicU64,
     /// Client id → outcome → count.
     backchannel_logouts: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
+    /// Outcome at `POST /par` (`ok` or an error code) → count.
+    pushed_requests: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Counters {
@@ -59,6 +62,11 @@ impl Counters {
     pub fn introspection(&self, outcome: &str) {
         let mut introspections = self.introspections.lock().unwrap_or_else(|p| p.into_inner());
         *introspections.entry(outcome.to_owned()).or_default() += 1;
+    }
+
+    pub fn pushed_request(&self, outcome: &str) {
+        let mut pushed = self.pushed_requests.lock().unwrap_or_else(|p| p.into_inner());
+        *pushed.entry(outcome.to_owned()).or_default() += 1;
     }
 
     pub fn reuse_within_grace(&self) {
@@ -89,8 +97,14 @@ impl Counters {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
+        let pushed = self
+            .pushed_requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         json!({
             "token_requests": requests,
+            "pushed_requests": pushed,
             "reuse_detections": self.reuse_detections.load(Ordering::Relaxed),
             "grants_revoked": self.grants_revoked.load(Ordering::Relaxed),
             "introspections": introspections.values().sum::<u64>(),

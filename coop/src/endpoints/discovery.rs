@@ -1,6 +1,10 @@
 //! `/.well-known/openid-configuration` and the JWKS. The revocation endpoint is named unless
 //! `Config::advertise_revocation` is off, the introspection endpoint (RFC 7662, with its
-//! authentication methods as RFC 8414 names them) unless `Config::introspection` is off.
+//! authentication methods as RFC 8414 names them) unless `Config::introspection` is off, the
+//! pushed authorization request endpoint (RFC 9126 §5, with
+//! `require_pushed_authorization_requests`) unless `Config::par` is off, and
+//! `authorization_response_iss_parameter_supported` (RFC 9207 §3) says whether
+//! `Config::iss_parameter` is on.
 //! Back-channel logout is advertised with its `sid` (Back-Channel Logout 1.0 §2.1).
 
 use axum::Json;
@@ -8,6 +12,7 @@ use axum::extract::State;
 use jsonwebtoken::jwk::JwkSet;
 use serde_json::{Value, json};
 
+use crate::config::ParMode;
 use crate::scope::SUPPORTED;
 use crate::state::SharedCoop;
 
@@ -33,13 +38,19 @@ pub async fn openid_configuration(State(coop): State<SharedCoop>) -> Json<Value>
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
-        "authorization_response_iss_parameter_supported": true,
+        "authorization_response_iss_parameter_supported": coop.config.iss_parameter,
+        "pushed_authorization_request_endpoint": coop.endpoint("/par"),
+        "require_pushed_authorization_requests": coop.config.par == ParMode::Required,
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
     });
     let fields = document.as_object_mut().expect("an object");
     if !coop.config.advertise_revocation {
         fields.remove("revocation_endpoint");
+    }
+    if !coop.config.par.offered() {
+        fields.remove("pushed_authorization_request_endpoint");
+        fields.remove("require_pushed_authorization_requests");
     }
     if !coop.config.introspection {
         fields.remove("introspection_endpoint");

@@ -11,6 +11,7 @@ pub mod introspect;
 pub mod login_page;
 pub mod logout_page;
 pub mod page;
+pub mod par;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;

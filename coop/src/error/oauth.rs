@@ -1,4 +1,4 @@
-//! Errors of the token, revocation, introspection and dev endpoints, answered to a client
+//! Errors of the token, pushed authorization request, revocation, introspection and dev endpoints, answered to a client
 //! program as RFC 6749 §5.2 JSON: `{"error","error_description"}`, `400` (or `401` with
 //! `WWW-Authenticate: Basic` for `invalid_client`, §5.2; `503` with `Retry-After`).
 
@@ -28,6 +28,11 @@ pub enum OAuthError {
     /// RFC 7009 §2.2.1: the server cannot revoke tokens of this type.
     #[error("unsupported_token_type: {0}")]
     UnsupportedTokenType(&'static str),
+    /// An authorization request refused at the pushed authorization request endpoint, with the
+    /// error code `/authorize` would have sent back (RFC 9126 §2.3, RFC 6749 §4.1.2.1:
+    /// `invalid_request`, `invalid_scope`, `unsupported_response_type`).
+    #[error("{code}: {description}")]
+    Authorization { code: &'static str, description: String },
     #[error("temporarily_unavailable")]
     TemporarilyUnavailable { retry_after_seconds: u64 },
     #[error("server_error: {0}")]
@@ -45,6 +50,7 @@ impl OAuthError {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope(_) => "invalid_scope",
             Self::UnsupportedTokenType(_) => "unsupported_token_type",
+            Self::Authorization { code, .. } => code,
             Self::TemporarilyUnavailable { .. } => "temporarily_unavailable",
             Self::Server(_) => "server_error",
         }
@@ -52,7 +58,9 @@ impl OAuthError {
 
     fn description(&self) -> String {
         match self {
-            Self::InvalidRequest(d) | Self::InvalidScope(d) => d.clone(),
+            Self::InvalidRequest(d) | Self::InvalidScope(d) | Self::Authorization { description: d, .. } => {
+                d.clone()
+            }
             Self::InvalidGrant(d) | Self::UnauthorizedClient(d) | Self::UnsupportedTokenType(d) => {
                 (*d).to_owned()
             }

@@ -1,6 +1,6 @@
 //! COOP's state in SQLite, so a restart (a `cargo leptos watch` rebuild) logs nobody out:
-//! the signing key, COOP sessions, authorization codes, grants, refresh tokens, access-token
-//! ids and egg counts. Tokens, codes and session ids are stored as SHA-256 digests only.
+//! the signing key, COOP sessions, pushed authorization requests, authorization codes, grants,
+//! refresh tokens, access-token ids and egg counts. Tokens, codes and session ids are stored as SHA-256 digests only.
 //! Expired codes, access-token ids and sessions are deleted ([`purge`]).
 //!
 //! One connection behind a mutex: every operation is a short transaction, and holding the lock
@@ -16,6 +16,7 @@ pub mod codes;
 pub mod eggs;
 pub mod grants;
 pub mod purge;
+pub mod pushed;
 pub mod refresh_tokens;
 pub mod sessions;
 pub mod settings;
@@ -53,6 +54,9 @@ CREATE TABLE IF NOT EXISTS access_tokens (
     expires_ms INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS codes_by_expiry ON codes (expires_ms);
 CREATE INDEX IF NOT EXISTS access_tokens_by_expiry ON access_tokens (expires_ms);
+CREATE TABLE IF NOT EXISTS pushed_requests (
+    uri_digest TEXT PRIMARY KEY, client_id TEXT NOT NULL, request TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL, opened_ms INTEGER, used INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS eggs (
     username TEXT NOT NULL, day TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (username, day));

@@ -1,5 +1,5 @@
-//! Deleting what has expired: authorization codes and access-token ids past their expiry,
-//! and COOP sessions that ended or expired. Run on COOP's clock at every write that adds such
+//! Deleting what has expired: pushed authorization requests, authorization codes and
+//! access-token ids past their expiry, and COOP sessions that ended or expired. Run on COOP's clock at every write that adds such
 //! a row (a login, a code, an access token), so the tables hold only what can still be used.
 //!
 //! A redeemed code is kept until it expires, so a replay within its lifetime is still
@@ -18,18 +18,20 @@ pub struct RowCounts {
     pub grants: i64,
     pub refresh_tokens: i64,
     pub access_tokens: i64,
+    pub pushed_requests: i64,
 }
 
-/// Deletes codes and access-token ids expired at `now_ms`, and sessions that ended or began
+/// Deletes pushed requests, codes and access-token ids expired at `now_ms`, and sessions that ended or began
 /// at or before `logged_in_at_or_before_ms`; returns how many rows went.
 pub fn expired(db: &Connection, now_ms: i64, logged_in_at_or_before_ms: i64) -> Result<usize, StoreError> {
     let codes = db.execute("DELETE FROM codes WHERE expires_ms <= ?1", [now_ms])?;
+    let pushed = db.execute("DELETE FROM pushed_requests WHERE expires_ms <= ?1", [now_ms])?;
     let access_tokens = db.execute("DELETE FROM access_tokens WHERE expires_ms <= ?1", [now_ms])?;
     let sessions = db.execute(
         "DELETE FROM sessions WHERE ended = 1 OR created_ms <= ?1",
         params![logged_in_at_or_before_ms],
     )?;
-    Ok(codes + access_tokens + sessions)
+    Ok(codes + pushed + access_tokens + sessions)
 }
 
 pub fn row_counts(db: &Connection) -> Result<RowCounts, StoreError> {
@@ -42,5 +44,6 @@ pub fn row_counts(db: &Connection) -> Result<RowCounts, StoreError> {
         grants: count("grants")?,
         refresh_tokens: count("refresh_tokens")?,
         access_tokens: count("access_tokens")?,
+        pushed_requests: count("pushed_requests")?,
     })
 }

@@ -48,6 +48,29 @@ pub fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
+/// An authorization request's parameters: for `client_id` with this PKCE, back to
+/// [`REDIRECT_URI`] with `state-123` and `nonce-456`, and `extra` — what
+/// [`TestCoop::authorize_url`] sends and [`TestCoop::push`] pushes.
+pub fn authorization_request<'a>(
+    client_id: &'a str,
+    scope: &'a str,
+    pkce: &'a Pkce,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut pairs = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT_URI),
+        ("scope", scope),
+        ("state", "state-123"),
+        ("nonce", "nonce-456"),
+        ("code_challenge", pkce.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    pairs.extend_from_slice(extra);
+    pairs
+}
+
 /// The `Location` of a redirect (panics without one).
 pub fn location(response: &reqwest::Response) -> String {
     response
@@ -138,15 +161,17 @@ impl TestCoop {
     pub fn authorize_url(&self, client_id: &str, scope: &str, pkce: &Pkce, extra: &[(&str, &str)]) -> String {
         let mut url = url::Url::parse(&self.url("/authorize")).unwrap();
         url.query_pairs_mut()
-            .append_pair("response_type", "code")
+            .extend_pairs(authorization_request(client_id, scope, pkce, extra));
+        url.to_string()
+    }
+
+    /// `/authorize` for a request `client_id` pushed (RFC 9126 §4): `client_id` and
+    /// `request_uri`, nothing else.
+    pub fn pushed_authorize_url(&self, client_id: &str, request_uri: &str) -> String {
+        let mut url = url::Url::parse(&self.url("/authorize")).unwrap();
+        url.query_pairs_mut()
             .append_pair("client_id", client_id)
-            .append_pair("redirect_uri", REDIRECT_URI)
-            .append_pair("scope", scope)
-            .append_pair("state", "state-123")
-            .append_pair("nonce", "nonce-456")
-            .append_pair("code_challenge", &pkce.challenge)
-            .append_pair("code_challenge_method", "S256")
-            .extend_pairs(extra);
+            .append_pair("request_uri", request_uri);
         url.to_string()
     }
 

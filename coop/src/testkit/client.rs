@@ -76,6 +76,28 @@ impl TestCoop {
         TokenAnswer::read(request.send().await.unwrap()).await
     }
 
+    /// `POST /par` (RFC 9126) of `form` by `client_id` (`client_secret_basic`): the status and
+    /// the body.
+    pub async fn push(&self, client_id: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let authorization = basic("Basic", client_id, self.secret_of(client_id));
+        self.push_with_authorization(Some(&authorization), form).await
+    }
+
+    /// `POST /par` with this `Authorization` header, if any, and this form: the status and the
+    /// body.
+    pub async fn push_with_authorization(
+        &self,
+        authorization: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut request = backend().post(self.url("/par")).form(form);
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        (response.status(), response.json().await.unwrap_or(Value::Null))
+    }
+
     /// `POST /revoke` of `token` by `client_id` (`client_secret_basic`): the status and body.
     pub async fn revoke(&self, client_id: &str, token: &str) -> (StatusCode, Value) {
         self.revoke_with(client_id, &[("token", token)]).await

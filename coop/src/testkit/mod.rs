@@ -11,6 +11,7 @@
 //!   consent page, hidden fields, a cookie jar — written once ([`sign_in`]);
 //! - [`tokens`]: token answers and JWT claims;
 //! - [`spa`]: what TopCluck's SPA does against a BFF over HTTP (login, logout, session, `/api`);
+//! - [`callback`]: the SPA's browser from the BFF's authorize URL, through COOP, to `/callback`;
 //! - [`scripted_provider`]: a small OpenID provider serving exactly the discovery document,
 //!   JWKS and ID token a case needs (COOP only signs good ones);
 //! - [`bad_inputs`]: the table of bad inputs, one row each, with its one printer and the
@@ -27,6 +28,7 @@
 
 pub mod bad_inputs;
 pub mod browser;
+pub mod callback;
 pub mod client;
 pub mod http;
 pub mod logout;
@@ -38,11 +40,12 @@ pub mod test_coop;
 pub mod tokens;
 
 pub use bad_inputs::{BadInputs, status_and_code, status_and_error};
-pub use browser::{Form, Pkce, browser, hidden, location, pkce, query_of, sign_in};
+pub use browser::{Form, Pkce, authorization_request, browser, hidden, location, pkce, query_of, sign_in};
+pub use callback::{Callback, authorize_url, coop_login, query_value};
 pub use client::basic;
 pub use http::{backend, fetch, get_json, http, json_of, listener, listeners, raw, raw_get, text_of};
 pub use logout::{LOGOUT_EVENT, Received, receiver};
 pub use process::{Exit, bare_command, free_port, run_until_exit};
-pub use spa::{Answer, Pending, Spa, session_set_cookie};
+pub use spa::{Answer, Pending, Spa, login_cookie_of, session_set_cookie};
 pub use test_coop::{ALL_SCOPES, POST_LOGOUT_URI, REDIRECT_URI, SECRET, TestCoop};
 pub use tokens::{TokenAnswer, Tokens, claims};

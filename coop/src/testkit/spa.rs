@@ -1,14 +1,14 @@
 //! What TopCluck's SPA and its browser do against a BFF, over HTTP only: start a login
-//! (`GET /bff/login`), walk COOP's forms ([`sign_in`]), finish it (`POST /bff/login`), turn
-//! daily counting on, log out, read the session and call `/api`. The server's tests wrap a
+//! (`GET /bff/login`), follow the authorize URL it answers ([`authorize_url`]: only `client_id`
+//! and `request_uri` for a pushed request, RFC 9126 §4), walk COOP's forms ([`sign_in`]), finish it (`POST /bff/login`, with the callback's `state`
+//! and `iss`), turn daily counting on, log out, read the session and call `/api`. The server's tests wrap a
 //! [`Spa`] around each BFF they start; the proxy benchmark uses one on a release build.
-
-use std::collections::BTreeMap;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::browser::{browser, pkce, sign_in};
+use super::browser::pkce;
+use super::callback::{authorize_url, coop_login, coop_login_in, query_value, with_nonce};
 use super::http::http;
 
 /// The BFF's session cookie's name, and its login-transaction cookie's.
@@ -28,12 +28,16 @@ pub struct Pending {
     pub verifier: String,
     pub state: String,
     /// The nonce the BFF chose for this transaction (the one COOP was sent, unless a test
-    /// sent another).
-    pub nonce: String,
+    /// sent another); `None` when the BFF pushed the request (the SPA never sees it).
+    pub nonce: Option<String>,
     pub code: String,
     pub redirect_uri: String,
     /// `name=value` of the `__Host-topcluck-login` cookie `GET /bff/login` set.
     pub login_cookie: String,
+    /// The callback's `iss` (RFC 9207), passed on as the SPA does.
+    pub iss: Option<String>,
+    /// The authorize URL the browser was sent to.
+    pub authorize_url: String,
 }
 
 impl Pending {
@@ -44,6 +48,7 @@ impl Pending {
             "code_verifier": self.verifier,
             "state": self.state,
             "redirect_uri": self.redirect_uri,
+            "iss": self.iss,
         })
     }
 }
@@ -67,6 +72,11 @@ pub fn session_set_cookie(headers: &reqwest::header::HeaderMap) -> Option<String
     set_cookie(headers, SESSION_COOKIE)
 }
 
+/// `name=value` of the login-transaction cookie these headers set, if any.
+pub fn login_cookie_of(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    set_cookie(headers, LOGIN_COOKIE).map(|line| first_pair(&line))
+}
+
 fn set_cookie(headers: &reqwest::header::HeaderMap, prefix: &str) -> Option<String> {
     headers
         .get_all("set-cookie")
@@ -80,46 +90,6 @@ fn first_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_owned()
 }
 
-/// A farmer at the provider's authorize endpoint (`parameters` as `GET /bff/login` gave them,
-/// with this PKCE `challenge` and `nonce`), through COOP's login form and, when asked, its
-/// consent page (allowed), in a fresh browser: returns the code.
-pub async fn coop_login(parameters: &Value, challenge: &str, nonce: &str, farmer: &str) -> String {
-    coop_login_in(&browser(), parameters, challenge, nonce, farmer).await
-}
-
-/// [`coop_login`] in `browser` (which keeps its COOP session: a later login there is silent, a
-/// logout there ends it).
-pub async fn coop_login_in(
-    browser: &reqwest::Client,
-    parameters: &Value,
-    challenge: &str,
-    nonce: &str,
-    farmer: &str,
-) -> String {
-    let text = |name: &str| parameters[name].as_str().unwrap().to_owned();
-    let mut url = url::Url::parse(&text("authorization_endpoint")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &text("client_id"))
-        .append_pair("redirect_uri", &text("redirect_uri"))
-        .append_pair("scope", &text("scope"))
-        .append_pair("state", &text("state"))
-        .append_pair("nonce", nonce)
-        .append_pair("code_challenge", challenge)
-        .append_pair("code_challenge_method", "S256");
-    if let Some(prompt) = parameters["prompt"].as_str() {
-        url.query_pairs_mut().append_pair("prompt", prompt);
-    }
-    let location = sign_in(browser, url.as_str(), farmer, true).await;
-    let query: BTreeMap<String, String> = url::Url::parse(&location)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect();
-    assert_eq!(query["state"], text("state"));
-    query["code"].clone()
-}
-
 impl Spa {
     pub fn new(base: &str) -> Self {
         Self {
@@ -131,18 +101,30 @@ impl Spa {
         format!("{}{path}", self.base)
     }
 
-    /// `GET path` (`/bff/login` or `/bff/counting/start`) for `challenge` with these cookies:
-    /// what the SPA needs to send the farmer to the provider, and the `name=value` of the
-    /// login-transaction cookie it opened.
-    async fn open_transaction(&self, path: &str, challenge: &str, cookie: Option<&str>) -> (Value, String) {
+    /// `GET path` (`/bff/login` or `/bff/counting/start`) for `challenge` with these cookies and
+    /// `extra` query parameters (the silent login's `prompt=none`): the BFF's answer.
+    pub async fn start_transaction(
+        &self,
+        path: &str,
+        challenge: &str,
+        cookie: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut request = http()
             .get(self.url(path))
             .header("x-csrf", "1")
-            .query(&[("code_challenge", challenge), ("code_challenge_method", "S256")]);
+            .query(&[("code_challenge", challenge), ("code_challenge_method", "S256")])
+            .query(extra);
         if let Some(cookie) = cookie {
             request = request.header("cookie", cookie);
         }
-        let response = request.send().await.unwrap();
+        request.send().await.unwrap()
+    }
+
+    /// [`Spa::start_transaction`], which must open one: what the SPA needs to send the farmer
+    /// to the provider, and the `name=value` of the login-transaction cookie it opened.
+    async fn open_transaction(&self, path: &str, challenge: &str, cookie: Option<&str>) -> (Value, String) {
+        let response = self.start_transaction(path, challenge, cookie, &[]).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}: no transaction");
         let cookie = set_cookie(response.headers(), LOGIN_COOKIE).expect("a login-transaction cookie");
         (response.json().await.unwrap(), first_pair(&cookie))
@@ -166,21 +148,26 @@ impl Spa {
         self.authorize_with_nonce(farmer, None).await
     }
 
-    /// [`Spa::authorize`], sending COOP `nonce` instead of the transaction's when given.
+    /// [`Spa::authorize`], sending COOP `nonce` instead of the transaction's when given (only
+    /// without PAR: a pushed request's nonce is the BFF's, out of the browser's reach).
     pub async fn authorize_with_nonce(&self, farmer: &str, nonce: Option<&str>) -> Pending {
         let (verifier, challenge) = pkce();
         let (parameters, login_cookie) = self.begin_login(&challenge).await;
         let text = |name: &str| parameters[name].as_str().unwrap().to_owned();
-        let state = text("state");
-        let nonce = nonce.map_or_else(|| text("nonce"), str::to_owned);
-        let code = coop_login(&parameters, &challenge, &nonce, farmer).await;
+        let mut url = authorize_url(&parameters);
+        if let Some(nonce) = nonce {
+            url = with_nonce(&url, nonce);
+        }
+        let callback = coop_login(&url, &text("state"), farmer).await;
         Pending {
             verifier,
-            state,
-            nonce,
-            code,
+            state: text("state"),
+            nonce: query_value(&url, "nonce"),
+            code: callback.code(),
             redirect_uri: text("redirect_uri"),
             login_cookie,
+            iss: callback.query.get("iss").cloned(),
+            authorize_url: callback.authorize_url,
         }
     }
 
@@ -210,21 +197,30 @@ impl Spa {
     /// Turns daily counting on for the farmer of `session_cookie`, as the SPA does: a counting
     /// transaction, COOP's login form and consent page (allow), `POST /bff/login`.
     pub async fn enrol(&self, session_cookie: &str, farmer: &str) -> reqwest::Response {
+        let (exchange, cookies) = self.enrol_exchange(session_cookie, farmer).await;
+        self.post_login(&exchange, Some(&cookies)).await
+    }
+
+    /// [`Spa::enrol`] up to `/callback`: the body of the `POST /bff/login` that finishes it, and
+    /// the cookies it is sent with.
+    pub async fn enrol_exchange(&self, session_cookie: &str, farmer: &str) -> (Value, String) {
         let (verifier, challenge) = pkce();
         let (parameters, login_cookie) = self
             .open_transaction("/bff/counting/start", &challenge, Some(session_cookie))
             .await;
-        assert_eq!(parameters["prompt"], "consent");
-        let nonce = parameters["nonce"].as_str().unwrap().to_owned();
-        let code = coop_login(&parameters, &challenge, &nonce, farmer).await;
+        let url = authorize_url(&parameters);
+        if query_value(&url, "request_uri").is_none() {
+            assert_eq!(query_value(&url, "prompt").as_deref(), Some("consent"));
+        }
+        let callback = coop_login(&url, parameters["state"].as_str().unwrap(), farmer).await;
         let exchange = json!({
-            "code": code,
+            "code": callback.code(),
             "code_verifier": verifier,
             "state": parameters["state"],
             "redirect_uri": parameters["redirect_uri"],
+            "iss": callback.query.get("iss"),
         });
-        self.post_login(&exchange, Some(&format!("{session_cookie}; {login_cookie}")))
-            .await
+        (exchange, format!("{session_cookie}; {login_cookie}"))
     }
 
     /// Logs `farmer` in; returns the `name=value` of the session cookie and its Set-Cookie line.
@@ -238,13 +234,14 @@ impl Spa {
     pub async fn login_at_coop(&self, browser: &reqwest::Client, farmer: &str) -> String {
         let (verifier, challenge) = pkce();
         let (parameters, login_cookie) = self.begin_login(&challenge).await;
-        let nonce = parameters["nonce"].as_str().unwrap().to_owned();
-        let code = coop_login_in(browser, &parameters, &challenge, &nonce, farmer).await;
+        let state = parameters["state"].as_str().unwrap().to_owned();
+        let callback = coop_login_in(browser, &authorize_url(&parameters), &state, farmer).await;
         let exchange = json!({
-            "code": code,
+            "code": callback.code(),
             "code_verifier": verifier,
-            "state": parameters["state"],
+            "state": state,
             "redirect_uri": parameters["redirect_uri"],
+            "iss": callback.query.get("iss"),
         });
         let response = self.post_login(&exchange, Some(&login_cookie)).await;
         assert_eq!(response.status(), StatusCode::OK, "login through COOP refused");

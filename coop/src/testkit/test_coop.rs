@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::http::backend;
-use crate::{Client, ClientPolicy, Clock, Config, RefreshTokenMode, RunningCoop};
+use crate::{Client, ClientPolicy, Clock, Config, ParMode, RefreshTokenMode, RunningCoop};
 
 /// Where [`TestCoop::start`]'s clients may send the farmer back to.
 pub const REDIRECT_URI: &str = "http://127.0.0.1:3000/callback";
@@ -71,6 +71,17 @@ impl TestCoop {
                 );
             }
             customize(config);
+        })
+        .await
+    }
+
+    /// [`TestCoop::start`]'s COOP with pushed authorization requests `par` (RFC 9126: off, on
+    /// or required) and, when `iss_parameter` is false, no `iss` on authorization responses
+    /// (RFC 9207).
+    pub async fn with_authorization(par: ParMode, iss_parameter: bool) -> Self {
+        Self::start_with(|config| {
+            config.par = par;
+            config.iss_parameter = iss_parameter;
         })
         .await
     }
@@ -177,6 +188,20 @@ impl TestCoop {
     /// Successful refreshes COOP has answered.
     pub async fn refreshes(&self) -> u64 {
         self.counters().await["token_requests"]["refresh_token"]["ok"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// Code redemptions COOP has answered, whatever their outcome.
+    pub async fn code_redemptions(&self) -> u64 {
+        self.counters().await["token_requests"]["authorization_code"]
+            .as_object()
+            .map_or(0, |outcomes| outcomes.values().filter_map(Value::as_u64).sum())
+    }
+
+    /// Requests `POST /par` answered with this outcome (`ok` or an error code).
+    pub async fn pushed_requests(&self, outcome: &str) -> u64 {
+        self.counters().await["pushed_requests"][outcome]
             .as_u64()
             .unwrap_or(0)
     }

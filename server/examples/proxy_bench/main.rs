@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use coop::testkit::http::wait_until_answers;
-use coop::testkit::{Spa, TestCoop, free_port, http, listeners};
+use coop::testkit::{Spa, TestCoop, free_port, http, listeners, query_value};
 use leptos::prelude::LeptosOptions;
 use serde_json::Value;
 
@@ -91,11 +91,12 @@ async fn credentials(bff: &str, secret: &str) {
     // A second login at COOP, redeemed by us rather than the BFF: the direct run's bearer token.
     let pending = bff.authorize("ada").await;
     let parameters = bff.login_parameters().await;
-    let authorize = url::Url::parse(parameters["authorization_endpoint"].as_str().unwrap()).unwrap();
+    let authorize = url::Url::parse(parameters["authorize_url"].as_str().unwrap()).unwrap();
     let token_endpoint = authorize.join("/token").unwrap();
+    let client_id = query_value(authorize.as_str(), "client_id").unwrap();
     let answer: Value = http()
         .post(token_endpoint)
-        .basic_auth(parameters["client_id"].as_str().unwrap(), Some(secret))
+        .basic_auth(client_id, Some(secret))
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", pending.code.as_str()),

@@ -1,18 +1,22 @@
 //! Login, driven by the SPA and bound to its browser ([`super::transaction`]).
 //!
-//! `GET /bff/login?code_challenge=…&code_challenge_method=S256` opens a login transaction and
-//! answers what the SPA needs to send the farmer to the provider (with the `state` and `nonce`
-//! the BFF chose). `POST /bff/login` redeems the code it brings back — only with this browser's
-//! open transaction for its `state` and the PKCE verifier of that transaction's challenge,
-//! checked before the provider is called — validates the ID token against the transaction's
-//! nonce, refuses a grant with more scope than was asked for, and seals the tokens into the
-//! session cookie. Whatever the provider issued for a login that fails is revoked.
+//! `GET /bff/login?code_challenge=…&code_challenge_method=S256[&prompt=none]` opens a login
+//! transaction and answers what the SPA needs to send the farmer to the provider (with the
+//! `state` and `nonce` the BFF chose; when the provider takes pushed authorization requests, the
+//! BFF pushes the request and the SPA gets its `request_uri` instead, [`super::authorization`]).
+//! `prompt=none` is the SPA's silent login: the provider answers without a page, or with
+//! `login_required`. `POST /bff/login` redeems the code it brings back — only with this
+//! browser's open transaction for its `state`, the PKCE verifier of that transaction's
+//! challenge and an `iss` that is the provider's (RFC 9207), checked before the provider is
+//! called — validates the ID token against the transaction's nonce, refuses a grant with more
+//! scope than was asked for, and seals the tokens into the session cookie. Whatever the
+//! provider issued for a login that fails is revoked.
 
 use std::sync::Arc;
 
 use sha2::Digest;
 
-use app::wire::{CodeExchange, Farmer, LoginParameters, LoginStart, SessionInfo};
+use app::wire::{CodeExchange, Farmer, LoginStart, SessionInfo};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -54,7 +58,9 @@ pub(crate) fn client_for(state: &AppState, purpose: Purpose) -> Result<&Arc<Prov
 
 /// Opens a login transaction of `purpose` asking for `scopes` (see [`super::transaction`]).
 /// `Purpose::Counting` asks the provider for consent (`prompt=consent`, OIDC Core §11), as
-/// daily counting's own client.
+/// daily counting's own client; a login may ask for `prompt=none` (silent), nothing else. When
+/// the authorization request cannot be made (the push failed, or is required and not offered),
+/// no transaction is opened.
 pub(crate) async fn open_transaction(
     state: &AppState,
     ledger: &Ledger,
@@ -71,7 +77,16 @@ pub(crate) async fn open_transaction(
             "code_challenge must be an S256 challenge (base64url of 32 bytes)",
         ));
     }
-    let metadata = provider.metadata().await?;
+    let prompt = match (purpose, start.prompt.as_deref()) {
+        (Purpose::Login, None) => None,
+        (Purpose::Login, Some("none")) => Some("none"),
+        (Purpose::Counting, None) => Some("consent"),
+        _ => {
+            return Err(BffError::BadRequest(
+                "prompt may only be none, for a silent login",
+            ));
+        }
+    };
     let now = state.clock.now();
     let opened = Transaction {
         state: transaction::random_token(32),
@@ -81,15 +96,7 @@ pub(crate) async fn open_transaction(
         expires_at: now + transaction::LIFETIME_SECONDS,
         purpose,
     };
-    let parameters = LoginParameters {
-        authorization_endpoint: metadata.authorization_endpoint.clone(),
-        client_id: provider.client_id().to_owned(),
-        scope: opened.scopes.join(" "),
-        redirect_uri: state.settings.redirect_uri.to_string(),
-        state: opened.state.clone(),
-        nonce: opened.nonce.clone(),
-        prompt: (purpose == Purpose::Counting).then(|| "consent".to_owned()),
-    };
+    let parameters = super::authorization::request(state, provider, &opened, prompt).await?;
     ledger.with(cookies, ledger.open(cookies, now), opened, now);
     Ok(Json(parameters).into_response())
 }
@@ -155,6 +162,8 @@ async fn redeem(
     if !transaction::is_verifier(&exchange.code_verifier) || !opened.verifies(&exchange.code_verifier) {
         return Err(LoginRefusal::VerifierMismatch.into());
     }
+    let provider = client_for(state, opened.purpose)?;
+    super::authorization::check_issuer(provider.metadata().await?, exchange.iss.as_deref())?;
     let address = connection.map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.peer.ip());
     if let Err(wait) = throttle.admit(address) {
         tracing::warn!(%address, "login refused: too many code redemptions from this address");
@@ -163,7 +172,6 @@ async fn redeem(
         });
     }
 
-    let provider = client_for(state, opened.purpose)?;
     let tokens = provider
         .exchange_code(&exchange.code, &exchange.code_verifier)
         .await?;

@@ -1,10 +1,12 @@
 //! The backend-for-frontend endpoints under `/bff/`: login (a transaction opened by this
-//! browser, then the code exchange), the session, logout. Every state-changing request passes
+//! browser, its authorization request — pushed to the provider when it can be, [`authorization`]
+//! — then the code exchange), the session, logout. Every state-changing request passes
 //! [`csrf::require`] (and so does opening a login transaction); code redemptions are
 //! rate-limited per address ([`throttle`]). The one exception is [`backchannel`], which the
 //! provider calls server to server with a signed logout token and no cookie: it has a router of
 //! its own, outside the CSRF middleware.
 
+mod authorization;
 pub mod backchannel;
 mod counting;
 pub mod csrf;

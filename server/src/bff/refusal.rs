@@ -1,5 +1,5 @@
-//! Why a login or a counting enrolment is refused although the provider answered: what it
-//! issued does not fit the request. Answered `400 login_failed`; the reason is logged only.
+//! Why a login or a counting enrolment is refused although the provider answered: the
+//! authorization response, or what the provider issued, does not fit the request. Answered `400 login_failed`; the reason is logged only.
 
 /// A login or enrolment refused on the provider's answer.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +18,15 @@ pub enum LoginRefusal {
     NoRefreshToken,
     #[error("the access token does not allow eggs:read: the farmer did not allow reading eggs")]
     NoEggsRead,
+    /// RFC 9207 §2.4: the authorization response names another issuer than the one the request
+    /// went to — it may come from another provider (a mix-up attack). Its `iss` is not repeated.
+    #[error("the authorization response's iss is not this provider's issuer (RFC 9207)")]
+    IssuerMismatch,
+    /// RFC 9207 §2.4: the provider says it sends `iss`, and this response has none.
+    #[error(
+        "the authorization response has no iss, though the provider's discovery says it sends one (RFC 9207)"
+    )]
+    IssuerMissing,
 }
 
 /// The most scopes a refusal repeats.

@@ -134,6 +134,11 @@ pub enum BffError {
     /// recorded as used, so the provider may send it again.
     #[error("back-channel logout failed")]
     LogoutFailed(#[source] Box<BffError>),
+    /// Pushed authorization requests (RFC 9126) are required — by `demanded_by` — and the
+    /// provider's discovery names no `pushed_authorization_request_endpoint`: no plain
+    /// authorization request is sent instead.
+    #[error("the provider does not offer pushed authorization requests, which {demanded_by} demands")]
+    ParNotOffered { demanded_by: &'static str },
 }
 
 /// What a variant answers: status, code, the sentence the farmer reads.
@@ -244,6 +249,11 @@ impl BffError {
             ),
             Self::MethodNotAllowed => METHOD_NOT_ALLOWED,
             Self::LogoutRequest(_) | Self::LogoutToken(_) | Self::LogoutFailed(_) => BAD_REQUEST,
+            Self::ParNotOffered { .. } => (
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::BadGateway,
+                "The login provider does not offer pushed authorization requests, which TopCluck's configuration requires. Tell the administrator.",
+            ),
             Self::CountingNotConfigured => (
                 StatusCode::CONFLICT,
                 ErrorCode::CountingNotConfigured,

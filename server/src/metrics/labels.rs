@@ -135,7 +135,7 @@ pub(super) fn error_code(code: ErrorCode) -> &'static str {
     }
 }
 
-pub(super) const LOGIN_OUTCOMES: [&str; 18] = [
+pub(super) const LOGIN_OUTCOMES: [&str; 20] = [
     "succeeded",
     "not_started",
     "bad_request",
@@ -146,6 +146,8 @@ pub(super) const LOGIN_OUTCOMES: [&str; 18] = [
     "refused_another_farmer",
     "refused_no_refresh_token",
     "refused_no_eggs_read",
+    "refused_issuer_mismatch",
+    "refused_issuer_missing",
     "code_refused",
     "id_token_invalid",
     "provider_unavailable",
@@ -172,6 +174,8 @@ pub(super) fn login_outcome<T>(result: &Result<T, BffError>) -> &'static str {
             LoginRefusal::AnotherFarmer => "refused_another_farmer",
             LoginRefusal::NoRefreshToken => "refused_no_refresh_token",
             LoginRefusal::NoEggsRead => "refused_no_eggs_read",
+            LoginRefusal::IssuerMismatch => "refused_issuer_mismatch",
+            LoginRefusal::IssuerMissing => "refused_issuer_missing",
         },
         BffError::Provider(provider) => match provider {
             ProviderError::Refused { .. } => "code_refused",
@@ -272,6 +276,8 @@ mod tests {
             Err(LoginRefusal::AnotherFarmer.into()),
             Err(LoginRefusal::NoRefreshToken.into()),
             Err(LoginRefusal::NoEggsRead.into()),
+            Err(LoginRefusal::IssuerMismatch.into()),
+            Err(LoginRefusal::IssuerMissing.into()),
             Err(ProviderError::Refused { code: secret.into() }.into()),
             Err(ProviderError::IdToken(crate::oidc::id_token::IdTokenError::Nonce).into()),
             Err(ProviderError::AnswerLost(secret.into()).into()),

@@ -17,7 +17,7 @@
 //! | `topcluck_renewals_waiting` | gauge | — | requests waiting for a refresh right now |
 //! | `topcluck_proxy_request_duration_seconds` | histogram | `class`: `1xx`…`5xx` (the upstream's status, passed through), `bff_error` (the BFF answered itself) | `/api` requests that reached the proxy, from the handler's start until the response's head (the body then streams) |
 //! | `topcluck_proxy_errors_total` | counter | `error`: the BFF's error code (`reauthentication_required`, `temporarily_unavailable`, `bad_gateway`, …) | `/api` requests the BFF answered with its own error |
-//! | `topcluck_logins_total` | counter | `outcome`: `succeeded`, `not_started`, `bad_request`, `throttled`, `refused_*` (six reasons), `code_refused`, `id_token_invalid`, `provider_unavailable`, `client_misconfigured`, `provider_bad_answer`, `session_too_large`, `counting_not_configured`, `internal` | `POST /bff/login` (logins, and daily counting's consents), by outcome |
+//! | `topcluck_logins_total` | counter | `outcome`: `succeeded`, `not_started`, `bad_request`, `throttled`, `refused_*` (eight reasons), `code_refused`, `id_token_invalid`, `provider_unavailable`, `client_misconfigured`, `provider_bad_answer`, `session_too_large`, `counting_not_configured`, `internal` | `POST /bff/login` (logins, and daily counting's consents), by outcome |
 //! | `topcluck_daily_count_runs_total` | counter | — | passes of the daily job that went through the farmers |
 //! | `topcluck_daily_count_farmers_total` | counter | `outcome`: `counted`, `needs_consent`, `retry_later`, `failed`, `skipped`, `busy` | farmers' results, over all passes |
 //! | `topcluck_daily_count_last_run_farmers` | gauge | `outcome` (as above) | the last pass's farmers, by result |

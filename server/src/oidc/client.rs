@@ -348,7 +348,7 @@ impl Provider {
 
     /// POSTs `form` to `url` as this confidential client (`client_secret_basic`), under this
     /// provider's limit: the status and the whole body.
-    async fn authenticated_post(
+    pub(super) async fn authenticated_post(
         &self,
         url: url::Url,
         form: &[(&str, &str)],
@@ -468,7 +468,7 @@ impl Provider {
 /// An OAuth `error` code as the provider sent it, when it is one (RFC 6749 §5.2: `%x20-21 /
 /// %x23-5B / %x5D-7E`, kept to 64 characters); anything else is not repeated, so a provider's
 /// answer cannot write arbitrary text (line breaks, megabytes) into the logs.
-fn error_code(raw: &str) -> String {
+pub(super) fn error_code(raw: &str) -> String {
     let allowed = |c: char| matches!(c, ' '..='!' | '#'..='[' | ']'..='~');
     if !raw.is_empty() && raw.len() <= 64 && raw.chars().all(allowed) {
         raw.to_owned()

@@ -4,6 +4,12 @@
 //! The discovered `issuer` must equal the configured one *exactly* (Discovery §4.3; the crate
 //! compares the strings): `TOPCLUCK_ISSUER` is written exactly as the provider's `issuer`,
 //! trailing slash included or not.
+//!
+//! Beyond OpenID Connect Core's fields it reads the revocation, end-session and introspection
+//! endpoints, pushed authorization requests (RFC 9126 §5:
+//! `pushed_authorization_request_endpoint`, `require_pushed_authorization_requests`) and
+//! whether authorization responses carry `iss` (RFC 9207 §3:
+//! `authorization_response_iss_parameter_supported`; both flags default to false).
 
 use std::error::Error as _;
 
@@ -36,6 +42,13 @@ pub struct Metadata {
     /// `id_token_signing_alg_values_supported`, less the symmetric ones and `none`: an ID
     /// token's algorithm must be one of these.
     pub id_token_algorithms: Vec<CoreJwsSigningAlgorithm>,
+    /// RFC 9126: where the BFF pushes its authorization requests (the client secret goes there:
+    /// https, or http to this machine).
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// RFC 9126 §5: the provider takes no authorization request that was not pushed.
+    pub require_pushed_authorization_requests: bool,
+    /// RFC 9207 §3: every authorization response carries `iss`; one without is refused.
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 /// What the discovery document has beyond OpenID Connect Core's fields.
@@ -47,6 +60,13 @@ struct Extensions {
     end_session_endpoint: Option<String>,
     /// RFC 8414 / RFC 7662.
     introspection_endpoint: Option<String>,
+    /// RFC 9126 §5.
+    pushed_authorization_request_endpoint: Option<String>,
+    #[serde(default)]
+    require_pushed_authorization_requests: bool,
+    /// RFC 9207 §3.
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
 }
 
 impl AdditionalProviderMetadata for Extensions {}
@@ -80,22 +100,32 @@ pub(super) async fn discover(
     let token_endpoint = discovered
         .token_endpoint()
         .ok_or_else(|| ProviderError::Rejected("discovery: no token_endpoint".into()))?;
+    let extensions = discovered.additional_metadata();
+    let par_endpoint = match &extensions.pushed_authorization_request_endpoint {
+        Some(endpoint) => Some(url::Url::parse(endpoint).map_err(|_| {
+            ProviderError::Rejected("discovery: pushed_authorization_request_endpoint is not a URL".into())
+        })?),
+        None => None,
+    };
     // The browser is sent to the first (a `javascript:` or plain-http address would be
-    // followed), and the client secret goes to the second.
-    for (name, url) in [
+    // followed), and the client secret goes to the others.
+    let endpoints = [
         (
             "authorization_endpoint",
-            discovered.authorization_endpoint().url(),
+            Some(discovered.authorization_endpoint().url()),
         ),
-        ("token_endpoint", token_endpoint.url()),
-    ] {
-        if !crate::settings::is_tls_or_loopback(url) {
+        ("token_endpoint", Some(token_endpoint.url())),
+        ("pushed_authorization_request_endpoint", par_endpoint.as_ref()),
+    ];
+    for (name, url) in endpoints {
+        if let Some(url) = url
+            && !crate::settings::is_tls_or_loopback(url)
+        {
             return Err(ProviderError::Rejected(format!(
                 "discovery: {name} is not https (or http to this machine)"
             )));
         }
     }
-    let extensions = discovered.additional_metadata();
     let metadata = Metadata {
         issuer: discovered.issuer().as_str().to_owned(),
         authorization_endpoint: discovered.authorization_endpoint().as_str().to_owned(),
@@ -104,6 +134,10 @@ pub(super) async fn discover(
         revocation_endpoint: extensions.revocation_endpoint.clone(),
         end_session_endpoint: extensions.end_session_endpoint.clone(),
         introspection_endpoint: extensions.introspection_endpoint.clone(),
+        pushed_authorization_request_endpoint: extensions.pushed_authorization_request_endpoint.clone(),
+        require_pushed_authorization_requests: extensions.require_pushed_authorization_requests,
+        authorization_response_iss_parameter_supported: extensions
+            .authorization_response_iss_parameter_supported,
         id_token_algorithms: discovered
             .id_token_signing_alg_values_supported()
             .iter()

@@ -116,6 +116,11 @@ pub struct Settings {
     /// are two grants at every provider. `None` with a configured issuer: daily counting cannot
     /// be turned on (the farm page says so). The embedded COOP registers one of its own.
     pub counting_client: Option<CountingClient>,
+    /// Every login pushes its authorization request (RFC 9126, `TOPCLUCK_PAR_REQUIRED`): a
+    /// provider whose discovery names no `pushed_authorization_request_endpoint` is refused at
+    /// `GET /bff/login`, never sent a plain authorization request. Without it, requests are
+    /// pushed whenever discovery names the endpoint.
+    pub par_required: bool,
     /// The provider's documented refresh-token reuse grace period
     /// (`TOPCLUCK_PROVIDER_REUSE_GRACE_SECONDS`): within it, a refresh whose answer was lost may
     /// be tried once more. `None` (the default): never present a token that may be used.
@@ -194,6 +199,7 @@ impl Settings {
                 counting_client: counting.counting_client,
                 reuse_grace: provider.reuse_grace,
                 metrics_addr,
+                par_required: provider.par_required,
             }
         })
     }

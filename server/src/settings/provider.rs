@@ -1,6 +1,7 @@
 //! The OpenID provider and TopCluck's registration there: the issuer, the login's client, the
-//! scopes asked for, the redirect URIs, where to revoke, the provider's reuse grace period, and
-//! how many code redemptions one address may make in a row.
+//! scopes asked for, the redirect URIs, where to revoke, the provider's reuse grace period,
+//! whether logins must push their authorization requests (RFC 9126), and how many code
+//! redemptions one address may make in a row.
 //!
 //! Without `TOPCLUCK_ISSUER` the embedded development provider runs — in development only, and
 //! only in a build with the `embedded-coop` feature.
@@ -23,6 +24,7 @@ pub(super) const VARIABLES: &[&str] = &[
     "TOPCLUCK_REVOCATION_ENDPOINT",
     "TOPCLUCK_PROVIDER_REUSE_GRACE_SECONDS",
     "TOPCLUCK_LOGIN_ATTEMPT_BURST",
+    "TOPCLUCK_PAR_REQUIRED",
 ];
 
 pub const DEFAULT_SCOPES: &str = "openid profile email eggs:read eggs:write";
@@ -42,6 +44,7 @@ pub(super) struct Provider {
     pub revocation_endpoint: Option<Url>,
     pub reuse_grace: Option<Duration>,
     pub login_attempt_burst: u32,
+    pub par_required: bool,
 }
 
 pub(super) fn read(vars: &Vars<'_>, site: &Url, production: bool, problems: &mut Problems) -> Provider {
@@ -119,7 +122,11 @@ pub(super) fn read(vars: &Vars<'_>, site: &Url, production: bool, problems: &mut
         None | Some(0) => None,
         Some(seconds) => Some(Duration::from_secs(seconds)),
     };
+    let par_required = problems
+        .check(vars.flag("TOPCLUCK_PAR_REQUIRED", false))
+        .unwrap_or(false);
     Provider {
+        par_required,
         issuer: issuer.map(str::to_owned),
         client_id: vars.get("TOPCLUCK_CLIENT_ID").unwrap_or("topcluck").to_owned(),
         client_secret,

@@ -162,6 +162,18 @@ pub(super) fn accepted(pairs: &[(&str, &str)], production: bool) -> Settings {
 }
 
 #[test]
+fn pushed_authorization_requests_are_required_only_when_said_true() {
+    let issuer = ("TOPCLUCK_ISSUER", "https://id.example");
+    assert!(!accepted(&[KEY, SECRET, issuer], true).par_required);
+    for (value, required) in [("true", true), ("1", true), ("false", false), ("0", false)] {
+        let settings = accepted(&[KEY, SECRET, issuer, ("TOPCLUCK_PAR_REQUIRED", value)], true);
+        assert_eq!(settings.par_required, required, "{value}");
+    }
+    let error = refused(&[KEY, SECRET, issuer, ("TOPCLUCK_PAR_REQUIRED", "yes")], true);
+    assert_eq!(error.names(), ["TOPCLUCK_PAR_REQUIRED"]);
+}
+
+#[test]
 fn daily_counting_needs_a_client_of_its_own_given_whole() {
     let issuer = ("TOPCLUCK_ISSUER", "https://id.example");
     assert!(accepted(&[KEY, SECRET, issuer], true).counting_client.is_none());

@@ -28,6 +28,16 @@ impl Vars<'_> {
         }
     }
 
+    /// `true` or `false` (`1` or `0`), or `default` when unset.
+    pub fn flag(&self, name: &'static str, default: bool) -> Result<bool, Problem> {
+        match self.get(name) {
+            None => Ok(default),
+            Some("true" | "1") => Ok(true),
+            Some("false" | "0") => Ok(false),
+            Some(v) => Err(Problem::new(name, format!("{v:?} is not true or false"))),
+        }
+    }
+
     /// A number of milliseconds, or `default` when unset.
     pub fn millis(&self, name: &'static str, default: Duration) -> Result<Duration, Problem> {
         self.number(name, default.as_millis() as u64)

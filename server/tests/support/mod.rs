@@ -102,8 +102,14 @@ impl Harness {
 
     /// COOP and one BFF with the cookie key [`NEW_KEY`].
     pub async fn with_one_bff() -> (Self, Bff) {
+        Self::with_one_bff_and(|_| {}).await
+    }
+
+    /// [`Harness::with_one_bff`] with COOP's configuration changed by `customize` (no pushed
+    /// authorization requests, no `iss`: `config.par`, `config.iss_parameter`).
+    pub async fn with_one_bff_and(customize: impl FnOnce(&mut coop::Config)) -> (Self, Bff) {
         let listener = listener().await;
-        let mut harness = Self::start(&[listener.local_addr().unwrap().port()]).await;
+        let mut harness = Self::start_with(&[listener.local_addr().unwrap().port()], customize).await;
         let bff = harness.bff(listener, NEW_KEY).await;
         (harness, bff)
     }

@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use cookie::Cookie;
 
 pub use consent::consent;
-use request::{AuthorizationRequest, validate};
+use request::validate;
+pub(crate) use request::{AuthorizationRequest, Refusal, check};
 
 use super::cookies::{self, Cookies};
 use super::form::{Form, Guard};
@@ -22,7 +23,7 @@ use super::{consent_page, csrf, login_page};
 use crate::error::PageError;
 use crate::params::Params;
 use crate::state::{Coop, SharedCoop};
-use crate::store::{StoreError, codes, sessions};
+use crate::store::{StoreError, codes, pushed, sessions};
 
 /// `GET /authorize`.
 pub async fn authorize(
@@ -164,8 +165,16 @@ fn issue_code(
         grant_id: None,
     };
     let value = coop.store.transaction(|db| {
+        // One authorization response per pushed request: two forms posted at once get one code.
+        if let Some(digest) = &request.pushed
+            && !pushed::use_once(db, digest)?
+        {
+            return Err(PageError::bad_request(
+                "This login request was already used. Go back to the app and log in again.",
+            ));
+        }
         coop.purge_expired(db)?;
-        codes::insert(db, &code, coop.clock.now_ms())
+        Ok(codes::insert(db, &code, coop.clock.now_ms())?)
     })?;
     let mut response = Redirect::to(&redirect_back(coop, request, &[("code", &value)])?).into_response();
     if let Some(cookie) = set_cookie {
@@ -174,13 +183,19 @@ fn issue_code(
     Ok(response)
 }
 
-/// The authorization error `code` sent back to the client (RFC 6749 §4.1.2.1).
+/// The authorization error `code` sent back to the client (RFC 6749 §4.1.2.1). A pushed request
+/// is used up by it, as by a code.
 pub(super) fn error_redirect(
     coop: &Coop,
     request: &AuthorizationRequest<'_>,
     code: &'static str,
     description: &str,
 ) -> PageError {
+    if let Some(digest) = &request.pushed
+        && let Err(error) = coop.store.transaction(|db| pushed::use_once(db, digest))
+    {
+        return PageError::LoginNotSaved(error);
+    }
     match redirect_back(
         coop,
         request,
@@ -194,7 +209,8 @@ pub(super) fn error_redirect(
     }
 }
 
-/// The request's redirect URI with `pairs`, `state` and `iss` (RFC 9207).
+/// The request's redirect URI with `pairs`, `state` and (unless switched off) `iss`
+/// (RFC 9207 §2: success and error responses alike).
 fn redirect_back(
     coop: &Coop,
     request: &AuthorizationRequest<'_>,
@@ -208,7 +224,9 @@ fn redirect_back(
         if let Some(state) = &request.state {
             query.append_pair("state", state);
         }
-        query.append_pair("iss", &coop.issuer);
+        if coop.config.iss_parameter {
+            query.append_pair("iss", &coop.issuer);
+        }
     }
     Ok(url.into())
 }
