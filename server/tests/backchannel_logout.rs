@@ -56,7 +56,11 @@ impl Farm {
         let listener = listener().await;
         let port = listener.local_addr().unwrap().port();
         let mut harness = Harness::start_with(&[port], posting_to(port)).await;
-        let mut extra = vec![("TOPCLUCK_VAULT_KEYS".to_owned(), VAULT_KEYS.to_owned())];
+        // The malformed table sends more requests in a row than the route's default burst.
+        let mut extra = vec![
+            ("TOPCLUCK_VAULT_KEYS".to_owned(), VAULT_KEYS.to_owned()),
+            ("TOPCLUCK_BACKCHANNEL_LOGOUT_BURST".to_owned(), "1000".to_owned()),
+        ];
         let database_url = match store {
             Store::Postgres => Some(support::postgres::Cluster::shared().database().await),
             Store::Sqlite => None,
@@ -612,7 +616,8 @@ impl Deployment {
         let database_url = cluster.database().await;
         let ports = [free_port(), free_port()];
         let harness = Harness::start_with(&ports, posting_to(ports[0])).await;
-        let vars = deployment_vars(&harness.coop.base, &database_url);
+        let mut vars = deployment_vars(&harness.coop.base, &database_url);
+        vars.push(("TOPCLUCK_BACKCHANNEL_LOGOUT_BURST".into(), "1000".into()));
         let (a, b) = tokio::join!(
             ServerProcess::start("A", ports[0], &vars),
             ServerProcess::start("B", ports[1], &vars)

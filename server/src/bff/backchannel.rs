@@ -32,14 +32,29 @@
 //! (`invalid_request`, a short reason, never the token), and for a logout that could not be
 //! carried out (`temporarily_unavailable`: §2.8 has no 5xx; the token is then not kept as used,
 //! so the provider may send it again).
+//!
+//! **Junk is cheap to refuse.** The route needs no credential but the token, so each address
+//! may send [`Settings::backchannel_logout_burst`](crate::settings::Settings) requests in a row
+//! (`TOPCLUCK_BACKCHANNEL_LOGOUT_BURST`, 20) and then [`REFILL_PER_SECOND`] a second: a
+//! provider sends one request per logout and per client, so only a flood meets the limit. Over
+//! it the answer is 400 `temporarily_unavailable` with `Retry-After`: §2.8 gives a failed
+//! logout 400 and no other status (not 429), and `temporarily_unavailable` tells an honest
+//! provider to send the token again. The token's shape, `alg`, `typ` and `crit` are checked
+//! before its `kid` may make the provider's JWKS be fetched again, and that refetch is bounded
+//! ([`crate::oidc::client::JWKS_REFETCH_EVERY`]). Refused requests are logged at DEBUG, never a
+//! WARN line per junk request ([`crate::error::log_failures`]).
 
-use axum::Router;
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use axum::{Extension, Router};
 
+use super::throttle::Throttle;
+use crate::edges::Connection;
 use crate::error::BffError;
 use crate::oidc::ProviderError;
 use crate::oidc::logout_token::{LogoutClaims, LogoutTokenError};
@@ -48,13 +63,37 @@ use crate::state::AppState;
 /// The largest request body read: a logout token is a few hundred bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
-/// The route, on a router of its own: no CSRF middleware, no `/bff` body limit (see above).
-pub fn router() -> Router<AppState> {
-    Router::new().route("/backchannel-logout", post(backchannel_logout))
+/// Requests allowed per address and second once its burst is spent.
+pub const REFILL_PER_SECOND: u32 = 10;
+
+/// The route, on a router of its own: no CSRF middleware, no `/bff` body limit (see above);
+/// its own [`Throttle`].
+pub fn router(state: &AppState) -> Router<AppState> {
+    let throttle = Throttle::with_refill(
+        state.settings.backchannel_logout_burst,
+        Duration::from_secs(1) / REFILL_PER_SECOND,
+        state.clock.clone(),
+    );
+    Router::new()
+        .route("/backchannel-logout", post(backchannel_logout))
+        .layer(Extension(BackchannelThrottle(throttle)))
 }
 
-async fn backchannel_logout(State(state): State<AppState>, request: Request) -> Response {
-    let result = log_out(&state, request).await;
+/// The back-channel route's own throttle (not the code redemptions').
+#[derive(Clone)]
+struct BackchannelThrottle(Throttle);
+
+async fn backchannel_logout(
+    State(state): State<AppState>,
+    Extension(BackchannelThrottle(throttle)): Extension<BackchannelThrottle>,
+    connection: Option<Extension<Connection>>,
+    request: Request,
+) -> Response {
+    let address = connection.map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.peer.ip());
+    let result = match throttle.admit(address) {
+        Ok(()) => log_out(&state, request).await,
+        Err(wait) => Err(BffError::LogoutThrottled(wait.as_secs().max(1))),
+    };
     match &result {
         Ok(ended) => crate::metrics::backchannel_logout("accepted", *ended),
         Err(BffError::LogoutFailed(_)) => crate::metrics::backchannel_logout("failed", 0),

@@ -134,6 +134,10 @@ pub enum BffError {
     /// recorded as used, so the provider may send it again.
     #[error("back-channel logout failed")]
     LogoutFailed(#[source] Box<BffError>),
+    /// Too many back-channel logout requests from one address ([`crate::bff::backchannel`]):
+    /// 400 `temporarily_unavailable` (§2.8 has no other status) with `Retry-After` (seconds).
+    #[error("back-channel logout: too many requests from this address")]
+    LogoutThrottled(u64),
 }
 
 /// What a variant answers: status, code, the sentence the farmer reads.
@@ -243,7 +247,10 @@ impl BffError {
                 "Too many login attempts. Please wait a little and try again.",
             ),
             Self::MethodNotAllowed => METHOD_NOT_ALLOWED,
-            Self::LogoutRequest(_) | Self::LogoutToken(_) | Self::LogoutFailed(_) => BAD_REQUEST,
+            Self::LogoutRequest(_)
+            | Self::LogoutToken(_)
+            | Self::LogoutFailed(_)
+            | Self::LogoutThrottled(_) => BAD_REQUEST,
             Self::CountingNotConfigured => (
                 StatusCode::CONFLICT,
                 ErrorCode::CountingNotConfigured,
@@ -327,10 +334,20 @@ fn oauth_response(error: &BffError) -> Option<Response> {
             "temporarily_unavailable",
             "the logout could not be carried out now; send the logout token again".to_owned(),
         ),
+        BffError::LogoutThrottled(_) => (
+            "temporarily_unavailable",
+            "too many requests from this address; send the logout token again later".to_owned(),
+        ),
         _ => return None,
     };
     let body = serde_json::json!({ "error": code, "error_description": description });
-    Some((StatusCode::BAD_REQUEST, Json(body)).into_response())
+    let mut response = (StatusCode::BAD_REQUEST, Json(body)).into_response();
+    if let BffError::LogoutThrottled(seconds) = error {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
+    }
+    Some(response)
 }
 
 impl IntoResponse for BffError {

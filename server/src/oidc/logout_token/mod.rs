@@ -1,6 +1,6 @@
 //! Logout-token validation, OpenID Connect Back-Channel Logout 1.0 §2.6, with the ID token's
 //! machinery ([`super::id_token`]): the provider's JWKS from discovery (an unknown `kid`
-//! refetches it once, [`super::Provider`]), the algorithms discovery lists for ID tokens less the
+//! refetches it, at most once per 30 s, [`super::Provider`]), the algorithms discovery lists for ID tokens less the
 //! symmetric ones and `none` (§2.6 step 3), a key that allows the algorithm, and the ID token's
 //! leeways. A logout token is a JWT but not an ID token — it may lack `sub` and `exp` — so the
 //! signature is checked here with `openidconnect`'s key ([`JsonWebKey::verify_signature`]) rather
@@ -111,22 +111,22 @@ fn header(encoded: &str) -> Result<Map<String, Value>, LogoutTokenError> {
     }
 }
 
-/// The `kid` of the token's header, to decide whether the JWKS needs a refetch.
-pub fn key_id(token: &str) -> Result<Option<String>, LogoutTokenError> {
-    let first = token.split('.').next().unwrap_or_default();
-    Ok(header(first)?
-        .get("kid")
-        .and_then(Value::as_str)
-        .map(str::to_owned))
+/// The checks that need no key — three parts, the header's `alg`, `typ`, no `crit` or `cty` —
+/// and then the header's `kid`: a token refused here never makes the provider's JWKS be
+/// fetched again ([`crate::oidc::Provider`]).
+pub fn precheck(
+    token: &str,
+    algorithms: &[CoreJwsSigningAlgorithm],
+) -> Result<Option<String>, LogoutTokenError> {
+    let (header, _) = checked_header(token, algorithms)?;
+    Ok(header.get("kid").and_then(Value::as_str).map(str::to_owned))
 }
 
-/// Validates `token` against the provider's `keys` and what is `expected` (all but the replay
-/// check, which needs the store).
-pub fn validate(
-    token: &str,
-    keys: &CoreJsonWebKeySet,
-    expected: &Expected,
-) -> Result<LogoutClaims, LogoutTokenError> {
+/// The token's parts and header, checked as [`precheck`] says, and its algorithm.
+fn checked_header<'t>(
+    token: &'t str,
+    algorithms: &[CoreJwsSigningAlgorithm],
+) -> Result<(Map<String, Value>, (CoreJwsSigningAlgorithm, [&'t str; 3])), LogoutTokenError> {
     let parts: Vec<&str> = token.split('.').collect();
     let [encoded_header, encoded_payload, encoded_signature] = parts[..] else {
         return Err(LogoutTokenError::Malformed(if parts.len() == 5 {
@@ -136,11 +136,26 @@ pub fn validate(
         }));
     };
     let header = header(encoded_header)?;
-    let algorithm = algorithm(&header, expected.algorithms)?;
+    let algorithm = algorithm(&header, algorithms)?;
     check_type(&header)?;
     if header.contains_key("crit") || header.contains_key("cty") {
         return Err(LogoutTokenError::Malformed("crit or cty in the header"));
     }
+    Ok((
+        header,
+        (algorithm, [encoded_header, encoded_payload, encoded_signature]),
+    ))
+}
+
+/// Validates `token` against the provider's `keys` and what is `expected` (all but the replay
+/// check, which needs the store).
+pub fn validate(
+    token: &str,
+    keys: &CoreJsonWebKeySet,
+    expected: &Expected,
+) -> Result<LogoutClaims, LogoutTokenError> {
+    let (header, (algorithm, [encoded_header, encoded_payload, encoded_signature])) =
+        checked_header(token, expected.algorithms)?;
     let kid = header.get("kid").and_then(Value::as_str);
     let key = signing_key(keys, kid, &algorithm)?;
     let signature = URL_SAFE_NO_PAD

@@ -1,0 +1,125 @@
+//! What a security review of the back-channel logout found, each proved against the real
+//! server and a real COOP over HTTP:
+//!
+//! - junk logout tokens naming random `kid`s make COOP's JWKS be fetched at most once, and a
+//!   farmer's login right after still succeeds (no flood holds the provider's connections);
+//! - an address over the route's burst is answered 400 `temporarily_unavailable` with
+//!   `Retry-After`, without the token being looked at.
+
+mod support;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::*;
+
+/// COOP posting logout tokens to one in-process BFF (SQLite) started with `extra` variables.
+async fn farm(extra: &[(&str, &str)]) -> (Harness, Bff) {
+    let listener = listener().await;
+    let port = listener.local_addr().unwrap().port();
+    let mut harness = Harness::start_with(&[port], |config| {
+        config.backchannel_logout_uris.insert(
+            "topcluck".into(),
+            format!("http://127.0.0.1:{port}/bff/backchannel-logout"),
+        );
+    })
+    .await;
+    let bff = harness.bff_with(listener, NEW_KEY, extra).await;
+    (harness, bff)
+}
+
+/// `token` posted as the provider posts it: status and JSON body.
+async fn post_token(base: &str, token: &str) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let response = http()
+        .post(format!("{base}/bff/backchannel-logout"))
+        .form(&[("logout_token", token)])
+        .send()
+        .await
+        .unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    (status, headers, response.json().await.unwrap_or(Value::Null))
+}
+
+/// A token of the right shape, header and all (ES256, `typ: logout+jwt`) naming `kid`, with a
+/// signature of nobody's: it can be refused only once the key is looked for.
+fn junk(kid: &str) -> String {
+    let part = |value: Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(&value).unwrap());
+    format!(
+        "{}.{}.{}",
+        part(json!({ "alg": "ES256", "typ": "logout+jwt", "kid": kid })),
+        part(json!({ "sub": "ada", "iat": 0 })),
+        URL_SAFE_NO_PAD.encode([7u8; 64])
+    )
+}
+
+fn jwks_fetches(counters: &Value) -> u64 {
+    counters["jwks_fetches"]
+        .as_u64()
+        .expect("COOP counts its JWKS fetches")
+}
+
+/// Fifty junk tokens with random kids, ten at a time: at most one JWKS fetch at COOP between
+/// them (not one each), every one refused with 400 `invalid_request` (no key), and a farmer's
+/// login right after succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_tokens_with_random_kids_fetch_the_jwks_at_most_once_and_logins_go_on() {
+    let (harness, bff) = farm(&[("TOPCLUCK_BACKCHANNEL_LOGOUT_BURST", "1000")]).await;
+    let first = bff.login_at_coop(&browser(), "ada").await;
+    assert!(!first.is_empty());
+    let before = jwks_fetches(&harness.coop.counters().await);
+    for batch in 0..5 {
+        let answers = futures_util::future::join_all((0..10).map(|i| {
+            let token = junk(&format!("junk-{batch}-{i}-{}", rand_suffix()));
+            let base = bff.base.clone();
+            async move { post_token(&base, &token).await }
+        }))
+        .await;
+        for (status, _, body) in answers {
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(body["error"], "invalid_request", "{body}");
+        }
+    }
+    let fetched = jwks_fetches(&harness.coop.counters().await) - before;
+    println!("JWKS fetches for 50 junk tokens: {fetched}");
+    assert!(fetched <= 1, "{fetched} JWKS fetches for 50 junk tokens");
+    let cookie = bff.login_at_coop(&browser(), "bert").await;
+    assert_eq!(
+        bff.session(Some(&cookie)).await.0,
+        StatusCode::OK,
+        "a login right after"
+    );
+}
+
+/// With a burst of 3, the fourth request from one address in a row is answered 400
+/// `temporarily_unavailable` with `Retry-After` and `no-store` (§2.8: 400 for a failed logout,
+/// no other status), before the token is read: a good one is refused too. After the refill
+/// (a tenth of a second on the BFF's clock) a good token is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_over_its_burst_is_answered_temporarily_unavailable() {
+    let (harness, bff) = farm(&[("TOPCLUCK_BACKCHANNEL_LOGOUT_BURST", "3")]).await;
+    for i in 0..3 {
+        let (status, _, body) = post_token(&bff.base, &junk(&format!("k{i}"))).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_request"))
+        );
+    }
+    let good = harness
+        .coop
+        .logout_token(&harness.coop.logout_claims("topcluck", Some("ada"), None));
+    let (status, headers, body) = post_token(&bff.base, &good).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+    assert!(headers.contains_key("retry-after"), "{headers:?}");
+    assert_eq!(headers["cache-control"], "no-store");
+    harness.advance(std::time::Duration::from_secs(1));
+    let (status, _, body) = post_token(&bff.base, &good).await;
+    assert_eq!(status, StatusCode::OK, "after the refill: {body}");
+}
+
+fn rand_suffix() -> u64 {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).unwrap();
+    u64::from_le_bytes(bytes)
+}
