@@ -123,3 +123,58 @@ fn rand_suffix() -> u64 {
     getrandom::fill(&mut bytes).unwrap();
     u64::from_le_bytes(bytes)
 }
+
+/// The race: ada's code exchange is done at COOP (the ID token issued, naming her COOP
+/// session's `sid`) but its answer is slow; meanwhile she logs out of COOP, which posts its
+/// logout token (`sub` and that `sid`) to the BFF — no session is registered yet, and it is
+/// answered 200. The login, completing after it, is refused (400 `login_failed`, no session
+/// cookie) and the grant it was issued is revoked at COOP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_while_its_login_is_completing_refuses_the_login() {
+    let (harness, bff) = farm(&[]).await;
+    let coop_browser = browser();
+    let (verifier, challenge) = pkce();
+    let (parameters, login_cookie) = bff.begin_login(&challenge).await;
+    let nonce = parameters["nonce"].as_str().unwrap().to_owned();
+    let code = coop::testkit::spa::coop_login_in(&coop_browser, &parameters, &challenge, &nonce, "ada").await;
+    let exchange = json!({
+        "code": code,
+        "code_verifier": verifier,
+        "state": parameters["state"],
+        "redirect_uri": parameters["redirect_uri"],
+    });
+    harness.faults(json!({ "answer_delay_ms": 1500 })).await;
+    let login = bff.post_login(&exchange, Some(&login_cookie));
+    let logout = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        harness.coop.end_session_confirmed(&coop_browser).await.status()
+    };
+    let (response, logged_out) = tokio::join!(login, logout);
+    harness.clear_faults().await;
+    assert_eq!(logged_out, StatusCode::OK);
+    assert_eq!(
+        harness.coop.backchannel_logouts().await,
+        json!({ "topcluck": { "200": 1 } }),
+        "the logout token reached the BFF during the login"
+    );
+    let status = response.status();
+    assert!(
+        session_set_cookie(response.headers()).is_none(),
+        "no session cookie"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "login_failed", "{body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let grants = harness.coop.grants("ada").await;
+        if grants.iter().all(|grant| grant["revoked"] == true) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ada's grant is still live: {grants:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -18,6 +18,10 @@ pub enum LoginRefusal {
     NoRefreshToken,
     #[error("the access token does not allow eggs:read: the farmer did not allow reading eggs")]
     NoEggsRead,
+    /// A back-channel logout ended this login session at the provider while the login was
+    /// completing (a watermark at or after the ID token's `iat`, [`crate::store::watermarks`]).
+    #[error("the provider ended this login session while the login was completing")]
+    EndedByProvider,
 }
 
 /// The most scopes a refusal repeats.

@@ -135,7 +135,7 @@ pub(super) fn error_code(code: ErrorCode) -> &'static str {
     }
 }
 
-pub(super) const LOGIN_OUTCOMES: [&str; 18] = [
+pub(super) const LOGIN_OUTCOMES: [&str; 19] = [
     "succeeded",
     "not_started",
     "bad_request",
@@ -146,6 +146,7 @@ pub(super) const LOGIN_OUTCOMES: [&str; 18] = [
     "refused_another_farmer",
     "refused_no_refresh_token",
     "refused_no_eggs_read",
+    "refused_ended_by_provider",
     "code_refused",
     "id_token_invalid",
     "provider_unavailable",
@@ -172,6 +173,7 @@ pub(super) fn login_outcome<T>(result: &Result<T, BffError>) -> &'static str {
             LoginRefusal::AnotherFarmer => "refused_another_farmer",
             LoginRefusal::NoRefreshToken => "refused_no_refresh_token",
             LoginRefusal::NoEggsRead => "refused_no_eggs_read",
+            LoginRefusal::EndedByProvider => "refused_ended_by_provider",
         },
         BffError::Provider(provider) => match provider {
             ProviderError::Refused { .. } => "code_refused",

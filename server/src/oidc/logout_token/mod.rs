@@ -95,9 +95,12 @@ pub struct LogoutClaims {
     pub sid: Option<String>,
     /// The SHA-256 of issuer and `jti`: what the store keeps to refuse a replay.
     pub replay_key: Vec<u8>,
-    /// From this time on the token would be refused as too old or expired anyway: its
-    /// [`LogoutClaims::replay_key`] need not be kept longer.
+    /// From this time on the token would be refused as too old or expired anyway on this
+    /// instance's clock.
     pub refused_from: i64,
+    /// Until when [`LogoutClaims::replay_key`] is kept: [`LogoutClaims::refused_from`] plus the
+    /// `iat` and `exp` leeways, for instances whose clocks lag this one's.
+    pub replay_key_expires_at: i64,
 }
 
 /// The parts of the token's JOSE header that are read.
@@ -301,6 +304,7 @@ fn check_claims(claims: &Map<String, Value>, expected: &Expected) -> Result<Logo
         sid: sid.map(str::to_owned),
         replay_key: Sha256::digest(format!("{}\n{jti}", expected.issuer)).to_vec(),
         refused_from,
+        replay_key_expires_at: refused_from.saturating_add((IAT_LEEWAY + EXP_LEEWAY).as_secs() as i64),
     })
 }
 
