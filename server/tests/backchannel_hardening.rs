@@ -178,3 +178,92 @@ async fn a_logout_while_its_login_is_completing_refuses_the_login() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// The store's side of a logout token, on PostgreSQL (its rows read with SQL):
+/// - the registry matches the issuer: a session of another provider with the same `sub` and
+///   `sid` is not ended;
+/// - a token with `sid` and `sub` also ends the farmer's session whose ID token had no `sid`,
+///   not one of another `sid`;
+/// - an existing revocation that lasts longer is not shortened;
+/// - the `jti` digest is kept until the token is refused anyway plus both leeways (`exp` + 30 s
+///   + 60 s + 30 s), and one watermark is left;
+/// - the `jti`, the ended sessions and the watermark are one transaction: with the watermark
+///   table gone, the logout fails (400 `temporarily_unavailable`) and nothing is left of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logout_is_one_transaction_that_matches_the_issuer_and_keeps_later_revocations() {
+    let cluster = tokio::task::spawn_blocking(support::postgres::Cluster::shared)
+        .await
+        .unwrap();
+    let database_url = cluster.database().await;
+    let (harness, bff) = farm(&[("TOPCLUCK_DATABASE_URL", database_url.as_str())]).await;
+    let coop = &harness.coop;
+    let store = bff.state.as_ref().unwrap().store.clone().unwrap();
+    let now = harness.clock.now();
+    let long_ago = now - 100;
+    for (id, iss, sid) in [
+        ("no-sid", coop.base.as_str(), None),
+        ("sid-s1", coop.base.as_str(), Some("s1")),
+        ("sid-s2", coop.base.as_str(), Some("s2")),
+        ("other-iss", "https://elsewhere.example", Some("s1")),
+    ] {
+        store
+            .register_session(id, iss, "ada", sid, long_ago, now + 3600)
+            .await
+            .unwrap();
+    }
+    store.revoke_session("no-sid", now + 999_999).await.unwrap();
+    let pool = sqlx::PgPool::connect(&database_url).await.unwrap();
+    let revoked = || async {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT session_id, expires_at FROM revoked_sessions ORDER BY session_id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        rows
+    };
+    let count = |table: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            n
+        }
+    };
+
+    let claims = coop.logout_claims("topcluck", Some("ada"), Some("s1"));
+    let iat = claims["iat"].as_i64().unwrap();
+    let (status, _, body) = post_token(&bff.base, &coop.logout_token(&claims)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        revoked().await,
+        vec![
+            ("no-sid".to_owned(), now + 999_999),
+            ("sid-s1".to_owned(), now + 3600)
+        ],
+        "not sid-s2 (another sid), not other-iss (another provider); no-sid's later end kept"
+    );
+    let (kept_until,): (i64,) = sqlx::query_as("SELECT expires_at FROM used_logout_tokens")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(kept_until, iat + 120 + 30 + 60 + 30);
+    assert_eq!(count("logout_watermarks").await, 1);
+
+    sqlx::query("DROP TABLE logout_watermarks")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, _, body) = post_token(
+        &bff.base,
+        &coop.logout_token(&coop.logout_claims("topcluck", Some("ada"), Some("s2"))),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("temporarily_unavailable"))
+    );
+    assert_eq!(count("used_logout_tokens").await, 1, "the jti was not kept");
+    assert_eq!(revoked().await.len(), 2, "sid-s2 was not ended half-way");
+}
