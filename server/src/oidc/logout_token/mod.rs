@@ -120,11 +120,14 @@ pub fn precheck(
     Ok(header.get("kid").and_then(Value::as_str).map(str::to_owned))
 }
 
+/// A token's header, its algorithm and its three encoded parts.
+type Checked<'t> = (Map<String, Value>, (CoreJwsSigningAlgorithm, [&'t str; 3]));
+
 /// The token's parts and header, checked as [`precheck`] says, and its algorithm.
 fn checked_header<'t>(
     token: &'t str,
     algorithms: &[CoreJwsSigningAlgorithm],
-) -> Result<(Map<String, Value>, (CoreJwsSigningAlgorithm, [&'t str; 3])), LogoutTokenError> {
+) -> Result<Checked<'t>, LogoutTokenError> {
     let parts: Vec<&str> = token.split('.').collect();
     let [encoded_header, encoded_payload, encoded_signature] = parts[..] else {
         return Err(LogoutTokenError::Malformed(if parts.len() == 5 {
