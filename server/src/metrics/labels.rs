@@ -274,6 +274,7 @@ mod tests {
             Err(LoginRefusal::AnotherFarmer.into()),
             Err(LoginRefusal::NoRefreshToken.into()),
             Err(LoginRefusal::NoEggsRead.into()),
+            Err(LoginRefusal::EndedByProvider.into()),
             Err(ProviderError::Refused { code: secret.into() }.into()),
             Err(ProviderError::IdToken(crate::oidc::id_token::IdTokenError::Nonce).into()),
             Err(ProviderError::AnswerLost(secret.into()).into()),
