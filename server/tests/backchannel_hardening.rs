@@ -203,6 +203,7 @@ async fn the_logout_is_one_transaction_that_matches_the_issuer_and_keeps_later_r
     for (id, iss, sid) in [
         ("no-sid", coop.base.as_str(), None),
         ("sid-s1", coop.base.as_str(), Some("s1")),
+        ("sid-s1-kept", coop.base.as_str(), Some("s1")),
         ("sid-s2", coop.base.as_str(), Some("s2")),
         ("other-iss", "https://elsewhere.example", Some("s1")),
     ] {
@@ -211,7 +212,7 @@ async fn the_logout_is_one_transaction_that_matches_the_issuer_and_keeps_later_r
             .await
             .unwrap();
     }
-    store.revoke_session("no-sid", now + 999_999).await.unwrap();
+    store.revoke_session("sid-s1-kept", now + 999_999).await.unwrap();
     let pool = sqlx::PgPool::connect(&database_url).await.unwrap();
     let revoked = || async {
         let rows: Vec<(String, i64)> =
@@ -239,10 +240,12 @@ async fn the_logout_is_one_transaction_that_matches_the_issuer_and_keeps_later_r
     assert_eq!(
         revoked().await,
         vec![
-            ("no-sid".to_owned(), now + 999_999),
-            ("sid-s1".to_owned(), now + 3600)
+            ("no-sid".to_owned(), now + 3600),
+            ("sid-s1".to_owned(), now + 3600),
+            ("sid-s1-kept".to_owned(), now + 999_999)
         ],
-        "not sid-s2 (another sid), not other-iss (another provider); no-sid's later end kept"
+        "no-sid (the farmer's, without sid) too; not sid-s2 (another sid), not other-iss \
+         (another provider); sid-s1-kept's later end kept"
     );
     let (kept_until,): (i64,) = sqlx::query_as("SELECT expires_at FROM used_logout_tokens")
         .fetch_one(&pool)
@@ -265,5 +268,5 @@ async fn the_logout_is_one_transaction_that_matches_the_issuer_and_keeps_later_r
         (StatusCode::BAD_REQUEST, Some("temporarily_unavailable"))
     );
     assert_eq!(count("used_logout_tokens").await, 1, "the jti was not kept");
-    assert_eq!(revoked().await.len(), 2, "sid-s2 was not ended half-way");
+    assert_eq!(revoked().await.len(), 3, "sid-s2 was not ended half-way");
 }
