@@ -193,3 +193,76 @@ async fn a_client_that_cannot_be_reached_is_counted_and_the_logout_still_complet
         json!({ "topcluck": { "unreachable": 1 } })
     );
 }
+
+/// The logout tokens `received` holds once there are `n` (COOP sends these in the
+/// background, after its answer), each checked as a client would.
+async fn tokens_eventually(coop: &TestCoop, received: &Received, n: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while received.tokens().len() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} logout tokens, not {n}",
+            received.tokens().len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut claims = Vec::new();
+    for token in received.tokens() {
+        let (header, logout) = verified(coop, &token).await;
+        assert_logout_token(coop, &header, &logout);
+        claims.push(logout);
+    }
+    claims
+}
+
+/// COOP revoking a grant on its own tells the client too, with a `sub`-only logout token: a
+/// refresh token reused, an authorization code replayed, an RFC 7009 revocation of a refresh
+/// token (cascading to its grant). Each once: a second reuse revokes nothing new, and tells
+/// nobody again. `reuser` (no URI registered) is never told.
+#[tokio::test]
+async fn grants_coop_revokes_itself_post_a_logout_token_with_sub_alone() {
+    let (uri, received) = receiver().await;
+    let coop = coop_posting_to(&uri).await;
+
+    // A refresh token used twice.
+    let tokens = coop.login("topcluck", ALL_SCOPES).await;
+    let first = tokens.refresh_token.clone().unwrap();
+    coop.refresh("topcluck", &first, None).await.expect_ok();
+    coop.refresh("topcluck", &first, None).await;
+    let sent = tokens_eventually(&coop, &received, 1).await;
+    assert_eq!((sent[0]["sub"].clone(), sent[0].get("sid")), (json!("ada"), None));
+
+    // An authorization code redeemed twice.
+    let (browser, _) = coop.browser_login("topcluck", "openid", "ada").await;
+    let verifier = "c".repeat(43);
+    let code = coop
+        .authorize_with_form(&browser, "topcluck", "openid", &Pkce::of(verifier.clone()), "ada")
+        .await;
+    coop.redeem("topcluck", &code, &verifier).await.expect_ok();
+    coop.redeem("topcluck", &code, &verifier).await;
+    let sent = tokens_eventually(&coop, &received, 2).await;
+    assert_eq!(sent[1]["sub"], "ada");
+
+    // A refresh token revoked at /revoke: its grant goes with it.
+    let tokens = coop.login("topcluck", ALL_SCOPES).await;
+    let (status, _) = coop
+        .revoke("topcluck", tokens.refresh_token.as_deref().unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let sent = tokens_eventually(&coop, &received, 3).await;
+    assert_eq!(sent[2]["sub"], "ada");
+
+    // Revoking what is revoked already tells nobody again; reuser's grant, nobody at all.
+    coop.revoke("topcluck", tokens.refresh_token.as_deref().unwrap())
+        .await;
+    let reuser = coop.login("reuser", "openid").await;
+    let reused = reuser.refresh_token.clone().unwrap();
+    coop.refresh("reuser", &reused, None).await;
+    coop.refresh("reuser", &reused, None).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(received.tokens().len(), 3);
+    assert_eq!(
+        coop.backchannel_logouts().await,
+        json!({ "topcluck": { "200": 3 } })
+    );
+}

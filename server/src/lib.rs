@@ -58,7 +58,7 @@ pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
     // provider's, not a browser's (see `bff::backchannel`).
     let bff = bff::router(&state, cookie_keys.clone())
         .layer(edges::bff_body_limit())
-        .merge(bff::backchannel::router())
+        .merge(bff::backchannel::router(&state))
         .method_not_allowed_fallback(|| async { error::BffError::MethodNotAllowed })
         .fallback(|| async { error::BffError::NotFound });
     let not_found = || async { error::BffError::NotFound };

@@ -93,7 +93,11 @@ impl AppState {
         self.renewer = Arc::new(
             Renewer::new(renewal_config(&self.settings), self.clock.clone()).with_store(store.clone()),
         );
-        self.gate = crate::session::Gate::new(Some(store.clone()));
+        self.gate = crate::session::Gate::new(
+            Some(store.clone()),
+            self.provider.issuer(),
+            self.settings.session_max_age,
+        );
         self.store = Some(store);
         self.vault = Some(vault);
         self

@@ -56,7 +56,11 @@ impl Farm {
         let listener = listener().await;
         let port = listener.local_addr().unwrap().port();
         let mut harness = Harness::start_with(&[port], posting_to(port)).await;
-        let mut extra = vec![("TOPCLUCK_VAULT_KEYS".to_owned(), VAULT_KEYS.to_owned())];
+        // The malformed table sends more requests in a row than the route's default burst.
+        let mut extra = vec![
+            ("TOPCLUCK_VAULT_KEYS".to_owned(), VAULT_KEYS.to_owned()),
+            ("TOPCLUCK_BACKCHANNEL_LOGOUT_BURST".to_owned(), "1000".to_owned()),
+        ];
         let database_url = match store {
             Store::Postgres => Some(support::postgres::Cluster::shared().database().await),
             Store::Sqlite => None,
@@ -278,9 +282,26 @@ async fn malformed_table(coop: &TestCoop, a: &Spa, others: &[&Spa], cookie: &str
             "has expired",
         ),
         (
-            "no exp, iat 4 minutes old",
-            signed(json!({ "iat": now - 240, "exp": null })),
-            "s old",
+            "no exp (issued now)",
+            signed(json!({ "exp": null })),
+            "exp is missing",
+        ),
+        (
+            "exp = i64::MAX",
+            signed(json!({ "exp": i64::MAX })),
+            "within 0..2^53",
+        ),
+        ("exp = 1e300", signed(json!({ "exp": 1e300 })), "within 0..2^53"),
+        (
+            "exp = 2^53",
+            signed(json!({ "exp": 1u64 << 53 })),
+            "within 0..2^53",
+        ),
+        ("iat = -1e300", signed(json!({ "iat": -1e300 })), "within 0..2^53"),
+        (
+            "iat = i64::MIN",
+            signed(json!({ "iat": i64::MIN })),
+            "within 0..2^53",
         ),
         ("no iat", signed(json!({ "iat": null })), "iat: missing"),
         ("no jti", signed(json!({ "jti": null })), "no jti"),
@@ -602,6 +623,7 @@ struct Deployment {
     harness: Harness,
     a: ServerProcess,
     b: ServerProcess,
+    database_url: String,
 }
 
 impl Deployment {
@@ -612,12 +634,18 @@ impl Deployment {
         let database_url = cluster.database().await;
         let ports = [free_port(), free_port()];
         let harness = Harness::start_with(&ports, posting_to(ports[0])).await;
-        let vars = deployment_vars(&harness.coop.base, &database_url);
+        let mut vars = deployment_vars(&harness.coop.base, &database_url);
+        vars.push(("TOPCLUCK_BACKCHANNEL_LOGOUT_BURST".into(), "1000".into()));
         let (a, b) = tokio::join!(
             ServerProcess::start("A", ports[0], &vars),
             ServerProcess::start("B", ports[1], &vars)
         );
-        Deployment { harness, a, b }
+        Deployment {
+            harness,
+            a,
+            b,
+            database_url,
+        }
     }
 }
 
@@ -628,6 +656,71 @@ async fn one_case<F: Future<Output = ()>>(name: &str, case: F) {
         .await
         .unwrap_or_else(|_| panic!("{name} took longer than {CASE_LIMIT:?}"));
     println!("CASE|{name}|passed in {:.2?}", started.elapsed());
+}
+
+/// Polls `cookie` at each of `bffs` until each refuses it: how long after `since` each did
+/// (`None`: still served after [`WITHIN`] + [`POLL`]).
+async fn refused_within(bffs: [&Spa; 2], cookie: &str, since: Instant) -> [Option<Duration>; 2] {
+    let mut refused: [Option<Duration>; 2] = [None, None];
+    loop {
+        for (slot, bff) in refused.iter_mut().zip(bffs) {
+            let sent = since.elapsed();
+            if slot.is_none() && session(bff, cookie).await == StatusCode::UNAUTHORIZED {
+                *slot = Some(sent);
+            }
+        }
+        let sent = since.elapsed();
+        if refused.iter().all(Option::is_some) || sent >= WITHIN + POLL {
+            return refused;
+        }
+        let next = (sent + POLL).min(WITHIN + POLL);
+        tokio::time::sleep(next.saturating_sub(since.elapsed())).await;
+    }
+}
+
+/// A session the registry does not know — its row deleted, as for a cookie from before the
+/// registry or a session an older instance started — is still ended by a `sub`-only logout
+/// token (its watermark): refused on A and on B within a second; bert's session lives on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_without_a_registry_row_is_ended_by_the_logouts_watermark_on_both_processes() {
+    one_case(
+        "a_session_without_a_registry_row_is_ended_by_the_logouts_watermark_on_both_processes",
+        async {
+            let d = Deployment::start().await;
+            let (a, b) = (d.a.bff(), d.b.bff());
+            let cookie = a.login_at_coop(&browser(), "ada").await;
+            let bert = a.login_at_coop(&browser(), "bert").await;
+            let pool = sqlx::PgPool::connect(&d.database_url).await.unwrap();
+            let deleted = sqlx::query("DELETE FROM session_registry WHERE sub = 'ada'")
+                .execute(&pool)
+                .await
+                .unwrap()
+                .rows_affected();
+            assert_eq!(deleted, 1, "ada's row");
+            for bff in [&a, &b] {
+                assert_eq!(session(bff, &cookie).await, StatusCode::OK);
+            }
+            let token =
+                d.harness
+                    .coop
+                    .logout_token(&d.harness.coop.logout_claims("topcluck", Some("ada"), None));
+            let logged_out = Instant::now();
+            assert_eq!(post_token(&a.base, &token).await.status, StatusCode::OK);
+            let refused = refused_within([&a, &b], &cookie, logged_out).await;
+            println!(
+                "refused on A after {:.2?}, on B after {:.2?}",
+                refused[0], refused[1]
+            );
+            for (name, at) in ["A", "B"].iter().zip(refused) {
+                assert!(
+                    at.is_some_and(|at| at <= WITHIN + POLL),
+                    "{name} still served the unregistered session after the logout"
+                );
+            }
+            assert_eq!(session(&b, &bert).await, StatusCode::OK, "another farmer's");
+        },
+    )
+    .await
 }
 
 /// Ada logs in through A; her cookie works on A and B. She logs out of COOP (its confirmation

@@ -16,6 +16,11 @@
 //!   (so a test sees the outcome when its request returns), never retried, and its outcome —
 //!   the client's status, `unreachable` or `timeout` — counted per client in `/dev/counters`
 //!   (`backchannel_logouts`).
+//! - COOP also revokes grants itself — a refresh token reused, an authorization code replayed,
+//!   an RFC 7009 revocation that cascades to the grant: once that transaction has committed, the
+//!   client of the grant gets a `sub`-only logout token too ([`after_revocation`]; grants do not
+//!   record their COOP session, so no `sid`). Sent in the background: the token endpoint's
+//!   answer does not wait for the client's.
 
 pub mod settings;
 
@@ -137,6 +142,27 @@ pub async fn deliver(coop: &Coop, notices: Vec<Notice>) {
         tracing::info!(client_id = %notice.client_id, sub = %notice.sub, with_sid = notice.sid.is_some(), %outcome, "back-channel logout token sent");
         coop.counters.backchannel_logout(&notice.client_id, &outcome);
     }
+}
+
+/// A grant COOP revoked on its own, remembered in the transaction that revoked it.
+#[derive(Clone, Debug)]
+pub struct Revoked {
+    pub client_id: String,
+    pub sub: String,
+}
+
+/// Once the transaction that revoked `revoked` has committed: its client's logout token, if
+/// it registered a back-channel logout URI, sent in the background.
+pub fn after_revocation(coop: &crate::state::SharedCoop, revoked: Option<Revoked>) {
+    let Some(revoked) = revoked else {
+        return;
+    };
+    let notices = notices(coop, &[revoked.client_id], &revoked.sub, None);
+    if notices.is_empty() {
+        return;
+    }
+    let coop = coop.clone();
+    tokio::spawn(async move { deliver(&coop, notices).await });
 }
 
 /// An HTTP client for deliveries: no redirects (§2.5 gives none to follow), no cookies.

@@ -8,7 +8,8 @@
 //! so refreshed, not taken as reuse); `refresh_tokens_revoked` (refresh tokens revoked on their
 //! own at `/revoke`, without cascade: their grants are not in `grants_revoked`);
 //! `backchannel_logouts` (client id → outcome — the client's HTTP status, `unreachable` or
-//! `timeout` — → count: the logout tokens COOP sent, [`crate::backchannel`]).
+//! `timeout` — → count: the logout tokens COOP sent, [`crate::backchannel`]); `jwks_fetches`
+//! (every `GET /jwks.json` answered: how often a client refetched the keys).
 //! `pushed_requests` (outcome at `POST /par` — `ok` or the error code — → count).
 
 use std::collections::BTreeMap;
@@ -39,6 +40,7 @@ pub struct Counters {
     backchannel_logouts: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
     /// Outcome at `POST /par` (`ok` or an error code) → count.
     pushed_requests: Mutex<BTreeMap<String, u64>>,
+    jwks_fetches: AtomicU64,
 }
 
 impl Counters {
@@ -77,6 +79,10 @@ impl Counters {
         self.refresh_tokens_revoked.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub fn jwks_fetched(&self) {
+        self.jwks_fetches.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn backchannel_logout(&self, client_id: &str, outcome: &str) {
         let mut sent = self.backchannel_logouts.lock().unwrap_or_else(|p| p.into_inner());
         *sent
@@ -111,6 +117,7 @@ impl Counters {
             "introspection_outcomes": introspections,
             "reuses_within_grace": self.reuses_within_grace.load(Ordering::Relaxed),
             "refresh_tokens_revoked": self.refresh_tokens_revoked.load(Ordering::Relaxed),
+            "jwks_fetches": self.jwks_fetches.load(Ordering::Relaxed),
             "backchannel_logouts": *self.backchannel_logouts.lock().unwrap_or_else(|p| p.into_inner()),
         })
     }

@@ -60,5 +60,6 @@ pub async fn openid_configuration(State(coop): State<SharedCoop>) -> Json<Value>
 }
 
 pub async fn jwks(State(coop): State<SharedCoop>) -> Json<JwkSet> {
+    coop.counters.jwks_fetched();
     Json(coop.keys.jwks().clone())
 }

@@ -28,6 +28,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::backchannel::{self, Revoked};
 use crate::client_auth;
 use crate::config::{Client, GrantModel};
 use crate::error::OAuthError;
@@ -71,9 +72,12 @@ fn handle(coop: &SharedCoop, headers: &HeaderMap, body: &[u8]) -> Result<(), OAu
 
     let hinted_access_token = params.get("token_type_hint") == Some("access_token");
 
-    coop.store.transaction(|db| -> Result<Answer, StoreError> {
+    // A grant revoked here (cascade) is remembered, and once the transaction has committed its
+    // client is sent its logout token.
+    let revoked = std::cell::RefCell::new(None);
+    let answer = coop.store.transaction(|db| -> Result<Answer, StoreError> {
         if let Some(refresh) = refresh_tokens::find(db, token)? {
-            return revoke_refresh_token(coop, db, client, &refresh);
+            return revoke_refresh_token(coop, db, client, &refresh, &revoked);
         }
         if access_claims.is_none() && !hinted_access_token {
             return Ok(Ok(()));
@@ -83,11 +87,16 @@ fn handle(coop: &SharedCoop, headers: &HeaderMap, body: &[u8]) -> Result<(), OAu
             return Ok(Err(OAuthError::UnsupportedTokenType(ACCESS_TOKENS_NOT_REVOCABLE)));
         }
         match access_claims {
-            Some(claims) => revoke_access_token(coop, db, client, &claims),
+            Some(claims) => revoke_access_token(coop, db, client, &claims, &revoked),
             None => Ok(Ok(())),
         }
-    })?
+    })?;
+    backchannel::after_revocation(coop, revoked.into_inner());
+    answer
 }
+
+/// Where a grant revoked in the transaction is remembered.
+type RevokedCell = std::cell::RefCell<Option<Revoked>>;
 
 /// Revokes the grant of `refresh` (or without cascade `refresh` alone), if it was issued to
 /// `client`.
@@ -96,6 +105,7 @@ fn revoke_refresh_token(
     db: &rusqlite::Connection,
     client: &Client,
     refresh: &RefreshToken,
+    revoked: &RevokedCell,
 ) -> Result<Answer, StoreError> {
     let Some(grant) = grants::get(db, refresh.grant_id)? else {
         return Ok(Ok(()));
@@ -105,7 +115,7 @@ fn revoke_refresh_token(
         return Ok(Err(OAuthError::InvalidGrant(OTHER_CLIENT)));
     }
     if coop.config.revocation_cascades {
-        revoke_grant(coop, db, client, grant.id, "refresh token revoked")?;
+        revoke_grant(coop, db, client, grant.id, "refresh token revoked", revoked)?;
     } else if refresh_tokens::revoke(db, &refresh.digest)? {
         coop.counters.refresh_token_revoked();
         tracing::info!(client_id = %client.id, grant_id = grant.id, "refresh token revoked; its grant lives on");
@@ -120,6 +130,7 @@ fn revoke_access_token(
     db: &rusqlite::Connection,
     client: &Client,
     claims: &AccessClaims,
+    revoked: &RevokedCell,
 ) -> Result<Answer, StoreError> {
     if claims.client_id != client.id {
         tracing::warn!(client_id = %client.id, "revocation of another client's access token refused");
@@ -129,7 +140,7 @@ fn revoke_access_token(
     if !cascades {
         access_tokens::revoke(db, &claims.jti)?;
     } else if let Some(grant_id) = access_tokens::grant_of(db, &claims.jti)? {
-        revoke_grant(coop, db, client, grant_id, "access token revoked")?;
+        revoke_grant(coop, db, client, grant_id, "access token revoked", revoked)?;
     }
     Ok(Ok(()))
 }
@@ -140,9 +151,16 @@ fn revoke_grant(
     client: &Client,
     grant_id: i64,
     reason: &str,
+    revoked: &RevokedCell,
 ) -> Result<(), StoreError> {
     if grants::revoke(db, grant_id, reason)? {
         coop.counters.grants_revoked(1);
+        if let Some(grant) = grants::get(db, grant_id)? {
+            *revoked.borrow_mut() = Some(Revoked {
+                client_id: grant.client_id,
+                sub: grant.username,
+            });
+        }
         tracing::info!(client_id = %client.id, grant_id, reason, "grant revoked");
     }
     Ok(())

@@ -33,6 +33,7 @@ use crate::error::BffError;
 use crate::oidc::{Provider, Tokens};
 use crate::session::{self, SessionData};
 use crate::state::AppState;
+use crate::store::registry::RegisterError;
 
 pub async fn begin(
     State(state): State<AppState>,
@@ -175,7 +176,7 @@ async fn redeem(
     let tokens = provider
         .exchange_code(&exchange.code, &exchange.code_verifier)
         .await?;
-    let (data, sid) = match accept(state, provider, &tokens, opened).await {
+    let data = match accept(state, provider, &tokens, opened).await {
         Ok(accepted) => accepted,
         Err(error) if opened.purpose == Purpose::Counting => {
             return Err(super::counting::refuse(state, provider, session, None, &tokens, error).await);
@@ -198,7 +199,7 @@ async fn redeem(
         .await
         .ok()
         .flatten();
-    let data = store(state, session, data, sid.as_deref()).await?;
+    let data = store(state, session, data).await?;
     if let Some(previous) = &previous {
         // Its cookie is replaced here; copies of it elsewhere are refused.
         state.gate.end_for_good(previous).await;
@@ -218,13 +219,13 @@ async fn redeem(
 
 /// What the provider issued, checked: an ID token for `provider`'s client and this
 /// transaction's nonce, and no scope beyond what the transaction asked for. The session's data,
-/// and the provider's login session (`sid`) when the ID token names one.
+/// with the provider's login session (`sid`) when the ID token names one and its `iat`.
 async fn accept(
     state: &AppState,
     provider: &Provider,
     tokens: &Tokens,
     opened: &Transaction,
-) -> Result<(SessionData, Option<String>), BffError> {
+) -> Result<SessionData, BffError> {
     let id_token = tokens.id_token.as_deref().ok_or(LoginRefusal::NoIdToken)?;
     let claims = provider
         .validate_id_token(id_token, &opened.nonce, state.clock.now())
@@ -257,8 +258,10 @@ async fn accept(
         renewed_at: None,
         id_token: Some(id_token.to_owned()),
         session_id: transaction::random_token(16),
+        provider_sid: claims.sid,
+        id_token_issued_at: Some(claims.issued_at),
     };
-    Ok((data, claims.sid))
+    Ok(data)
 }
 
 /// Starts the session with `data`; when it is too large for a browser cookie, the ID token (only
@@ -268,20 +271,31 @@ async fn accept(
 /// `sid` ([`crate::store::registry`]): otherwise the provider could never end it (back-channel
 /// logout, [`super::backchannel`]). A registry that cannot be written fails the login, and what
 /// the provider issued for it is revoked: no cookie was written, nothing could use those tokens.
-async fn store(
-    state: &AppState,
-    session: &Session,
-    mut data: SessionData,
-    sid: Option<&str>,
-) -> Result<SessionData, BffError> {
+/// So is a login whose provider session a back-channel logout ended while it was completing
+/// (between the ID token's `iat` and now: [`crate::store::watermarks`]).
+async fn store(state: &AppState, session: &Session, mut data: SessionData) -> Result<SessionData, BffError> {
     if let Some(store) = &state.store {
         let until = data.session_expires_at.max(data.ends_at());
-        if let Err(error) = store
-            .register_session(&data.session_id, &data.farmer.sub, sid, until)
-            .await
-        {
+        let registered = store
+            .register_session(
+                &data.session_id,
+                state.provider.issuer(),
+                &data.farmer.sub,
+                data.provider_sid.as_deref(),
+                data.logged_in_at(state.settings.session_max_age),
+                until,
+            )
+            .await;
+        let refused = match registered {
+            Ok(()) if state.gate.ended_by_provider(&data) => Some(LoginRefusal::EndedByProvider.into()),
+            Ok(()) => None,
+            Err(RegisterError::EndedByProvider) => Some(LoginRefusal::EndedByProvider.into()),
+            Err(RegisterError::Store(error)) => Some(BffError::from(error)),
+        };
+        if let Some(error) = refused {
+            // Its registry row may stay: nothing will ever present its session id.
             revocation::end_grant_later(state, &data);
-            return Err(error.into());
+            return Err(error);
         }
     }
     let stored = session::start(session, &mut data).await;

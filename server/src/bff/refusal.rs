@@ -27,6 +27,10 @@ pub enum LoginRefusal {
         "the authorization response has no iss, though the provider's discovery says it sends one (RFC 9207)"
     )]
     IssuerMissing,
+    /// A back-channel logout ended this login session at the provider while the login was
+    /// completing (a watermark at or after the ID token's `iat`, [`crate::store::watermarks`]).
+    #[error("the provider ended this login session while the login was completing")]
+    EndedByProvider,
 }
 
 /// The most scopes a refusal repeats.

@@ -56,8 +56,14 @@ struct Inner {
 
 impl Throttle {
     pub fn new(burst: u32, clock: Clock) -> Self {
+        Self::with_refill(burst, REFILL, clock)
+    }
+
+    /// `burst` in a row per address, then one more every `refill` (another use than code
+    /// redemptions: the back-channel logout's, [`super::backchannel`]).
+    pub fn with_refill(burst: u32, refill: Duration, clock: Clock) -> Self {
         let burst = NonZeroU32::new(burst.max(1)).expect("at least one");
-        let quota = Quota::with_period(REFILL)
+        let quota = Quota::with_period(refill)
             .expect("a non-zero period")
             .allow_burst(burst);
         Self(Arc::new(Inner {

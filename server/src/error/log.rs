@@ -22,8 +22,15 @@ pub struct Failure(pub Arc<BffError>);
 pub async fn log_failures(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     if let Some(Failure(error)) = response.extensions().get::<Failure>() {
+        // Refused back-channel logouts need no credential to provoke: one line per junk
+        // request at WARN would let anyone flood the logs (a failed one is still a warning).
+        let quiet = matches!(
+            error.as_ref(),
+            BffError::LogoutRequest(_) | BffError::LogoutToken(_) | BffError::LogoutThrottled(_)
+        );
         let error = Report(error.as_ref());
         match response.status() {
+            _ if quiet => tracing::debug!(%error, "back-channel logout refused"),
             status if status.is_server_error() => tracing::error!(%error, "request failed"),
             StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN => tracing::warn!(%error, "request refused"),
             _ => tracing::debug!(%error, "request refused"),

@@ -139,6 +139,10 @@ pub enum BffError {
     /// authorization request is sent instead.
     #[error("the provider does not offer pushed authorization requests, which {demanded_by} demands")]
     ParNotOffered { demanded_by: &'static str },
+    /// Too many back-channel logout requests from one address ([`crate::bff::backchannel`]):
+    /// 400 `temporarily_unavailable` (§2.8 has no other status) with `Retry-After` (seconds).
+    #[error("back-channel logout: too many requests from this address")]
+    LogoutThrottled(u64),
 }
 
 /// What a variant answers: status, code, the sentence the farmer reads.
@@ -254,6 +258,10 @@ impl BffError {
                 ErrorCode::BadGateway,
                 "The login provider does not offer pushed authorization requests, which TopCluck's configuration requires. Tell the administrator.",
             ),
+            Self::LogoutRequest(_)
+            | Self::LogoutToken(_)
+            | Self::LogoutFailed(_)
+            | Self::LogoutThrottled(_) => BAD_REQUEST,
             Self::CountingNotConfigured => (
                 StatusCode::CONFLICT,
                 ErrorCode::CountingNotConfigured,
@@ -337,10 +345,20 @@ fn oauth_response(error: &BffError) -> Option<Response> {
             "temporarily_unavailable",
             "the logout could not be carried out now; send the logout token again".to_owned(),
         ),
+        BffError::LogoutThrottled(_) => (
+            "temporarily_unavailable",
+            "too many requests from this address; send the logout token again later".to_owned(),
+        ),
         _ => return None,
     };
     let body = serde_json::json!({ "error": code, "error_description": description });
-    Some((StatusCode::BAD_REQUEST, Json(body)).into_response())
+    let mut response = (StatusCode::BAD_REQUEST, Json(body)).into_response();
+    if let BffError::LogoutThrottled(seconds) = error {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
+    }
+    Some(response)
 }
 
 impl IntoResponse for BffError {

@@ -135,7 +135,7 @@ pub(super) fn error_code(code: ErrorCode) -> &'static str {
     }
 }
 
-pub(super) const LOGIN_OUTCOMES: [&str; 20] = [
+pub(super) const LOGIN_OUTCOMES: [&str; 21] = [
     "succeeded",
     "not_started",
     "bad_request",
@@ -148,6 +148,7 @@ pub(super) const LOGIN_OUTCOMES: [&str; 20] = [
     "refused_no_eggs_read",
     "refused_issuer_mismatch",
     "refused_issuer_missing",
+    "refused_ended_by_provider",
     "code_refused",
     "id_token_invalid",
     "provider_unavailable",
@@ -176,6 +177,7 @@ pub(super) fn login_outcome<T>(result: &Result<T, BffError>) -> &'static str {
             LoginRefusal::NoEggsRead => "refused_no_eggs_read",
             LoginRefusal::IssuerMismatch => "refused_issuer_mismatch",
             LoginRefusal::IssuerMissing => "refused_issuer_missing",
+            LoginRefusal::EndedByProvider => "refused_ended_by_provider",
         },
         BffError::Provider(provider) => match provider {
             ProviderError::Refused { .. } => "code_refused",
@@ -278,6 +280,7 @@ mod tests {
             Err(LoginRefusal::NoEggsRead.into()),
             Err(LoginRefusal::IssuerMismatch.into()),
             Err(LoginRefusal::IssuerMissing.into()),
+            Err(LoginRefusal::EndedByProvider.into()),
             Err(ProviderError::Refused { code: secret.into() }.into()),
             Err(ProviderError::IdToken(crate::oidc::id_token::IdTokenError::Nonce).into()),
             Err(ProviderError::AnswerLost(secret.into()).into()),

@@ -1,5 +1,17 @@
-//! [`Provider`]: discovery and JWKS (cached; an unknown `kid` refetches the JWKS once), the
-//! code exchange, and revocation, as a confidential client (`client_secret_basic`).
+//! [`Provider`]: discovery and JWKS (cached; an unknown `kid` refetches the JWKS, at most once
+//! per [`JWKS_REFETCH_EVERY`]), the code exchange, and revocation, as a confidential client
+//! (`client_secret_basic`).
+//!
+//! **Why the refetch is bounded.** A `kid` is read before any signature is checked, so anyone
+//! can send tokens naming random ones (the back-channel logout endpoint needs no cookie). If
+//! each unknown `kid` fetched the JWKS, a flood of junk tokens would hold the provider's
+//! connections ([`Limit`]) and farmers' logins would get 503. So an unknown `kid` refetches at
+//! most once per [`JWKS_REFETCH_EVERY`] on this instance, concurrent refetches share one fetch
+//! (the others wait for it, then look again), and within the window the token is refused
+//! without a fetch — ID tokens too. The trade-off: when the provider rotates its keys, tokens
+//! signed with the new key may be refused for up to [`JWKS_REFETCH_EVERY`] (a login then fails
+//! and is tried again); a provider is expected to publish a new key before signing with it,
+//! and the first unknown `kid` after a quiet window is followed at once.
 
 use std::fmt;
 use std::time::Duration;
@@ -13,7 +25,8 @@ use oauth2::{
     StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
-use tokio::sync::{OnceCell, RwLock};
+use tokio::sync::{Mutex, OnceCell, RwLock};
+use tokio::time::Instant;
 
 use openidconnect::core::CoreJsonWebKeySet;
 
@@ -79,6 +92,10 @@ impl fmt::Debug for Tokens {
 /// When the provider is unavailable, how long to tell the browser to wait. Fixed: `oauth2`
 /// does not expose the provider's own `Retry-After`.
 pub const RETRY_AFTER_SECONDS: u64 = 5;
+
+/// An unknown `kid` refetches the JWKS at most once per this long on one instance (see the
+/// module's documentation for why, and the trade-off).
+pub const JWKS_REFETCH_EVERY: Duration = Duration::from_secs(30);
 
 /// An access token's lifetime when the provider does not say (`expires_in` is optional).
 const DEFAULT_ACCESS_TOKEN_LIFETIME: i64 = 300;
@@ -168,6 +185,8 @@ pub struct Provider {
     refresh_http: reqwest::Client,
     metadata: OnceCell<Metadata>,
     jwks: RwLock<Option<CoreJsonWebKeySet>>,
+    /// When an unknown `kid` last refetched the JWKS; held during a refetch (single flight).
+    jwks_refetched: Mutex<Option<Instant>>,
     /// Where to revoke when discovery names no revocation endpoint.
     fallback_revocation_endpoint: Option<String>,
     /// The calls in flight to the provider, at most so many (shared by its clients).
@@ -193,6 +212,7 @@ impl Provider {
             refresh_http: http_client(timeouts.provider_connect, timeouts.refresh, &limit),
             metadata: OnceCell::new(),
             jwks: RwLock::new(None),
+            jwks_refetched: Mutex::new(None),
             fallback_revocation_endpoint: None,
             limit,
         }
@@ -244,16 +264,43 @@ impl Provider {
     }
 
     /// The provider's keys, with one for `kid` if the provider has it: a `kid` the cached
-    /// JWKS lacks refetches it once (the provider may have rotated its keys).
+    /// JWKS lacks refetches it, at most once per [`JWKS_REFETCH_EVERY`], one fetch at a time
+    /// (waiters look at the cache again when it is done). Within the window the cached keys
+    /// are returned as they are, and the token is refused for want of its key.
     async fn keys(&self, metadata: &Metadata, kid: Option<&str>) -> Result<CoreJsonWebKeySet, ProviderError> {
-        if let Some(keys) = self.jwks.read().await.as_ref()
-            && id_token::has_key(keys, kid)
-        {
-            return Ok(keys.clone());
+        if let Some(keys) = self.cached_keys(kid).await {
+            return Ok(keys);
         }
+        let mut refetched = self.jwks_refetched.lock().await;
+        // Another request may have refetched while this one waited.
+        if let Some(keys) = self.cached_keys(kid).await {
+            return Ok(keys);
+        }
+        if let Some(at) = *refetched
+            && at.elapsed() < JWKS_REFETCH_EVERY
+        {
+            tracing::debug!("unknown kid: the JWKS was refetched less than 30 s ago, not again");
+            return Ok(self
+                .jwks
+                .read()
+                .await
+                .clone()
+                .unwrap_or_else(|| CoreJsonWebKeySet::new(Vec::new())));
+        }
+        *refetched = Some(Instant::now());
         let fresh = metadata::fetch_jwks(&self.calls(&self.http), &metadata.jwks_uri).await?;
         *self.jwks.write().await = Some(fresh.clone());
         Ok(fresh)
+    }
+
+    /// The cached keys, if they have one for `kid`.
+    async fn cached_keys(&self, kid: Option<&str>) -> Option<CoreJsonWebKeySet> {
+        self.jwks
+            .read()
+            .await
+            .as_ref()
+            .filter(|keys| id_token::has_key(keys, kid))
+            .cloned()
     }
 
     /// Validates an ID token of this provider for this client and `nonce`, at `now` (the
@@ -284,7 +331,8 @@ impl Provider {
     pub async fn validate_logout_token(&self, token: &str, now: i64) -> Result<LogoutClaims, ProviderError> {
         let refused = ProviderError::LogoutToken;
         let metadata = self.metadata().await?;
-        let kid = logout_token::key_id(token).map_err(refused)?;
+        // Shape, `alg`, `typ`, `crit` first: a token refused for them costs no JWKS fetch.
+        let kid = logout_token::precheck(token, &metadata.id_token_algorithms).map_err(refused)?;
         let keys = self.keys(metadata, kid.as_deref()).await?;
         let expected = logout_token::Expected {
             issuer: &metadata.issuer,

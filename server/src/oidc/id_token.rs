@@ -37,6 +37,9 @@ pub struct IdClaims {
     /// The provider's login session (`sid`), when the ID token names one: what a back-channel
     /// logout token names to end this login's session (Back-Channel Logout 1.0 §2.1, §2.4).
     pub sid: Option<String>,
+    /// `iat`, Unix seconds: when the provider issued it for this login (a logout watermark at
+    /// or after it ends the login, [`crate::store::watermarks`]).
+    pub issued_at: i64,
 }
 
 /// The claims beyond OpenID Connect Core's that the BFF reads: `sid`.
@@ -175,6 +178,7 @@ pub fn validate(
             .map(|name| name.to_string()),
         email: claims.email().map(|email| email.to_string()),
         sid: claims.additional_claims().sid.clone(),
+        issued_at: claims.issue_time().timestamp(),
     })
 }
 

@@ -3,8 +3,16 @@
 //! others within a second (the store's `revoked_sessions`, followed by
 //! [`crate::store::sessions::RevokedSessions::follow`]). The check is in memory: it costs a
 //! proxied request a hash lookup.
+//!
+//! It also refuses a session the provider ended by a back-channel logout — the logout's
+//! watermark at or after the session's login ([`crate::store::watermarks`]), followed the same
+//! way — even when the registry has no row for it.
 
-use crate::store::sessions::RevokedSessions;
+use std::time::Duration;
+
+use crate::store::registry::{Ended, Logout};
+use crate::store::sessions::{FOLLOW_EVERY, RevokedSessions};
+use crate::store::watermarks::{Watermark, Watermarks};
 use crate::store::{Store, StoreError};
 
 use super::SessionData;
@@ -13,21 +21,41 @@ use super::SessionData;
 #[derive(Clone, Default)]
 pub struct Gate {
     revoked: RevokedSessions,
+    watermarks: Watermarks,
     store: Option<Store>,
+    /// The provider whose logout watermarks end this BFF's sessions.
+    issuer: String,
+    /// The sessions' maximum age: the login time of a cookie without the ID token's `iat`.
+    max_age: Duration,
 }
 
 impl Gate {
-    /// A gate sharing its revocations through `store` (`None`: this process only).
-    pub fn new(store: Option<Store>) -> Self {
+    /// A gate sharing its revocations through `store` (`None`: this process only), for the
+    /// sessions of `issuer` of at most `max_age`.
+    pub fn new(store: Option<Store>, issuer: &str, max_age: Duration) -> Self {
         Self {
             revoked: RevokedSessions::default(),
+            watermarks: Watermarks::default(),
             store,
+            issuer: issuer.to_owned(),
+            max_age,
         }
     }
 
     /// Whether `data`'s session was ended for good.
     pub fn refuses(&self, data: &SessionData, now: i64) -> bool {
         self.revoked.contains(&data.session_id, now)
+    }
+
+    /// Whether the provider ended `data`'s login session (a logout watermark at or after its
+    /// login, of its farmer and `sid`): the caller ends it for good ([`Gate::end_for_good`]).
+    pub fn ended_by_provider(&self, data: &SessionData) -> bool {
+        self.watermarks.ends(
+            &self.issuer,
+            &data.farmer.sub,
+            data.provider_sid.as_deref(),
+            data.logged_in_at(self.max_age),
+        )
     }
 
     /// Ends `data`'s session for good: until its cookie expires, no copy of it is honoured.
@@ -45,32 +73,56 @@ impl Gate {
         }
     }
 
-    /// Ends for good every registered session of the provider's login session `sid` and farmer
-    /// `sub` (a back-channel logout: [`crate::store::registry`]): recorded in the store first,
-    /// in one statement, then here; the other instances follow within a second. Returns how many
-    /// sessions were ended. Without a store no session was ever registered: an error, so the
-    /// provider is told the logout failed.
-    pub async fn end_registered(
-        &self,
-        sid: Option<&str>,
-        sub: Option<&str>,
-        now: i64,
-    ) -> Result<usize, StoreError> {
+    /// Records an accepted logout token (a back-channel logout: [`crate::store::registry`]) in
+    /// the store, in one transaction — its `jti`, the registered sessions it names ended for
+    /// good, its watermark — then here; the other instances follow within a second. `None`
+    /// when the token was used already. Without a store no session was ever registered: an
+    /// error, so the provider is told the logout failed.
+    pub async fn end_by_logout(&self, logout: &Logout<'_>, now: i64) -> Result<Option<Ended>, StoreError> {
         let store = self.store.as_ref().ok_or_else(|| {
             StoreError::Store(
                 "no store: sessions are not registered, so none can be ended by the provider".into(),
             )
         })?;
-        let ended = store.end_registered(sid, sub, now).await?;
+        let Some(ended) = store.record_logout(logout, now).await? else {
+            return Ok(None);
+        };
         for (session_id, until) in &ended {
             self.revoked.insert(session_id, *until);
         }
-        Ok(ended.len())
+        self.watermarks
+            .insert(logout.watermark, logout.watermark_expires_at);
+        Ok(Some(ended))
     }
 
-    /// Keeps the known revocations current from the store, every second (nothing without one).
+    /// The watermark a logout token of `iss` naming `sub` and/or `sid` leaves at `now`, and
+    /// until when it must be kept: until every session that logged in by then has ended.
+    pub fn watermark(&self, iss: &str, sub: Option<&str>, sid: Option<&str>, now: i64) -> (Watermark, i64) {
+        let mark = Watermark {
+            iss: iss.to_owned(),
+            sub: sub.map(str::to_owned),
+            sid: sid.map(str::to_owned),
+            ended_at: now,
+        };
+        (mark, now.saturating_add(self.max_age.as_secs() as i64))
+    }
+
+    /// Keeps the known revocations current from the store, every second (nothing without one);
+    /// the logout watermarks likewise.
     pub fn follow(&self, clock: crate::clock::Clock) -> Option<tokio::task::JoinHandle<()>> {
         let store = self.store.clone()?;
+        let watermarks = self.watermarks.clone();
+        let (marks_store, marks_clock) = (store.clone(), clock.clone());
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(FOLLOW_EVERY);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                if let Err(error) = watermarks.refresh(&marks_store, marks_clock.now()).await {
+                    tracing::warn!(%error, "logout watermarks: the store could not be read; retrying");
+                }
+            }
+        });
         Some(self.revoked.follow(store, move || clock.now()))
     }
 

@@ -71,6 +71,14 @@ pub struct SessionData {
     /// ending the session records, so every copy of the cookie is refused.
     #[serde(rename = "id", default)]
     pub session_id: String,
+    /// The provider's login session (`sid`) the ID token named: a logout watermark of another
+    /// `sid` does not end this session ([`crate::store::watermarks`]). Absent in older cookies.
+    #[serde(rename = "ps", default, skip_serializing_if = "Option::is_none")]
+    pub provider_sid: Option<String>,
+    /// The ID token's `iat`: when the provider authenticated this login. A logout watermark at
+    /// or after it ends the session. Absent in older cookies: see [`SessionData::logged_in_at`].
+    #[serde(rename = "li", default, skip_serializing_if = "Option::is_none")]
+    pub id_token_issued_at: Option<i64>,
 }
 
 impl fmt::Debug for SessionData {
@@ -96,6 +104,13 @@ impl SessionData {
             scopes: self.scopes.clone(),
             renewed_at: self.renewed_at,
         }
+    }
+
+    /// When the provider authenticated this login: the ID token's `iat`, or for a cookie from
+    /// before it was kept, the start of its maximum age (`session_expires_at - max_age`).
+    pub fn logged_in_at(&self, max_age: std::time::Duration) -> i64 {
+        self.id_token_issued_at
+            .unwrap_or_else(|| self.session_expires_at.saturating_sub(max_age.as_secs() as i64))
     }
 
     /// When the session ends: never later than what the provider granted.
@@ -151,6 +166,12 @@ pub async fn load(session: &Session, now: i64, gate: &Gate) -> Result<Option<Ses
     }
     if gate.refuses(&data, now) {
         tracing::info!(sub = %data.farmer.sub, "a copy of a session ended for good: refused");
+        end(session).await?;
+        return Err(BffError::ReauthenticationRequired);
+    }
+    if gate.ended_by_provider(&data) {
+        tracing::info!(sub = %data.farmer.sub, "a session the provider ended (back-channel logout): refused");
+        gate.end_for_good(&data).await;
         end(session).await?;
         return Err(BffError::ReauthenticationRequired);
     }
@@ -242,6 +263,8 @@ mod tests {
             renewed_at: Some(now()),
             id_token: None,
             session_id: "session-id-22-characters".into(),
+            provider_sid: Some("x".repeat(43)),
+            id_token_issued_at: Some(now()),
         };
         // What tower-sessions-cookie-store writes: its record envelope around our data.
         let mut record_data = std::collections::HashMap::new();

@@ -93,6 +93,9 @@ pub struct Settings {
     /// Code redemptions allowed in a row from one address before it must wait
     /// (`crate::bff::throttle`).
     pub login_attempt_burst: u32,
+    /// Back-channel logout requests allowed in a row from one address, then ten a second
+    /// (`crate::bff::backchannel`).
+    pub backchannel_logout_burst: u32,
     /// When the daily job runs (`TOPCLUCK_DAILY_COUNT_AT`, `TOPCLUCK_DAILY_COUNT_TZ`).
     pub daily_count: crate::counting::schedule::Schedule,
     /// Farmers the job counts at once.
@@ -190,6 +193,7 @@ impl Settings {
                 timeouts,
                 revocation_endpoint: provider.revocation_endpoint,
                 login_attempt_burst: provider.login_attempt_burst,
+                backchannel_logout_burst: provider.backchannel_logout_burst,
                 daily_count: counting.daily_count.expect(checked),
                 count_concurrency: counting.count_concurrency,
                 count_backoff: counting.count_backoff,

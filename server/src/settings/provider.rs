@@ -25,6 +25,7 @@ pub(super) const VARIABLES: &[&str] = &[
     "TOPCLUCK_PROVIDER_REUSE_GRACE_SECONDS",
     "TOPCLUCK_LOGIN_ATTEMPT_BURST",
     "TOPCLUCK_PAR_REQUIRED",
+    "TOPCLUCK_BACKCHANNEL_LOGOUT_BURST",
 ];
 
 pub const DEFAULT_SCOPES: &str = "openid profile email eggs:read eggs:write";
@@ -45,6 +46,7 @@ pub(super) struct Provider {
     pub reuse_grace: Option<Duration>,
     pub login_attempt_burst: u32,
     pub par_required: bool,
+    pub backchannel_logout_burst: u32,
 }
 
 pub(super) fn read(vars: &Vars<'_>, site: &Url, production: bool, problems: &mut Problems) -> Provider {
@@ -118,6 +120,10 @@ pub(super) fn read(vars: &Vars<'_>, site: &Url, production: bool, problems: &mut
         .check(vars.number("TOPCLUCK_LOGIN_ATTEMPT_BURST", 20))
         .unwrap_or(20)
         .clamp(1, u64::from(u32::MAX)) as u32;
+    let backchannel_logout_burst = problems
+        .check(vars.number("TOPCLUCK_BACKCHANNEL_LOGOUT_BURST", 20))
+        .unwrap_or(20)
+        .clamp(1, u64::from(u32::MAX)) as u32;
     let reuse_grace = match problems.check(vars.number("TOPCLUCK_PROVIDER_REUSE_GRACE_SECONDS", 0)) {
         None | Some(0) => None,
         Some(seconds) => Some(Duration::from_secs(seconds)),
@@ -136,5 +142,6 @@ pub(super) fn read(vars: &Vars<'_>, site: &Url, production: bool, problems: &mut
         revocation_endpoint,
         reuse_grace,
         login_attempt_burst,
+        backchannel_logout_burst,
     }
 }

@@ -20,6 +20,7 @@ pub mod pool;
 pub mod registry;
 pub mod sessions;
 pub mod successors;
+pub mod watermarks;
 
 use std::sync::Arc;
 
@@ -135,11 +136,12 @@ impl Store {
     /// longer come back (its session ended) or that a newer cookie superseded more than
     /// [`successors::SUPERSEDED_KEEP_SECONDS`] ago, expired leases nobody sent, revoked sessions
     /// whose cookies expired, used login states past their transaction's life, registered
-    /// sessions whose cookies expired, logout tokens too old to be accepted again. Returns the
+    /// sessions whose cookies expired, logout tokens too old to be accepted again, logout
+    /// watermarks older than any session they could end. Returns the
     /// rows deleted.
     pub async fn prune(&self, now: i64) -> Result<u64, StoreError> {
         let superseded_before = now - successors::SUPERSEDED_KEEP_SECONDS;
-        let statements: [(&str, bool); 7] = [
+        let statements: [(&str, bool); 8] = [
             (
                 "DELETE FROM successors WHERE expires_at <= $1 OR superseded_at <= $2",
                 true,
@@ -154,6 +156,7 @@ impl Store {
             ("DELETE FROM session_heads WHERE expires_at <= $1", false),
             ("DELETE FROM session_registry WHERE expires_at <= $1", false),
             ("DELETE FROM used_logout_tokens WHERE expires_at <= $1", false),
+            ("DELETE FROM logout_watermarks WHERE expires_at <= $1", false),
         ];
         let mut deleted = 0;
         for (sql, with_superseded) in statements {

@@ -20,13 +20,21 @@ pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 const OVERLAP: i64 = 256;
 
 impl Store {
-    /// Records `session_id` as ended until `expires_at` (its cookie's expiry).
+    /// Records `session_id` as ended until `expires_at` (its cookie's expiry), or later if it
+    /// was already recorded until later: a revocation is never shortened.
     pub async fn revoke_session(&self, session_id: &str, expires_at: i64) -> Result<(), StoreError> {
-        on_pool!(&self.pool, pool => {
-            sqlx::query(
+        let sql = match self.pool.backend() {
+            super::Backend::Sqlite => {
                 "INSERT INTO revoked_sessions (session_id, expires_at) VALUES ($1, $2) \
-                 ON CONFLICT (session_id) DO UPDATE SET expires_at = excluded.expires_at",
-            )
+                 ON CONFLICT (session_id) DO UPDATE SET expires_at = max(revoked_sessions.expires_at, excluded.expires_at)"
+            }
+            super::Backend::Postgres => {
+                "INSERT INTO revoked_sessions (session_id, expires_at) VALUES ($1, $2) \
+                 ON CONFLICT (session_id) DO UPDATE SET expires_at = GREATEST(revoked_sessions.expires_at, excluded.expires_at)"
+            }
+        };
+        on_pool!(&self.pool, pool => {
+            sqlx::query(sql)
             .bind(session_id)
             .bind(expires_at)
             .execute(pool)
@@ -83,10 +91,12 @@ impl RevokedSessions {
         known.ids.get(session_id).is_some_and(|&until| until > now)
     }
 
-    /// Adds `session_id` here at once (the store has it too, for the other instances).
+    /// Adds `session_id` here at once (the store has it too, for the other instances); a later
+    /// expiry already known is kept.
     pub fn insert(&self, session_id: &str, expires_at: i64) {
         let mut known = self.inner.write().unwrap_or_else(|p| p.into_inner());
-        known.ids.insert(session_id.to_owned(), expires_at);
+        let until = known.ids.entry(session_id.to_owned()).or_insert(expires_at);
+        *until = (*until).max(expires_at);
     }
 
     /// How many ids are known.
@@ -105,7 +115,8 @@ impl RevokedSessions {
         let mut known = self.inner.write().unwrap_or_else(|p| p.into_inner());
         for (seq, session_id, expires_at) in rows {
             known.last_seq = known.last_seq.max(seq);
-            known.ids.insert(session_id, expires_at);
+            let until = known.ids.entry(session_id).or_insert(expires_at);
+            *until = (*until).max(expires_at);
         }
         known.ids.retain(|_, until| *until > now);
         Ok(())

@@ -8,22 +8,26 @@
 //! refresh tokens it had. The answer's `scope`, access token and ID token are the code's.
 
 use super::required;
+use crate::backchannel::{self, Revoked};
 use crate::config::{Client, GrantModel, RefreshTokenMode};
 use crate::error::OAuthError;
 use crate::issue::{self, TokenResponse};
 use crate::params::Params;
 use crate::pkce;
 use crate::scope::Scopes;
-use crate::state::Coop;
+use crate::state::{Coop, SharedCoop};
 use crate::store::codes::Code;
 use crate::store::{StoreError, codes, grants, refresh_tokens};
 
-pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
+pub fn redeem(coop: &SharedCoop, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
     let code_value = required(params, "code")?;
     let redirect_uri = required(params, "redirect_uri")?;
     let verifier = required(params, "code_verifier")?;
 
-    coop.store.transaction(|db| -> Result<Result<TokenResponse, OAuthError>, StoreError> {
+    // Once the transaction that revoked a replayed code's grant has committed, the client is
+    // sent its logout token.
+    let mut revoked = None;
+    let answer = coop.store.transaction(|db| -> Result<Result<TokenResponse, OAuthError>, StoreError> {
         let now = coop.clock.now_ms();
         let Some(code) = codes::find(db, code_value)? else {
             return Ok(Err(OAuthError::InvalidGrant("unknown authorization code")));
@@ -46,6 +50,10 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
             // saw the code (a leaked URL, a log) cannot end the farmer's grant with it.
             if grants::revoke(db, grant_id, "authorization code replayed")? {
                 coop.counters.grants_revoked(1);
+                revoked = grants::get(db, grant_id)?.map(|grant| Revoked {
+                    client_id: grant.client_id,
+                    sub: grant.username,
+                });
             }
             tracing::warn!(client_id = %client.id, grant_id, "authorization code replayed; grant revoked");
             return Ok(Err(OAuthError::InvalidGrant("the code was already used")));
@@ -86,7 +94,9 @@ pub fn redeem(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResp
             refresh_expires_in,
             id_token,
         }))
-    })?
+    })?;
+    backchannel::after_revocation(coop, revoked);
+    answer
 }
 
 /// The grant `code` is redeemed into at `now`: a new one, or (per-client grants) the client's

@@ -16,16 +16,17 @@
 //! [`Config::refresh_lifetimes`]: crate::config::Config::refresh_lifetimes
 
 use super::required;
+use crate::backchannel::{self, Revoked};
 use crate::config::{Client, RefreshTokenMode};
 use crate::error::OAuthError;
 use crate::issue::{self, TokenResponse};
 use crate::params::Params;
 use crate::scope::Scopes;
-use crate::state::Coop;
+use crate::state::SharedCoop;
 use crate::store::refresh_tokens::RefreshToken;
 use crate::store::{StoreError, grants, refresh_tokens};
 
-pub fn refresh(coop: &Coop, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
+pub fn refresh(coop: &SharedCoop, client: &Client, params: &Params) -> Result<TokenResponse, OAuthError> {
     if client.refresh_token_mode == RefreshTokenMode::None {
         return Err(OAuthError::UnauthorizedClient(
             "this client gets no refresh tokens",
@@ -35,8 +36,10 @@ pub fn refresh(coop: &Coop, client: &Client, params: &Params) -> Result<TokenRes
     let requested_scope = params.get("scope").map(Scopes::parse);
 
     // The transaction commits the revocation of a replayed token's grant even though the
-    // request fails: the outer Result is the store's, the inner one the client's answer.
-    coop.store.transaction(|db| -> Result<Result<TokenResponse, OAuthError>, StoreError> {
+    // request fails: the outer Result is the store's, the inner one the client's answer. Once
+    // it has committed, the client is sent its logout token.
+    let mut revoked = None;
+    let answer = coop.store.transaction(|db| -> Result<Result<TokenResponse, OAuthError>, StoreError> {
         let Some(token) = refresh_tokens::find(db, presented)? else {
             return Ok(Err(OAuthError::InvalidGrant("unknown refresh token")));
         };
@@ -55,7 +58,12 @@ pub fn refresh(coop: &Coop, client: &Client, params: &Params) -> Result<TokenRes
         let now = coop.clock.now_ms();
         let within_grace = token.used && within_reuse_grace(coop, &token, now);
         if token.used && !within_grace {
-            grants::revoke(db, grant.id, "refresh token reused")?;
+            if grants::revoke(db, grant.id, "refresh token reused")? {
+                revoked = Some(Revoked {
+                    client_id: grant.client_id.clone(),
+                    sub: grant.username.clone(),
+                });
+            }
             coop.counters.reuse_detected();
             coop.counters.grants_revoked(1);
             tracing::warn!(client_id = %client.id, grant_id = grant.id, "refresh token reused; grant revoked");
@@ -103,14 +111,16 @@ pub fn refresh(coop: &Coop, client: &Client, params: &Params) -> Result<TokenRes
             refresh_expires_in: Some(((expires - now) / 1000).max(0) as u64),
             id_token: None,
         }))
-    })?
+    })?;
+    backchannel::after_revocation(coop, revoked);
+    answer
 }
 
 /// Whether `token`, used, was rotated less than [`Config::reuse_grace`] ago at `now_ms`. A
 /// token whose rotation time is unknown (an older COOP rotated it) is outside any grace.
 ///
 /// [`Config::reuse_grace`]: crate::config::Config::reuse_grace
-fn within_reuse_grace(coop: &Coop, token: &RefreshToken, now_ms: i64) -> bool {
+fn within_reuse_grace(coop: &crate::state::Coop, token: &RefreshToken, now_ms: i64) -> bool {
     let grace_ms = coop.config.reuse_grace.as_millis() as i64;
     grace_ms > 0 && token.used_ms.is_some_and(|used_ms| now_ms < used_ms + grace_ms)
 }

@@ -1,6 +1,6 @@
 //! Logout-token validation, OpenID Connect Back-Channel Logout 1.0 §2.6, with the ID token's
 //! machinery ([`super::id_token`]): the provider's JWKS from discovery (an unknown `kid`
-//! refetches it once, [`super::Provider`]), the algorithms discovery lists for ID tokens less the
+//! refetches it, at most once per 30 s, [`super::Provider`]), the algorithms discovery lists for ID tokens less the
 //! symmetric ones and `none` (§2.6 step 3), a key that allows the algorithm, and the ID token's
 //! leeways. A logout token is a JWT but not an ID token — it may lack `sub` and `exp` — so the
 //! signature is checked here with `openidconnect`'s key ([`JsonWebKey::verify_signature`]) rather
@@ -14,14 +14,11 @@
 //! - `iss` exactly the discovered issuer; `aud` the login client's id and no other (the daily
 //!   counting client's id is not accepted: its grant is not a browser session's);
 //! - `iat` (required) at most [`IAT_LEEWAY`] ahead and [`IAT_MAX_AGE`] behind the clock, as for
-//!   ID tokens; `exp`, when present, not passed (less [`EXP_LEEWAY`]). Without `exp` (§2.4 lists
-//!   it; providers built to earlier drafts omit it) the token is accepted only within
-//!   [`MAX_AGE_WITHOUT_EXP`] of `iat` (plus the leeway): §4 recommends two minutes;
+//!   ID tokens; `exp` (required, as in an ID token; §2.4 lists it) not passed (less
+//!   [`EXP_LEEWAY`]); both within `0..2^53` ([`LATEST_DATE`]), so no sum overflows;
 //! - `jti` present (its reuse is the store's to refuse: [`LogoutClaims::replay_key`]);
 //! - `events` a JSON object with the member [`EVENT`], itself a JSON object (§2.4);
 //! - `sub` and/or `sid` present, as strings; no `nonce` (§2.4: what keeps an ID token out).
-
-use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -37,8 +34,6 @@ pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// The `typ` of a logout token (§2.4), compared as RFC 7515 §4.1.9 says: without its
 /// `application/` prefix, ignoring case.
 pub const TYP: &str = "logout+jwt";
-/// How long after its `iat` a logout token without `exp` is accepted (§4: "at most two minutes").
-pub const MAX_AGE_WITHOUT_EXP: Duration = Duration::from_secs(120);
 
 /// Why a logout token was refused: the `error_description` of the 400 (never the token).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -95,9 +90,12 @@ pub struct LogoutClaims {
     pub sid: Option<String>,
     /// The SHA-256 of issuer and `jti`: what the store keeps to refuse a replay.
     pub replay_key: Vec<u8>,
-    /// From this time on the token would be refused as too old or expired anyway: its
-    /// [`LogoutClaims::replay_key`] need not be kept longer.
+    /// From this time on the token would be refused as too old or expired anyway on this
+    /// instance's clock.
     pub refused_from: i64,
+    /// Until when [`LogoutClaims::replay_key`] is kept: [`LogoutClaims::refused_from`] plus the
+    /// `iat` and `exp` leeways, for instances whose clocks lag this one's.
+    pub replay_key_expires_at: i64,
 }
 
 /// The parts of the token's JOSE header that are read.
@@ -111,22 +109,25 @@ fn header(encoded: &str) -> Result<Map<String, Value>, LogoutTokenError> {
     }
 }
 
-/// The `kid` of the token's header, to decide whether the JWKS needs a refetch.
-pub fn key_id(token: &str) -> Result<Option<String>, LogoutTokenError> {
-    let first = token.split('.').next().unwrap_or_default();
-    Ok(header(first)?
-        .get("kid")
-        .and_then(Value::as_str)
-        .map(str::to_owned))
+/// The checks that need no key — three parts, the header's `alg`, `typ`, no `crit` or `cty` —
+/// and then the header's `kid`: a token refused here never makes the provider's JWKS be
+/// fetched again ([`crate::oidc::Provider`]).
+pub fn precheck(
+    token: &str,
+    algorithms: &[CoreJwsSigningAlgorithm],
+) -> Result<Option<String>, LogoutTokenError> {
+    let (header, _) = checked_header(token, algorithms)?;
+    Ok(header.get("kid").and_then(Value::as_str).map(str::to_owned))
 }
 
-/// Validates `token` against the provider's `keys` and what is `expected` (all but the replay
-/// check, which needs the store).
-pub fn validate(
-    token: &str,
-    keys: &CoreJsonWebKeySet,
-    expected: &Expected,
-) -> Result<LogoutClaims, LogoutTokenError> {
+/// A token's header, its algorithm and its three encoded parts.
+type Checked<'t> = (Map<String, Value>, (CoreJwsSigningAlgorithm, [&'t str; 3]));
+
+/// The token's parts and header, checked as [`precheck`] says, and its algorithm.
+fn checked_header<'t>(
+    token: &'t str,
+    algorithms: &[CoreJwsSigningAlgorithm],
+) -> Result<Checked<'t>, LogoutTokenError> {
     let parts: Vec<&str> = token.split('.').collect();
     let [encoded_header, encoded_payload, encoded_signature] = parts[..] else {
         return Err(LogoutTokenError::Malformed(if parts.len() == 5 {
@@ -136,11 +137,26 @@ pub fn validate(
         }));
     };
     let header = header(encoded_header)?;
-    let algorithm = algorithm(&header, expected.algorithms)?;
+    let algorithm = algorithm(&header, algorithms)?;
     check_type(&header)?;
     if header.contains_key("crit") || header.contains_key("cty") {
         return Err(LogoutTokenError::Malformed("crit or cty in the header"));
     }
+    Ok((
+        header,
+        (algorithm, [encoded_header, encoded_payload, encoded_signature]),
+    ))
+}
+
+/// Validates `token` against the provider's `keys` and what is `expected` (all but the replay
+/// check, which needs the store).
+pub fn validate(
+    token: &str,
+    keys: &CoreJsonWebKeySet,
+    expected: &Expected,
+) -> Result<LogoutClaims, LogoutTokenError> {
+    let (header, (algorithm, [encoded_header, encoded_payload, encoded_signature])) =
+        checked_header(token, expected.algorithms)?;
     let kid = header.get("kid").and_then(Value::as_str);
     let key = signing_key(keys, kid, &algorithm)?;
     let signature = URL_SAFE_NO_PAD
@@ -222,15 +238,32 @@ fn signing_key<'k>(
     }
 }
 
-/// A NumericDate claim (RFC 7519 §2), to whole seconds.
+/// The latest date accepted, exclusive: 2^53 seconds (JSON numbers are exact up to there;
+/// anything later is no real date, and sums with it could overflow).
+pub const LATEST_DATE: i64 = 1 << 53;
+
+/// A NumericDate claim (RFC 7519 §2), to whole seconds, within `0..`[`LATEST_DATE`].
 fn seconds(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, LogoutTokenError> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(value) => value
-            .as_i64()
-            .or_else(|| value.as_f64().filter(|f| f.is_finite()).map(|f| f.floor() as i64))
-            .map(Some)
-            .ok_or(LogoutTokenError::Claim("iat or exp is not a number")),
+    let Some(value) = claims.get(name) else {
+        return Ok(None);
+    };
+    let seconds = value
+        .as_i64()
+        .or_else(|| {
+            value
+                .as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0 && *f < LATEST_DATE as f64)
+                .map(|f| f.floor() as i64)
+        })
+        .ok_or(LogoutTokenError::Claim(
+            "iat or exp is not a number within 0..2^53",
+        ))?;
+    if (0..LATEST_DATE).contains(&seconds) {
+        Ok(Some(seconds))
+    } else {
+        Err(LogoutTokenError::Claim(
+            "iat or exp is not a number within 0..2^53",
+        ))
     }
 }
 
@@ -286,36 +319,38 @@ fn check_claims(claims: &Map<String, Value>, expected: &Expected) -> Result<Logo
         sid: sid.map(str::to_owned),
         replay_key: Sha256::digest(format!("{}\n{jti}", expected.issuer)).to_vec(),
         refused_from,
+        replay_key_expires_at: refused_from.saturating_add((IAT_LEEWAY + EXP_LEEWAY).as_secs() as i64),
     })
 }
 
-/// `iat` and `exp` as an ID token's (§2.6 step 4), and a bound on a token without `exp`.
-/// Returns the first time at which the token is refused as too old.
+/// `iat` and `exp` as an ID token's (§2.6 step 4): both required (OpenID Connect Core §2 makes
+/// `exp` required in an ID token, and §2.4 lists it in a logout token). Returns the first time
+/// at which the token is refused as too old or expired. All arithmetic is checked: a date
+/// outside `0..2^53` is refused before any sum is made.
 fn check_times(claims: &Map<String, Value>, now: i64) -> Result<i64, LogoutTokenError> {
     let leeway = IAT_LEEWAY.as_secs() as i64;
     let iat = seconds(claims, "iat")?.ok_or_else(|| LogoutTokenError::IssuedAt("missing".into()))?;
-    if iat > now + leeway {
+    let exp = seconds(claims, "exp")?.ok_or(LogoutTokenError::Claim("exp is missing"))?;
+    if iat > now.saturating_add(leeway) {
         return Err(LogoutTokenError::IssuedAt(format!(
             "{} s in the future",
-            iat - now
+            iat.saturating_sub(now)
         )));
     }
-    let (max_age, expires) = match seconds(claims, "exp")? {
-        Some(exp) => (
-            IAT_MAX_AGE.as_secs() as i64,
-            Some(exp + EXP_LEEWAY.as_secs() as i64),
-        ),
-        None => (MAX_AGE_WITHOUT_EXP.as_secs() as i64 + leeway, None),
-    };
-    if iat < now - max_age {
-        return Err(LogoutTokenError::IssuedAt(format!("{} s old", now - iat)));
+    let max_age = IAT_MAX_AGE.as_secs() as i64;
+    if iat < now.saturating_sub(max_age) {
+        return Err(LogoutTokenError::IssuedAt(format!(
+            "{} s old",
+            now.saturating_sub(iat)
+        )));
     }
+    // Both are within 0..2^53 (see `seconds`): these sums cannot overflow.
     let too_old_from = iat + max_age + 1;
-    match expires {
-        Some(expires) if expires <= now => Err(LogoutTokenError::Expired),
-        Some(expires) => Ok(expires.min(too_old_from)),
-        None => Ok(too_old_from),
+    let expires = exp + EXP_LEEWAY.as_secs() as i64;
+    if expires <= now {
+        return Err(LogoutTokenError::Expired);
     }
+    Ok(expires.min(too_old_from))
 }
 
 #[cfg(test)]
