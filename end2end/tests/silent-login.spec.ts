@@ -118,3 +118,28 @@ test("logging out is not a session end: no silent try, in this tab or another", 
 });
 
 // Two tabs that see the session end at once: tabs.spec.ts.
+
+test("a logout whose answer is lost is still not a session end: the other tab, finding the session gone, tries nothing", async ({ page }) => {
+  await logIn(page, "clara");
+  const other = await page.context().newPage();
+  await other.goto("/");
+  await expect(other.getByTestId("farmer-name")).toHaveText("Clara Combs");
+  const traffic = [loginTraffic(page), loginTraffic(other)];
+
+  // The BFF logs out; its answer never reaches the page (COOP's own session lives on).
+  await page.route("**/bff/logout", async (route) => {
+    await route.fetch();
+    await route.abort("connectionreset");
+  });
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page.locator(".site-header").getByRole("button", { name: "Log in" })).toBeVisible();
+  // The other tab asks, finds the session gone, and must not sign the farmer back in.
+  await other.reload();
+  await expect(other.locator(".site-header").getByRole("button", { name: "Log in" })).toBeVisible();
+  await other.waitForTimeout(1_000);
+  for (const seen of traffic) {
+    expect(seen.silentStarts).toBe(0);
+    expect(seen.authorizes).toHaveLength(0);
+  }
+  await other.close();
+});

@@ -234,3 +234,26 @@ async fn a_silent_login_asks_for_no_page_in_the_pushed_request_and_in_a_plain_on
         assert_eq!(info["farmer"]["sub"], "bert");
     }
 }
+
+/// Opening a login needs no session, and each one pushes a request to the provider as
+/// TopCluck's client: one address gets a burst, then waits — refused before COOP is asked.
+#[tokio::test]
+async fn opening_logins_is_limited_per_address_before_anything_is_pushed() {
+    let (harness, bff) = Harness::with_one_bff().await;
+    let (_, challenge) = pkce();
+    let burst = server::bff::OPENINGS_BURST as u64;
+    for _ in 0..burst {
+        let response = bff.start_transaction("/bff/login", &challenge, None, &[]).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let refused = bff.start_transaction("/bff/login", &challenge, None, &[]).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "rate_limited");
+    assert_eq!(
+        harness.coop.pushed_requests("ok").await,
+        burst,
+        "the refused opening pushed nothing"
+    );
+}

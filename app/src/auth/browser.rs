@@ -135,8 +135,9 @@ async fn start(begin: &str, return_to: Option<String>, silent: bool) -> Result<(
 
 /// At `/callback`: checks the answer and has the BFF redeem the code. `Ok` is the new session
 /// and the same-origin path the login started from (the caller goes there without reloading
-/// the page), or — for a silent login that found no session at the provider, whatever the
-/// error — that path logged out, with a notice; `Err` is a message for the farmer.
+/// the page), or — for a silent login the provider answered `login_required`,
+/// `consent_required` or `interaction_required` — that path logged out, with a notice; `Err` is
+/// a message for the farmer.
 pub async fn complete_login() -> Result<Completed, String> {
     let search = window().location().search().unwrap_or_default();
     let query = web_sys::UrlSearchParams::new_with_str(&search)
@@ -159,8 +160,19 @@ pub async fn complete_login() -> Result<Completed, String> {
             announce(TabNews::LoggedIn);
             Ok(Completed::LoggedIn(info, return_to))
         }
-        Err(_) if silent => {
+        // No second try either way; only "the provider has no session for you" (OpenID
+        // Connect Core §3.1.2.6) is the quiet logged-out page: anything else is said.
+        Err(message) if silent => {
             silent::failed(&state);
+            let quiet = query.get("error").is_some_and(|error| {
+                matches!(
+                    error.as_str(),
+                    "login_required" | "consent_required" | "interaction_required"
+                )
+            });
+            if !quiet {
+                return Err(message);
+            }
             let _ = SessionStorage::set(NOTICE_KEY, SESSION_ENDED);
             Ok(Completed::LoggedOut(return_to))
         }
@@ -213,6 +225,8 @@ async fn redeem(
 /// endpoint). What the farmer must know about it — access not withdrawn at the provider — is
 /// kept for the page the browser comes back to.
 pub async fn logout() {
+    // First: whatever becomes of the answer, no tab signs the farmer back in silently.
+    silent::logged_out();
     let redirect = match api::post_empty::<LogoutResult>("/bff/logout").await {
         Ok(result) => {
             announce(TabNews::LoggedOut);

@@ -16,8 +16,13 @@
 //! own call learned of the end tries; the others hear "ended", then "logged in" when it worked
 //! (`super::tabs`).
 //!
+//! **Never after a logout.** Logging out writes the marker `out` before the BFF is even asked
+//! ([`logged_out`]): whether or not its answer arrives, and whichever tab then finds the
+//! session gone, no silent try undoes the farmer's choice — until a login they make succeeds.
+//!
 //! Nothing secret is kept: the `state` names the try so that `/callback` can tell it apart
-//! (also after a reload, when the pending login is gone).
+//! (also after a reload, when the pending login is gone); until the BFF gives the try its
+//! state, the marker holds the time in milliseconds, which no callback carries.
 
 use gloo_storage::{LocalStorage, Storage};
 
@@ -51,9 +56,15 @@ pub fn claim() -> bool {
             .is_ok_and(|at| now_seconds() >= at + RETRY_AFTER_SECONDS),
     };
     if allowed {
-        write(&now_seconds().to_string(), "-");
+        let placeholder = (js_sys::Date::now() as u64).to_string();
+        write(&now_seconds().to_string(), &placeholder);
     }
     allowed
+}
+
+/// The farmer logs out: no silent try until a login they make succeeds.
+pub fn logged_out() {
+    write("out", "");
 }
 
 /// The try is on its way to the provider with this `state`.

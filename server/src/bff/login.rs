@@ -35,12 +35,32 @@ use crate::session::{self, SessionData};
 use crate::state::AppState;
 use crate::store::registry::RegisterError;
 
+/// Logins opened per address: [`Throttle`]'s own bucket, apart from code redemptions'. Opening
+/// needs no session, and with a PAR endpoint each one is a call to the provider as TopCluck's
+/// client: without a limit anyone could make the BFF push requests at will.
+#[derive(Clone)]
+pub struct Openings(pub Throttle);
+
+/// Logins an address may open in a row: far more than a farmer (or a household behind one
+/// address) opens, and a silent try is one too; then one more every [`OPENINGS_REFILL`].
+pub const OPENINGS_BURST: u32 = 60;
+pub const OPENINGS_REFILL: std::time::Duration = std::time::Duration::from_millis(500);
+
 pub async fn begin(
     State(state): State<AppState>,
     Extension(ledger): Extension<Ledger>,
+    Extension(Openings(openings)): Extension<Openings>,
+    connection: Option<Extension<Connection>>,
     cookies: SealedCookies,
     start: Result<Query<LoginStart>, QueryRejection>,
 ) -> Result<Response, BffError> {
+    let address = connection.map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.peer.ip());
+    if let Err(wait) = openings.admit(address) {
+        tracing::warn!(%address, "login not opened: too many from this address");
+        return Err(BffError::TooManyAttempts {
+            retry_after_seconds: wait.as_secs().max(1),
+        });
+    }
     let scopes = state.settings.scopes.clone();
     open_transaction(&state, &ledger, &cookies, start, scopes, Purpose::Login).await
 }

@@ -19,6 +19,7 @@ pub mod throttle;
 pub mod transaction;
 
 pub(crate) use login::revoke_if_unkept;
+pub use login::{OPENINGS_BURST, OPENINGS_REFILL};
 pub use refusal::LoginRefusal;
 
 use axum::routing::{get, post};
@@ -58,5 +59,11 @@ pub fn router(state: &AppState, keys: KeyRing) -> Router<AppState> {
         .route_layer(middleware::from_fn_with_state(state.clone(), csrf::require))
         .layer(Extension(transaction::Ledger::default()))
         .layer(Extension(throttle))
+        .layer(Extension(login::Openings(throttle::Throttle::with_refill(
+            // A burst raised for a crowd behind one address raises this one too.
+            login::OPENINGS_BURST.max(state.settings.login_attempt_burst),
+            login::OPENINGS_REFILL,
+            state.clock.clone(),
+        ))))
         .layer(Extension(keys))
 }

@@ -125,8 +125,12 @@ fn pushed_request(coop: &Coop, params: &Params, request_uri: &str) -> Result<(Pa
         ));
     }
     let now = coop.clock.now_ms();
+    // Another client's request is as unknown as one never pushed (RFC 9126 §4: "pushed by the
+    // client identified by client_id"), and is not opened either: only its own client can start
+    // the longer time a request gets once its forms are shown.
+    let client_id = params.get("client_id");
     let found = coop.store.transaction(|db| {
-        let found = pushed::find(db, request_uri)?;
+        let found = pushed::find(db, request_uri)?.filter(|found| client_id == Some(found.client_id.as_str()));
         if let Some(found) = &found
             && found.expires_ms > now
             && !found.used
@@ -135,11 +139,7 @@ fn pushed_request(coop: &Coop, params: &Params, request_uri: &str) -> Result<(Pa
         }
         Ok::<_, PageError>(found)
     })?;
-    // Another client's request is as unknown as one never pushed (RFC 9126 §2.2: bound to the
-    // client that pushed it).
-    let found = found
-        .filter(|found| params.get("client_id") == Some(found.client_id.as_str()))
-        .ok_or(PageError::BadRequest(UNKNOWN_REQUEST_URI.into()))?;
+    let found = found.ok_or(PageError::BadRequest(UNKNOWN_REQUEST_URI.into()))?;
     if found.used {
         return Err(PageError::BadRequest(USED_REQUEST_URI.into()));
     }
