@@ -126,7 +126,10 @@ async fn a_request_uri_is_its_clients_used_once_and_short_lived_on_coops_clock()
     // Another client's /authorize does not open it: it still expires 60 s after its push.
     let probed = pushed(&coop, "topcluck", &pkce, &[]).await;
     let foreign = fetch(browser.get(coop.pushed_authorize_url("reuser", &probed))).await;
-    assert_eq!(page_says(foreign, "unknown").await, (StatusCode::BAD_REQUEST, true));
+    assert_eq!(
+        page_says(foreign, "unknown").await,
+        (StatusCode::BAD_REQUEST, true)
+    );
 
     // Not opened within 60 s of COOP's clock: expired. 59 s is still in time.
     let late = pushed(&coop, "topcluck", &pkce, &[]).await;

@@ -135,13 +135,20 @@ async fn a_logout_while_its_login_is_completing_refuses_the_login() {
     let coop_browser = browser();
     let (verifier, challenge) = pkce();
     let (parameters, login_cookie) = bff.begin_login(&challenge).await;
-    let nonce = parameters["nonce"].as_str().unwrap().to_owned();
-    let code = coop::testkit::spa::coop_login_in(&coop_browser, &parameters, &challenge, &nonce, "ada").await;
+    let state = parameters["state"].as_str().unwrap().to_owned();
+    let callback = coop::testkit::callback::coop_login_in(
+        &coop_browser,
+        &coop::testkit::authorize_url(&parameters),
+        &state,
+        "ada",
+    )
+    .await;
     let exchange = json!({
-        "code": code,
+        "code": callback.code(),
         "code_verifier": verifier,
-        "state": parameters["state"],
+        "state": state,
         "redirect_uri": parameters["redirect_uri"],
+        "iss": callback.query.get("iss"),
     });
     harness.faults(json!({ "answer_delay_ms": 1500 })).await;
     let login = bff.post_login(&exchange, Some(&login_cookie));

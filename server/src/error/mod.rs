@@ -252,7 +252,6 @@ impl BffError {
                 "Too many login attempts. Please wait a little and try again.",
             ),
             Self::MethodNotAllowed => METHOD_NOT_ALLOWED,
-            Self::LogoutRequest(_) | Self::LogoutToken(_) | Self::LogoutFailed(_) => BAD_REQUEST,
             Self::ParNotOffered { .. } => (
                 StatusCode::BAD_GATEWAY,
                 ErrorCode::BadGateway,

@@ -130,7 +130,8 @@ fn pushed_request(coop: &Coop, params: &Params, request_uri: &str) -> Result<(Pa
     // the longer time a request gets once its forms are shown.
     let client_id = params.get("client_id");
     let found = coop.store.transaction(|db| {
-        let found = pushed::find(db, request_uri)?.filter(|found| client_id == Some(found.client_id.as_str()));
+        let found =
+            pushed::find(db, request_uri)?.filter(|found| client_id == Some(found.client_id.as_str()));
         if let Some(found) = &found
             && found.expires_ms > now
             && !found.used
