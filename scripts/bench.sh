@@ -33,22 +33,7 @@ if ! command -v wrk >/dev/null; then
 fi
 select_toolchain || die "no Rust toolchain" "run scripts/bootstrap.sh first"
 
-if [ -n "${BENCH_BIN_DIR:-}" ]; then
-  BIN_DIR=$BENCH_BIN_DIR
-else
-  step "building the release BFF, COOP and the benchmark helper (several minutes the first time)"
-  cargo build --quiet --release --locked -p server --bin server --example proxy_bench -p coop --bin coop
-  BIN_DIR=$(cargo metadata --format-version 1 --no-deps --locked |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release
-fi
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+release_binaries_and_work_dir
 SERVER=${BENCH_SERVER:-$BIN_DIR/server}
 start_release_servers "$BIN_DIR" "$work"
 

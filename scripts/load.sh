@@ -14,7 +14,8 @@
 #   LOAD_STAGES=300,600,1000   session counts, one stage each
 #   LOAD_SECONDS=60            seconds of load per stage
 #   LOAD_IDLE=60               seconds of quiet before the last sample
-#   LOAD_BFF_ENV="A=1 B=2"     extra environment for the BFF (e.g. TOPCLUCK_UPSTREAM_MAX_CONNECTIONS=…)
+#   LOAD_BFF_ENV="A=1 B=2"     extra environment for the BFF (e.g. TOPCLUCK_API_MAX_CONNECTIONS=…)
+#   BENCH_METRICS=1            the BFF serves /metrics, and its scrape is printed after the load
 #   BENCH_BIN_DIR, BENCH_SERVER, BENCH_LOG as in scripts/bench.sh (BENCH_LOG defaults to warn here)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -27,22 +28,7 @@ IDLE=${LOAD_IDLE:-60}
 export BENCH_LOG=${BENCH_LOG:-warn}
 select_toolchain || die "no Rust toolchain" "run scripts/bootstrap.sh first"
 
-if [ -n "${BENCH_BIN_DIR:-}" ]; then
-  BIN_DIR=$BENCH_BIN_DIR
-else
-  step "building the release BFF, COOP and the benchmark helper (several minutes the first time)"
-  cargo build --quiet --release --locked -p server --bin server --example proxy_bench -p coop --bin coop
-  BIN_DIR=$(cargo metadata --format-version 1 --no-deps --locked |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release
-fi
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+release_binaries_and_work_dir
 
 # A strict provider: 5-second access tokens, rotation, no reuse grace (COOP's defaults for the
 # last two), with COOP's /dev/counters to read the reuse detections from.
@@ -58,3 +44,8 @@ timeout "$budget" "$HELPER" sessions "$bff_url" "$bff_pid" "$coop_port" "$STAGES
 step "COOP's counters after the load (reuse detections must be 0)"
 curl -s "$coop_url/dev/counters" | tr -d '\n' | sed 's/"rows".*//' | cut -c1-400
 echo
+
+if [ -n "${metrics_url:-}" ]; then
+  step "the BFF's /metrics after the load ($metrics_url)"
+  timeout 30 "$HELPER" scrape "$metrics_url" | grep -v '^# ' | grep -v ' 0$' || die "no scrape from $metrics_url"
+fi

@@ -76,3 +76,28 @@ start_release_servers() {
   timeout 40 "$HELPER" wait "$bff_url/healthz" ||
     die "the BFF did not start" "its log: $(tail -5 "$work/bff.log")"
 }
+
+# Sets BIN_DIR (BENCH_BIN_DIR, or a release build of the BFF, COOP and the benchmark helper made
+# now), work (a fresh temporary directory) and an empty `pids` array, and arranges for every PID
+# in it to be stopped and `work` removed when the calling script exits.
+release_binaries_and_work_dir() {
+  if [ -n "${BENCH_BIN_DIR:-}" ]; then
+    BIN_DIR=$BENCH_BIN_DIR
+  else
+    step "building the release BFF, COOP and the benchmark helper (several minutes the first time)"
+    cargo build --quiet --release --locked -p server --bin server --example proxy_bench -p coop --bin coop
+    BIN_DIR=$(cargo metadata --format-version 1 --no-deps --locked |
+      sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release
+  fi
+  work=$(mktemp -d)
+  pids=()
+  trap stop_release_servers EXIT
+}
+
+# The EXIT trap of [release_binaries_and_work_dir]: every started process stopped (by PID), the
+# work directory removed.
+stop_release_servers() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
