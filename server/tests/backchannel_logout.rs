@@ -700,6 +700,9 @@ async fn a_session_without_a_registry_row_is_ended_by_the_logouts_watermark_on_b
             for bff in [&a, &b] {
                 assert_eq!(session(bff, &cookie).await, StatusCode::OK);
             }
+            // Times are whole seconds: a farmer-wide logout ends the sessions that logged in
+            // strictly before it (one in the very same second is taken to have followed it).
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
             let token =
                 d.harness
                     .coop

@@ -77,8 +77,8 @@ impl Store {
             .await
             .map_err(StoreError::from)?;
             sqlx::query_as(
-                "SELECT ended_at FROM logout_watermarks WHERE iss = $1 AND ended_at >= $4 AND \
-                 ((sub = $2 AND (sid IS NULL OR $3 IS NULL OR sid = $3)) OR (sub IS NULL AND sid = $3)) LIMIT 1",
+                "SELECT ended_at FROM logout_watermarks WHERE iss = $1 AND \
+                 (sid = $3 OR (ended_at > $4 AND sub = $2 AND (sid IS NULL OR $3 IS NULL))) LIMIT 1",
             )
             .bind(iss)
             .bind(sub)

@@ -92,25 +92,20 @@ impl Known {
 
 impl Watermarks {
     /// Whether a session of `iss` and `sub`, in the provider's login session `sid` (if known),
-    /// that logged in at `logged_in_at`, was ended by the provider: a watermark of its farmer
-    /// (naming no `sid`, or its `sid`, or any when the session's is unknown), or of its `sid`,
-    /// at or after its login.
+    /// that logged in at `logged_in_at`, was ended by the provider: a watermark of its `sid`
+    /// (that provider session is over, so whenever its login was), or one of its farmer naming
+    /// no `sid` (or any, when the session's is unknown) strictly after its login. Times are whole
+    /// seconds on two clocks: a login in the very second of a farmer-wide logout is given the
+    /// benefit of the doubt (it is most likely the one that followed it: a silent login after a
+    /// revocation), while one in the ended provider session is refused by its `sid`.
     pub fn ends(&self, iss: &str, sub: &str, sid: Option<&str>, logged_in_at: i64) -> bool {
         let known = self.inner.read().unwrap_or_else(|p| p.into_inner());
         let by_sub = known.by_sub.get(sub).into_iter().flatten().any(|k| {
             k.iss == iss
-                && logged_in_at <= k.ended_at
-                && (k.sid.is_none() || sid.is_none() || k.sid.as_deref() == sid)
+                && ((k.sid.is_some() && k.sid.as_deref() == sid)
+                    || ((k.sid.is_none() || sid.is_none()) && logged_in_at < k.ended_at))
         });
-        by_sub
-            || sid.is_some_and(|sid| {
-                known
-                    .by_sid
-                    .get(sid)
-                    .into_iter()
-                    .flatten()
-                    .any(|k| k.iss == iss && logged_in_at <= k.ended_at)
-            })
+        by_sub || sid.is_some_and(|sid| known.by_sid.get(sid).into_iter().flatten().any(|k| k.iss == iss))
     }
 
     /// Adds `mark` here at once (the store has it too, for the other instances).
@@ -164,8 +159,16 @@ mod tests {
         marks.insert(&mark(Some("ada"), None, 100), 1000);
         marks.insert(&mark(Some("bert"), Some("s1"), 100), 1000);
         marks.insert(&mark(None, Some("s9"), 100), 1000);
-        assert!(marks.ends("https://op", "ada", Some("x"), 100), "all of ada's");
+        assert!(marks.ends("https://op", "ada", Some("x"), 99), "all of ada's");
         assert!(!marks.ends("https://op", "ada", None, 101), "a later login");
+        assert!(
+            !marks.ends("https://op", "ada", None, 100),
+            "a login in the same second as a farmer-wide logout (a silent login after a revocation)"
+        );
+        assert!(
+            marks.ends("https://op", "bert", Some("s1"), 150),
+            "a session in the ended provider session, whenever it logged in"
+        );
         assert!(!marks.ends("https://other", "ada", None, 50), "another issuer");
         assert!(marks.ends("https://op", "bert", Some("s1"), 50));
         assert!(
