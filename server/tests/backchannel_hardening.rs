@@ -133,23 +133,7 @@ fn rand_suffix() -> u64 {
 async fn a_logout_while_its_login_is_completing_refuses_the_login() {
     let (harness, bff) = farm(&[]).await;
     let coop_browser = browser();
-    let (verifier, challenge) = pkce();
-    let (parameters, login_cookie) = bff.begin_login(&challenge).await;
-    let state = parameters["state"].as_str().unwrap().to_owned();
-    let callback = coop::testkit::callback::coop_login_in(
-        &coop_browser,
-        &coop::testkit::authorize_url(&parameters),
-        &state,
-        "ada",
-    )
-    .await;
-    let exchange = json!({
-        "code": callback.code(),
-        "code_verifier": verifier,
-        "state": state,
-        "redirect_uri": parameters["redirect_uri"],
-        "iss": callback.query.get("iss"),
-    });
+    let (exchange, login_cookie) = bff.authorized_at_coop(&coop_browser, "ada").await;
     harness.faults(json!({ "answer_delay_ms": 1500 })).await;
     let login = bff.post_login(&exchange, Some(&login_cookie));
     let logout = async {

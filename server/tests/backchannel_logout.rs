@@ -131,14 +131,7 @@ async fn post(base: &str, content_type: Option<&str>, body: impl Into<reqwest::B
     if let Some(content_type) = content_type {
         request = request.header("content-type", content_type);
     }
-    let response = request.send().await.unwrap();
-    let (status, headers) = (response.status(), response.headers().clone());
-    let body = response.json().await.unwrap_or(Value::Null);
-    Answer {
-        status,
-        headers,
-        body,
-    }
+    Answer::read(request.send().await.unwrap()).await
 }
 
 const FORM: Option<&str> = Some("application/x-www-form-urlencoded");

@@ -61,6 +61,17 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// `response` read whole: its status, headers and JSON body (`Null` when it has none).
+    pub async fn read(response: reqwest::Response) -> Self {
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body = response.json().await.unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
     /// The new session cookie (`name=value`) it sets, if any.
     pub fn cookie(&self) -> Option<String> {
         session_set_cookie(&self.headers).map(|line| first_pair(&line))
@@ -232,6 +243,16 @@ impl Spa {
     /// COOP later: [`crate::testkit::TestCoop::end_session_confirmed`]); the `name=value` of the
     /// TopCluck session cookie.
     pub async fn login_at_coop(&self, browser: &reqwest::Client, farmer: &str) -> String {
+        let (exchange, login_cookie) = self.authorized_at_coop(browser, farmer).await;
+        let response = self.post_login(&exchange, Some(&login_cookie)).await;
+        assert_eq!(response.status(), StatusCode::OK, "login through COOP refused");
+        first_pair(&session_set_cookie(response.headers()).expect("a session cookie"))
+    }
+
+    /// The first half of [`Spa::login_at_coop`]: `farmer` through COOP in `browser`, back at the
+    /// callback; the body of the `POST /bff/login` that would finish the login, and the
+    /// `name=value` of its login-transaction cookie.
+    pub async fn authorized_at_coop(&self, browser: &reqwest::Client, farmer: &str) -> (Value, String) {
         let (verifier, challenge) = pkce();
         let (parameters, login_cookie) = self.begin_login(&challenge).await;
         let state = parameters["state"].as_str().unwrap().to_owned();
@@ -243,9 +264,7 @@ impl Spa {
             "redirect_uri": parameters["redirect_uri"],
             "iss": callback.query.get("iss"),
         });
-        let response = self.post_login(&exchange, Some(&login_cookie)).await;
-        assert_eq!(response.status(), StatusCode::OK, "login through COOP refused");
-        first_pair(&session_set_cookie(response.headers()).expect("a session cookie"))
+        (exchange, login_cookie)
     }
 
     /// [`Spa::login`] in the browser that holds the session cookie `session` (a second tab's
@@ -307,13 +326,6 @@ impl Spa {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.unwrap();
-        let (status, headers) = (response.status(), response.headers().clone());
-        let body = response.json().await.unwrap_or(Value::Null);
-        Answer {
-            status,
-            headers,
-            body,
-        }
+        Answer::read(request.send().await.unwrap()).await
     }
 }
