@@ -586,6 +586,18 @@ fn default_users() -> Vec<User> {
     .collect()
 }
 
+/// The configuration `pairs` make, with both client secrets given (so no secret file is
+/// written): for the tests of each module that reads a part of it.
+#[cfg(test)]
+pub(crate) fn test_config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let vars: BTreeMap<String, String> = [("COOP_CLIENT_SECRET", "s"), ("COOP_COUNTING_CLIENT_SECRET", "c")]
+        .iter()
+        .chain(pairs)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_vars(&vars)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,20 +62,8 @@ pub(crate) fn read<'a>(config: &mut Config, get: &impl Fn(&str) -> Option<&'a st
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::ParMode;
-    use crate::Config;
-
-    fn config(pairs: &[(&str, &str)]) -> Result<Config, crate::ConfigError> {
-        let vars: BTreeMap<String, String> =
-            [("COOP_CLIENT_SECRET", "s"), ("COOP_COUNTING_CLIENT_SECRET", "c")]
-                .iter()
-                .chain(pairs)
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-        Config::from_vars(&vars)
-    }
+    use crate::config::test_config as config;
 
     #[test]
     fn par_and_the_iss_parameter_are_on_by_default_and_each_has_its_switch() {

@@ -32,17 +32,7 @@ pub(crate) fn read<'a>(config: &mut Config, get: &impl Fn(&str) -> Option<&'a st
 mod tests {
     use std::collections::BTreeMap;
 
-    use crate::config::Config;
-
-    fn config(pairs: &[(&str, &str)]) -> Result<Config, crate::ConfigError> {
-        let vars: BTreeMap<String, String> =
-            [("COOP_CLIENT_SECRET", "s"), ("COOP_COUNTING_CLIENT_SECRET", "c")]
-                .iter()
-                .chain(pairs)
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-        Config::from_vars(&vars)
-    }
+    use crate::config::test_config as config;
 
     #[test]
     fn the_default_client_gets_the_uri_under_its_own_id_and_a_bad_one_is_reported() {
