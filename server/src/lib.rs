@@ -3,6 +3,7 @@
 //! client, keeps the tokens in a sealed HttpOnly cookie, and answers who is logged in.
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod assets;
 pub mod bff;
 pub mod clock;
@@ -83,6 +84,12 @@ pub fn app(state: AppState, cookie_keys: KeyRing) -> Router {
         ))
         .layer(cookies::session_layer(cookie_keys))
         .layer(edges::outside_session())
+        // Outside the session and every other edge: a request waiting here has cost nothing
+        // but its connection's buffers (see `admission`).
+        .layer(middleware::from_fn_with_state(
+            admission::Admission::new(state.settings.limits.api_in_flight, state.settings.limits.queue),
+            admission::admit,
+        ))
         .layer(csp::layer(&state.leptos_options))
         .with_state(state)
 }

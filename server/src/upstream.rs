@@ -91,7 +91,19 @@ impl Limit {
 
     /// A permit to send one request, held until its answer is done with.
     pub async fn admit(&self) -> Result<Permit, Overloaded> {
-        match tokio::time::timeout(self.queue, self.permits.clone().acquire_owned()).await {
+        self.admit_by(tokio::time::Instant::now() + self.queue).await
+    }
+
+    /// [`Limit::admit`] for a request that has queued for `waited` already (at the edge,
+    /// [`crate::admission`]): its two waits together are at most the queue wait.
+    pub async fn admit_after(&self, waited: Duration) -> Result<Permit, Overloaded> {
+        self.admit_by(tokio::time::Instant::now() + self.queue.saturating_sub(waited))
+            .await
+    }
+
+    async fn admit_by(&self, deadline: tokio::time::Instant) -> Result<Permit, Overloaded> {
+        let started = tokio::time::Instant::now();
+        match tokio::time::timeout_at(deadline, self.permits.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(Permit {
                 _permit: permit,
                 _in_flight: crate::metrics::upstream_in_flight(self.upstream),
@@ -102,7 +114,7 @@ impl Limit {
                 Err(Overloaded {
                     upstream: self.upstream,
                     max: self.max,
-                    waited_ms: self.queue.as_millis(),
+                    waited_ms: started.elapsed().as_millis(),
                 })
             }
         }

@@ -1,6 +1,7 @@
-//! The BFF's bound on the API (`server::upstream`), against real upstream servers over TCP: at
-//! most `TOPCLUCK_API_MAX_CONNECTIONS` requests in flight and connections held, the rest
-//! waiting their turn or told to retry (503, `Retry-After`, nothing sent); and the one resend: a
+//! The BFF's bounds on the API (`server::admission`, `server::upstream`), against real upstream
+//! servers over TCP: at most `TOPCLUCK_API_MAX_IN_FLIGHT` `/api` requests worked on and
+//! `TOPCLUCK_API_MAX_CONNECTIONS` requests in flight and connections held, the rest waiting
+//! their turn or told to retry (503, `Retry-After`, nothing sent); and the one resend: a
 //! GET whose connection could not be made goes once more on a new connection, a POST never,
 //! and nothing whose bytes were sent.
 
@@ -125,6 +126,64 @@ async fn the_api_gets_at_most_its_limit_at_once_and_the_rest_wait_or_are_told_to
     let connections = api.connections.lock().unwrap().len();
     assert!(connections <= 2, "{connections} connections to the API, limit 2");
     println!("10 answers over {connections} connections; at most 2 in flight");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn api_requests_beyond_the_edge_limit_wait_unread_and_the_bff_s_own_endpoints_never_do() {
+    let api = SlowApi::default();
+    let upstream = listener().await;
+    let base = format!("http://{}", upstream.local_addr().unwrap());
+    // Each answer takes 600 ms. The API could take 32 at once, but the BFF works on one `/api`
+    // request at a time; a request waits at most 900 ms in all.
+    api.serve(upstream, Duration::from_millis(600));
+    let (_harness, bff, cookie) = bff_for(
+        &base,
+        &[
+            ("TOPCLUCK_API_MAX_IN_FLIGHT", "1"),
+            ("TOPCLUCK_API_MAX_CONNECTIONS", "32"),
+            ("TOPCLUCK_UPSTREAM_QUEUE_MS", "900"),
+        ],
+    )
+    .await;
+
+    // Three at once: one now, one let in after 600 ms, one still waiting at 900 ms.
+    let started = Instant::now();
+    let burst = futures_util::future::join_all((0..3).map(|_| eggs(&bff, reqwest::Method::GET, &cookie)));
+    // Meanwhile the BFF's own endpoint answers at once: it never waits behind the API.
+    let session = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let asked = Instant::now();
+        let (status, _) = bff.session(Some(&cookie)).await;
+        (status, asked.elapsed())
+    };
+    let (answers, (session_status, session_took)) = tokio::join!(burst, session);
+    assert_eq!(session_status, 200);
+    assert!(
+        session_took < Duration::from_millis(400),
+        "/bff/session took {session_took:?} behind a busy API"
+    );
+    let mut statuses: Vec<u16> = answers.iter().map(|a| a.status().as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 200, 503], "{statuses:?}");
+    let refused = answers.into_iter().find(|a| a.status() == 503).unwrap();
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert_eq!(refused.headers()["cache-control"], "no-store");
+    assert!(
+        refused.headers().get("set-cookie").is_none(),
+        "a request that waited at the edge never opened its session"
+    );
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+    assert_eq!(
+        api.requests.load(Ordering::SeqCst),
+        2,
+        "the refused one was never sent"
+    );
+    assert_eq!(api.most.load(Ordering::SeqCst), 1, "one at a time at the API");
+    println!(
+        "3 requests at once, 1 worked on at a time: 2 answered, 1 refused unread; all in {:?}",
+        started.elapsed()
+    );
 }
 
 /// A listener whose accept queue is full: a new connection's SYN is dropped, so connecting to

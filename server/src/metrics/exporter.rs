@@ -22,10 +22,11 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use super::labels::{self, Via};
 use super::{
-    BACKCHANNEL_LOGOUTS, BACKCHANNEL_SESSIONS_ENDED, DAILY_FARMERS, DAILY_LAST_RUN_AT,
-    DAILY_LAST_RUN_FARMERS, DAILY_RUNS, LOGINS, PROVIDER_REFRESHES, PROXY_DURATION, PROXY_ERRORS,
-    REFRESH_JOINS, REFRESH_UNCERTAIN, REFRESHES, RENEWALS_WAITING, STORE_CALL_DURATION, STORE_CALLS,
-    STORE_RENEWAL_STATEMENTS, SUCCESSORS_SERVED, UPSTREAM_IN_FLIGHT, UPSTREAM_OVERLOADED, UPSTREAM_RESENT,
+    API_REQUESTS_SHED, API_REQUESTS_WAITING, BACKCHANNEL_LOGOUTS, BACKCHANNEL_SESSIONS_ENDED, DAILY_FARMERS,
+    DAILY_LAST_RUN_AT, DAILY_LAST_RUN_FARMERS, DAILY_RUNS, LOGINS, PROVIDER_REFRESHES, PROXY_DURATION,
+    PROXY_ERRORS, REFRESH_JOINS, REFRESH_UNCERTAIN, REFRESHES, RENEWALS_WAITING, STORE_CALL_DURATION,
+    STORE_CALLS, STORE_RENEWAL_STATEMENTS, SUCCESSORS_SERVED, UPSTREAM_IN_FLIGHT, UPSTREAM_OVERLOADED,
+    UPSTREAM_RESENT,
 };
 
 /// The proxy's latency buckets, in seconds: 1 ms to the request timeout's 30 s, finest where a
@@ -181,6 +182,14 @@ fn describe() {
         STORE_RENEWAL_STATEMENTS,
         "Statements the renewal path sent to the store."
     );
+    describe_gauge!(
+        API_REQUESTS_WAITING,
+        "/api requests waiting at the edge now, beyond TOPCLUCK_API_MAX_IN_FLIGHT."
+    );
+    describe_counter!(
+        API_REQUESTS_SHED,
+        "/api requests answered 503 unread after the whole queue wait at the edge."
+    );
     describe_gauge!(UPSTREAM_IN_FLIGHT, "Requests in flight to each upstream now.");
     describe_counter!(
         UPSTREAM_OVERLOADED,
@@ -221,6 +230,8 @@ fn register_known_series() {
         counter!(DAILY_FARMERS, "outcome" => outcome).increment(0);
     }
     counter!(STORE_RENEWAL_STATEMENTS).increment(0);
+    gauge!(API_REQUESTS_WAITING).increment(0.0);
+    counter!(API_REQUESTS_SHED).increment(0);
     for upstream in ["api", "provider"] {
         gauge!(UPSTREAM_IN_FLIGHT, "upstream" => upstream).increment(0.0);
         counter!(UPSTREAM_OVERLOADED, "upstream" => upstream).increment(0);

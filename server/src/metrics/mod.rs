@@ -25,6 +25,8 @@
 //! | `topcluck_store_calls_total` | counter | `area`: the store module that called (`successors`, `sessions`, `outbox`, `grants`, `history`, `status`, `reencrypt`, `store`, `pool`) | calls to the store's database: one statement, or one transaction |
 //! | `topcluck_store_call_duration_seconds` | histogram | `area` (as above) | their duration, waiting for a pooled connection included |
 //! | `topcluck_store_renewal_statements_total` | counter | — | statements the renewal path sent (successors and leases; a transaction's `BEGIN` and `COMMIT` included): the store's round trips per refresh |
+//! | `topcluck_api_requests_waiting` | gauge | — | `/api` requests waiting at the edge now, beyond `TOPCLUCK_API_MAX_IN_FLIGHT` ([`crate::admission`]) |
+//! | `topcluck_api_requests_shed_total` | counter | — | `/api` requests that waited the whole queue wait at the edge, answered 503 unread |
 //! | `topcluck_upstream_in_flight` | gauge | `upstream`: `api`, `provider` | requests in flight to it now ([`crate::upstream`]: at most its `TOPCLUCK_*_MAX_CONNECTIONS`) |
 //! | `topcluck_upstream_overloaded_total` | counter | `upstream` (as above) | requests that found every permit taken for the whole queue wait, answered 503 unsent |
 //! | `topcluck_upstream_resent_total` | counter | — | GET or HEAD requests to the API sent once more because their connection could not be made |
@@ -62,6 +64,8 @@ pub const DAILY_LAST_RUN_AT: &str = "topcluck_daily_count_last_run_timestamp_sec
 pub const STORE_CALLS: &str = "topcluck_store_calls_total";
 pub const STORE_CALL_DURATION: &str = "topcluck_store_call_duration_seconds";
 pub const STORE_RENEWAL_STATEMENTS: &str = "topcluck_store_renewal_statements_total";
+pub const API_REQUESTS_WAITING: &str = "topcluck_api_requests_waiting";
+pub const API_REQUESTS_SHED: &str = "topcluck_api_requests_shed_total";
 pub const UPSTREAM_IN_FLIGHT: &str = "topcluck_upstream_in_flight";
 pub const UPSTREAM_OVERLOADED: &str = "topcluck_upstream_overloaded_total";
 pub const UPSTREAM_RESENT: &str = "topcluck_upstream_resent_total";
@@ -172,6 +176,28 @@ impl Drop for StoreCall {
 /// Statements the renewal path sent to the store.
 pub fn store_renewal_statements(statements: u64) {
     counter!(STORE_RENEWAL_STATEMENTS).increment(statements);
+}
+
+/// Counts an `/api` request as waiting at the edge until the guard drops (also when the
+/// browser goes away meanwhile).
+pub fn api_request_waiting() -> EdgeWaiting {
+    gauge!(API_REQUESTS_WAITING).increment(1.0);
+    EdgeWaiting(())
+}
+
+/// See [`api_request_waiting`].
+#[must_use = "the request counts as waiting until this drops"]
+pub struct EdgeWaiting(());
+
+impl Drop for EdgeWaiting {
+    fn drop(&mut self) {
+        gauge!(API_REQUESTS_WAITING).decrement(1.0);
+    }
+}
+
+/// An `/api` request that waited the whole queue wait at the edge: answered 503 unread.
+pub fn api_request_shed() {
+    counter!(API_REQUESTS_SHED).increment(1);
 }
 
 /// A request in flight to `upstream` until the guard drops.

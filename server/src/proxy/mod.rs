@@ -228,7 +228,11 @@ async fn send(
     body: reqwest::Body,
     resend: Option<Bytes>,
 ) -> Result<Answer, BffError> {
-    let permit = state.upstream.limit.admit().await?;
+    // One queue wait in all: counted from the edge, where the request may have waited already.
+    let permit = match parts.extensions.get::<crate::admission::Queued>() {
+        Some(queued) => state.upstream.limit.admit_after(queued.0).await?,
+        None => state.upstream.limit.admit().await?,
+    };
     let attempt = |body: reqwest::Body| {
         state
             .upstream

@@ -1,6 +1,6 @@
-//! How much the BFF asks of its upstreams at once ([`crate::upstream`]): requests in flight (so
-//! connections) to the API and to the provider, how long a request queues for one, and HTTP/2
-//! to the API in clear text.
+//! How much the BFF takes on at once: `/api` requests worked on ([`crate::admission`]),
+//! requests in flight (so connections) to the API and to the provider ([`crate::upstream`]),
+//! how long a request queues for either, and HTTP/2 to the API in clear text.
 
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use super::values::Vars;
 use crate::upstream::Http2;
 
 pub(super) const VARIABLES: &[&str] = &[
+    "TOPCLUCK_API_MAX_IN_FLIGHT",
     "TOPCLUCK_API_MAX_CONNECTIONS",
     "TOPCLUCK_PROVIDER_MAX_CONNECTIONS",
     "TOPCLUCK_UPSTREAM_QUEUE_MS",
@@ -25,6 +26,10 @@ pub const QUEUE: Duration = Duration::from_secs(3);
 /// This section's settings (see [`super::Settings`]).
 #[derive(Clone, Debug)]
 pub struct Limits {
+    /// `/api` requests worked on at once; the rest wait at the edge ([`crate::admission`]).
+    /// Twice the API's connections unless set: as many again as are sending, to be opening
+    /// their sessions or renewing meanwhile.
+    pub api_in_flight: usize,
     pub api_connections: usize,
     pub provider_connections: usize,
     pub queue: Duration,
@@ -34,6 +39,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
+            api_in_flight: 2 * API_MAX_CONNECTIONS as usize,
             api_connections: API_MAX_CONNECTIONS as usize,
             provider_connections: PROVIDER_MAX_CONNECTIONS as usize,
             queue: QUEUE,
@@ -53,6 +59,7 @@ pub(super) fn read(vars: &Vars<'_>, problems: &mut Problems) -> Limits {
         None => default,
     };
     let api_connections = connections("TOPCLUCK_API_MAX_CONNECTIONS", API_MAX_CONNECTIONS) as usize;
+    let api_in_flight = connections("TOPCLUCK_API_MAX_IN_FLIGHT", 2 * api_connections as u64) as usize;
     let provider_connections =
         connections("TOPCLUCK_PROVIDER_MAX_CONNECTIONS", PROVIDER_MAX_CONNECTIONS) as usize;
     let queue = problems
@@ -70,6 +77,7 @@ pub(super) fn read(vars: &Vars<'_>, problems: &mut Problems) -> Limits {
         }
     };
     Limits {
+        api_in_flight,
         api_connections,
         provider_connections,
         queue,

@@ -396,11 +396,12 @@ fn upstream_limits_default_are_read_and_refuse_zero_and_unknown_http2() {
     let defaults = accepted(&[issuer, secret], false).limits;
     assert_eq!(
         (
+            defaults.api_in_flight,
             defaults.api_connections,
             defaults.provider_connections,
             defaults.queue
         ),
-        (64, 16, std::time::Duration::from_secs(3))
+        (128, 64, 16, std::time::Duration::from_secs(3))
     );
     assert_eq!(defaults.api_http2, crate::upstream::Http2::Negotiated);
     let chosen = accepted(
@@ -416,14 +417,20 @@ fn upstream_limits_default_are_read_and_refuse_zero_and_unknown_http2() {
     )
     .limits;
     assert_eq!(
-        (chosen.api_connections, chosen.provider_connections, chosen.queue),
-        (8, 2, std::time::Duration::from_millis(250))
+        (
+            chosen.api_in_flight,
+            chosen.api_connections,
+            chosen.provider_connections,
+            chosen.queue
+        ),
+        (16, 8, 2, std::time::Duration::from_millis(250))
     );
     assert_eq!(chosen.api_http2, crate::upstream::Http2::PriorKnowledge);
     let error = refused(
         &[
             issuer,
             secret,
+            ("TOPCLUCK_API_MAX_IN_FLIGHT", "0"),
             ("TOPCLUCK_API_MAX_CONNECTIONS", "0"),
             ("TOPCLUCK_PROVIDER_MAX_CONNECTIONS", "many"),
             ("TOPCLUCK_UPSTREAM_QUEUE_MS", "-1"),
@@ -435,6 +442,7 @@ fn upstream_limits_default_are_read_and_refuse_zero_and_unknown_http2() {
         error.names(),
         [
             "TOPCLUCK_API_MAX_CONNECTIONS",
+            "TOPCLUCK_API_MAX_IN_FLIGHT",
             "TOPCLUCK_PROVIDER_MAX_CONNECTIONS",
             "TOPCLUCK_UPSTREAM_QUEUE_MS",
             "TOPCLUCK_API_HTTP2"
