@@ -98,6 +98,14 @@ phase() {
   step "phase $1: $2"
   echo "phase $1" >&3
 }
+#   restart_bff <signal> <pid> <port> <name>: 3 s into the phase, the BFF <pid> is sent <signal>;
+#   once it has ended, it is started again on <port> (sets bff_pid).
+restart_bff() {
+  sleep 3
+  kill "-$1" "$2"
+  wait "$2" 2>/dev/null || true
+  start_bff "$3" "$4" "${bff_env[@]}"
+}
 rest_of_phase() {
   local left=$((phase_started + PHASE_SECONDS - SECONDS))
   if [ "$left" -gt 0 ]; then sleep "$left"; fi
@@ -126,18 +134,12 @@ rest_of_phase
 faults DELETE
 
 phase bff-term "BFF A stopped (SIGTERM, graceful), started again on its port"
-sleep 3
-kill -TERM "$a_pid"
-wait "$a_pid" 2>/dev/null || true
-start_bff "$a_port" bff-a "${bff_env[@]}"
+restart_bff TERM "$a_pid" "$a_port" bff-a
 a_pid=$bff_pid
 rest_of_phase
 
 phase bff-kill "BFF B killed (SIGKILL), started again on its port"
-sleep 3
-kill -KILL "$b_pid"
-wait "$b_pid" 2>/dev/null || true
-start_bff "$b_port" bff-b "${bff_env[@]}"
+restart_bff KILL "$b_pid" "$b_port" bff-b
 b_pid=$bff_pid
 rest_of_phase
 

@@ -12,7 +12,8 @@
 //!
 //! `<stages>` is a comma-separated list of session counts. Every failed request is printed by
 //! status and error code at the end of its stage; a `401 reauthentication_required` ends that
-//! session (counted: the target is 0).
+//! session (counted: the target is 0). The sessions ([`add_sessions`], [`browse_all`]) serve
+//! `proxy_bench faults` too, there across two instances.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
