@@ -120,7 +120,7 @@ fn router(coop: SharedCoop) -> Router {
             "/end-session",
             get(end_session::end_session).post(end_session::confirm),
         )
-        .nest("/api", api::router());
+        .nest("/api", api::router(&coop));
     if coop.config.introspection {
         router = router.route("/introspect", post(introspect::introspect));
     }

@@ -27,6 +27,11 @@
 //! `extra_scope` (e.g. `"offline_access"`) makes it grant more than was asked: code and refresh
 //! answers report those scopes in `scope` besides the real ones, and their access tokens carry
 //! them, so a client can prove it refuses (and revokes) a token wider than it asked for.
+//!
+//! One acts on the egg API (`/api/…`), not the token endpoint: `api_status` (a 5xx) makes every
+//! API request answer that status with `{"error": "server_error"}`, before the bearer token is
+//! looked at, for `api_status_seconds` of COOP's clock (at most an hour; 0 or left out: until
+//! cleared): an API failing while the provider works.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU16, AtomicU64, Ordering};
@@ -65,6 +70,10 @@ pub struct Faults {
     gateway_5xx_html: AtomicU16,
     /// Scopes added to every token answer's; empty when off.
     extra_scope: Mutex<Scopes>,
+    /// The egg API answers this 5xx; 0: off.
+    api_status: AtomicU16,
+    /// Until when (milliseconds since the epoch on COOP's clock) it does; 0: until cleared.
+    api_status_until_ms: AtomicI64,
 }
 
 impl Faults {
@@ -123,12 +132,27 @@ impl Faults {
         }
     }
 
+    /// The status the egg API answers now in place of its work, if that fault is on.
+    pub fn api_status(&self, clock: &Clock) -> Option<StatusCode> {
+        let status = self.api_status.load(Ordering::Relaxed);
+        let until = self.api_status_until_ms.load(Ordering::Relaxed);
+        if status == 0 || (until > 0 && clock.now_ms() >= until) {
+            return None;
+        }
+        StatusCode::from_u16(status).ok()
+    }
+
     fn set(&self, settings: &FaultSettings, clock: &Clock) {
-        let until = match settings.unavailable_seconds.min(MAX_UNAVAILABLE_SECONDS) {
+        let until = |seconds: u64| match seconds.min(MAX_UNAVAILABLE_SECONDS) {
             0 => 0,
             seconds => clock.now_ms() + seconds as i64 * 1000,
         };
-        self.unavailable_until_ms.store(until, Ordering::Relaxed);
+        self.unavailable_until_ms
+            .store(until(settings.unavailable_seconds), Ordering::Relaxed);
+        self.api_status
+            .store(server_error(settings.api_status), Ordering::Relaxed);
+        self.api_status_until_ms
+            .store(until(settings.api_status_seconds), Ordering::Relaxed);
         self.latency_ms
             .store(settings.latency_ms.min(MAX_WAIT_MS), Ordering::Relaxed);
         self.answer_delay_ms
@@ -196,6 +220,12 @@ pub struct FaultSettings {
     /// real ones, and puts in its access token (e.g. `"offline_access"`).
     #[serde(default)]
     extra_scope: Option<String>,
+    /// The egg API answers this 5xx (with `{"error": "server_error"}`) to every request.
+    #[serde(default)]
+    api_status: Option<u16>,
+    /// For this many seconds (at most an hour) of COOP's clock; 0: until cleared.
+    #[serde(default)]
+    api_status_seconds: u64,
 }
 
 pub async fn set(State(coop): State<SharedCoop>, Json(settings): Json<FaultSettings>) -> StatusCode {
@@ -210,7 +240,9 @@ pub async fn set(State(coop): State<SharedCoop>, Json(settings): Json<FaultSetti
         settings.html_after_rotate,
         settings.gateway_5xx_html,
         extra_scope = settings.extra_scope.as_deref().unwrap_or_default(),
-        "token endpoint faults set"
+        settings.api_status,
+        settings.api_status_seconds,
+        "token endpoint and API faults set"
     );
     StatusCode::NO_CONTENT
 }

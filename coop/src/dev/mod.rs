@@ -4,13 +4,14 @@
 //! - `GET /dev/counters`: what the token endpoint did, and introspections ([`counters`]).
 //! - `POST /dev/faults` `{"unavailable_seconds", "latency_ms", "answer_delay_ms",
 //!   "unreadable_answer", "lost_answer_status", "reset_after_rotate", "html_after_rotate",
-//!   "gateway_5xx_html", "extra_scope"}` and `DELETE /dev/faults`: make the token endpoint
+//!   "gateway_5xx_html", "extra_scope", "api_status", "api_status_seconds"}` and
+//!   `DELETE /dev/faults`: make the token endpoint
 //!   unavailable, slow before the work, or slow after it (so a client that gives up loses an
 //!   answer whose work is done), answer HTML, lose a done work's answer (a gateway's bare 5xx;
 //!   for refreshes also a connection cut mid-answer or a proxy's HTML page), answer refreshes
 //!   with a gateway's HTML 5xx without doing them, or grant more scope than asked
 //!   (`"extra_scope": "offline_access"`: code and refresh answers report it and their access
-//!   tokens carry it) ([`faults`]).
+//!   tokens carry it); or make the egg API answer a 5xx for a while ([`faults`]).
 //! - `GET /dev/clock` → `{"now", "offset_seconds"}` and `POST /dev/clock`
 //!   `{"advance_seconds": n}`: move this COOP's clock forward, so codes, tokens and outages
 //!   expire without waiting ([`clock`]).

@@ -12,7 +12,8 @@
 //!
 //! `<stages>` is a comma-separated list of session counts. Every failed request is printed by
 //! status and error code at the end of its stage; a `401 reauthentication_required` ends that
-//! session (counted: the target is 0).
+//! session (counted: the target is 0). The sessions ([`add_sessions`], [`browse_all`]) serve
+//! `proxy_bench faults` too, there across two instances.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,17 +30,31 @@ const EVERY: Duration = Duration::from_millis(500);
 /// Logins at once while sessions are added.
 const LOGINS_AT_ONCE: usize = 16;
 
-/// What one stage saw.
+/// What the sessions saw (in a stage, or a phase of `proxy_bench faults`).
 #[derive(Default)]
-struct Tally {
-    requests: u64,
-    latencies_us: Vec<u32>,
+pub struct Tally {
+    pub requests: u64,
+    pub latencies_us: Vec<u32>,
     /// `status error-code` → count, for every answer that was not 2xx (or no answer at all).
-    failures: BTreeMap<String, u64>,
-    ended: u64,
+    pub failures: BTreeMap<String, u64>,
+    pub ended: u64,
+    /// Requests sent to the other instance because the first refused the connection.
+    pub failovers: u64,
 }
 
-struct Session {
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.requests += other.requests;
+        self.ended += other.ended;
+        self.failovers += other.failovers;
+        self.latencies_us.extend(other.latencies_us);
+        for (k, v) in other.failures {
+            *self.failures.entry(k).or_default() += v;
+        }
+    }
+}
+
+pub struct Session {
     cookie: Mutex<String>,
     ended: AtomicBool,
 }
@@ -63,7 +78,8 @@ pub async fn run(args: &[&str]) {
         .collect();
     let run_for = Duration::from_secs(seconds.parse().expect("seconds"));
     let idle_for = Duration::from_secs(idle.parse().expect("idle seconds"));
-    let spa = Arc::new(Spa::new(bff));
+    let spas = [Arc::new(Spa::new(bff))];
+    let urls: Arc<[String]> = Arc::new([format!("{bff}/api/eggs")]);
     let mut sessions: Vec<Arc<Session>> = Vec::new();
     let sample = |label: &str| println!("  BFF {label}: {}", Sample::take(pid, bff_port, upstream_port));
 
@@ -76,7 +92,7 @@ pub async fn run(args: &[&str]) {
     let mut totals = Tally::default();
     for &count in &stages {
         let started = Instant::now();
-        add_sessions(&spa, &mut sessions, count).await;
+        add_sessions(&spas, &mut sessions, count).await;
         println!(
             "  {} sessions logged in ({:.1} s)",
             sessions.len(),
@@ -84,8 +100,14 @@ pub async fn run(args: &[&str]) {
         );
         let peak = Arc::new(std::sync::Mutex::new(Sample::default()));
         let watching = tokio::spawn(watch(pid, bff_port, upstream_port, peak.clone()));
-        let tally = load(bff, &sessions, run_for).await;
+        let tally = Arc::new(std::sync::Mutex::new(Tally::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut browsing = browse_all(&sessions, &urls, &stop, &tally);
+        tokio::time::sleep(run_for).await;
+        stop.store(true, Ordering::Relaxed);
+        while browsing.join_next().await.is_some() {}
         watching.abort();
+        let tally = std::mem::take(&mut *tally.lock().unwrap());
         print_tally(count, &tally);
         let peak = *peak.lock().unwrap();
         println!(
@@ -93,11 +115,7 @@ pub async fn run(args: &[&str]) {
             WATCH_EVERY.as_secs()
         );
         sample(&format!("after {count} sessions"));
-        totals.requests += tally.requests;
-        totals.ended += tally.ended;
-        for (k, v) in tally.failures {
-            *totals.failures.entry(k).or_default() += v;
-        }
+        totals.add(tally);
     }
     tokio::time::sleep(idle_for).await;
     sample(&format!("after {} s idle", idle_for.as_secs()));
@@ -108,14 +126,14 @@ pub async fn run(args: &[&str]) {
     );
 }
 
-/// Logs in sessions until there are `count`.
-async fn add_sessions(spa: &Arc<Spa>, sessions: &mut Vec<Arc<Session>>, count: usize) {
+/// Logs in sessions until there are `count`, each at the next of `spas` in turn.
+pub async fn add_sessions(spas: &[Arc<Spa>], sessions: &mut Vec<Arc<Session>>, count: usize) {
     let missing = count.saturating_sub(sessions.len());
     let mut logins = tokio::task::JoinSet::new();
     let mut made = 0;
     while made < missing || !logins.is_empty() {
         while made < missing && logins.len() < LOGINS_AT_ONCE {
-            let spa = spa.clone();
+            let spa = spas[made % spas.len()].clone();
             logins.spawn(async move { spa.login("ada").await.0 });
             made += 1;
         }
@@ -128,75 +146,76 @@ async fn add_sessions(spa: &Arc<Spa>, sessions: &mut Vec<Arc<Session>>, count: u
     }
 }
 
-/// Every live session's bursts for `run_for`.
-async fn load(bff: &str, sessions: &[Arc<Session>], run_for: Duration) -> Tally {
-    let deadline = tokio::time::Instant::now() + run_for;
-    let url = format!("{bff}/api/eggs");
+/// Every live session's bursts to `urls` (the same resource at each instance, taken in turn
+/// as a round-robin load balancer would) until `stop` is set, each burst's outcomes added to
+/// `tally` as it ends (so the caller can take a tally while the sessions go on).
+pub fn browse_all(
+    sessions: &[Arc<Session>],
+    urls: &Arc<[String]>,
+    stop: &Arc<AtomicBool>,
+    tally: &Arc<std::sync::Mutex<Tally>>,
+) -> tokio::task::JoinSet<()> {
     let mut tasks = tokio::task::JoinSet::new();
     for (i, session) in sessions.iter().enumerate() {
         if session.ended.load(Ordering::Relaxed) {
             continue;
         }
-        let (session, url) = (session.clone(), url.clone());
-        // Spread the first bursts over one period.
+        let (session, urls, stop, tally) = (session.clone(), urls.clone(), stop.clone(), tally.clone());
+        // Spread the first bursts over one period, and the sessions over the instances.
         let offset = EVERY.mul_f64((i % 97) as f64 / 97.0);
-        tasks.spawn(async move { browse(session, url, deadline, offset).await });
+        tasks.spawn(async move { browse(session, urls, i, stop, offset, tally).await });
     }
-    let mut tally = Tally::default();
-    while let Some(one) = tasks.join_next().await {
-        let one = one.expect("a session task");
-        tally.requests += one.requests;
-        tally.ended += one.ended;
-        tally.latencies_us.extend(one.latencies_us);
-        for (k, v) in one.failures {
-            *tally.failures.entry(k).or_default() += v;
-        }
-    }
-    tally
+    tasks
 }
 
-/// One browser: its own keep-alive client, a burst every ~[`EVERY`] until `deadline`.
+/// One browser: its own keep-alive client, a burst every ~[`EVERY`] until `stop`.
 async fn browse(
     session: Arc<Session>,
-    url: String,
-    deadline: tokio::time::Instant,
+    urls: Arc<[String]>,
+    first: usize,
+    stop: Arc<AtomicBool>,
     offset: Duration,
-) -> Tally {
+    tally: Arc<std::sync::Mutex<Tally>>,
+) {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(6)
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap();
-    let mut tally = Tally::default();
     tokio::time::sleep(offset).await;
     let mut turn: u64 = 0;
-    while tokio::time::Instant::now() < deadline && !session.ended.load(Ordering::Relaxed) {
+    let mut next_url = first;
+    while !stop.load(Ordering::Relaxed) && !session.ended.load(Ordering::Relaxed) {
         let next =
             tokio::time::Instant::now() + EVERY.mul_f64(0.75 + 0.5 * ((turn * 7919 % 101) as f64 / 101.0));
         turn += 1;
         let cookie = session.cookie.lock().await.clone();
-        let burst = (0..BURST).map(|_| one_request(&client, &url, &cookie));
-        for (latency, outcome) in futures_util::future::join_all(burst).await {
-            tally.requests += 1;
-            tally.latencies_us.push(latency);
+        let at = next_url;
+        next_url += BURST;
+        let burst = (0..BURST).map(|k| one_request(&client, &urls, at + k, &cookie));
+        let mut burst_tally = Tally::default();
+        for (latency, outcome, failover) in futures_util::future::join_all(burst).await {
+            burst_tally.requests += 1;
+            burst_tally.failovers += u64::from(failover);
+            burst_tally.latencies_us.push(latency);
             match outcome {
                 Outcome::Ok(Some(renewed)) => *session.cookie.lock().await = renewed,
                 Outcome::Ok(None) => {}
                 Outcome::Ended => {
                     if !session.ended.swap(true, Ordering::Relaxed) {
-                        tally.ended += 1;
+                        burst_tally.ended += 1;
                     }
-                    *tally
+                    *burst_tally
                         .failures
                         .entry("401 reauthentication_required".into())
                         .or_default() += 1;
                 }
-                Outcome::Failed(why) => *tally.failures.entry(why).or_default() += 1,
+                Outcome::Failed(why) => *burst_tally.failures.entry(why).or_default() += 1,
             }
         }
+        tally.lock().unwrap().add(burst_tally);
         tokio::time::sleep_until(next).await;
     }
-    tally
 }
 
 enum Outcome {
@@ -206,14 +225,29 @@ enum Outcome {
     Failed(String),
 }
 
-async fn one_request(client: &reqwest::Client, url: &str, cookie: &str) -> (u32, Outcome) {
+/// One request to `urls[at % len]`; when that instance refuses the connection (it is being
+/// restarted), once more to the next one, as a load balancer would: (latency, outcome, whether
+/// it went to the next one).
+async fn one_request(
+    client: &reqwest::Client,
+    urls: &[String],
+    at: usize,
+    cookie: &str,
+) -> (u32, Outcome, bool) {
     let started = Instant::now();
-    let sent = client
-        .get(url)
-        .header("cookie", cookie)
-        .header("x-csrf", "1")
-        .send()
-        .await;
+    let send = |url: &str| {
+        client
+            .get(url)
+            .header("cookie", cookie)
+            .header("x-csrf", "1")
+            .send()
+    };
+    let mut sent = send(&urls[at % urls.len()]).await;
+    let mut failover = false;
+    if urls.len() > 1 && matches!(&sent, Err(error) if error.is_connect()) {
+        failover = true;
+        sent = send(&urls[(at + 1) % urls.len()]).await;
+    }
     let outcome = match sent {
         Err(error) => Outcome::Failed(format!("no answer ({})", kind(&error))),
         Ok(response) => {
@@ -241,6 +275,7 @@ async fn one_request(client: &reqwest::Client, url: &str, cookie: &str) -> (u32,
     (
         started.elapsed().as_micros().min(u32::MAX as u128) as u32,
         outcome,
+        failover,
     )
 }
 

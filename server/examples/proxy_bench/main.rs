@@ -20,8 +20,12 @@
 //! proxy_bench sessions <bff> <pid> <upstream-port> <stages> <seconds> <idle-seconds>
 //!                                          many browsers at once, in stages: memory and
 //!                                          connections of the BFF process <pid> ([`load`])
+//! proxy_bench faults <bff-a> <bff-b> <coop> <sessions> <ready-file>
+//!                                          sessions on two instances, in phases ordered on
+//!                                          stdin while scripts/faults.sh breaks things ([`faults`])
 //! ```
 
+mod faults;
 mod load;
 
 use std::collections::BTreeMap;
@@ -51,9 +55,10 @@ async fn main() {
         ["storm", "--metrics"] => storm(true).await,
         ["scrape", url] => scrape(url).await,
         ["sessions", rest @ ..] => load::run(rest).await,
+        ["faults", rest @ ..] => faults::run(rest).await,
         _ => {
             eprintln!(
-                "usage: proxy_bench port | wait <url> | credentials <bff-url> <client-secret> | edges | storm [--metrics] | scrape <metrics-url> | sessions …"
+                "usage: proxy_bench port | wait <url> | credentials <bff-url> <client-secret> | edges | storm [--metrics] | scrape <metrics-url> | sessions … | faults …"
             );
             std::process::exit(2);
         }

@@ -96,11 +96,15 @@ async fn run(
         return Ok(outcome);
     }
     // No outcome for it, and the session's newest token is another: an older copy of the cookie
-    // whose link was pruned. Never sent.
+    // whose link was pruned. Never sent. Unless the outcome was committed (by another instance)
+    // between the two reads: the head moves in the transaction that commits the outcome, so
+    // once the head has moved, the outcome is there to be read.
     if let Some(head) = store.head(presented.session_id).await?
         && head != digest
     {
-        return Ok(Outcome::StaleCopy);
+        return Ok(usable(store, &digest, presented, clock)
+            .await?
+            .unwrap_or(Outcome::StaleCopy));
     }
     let waiting_since = tokio::time::Instant::now();
     let lease = loop {
