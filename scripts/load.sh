@@ -14,6 +14,7 @@
 #   LOAD_STAGES=300,600,1000   session counts, one stage each
 #   LOAD_SECONDS=60            seconds of load per stage
 #   LOAD_IDLE=60               seconds of quiet before the last sample
+#   LOAD_EVERY_MS=500          milliseconds between a session's bursts (a lighter load per session)
 #   LOAD_BFF_ENV="A=1 B=2"     extra environment for the BFF (e.g. TOPCLUCK_API_MAX_CONNECTIONS=…)
 #   BENCH_METRICS=1            the BFF serves /metrics, and its scrape is printed after the load
 #   BENCH_BIN_DIR, BENCH_SERVER, BENCH_LOG as in scripts/bench.sh (BENCH_LOG defaults to warn here)

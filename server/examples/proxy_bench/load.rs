@@ -26,7 +26,17 @@ use tokio::sync::Mutex;
 
 /// Parallel requests per burst, and the time between bursts (± a quarter, so sessions spread).
 const BURST: usize = 3;
-const EVERY: Duration = Duration::from_millis(500);
+const EVERY_MS: u64 = 500;
+
+/// The time between a session's bursts: `LOAD_EVERY_MS`, or [`EVERY_MS`].
+fn every() -> Duration {
+    static EVERY: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *EVERY.get_or_init(|| {
+        let ms = std::env::var("LOAD_EVERY_MS")
+            .map_or(EVERY_MS, |v| v.parse().expect("LOAD_EVERY_MS: milliseconds"));
+        Duration::from_millis(ms.max(1))
+    })
+}
 /// Logins at once while sessions are added.
 const LOGINS_AT_ONCE: usize = 16;
 
@@ -85,7 +95,7 @@ pub async fn run(args: &[&str]) {
 
     println!(
         "\nsessions: {BURST} parallel GET /api/eggs every ~{} ms each, {} s per stage",
-        EVERY.as_millis(),
+        every().as_millis(),
         run_for.as_secs()
     );
     sample("before any session");
@@ -162,13 +172,13 @@ pub fn browse_all(
         }
         let (session, urls, stop, tally) = (session.clone(), urls.clone(), stop.clone(), tally.clone());
         // Spread the first bursts over one period, and the sessions over the instances.
-        let offset = EVERY.mul_f64((i % 97) as f64 / 97.0);
+        let offset = every().mul_f64((i % 97) as f64 / 97.0);
         tasks.spawn(async move { browse(session, urls, i, stop, offset, tally).await });
     }
     tasks
 }
 
-/// One browser: its own keep-alive client, a burst every ~[`EVERY`] until `stop`.
+/// One browser: its own keep-alive client, a burst every ~[`every`] until `stop`.
 async fn browse(
     session: Arc<Session>,
     urls: Arc<[String]>,
@@ -187,7 +197,7 @@ async fn browse(
     let mut next_url = first;
     while !stop.load(Ordering::Relaxed) && !session.ended.load(Ordering::Relaxed) {
         let next =
-            tokio::time::Instant::now() + EVERY.mul_f64(0.75 + 0.5 * ((turn * 7919 % 101) as f64 / 101.0));
+            tokio::time::Instant::now() + every().mul_f64(0.75 + 0.5 * ((turn * 7919 % 101) as f64 / 101.0));
         turn += 1;
         let cookie = session.cookie.lock().await.clone();
         let at = next_url;
