@@ -6,7 +6,8 @@
 //! pool keeps them all: under a thousand browsers the BFF held thousands of connections to the
 //! API, each with its buffers, and memory grew with them (README, "Under load"). With a limit, a
 //! request beyond it waits for a permit in a queue (fair, first come first served) for at most
-//! `TOPCLUCK_UPSTREAM_QUEUE_MS`, and is then answered `503 temporarily_unavailable` with
+//! `TOPCLUCK_UPSTREAM_QUEUE_MS` (less what a browser's request already waited at the edge,
+//! [`crate::admission`]), and is then answered `503 temporarily_unavailable` with
 //! `Retry-After` ([`Overloaded`]) — before anything was sent, so it is always safe to retry.
 //! A proxied answer holds its permit until its body has been streamed to the browser: the
 //! connection is busy until then. Idle connections are kept up to the same number, and closed
