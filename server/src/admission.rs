@@ -11,8 +11,12 @@
 //! head — first come, first served — for at most `TOPCLUCK_UPSTREAM_QUEUE_MS`, then is answered
 //! `503 temporarily_unavailable` with `Retry-After` ([`BffError::Overloaded`]), unread and
 //! unsent: always safe to retry, and its session untouched. A request let in carries how
-//! long it waited ([`Queued`]), and its wait for an API connection gets what is left of the
+//! long it waited ([`Admitted`]), and its wait for an API connection gets what is left of the
 //! queue wait: the two waits together are one queue wait, not two.
+//!
+//! A request that must wait for its session's token refresh gives its place back first
+//! ([`step_aside`]): the limit is on the BFF's own work, and a slow or failing provider must not
+//! hold up the requests of sessions whose tokens are fresh (they need only the API).
 //!
 //! Only `/api/…` waits here: pages, the site's files and the BFF's own endpoints (login,
 //! logout) are never queued behind a busy API.
@@ -23,7 +27,7 @@ use std::time::Duration;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::BffError;
 use crate::upstream::{Overloaded, Upstream};
@@ -53,25 +57,55 @@ impl Admission {
     }
 }
 
-/// How long an `/api` request waited at the edge, in its extensions once it is let in.
-#[derive(Clone, Copy, Debug)]
-pub struct Queued(pub Duration);
+/// An `/api` request let in, in its extensions: how long it waited at the edge, and its place,
+/// held until its response's head is made or until it steps aside.
+#[derive(Clone, Debug)]
+pub struct Admitted {
+    pub queued: Duration,
+    place: Arc<std::sync::Mutex<Option<OwnedSemaphorePermit>>>,
+}
+
+impl Admitted {
+    fn give_back(&self) {
+        drop(self.place.lock().unwrap_or_else(|p| p.into_inner()).take());
+    }
+}
+
+/// Gives the request's place back (if it came through the edge) before it waits for something
+/// that is not the BFF's own work: its session's token refresh, which a slow provider can
+/// stretch to the refresh wait. It does not take a place again.
+pub fn step_aside(extensions: &axum::http::Extensions) {
+    if let Some(admitted) = extensions.get::<Admitted>() {
+        admitted.give_back();
+    }
+}
 
 /// The edge layer's function (`axum::middleware::from_fn_with_state`): an `/api/` request
-/// goes on once it has a permit, which it keeps until its response's head is made (the body
-/// then streams under the API connection's own permit, [`crate::upstream`]).
+/// goes on once it has a place, which it keeps until its response's head is made (the body
+/// then streams under the API connection's own permit, [`crate::upstream`]) or it steps aside.
+/// A request dropped meanwhile (the browser went away) gives its place back with its future.
 pub async fn admit(State(admission): State<Admission>, mut request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with("/api/") {
         return next.run(request).await;
     }
     let arrived = tokio::time::Instant::now();
     let waiting = crate::metrics::api_request_waiting();
-    let permit = tokio::time::timeout_at(arrived + admission.queue, admission.permits.acquire()).await;
+    let permit = tokio::time::timeout_at(
+        arrived + admission.queue,
+        admission.permits.clone().acquire_owned(),
+    )
+    .await;
     drop(waiting);
     match permit {
-        Ok(Ok(_permit)) => {
-            request.extensions_mut().insert(Queued(arrived.elapsed()));
-            next.run(request).await
+        Ok(Ok(permit)) => {
+            let admitted = Admitted {
+                queued: arrived.elapsed(),
+                place: Arc::new(std::sync::Mutex::new(Some(permit))),
+            };
+            request.extensions_mut().insert(admitted.clone());
+            let response = next.run(request).await;
+            admitted.give_back();
+            response
         }
         // The semaphore is never closed; a timeout is the only way here.
         Ok(Err(_)) | Err(_) => {

@@ -186,6 +186,47 @@ async fn api_requests_beyond_the_edge_limit_wait_unread_and_the_bff_s_own_endpoi
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_request_waiting_for_a_slow_refresh_gives_its_place_to_fresh_sessions() {
+    // COOP's egg API; one `/api` request worked on at a time; access tokens of 60 s.
+    let listener = listener().await;
+    let port = listener.local_addr().unwrap().port();
+    let mut harness = Harness::with_mode(&[port], RefreshTokenMode::Rotate, Duration::from_secs(60)).await;
+    let bff = harness
+        .bff_with(
+            listener,
+            NEW_KEY,
+            &[
+                ("TOPCLUCK_API_MAX_IN_FLIGHT", "1"),
+                ("TOPCLUCK_UPSTREAM_QUEUE_MS", "900"),
+            ],
+        )
+        .await;
+    // Ada's token expires; Bert logs in after that, with a fresh one.
+    let (ada, _) = bff.login("ada").await;
+    harness.advance(Duration::from_secs(61));
+    let (bert, _) = bff.login("bert").await;
+    // The provider now takes 1.5 s to answer a refresh.
+    harness.faults(serde_json::json!({ "latency_ms": 1500 })).await;
+
+    let renewing = eggs(&bff, reqwest::Method::GET, &ada);
+    let fresh = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let asked = Instant::now();
+        let answer = eggs(&bff, reqwest::Method::GET, &bert).await;
+        (answer.status().as_u16(), asked.elapsed())
+    };
+    let (renewed, (fresh_status, fresh_took)) = tokio::join!(renewing, fresh);
+    assert_eq!(renewed.status(), 200, "Ada's request, after its refresh");
+    assert_eq!(
+        fresh_status, 200,
+        "Bert's request waited {fresh_took:?} behind Ada's refresh (the queue wait is 900 ms)"
+    );
+    assert!(fresh_took < Duration::from_millis(800), "{fresh_took:?}");
+    harness.clear_faults().await;
+    println!("a fresh session's request took {fresh_took:?} while another waited 1.5 s for its refresh");
+}
+
 /// A listener whose accept queue is full: a new connection's SYN is dropped, so connecting to
 /// it hangs until the connect timeout — not one byte of a request reaches it. `open` starts
 /// serving it (and so takes the queued connections).

@@ -663,6 +663,57 @@ async fn run<F: Future<Output = ()>>(store: Store, case: impl FnOnce(Env) -> F) 
         .unwrap_or_else(|_| panic!("the case took longer than {CASE_LIMIT:?} on {store:?}"));
 }
 
+/// The store's renewal commit point (`server::store::successors`): a holder whose lease was
+/// taken over and settled while it was stalled commits too late. Its outcome is not stored, and
+/// the session's newest token must not move either — a moved head always has its outcome.
+async fn a_commit_from_an_overtaken_lease_never_moves_the_head(env: Env) {
+    use server::store::successors::{Committed, LeaseTry};
+    let store = env.open(&ring(&[("k1", K1)])).await.store();
+    let (digest, session) = (b"digest-of-rt-0".to_vec(), "session-1");
+    let LeaseTry::Acquired(first) = store
+        .try_lease(&digest, NOW, 60, NOW + 86_400, true)
+        .await
+        .unwrap()
+    else {
+        panic!("a free lease");
+    };
+    assert!(store.mark_sent(&first, NOW).await.unwrap());
+    // The first holder stalls (sent, no answer) far past its lease and the in-flight bound; another
+    // takes the lease over as uncertain and settles the token as ended.
+    let later = NOW + 3_600;
+    let LeaseTry::Acquired(second) = store
+        .try_lease(&digest, later, 60, NOW + 86_400, true)
+        .await
+        .unwrap()
+    else {
+        panic!("an expired lease is taken over");
+    };
+    assert!(second.inherited_uncertain);
+    let ended = store
+        .commit(&second, session, &Committed::Ended, later, NOW + 86_400)
+        .await
+        .unwrap();
+    assert!(matches!(ended, Committed::Ended));
+    // The first holder wakes up with the provider's answer and commits it.
+    let rotated = Committed::Renewed {
+        successor: b"tokens".to_vec(),
+        next_digest: Some(b"digest-of-rt-1".to_vec()),
+    };
+    let kept = store
+        .commit(&first, session, &rotated, later + 1, NOW + 86_400)
+        .await
+        .unwrap();
+    assert!(
+        matches!(kept, Committed::Ended),
+        "the first committed outcome stays"
+    );
+    assert_eq!(
+        store.head(session).await.unwrap(),
+        None,
+        "the head moved to a token whose outcome was never stored"
+    );
+}
+
 async fn a_lease_taken_over_fences_its_old_holder(env: Env) {
     let vault = env.open(&ring(&[("k1", K1)])).await;
     let alice = owner("alice");
@@ -712,6 +763,7 @@ async fn a_lease_taken_over_fences_its_old_holder(env: Env) {
 
 on_both_stores!(
     enrol_stores_the_token_sealed_and_returns_the_one_it_replaces,
+    a_commit_from_an_overtaken_lease_never_moves_the_head,
     a_lease_taken_over_fences_its_old_holder,
     rotate_is_a_compare_and_swap_on_the_current_token,
     concurrent_rotations_of_one_token_have_exactly_one_winner,

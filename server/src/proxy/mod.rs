@@ -84,6 +84,7 @@ async fn proxied(state: AppState, session: Session, request: Request) -> Result<
     let outgoing = read_body(&parts, body, state.settings.retry_body_limit).await?;
 
     if data.needs_renewal(now, state.settings.refresh_skew) {
+        crate::admission::step_aside(&parts.extensions);
         data = renew(&state, &session, &data, None).await?;
     }
     let (first_body, retry_body) = match outgoing {
@@ -99,6 +100,7 @@ async fn proxied(state: AppState, session: Session, request: Request) -> Result<
     // The upstream refused a token we thought valid: renew once, retry once — never more, so
     // an API that keeps answering 401 gets its 401 passed through, not a loop.
     let rejected = data.access_token.clone();
+    crate::admission::step_aside(&parts.extensions);
     data = renew(&state, &session, &data, Some(&rejected)).await?;
     match retry_body {
         Some(bytes) => {
@@ -229,8 +231,8 @@ async fn send(
     resend: Option<Bytes>,
 ) -> Result<Answer, BffError> {
     // One queue wait in all: counted from the edge, where the request may have waited already.
-    let permit = match parts.extensions.get::<crate::admission::Queued>() {
-        Some(queued) => state.upstream.limit.admit_after(queued.0).await?,
+    let permit = match parts.extensions.get::<crate::admission::Admitted>() {
+        Some(admitted) => state.upstream.limit.admit_after(admitted.queued).await?,
         None => state.upstream.limit.admit().await?,
     };
     let attempt = |body: reqwest::Body| {

@@ -283,7 +283,7 @@ impl super::Store {
         self.trips(4);
         on_pool!(&self.pool, pool => {
             let mut transaction = pool.begin().await?;
-            sqlx::query(
+            let stored = sqlx::query(
                 "INSERT INTO successors (digest, session_id, outcome, key_id, sealed, next_digest, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                  ON CONFLICT (digest) DO UPDATE SET outcome = excluded.outcome, key_id = excluded.key_id, \
@@ -301,15 +301,21 @@ impl super::Store {
             .bind(now)
             .bind(expires_at)
             .execute(&mut *transaction)
-            .await?;
+            .await?
+            .rows_affected()
+                == 1;
             sqlx::query("DELETE FROM refresh_leases WHERE digest = $1 AND owner = $2 AND generation = $3")
                 .bind(digest)
                 .bind(&*self.instance)
                 .bind(lease.generation)
                 .execute(&mut *transaction)
                 .await?;
-            if let Committed::Renewed { next_digest, .. } = outcome {
+            if let Committed::Renewed { next_digest, .. } = outcome
+                && stored
+            {
                 // The session's newest token: what an older copy of its cookie is told apart by.
+                // It moves only with its outcome (an outcome already committed by another holder
+                // stays, and so does the head): a moved head always has its outcome to read.
                 self.trips(1);
                 sqlx::query(
                     "INSERT INTO session_heads (session_id, digest, expires_at) VALUES ($1, $2, $3) \
