@@ -14,9 +14,11 @@
 //! long it waited ([`Admitted`]), and its wait for an API connection gets what is left of the
 //! queue wait: the two waits together are one queue wait, not two.
 //!
-//! A request that must wait for its session's token refresh gives its place back first
-//! ([`step_aside`]): the limit is on the BFF's own work, and a slow or failing provider must not
-//! hold up the requests of sessions whose tokens are fresh (they need only the API).
+//! A request that must wait for its session's token refresh trades its place for one of as
+//! many places for requests waiting on a refresh ([`step_aside`]): a slow or failing provider
+//! then holds up only the requests that need it, not those of sessions whose tokens are fresh
+//! (they need only the API), and the requests the BFF holds in full stay bounded (twice the
+//! limit) however slow the refreshes get.
 //!
 //! Only `/api/…` waits here: pages, the site's files and the BFF's own endpoints (login,
 //! logout) are never queued behind a busy API.
@@ -36,6 +38,7 @@ use crate::upstream::{Overloaded, Upstream};
 #[derive(Clone, Debug)]
 pub struct Admission {
     permits: Arc<Semaphore>,
+    renewing: Arc<Semaphore>,
     max: usize,
     queue: Duration,
 }
@@ -46,6 +49,7 @@ impl Admission {
         let max = max.max(1);
         Self {
             permits: Arc::new(Semaphore::new(max)),
+            renewing: Arc::new(Semaphore::new(max)),
             max,
             queue,
         }
@@ -58,31 +62,48 @@ impl Admission {
 }
 
 /// An `/api` request let in, in its extensions: how long it waited at the edge, and its place,
-/// held until its response's head is made or until it steps aside.
+/// held until its response's head is made.
 #[derive(Clone, Debug)]
 pub struct Admitted {
     pub queued: Duration,
-    place: Arc<std::sync::Mutex<Option<OwnedSemaphorePermit>>>,
+    renewing: Arc<Semaphore>,
+    place: Arc<std::sync::Mutex<Option<Place>>>,
+}
+
+/// Which place a request holds.
+#[derive(Debug)]
+enum Place {
+    Working(#[expect(dead_code, reason = "held, never read")] OwnedSemaphorePermit),
+    Renewing(#[expect(dead_code, reason = "held, never read")] OwnedSemaphorePermit),
 }
 
 impl Admitted {
-    fn give_back(&self) {
-        drop(self.place.lock().unwrap_or_else(|p| p.into_inner()).take());
+    fn place(&self) -> std::sync::MutexGuard<'_, Option<Place>> {
+        self.place.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-/// Gives the request's place back (if it came through the edge) before it waits for something
-/// that is not the BFF's own work: its session's token refresh, which a slow provider can
-/// stretch to the refresh wait. It does not take a place again.
-pub fn step_aside(extensions: &axum::http::Extensions) {
-    if let Some(admitted) = extensions.get::<Admitted>() {
-        admitted.give_back();
+/// Before a request waits for its session's token refresh (which a slow provider can stretch
+/// to the refresh wait): it takes a place among those waiting on a refresh — keeping its
+/// working place until it has one — then gives its working place back. Once per request; a
+/// request that did not come through the edge goes on at once.
+pub async fn step_aside(extensions: &axum::http::Extensions) {
+    let Some(admitted) = extensions.get::<Admitted>() else {
+        return;
+    };
+    if matches!(*admitted.place(), Some(Place::Renewing(_))) {
+        return;
+    }
+    // The semaphore is never closed.
+    if let Ok(renewing) = admitted.renewing.clone().acquire_owned().await {
+        *admitted.place() = Some(Place::Renewing(renewing));
     }
 }
 
 /// The edge layer's function (`axum::middleware::from_fn_with_state`): an `/api/` request
 /// goes on once it has a place, which it keeps until its response's head is made (the body
-/// then streams under the API connection's own permit, [`crate::upstream`]) or it steps aside.
+/// then streams under the API connection's own permit, [`crate::upstream`]), or the place it
+/// traded it for ([`step_aside`]).
 /// A request dropped meanwhile (the browser went away) gives its place back with its future.
 pub async fn admit(State(admission): State<Admission>, mut request: Request, next: Next) -> Response {
     if !request.uri().path().starts_with("/api/") {
@@ -100,11 +121,12 @@ pub async fn admit(State(admission): State<Admission>, mut request: Request, nex
         Ok(Ok(permit)) => {
             let admitted = Admitted {
                 queued: arrived.elapsed(),
-                place: Arc::new(std::sync::Mutex::new(Some(permit))),
+                renewing: admission.renewing.clone(),
+                place: Arc::new(std::sync::Mutex::new(Some(Place::Working(permit)))),
             };
             request.extensions_mut().insert(admitted.clone());
             let response = next.run(request).await;
-            admitted.give_back();
+            drop(admitted.place().take());
             response
         }
         // The semaphore is never closed; a timeout is the only way here.

@@ -84,7 +84,7 @@ async fn proxied(state: AppState, session: Session, request: Request) -> Result<
     let outgoing = read_body(&parts, body, state.settings.retry_body_limit).await?;
 
     if data.needs_renewal(now, state.settings.refresh_skew) {
-        crate::admission::step_aside(&parts.extensions);
+        crate::admission::step_aside(&parts.extensions).await;
         data = renew(&state, &session, &data, None).await?;
     }
     let (first_body, retry_body) = match outgoing {
@@ -100,7 +100,7 @@ async fn proxied(state: AppState, session: Session, request: Request) -> Result<
     // The upstream refused a token we thought valid: renew once, retry once — never more, so
     // an API that keeps answering 401 gets its 401 passed through, not a loop.
     let rejected = data.access_token.clone();
-    crate::admission::step_aside(&parts.extensions);
+    crate::admission::step_aside(&parts.extensions).await;
     data = renew(&state, &session, &data, Some(&rejected)).await?;
     match retry_body {
         Some(bytes) => {
