@@ -27,9 +27,9 @@ use http_body_util::BodyExt;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
 use server::bff::transaction::Ledger;
-use server::cookies::{KeyRing, LOGIN, SESSION, SealedCookies, attributes, session_layer};
+use server::cookies::{LOGIN, SESSION, SealedCookies, attributes, session_layer};
 use server::session::{Gate, SessionData};
-use server::settings::Secret;
+use server_fuzz::{keys, runtime};
 use time::OffsetDateTime;
 use tower::ServiceExt;
 use tower_cookies::cookie::Cookie;
@@ -37,21 +37,6 @@ use tower_sessions::Session;
 
 /// The BFF's clock in the checks (the record's own expiry is on the wall clock).
 const NOW: i64 = 1_800_000_000;
-const KEY: &str = "bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0";
-
-fn keys() -> &'static KeyRing {
-    static KEYS: OnceLock<KeyRing> = OnceLock::new();
-    KEYS.get_or_init(|| KeyRing::new(&[Secret::new(KEY)]).expect("the fixed key"))
-}
-
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a runtime")
-    })
-}
 
 /// A handler behind the real layers, reporting what it read: the session (`load`'s outcome)
 /// and the open login transactions. Built once (sizing the cookie budget seals test records).

@@ -10,8 +10,6 @@
 
 #![no_main]
 
-use std::sync::OnceLock;
-
 use app::wire::{CodeExchange, LoginStart};
 use axum::Json;
 use axum::body::Body;
@@ -22,9 +20,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use libfuzzer_sys::fuzz_target;
 use server::bff::fuzzing::{check_exchange, check_issuer, checked_start};
 use server::bff::transaction::{Ledger, Purpose, Transaction};
-use server::cookies::{KeyRing, SealedCookies};
+use server::cookies::SealedCookies;
 use server::oidc::Metadata;
-use server::settings::Secret;
+use server_fuzz::{keys, runtime};
 use sha2::Digest;
 
 const REDIRECT_URI: &str = "https://topcluck.example/callback";
@@ -33,22 +31,6 @@ const NOW: i64 = 1_800_000_000;
 /// The verifier of the open transaction (RFC 7636 Appendix B's).
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const STATE: &str = "state-of-the-open-transaction";
-
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a runtime")
-    })
-}
-
-fn keys() -> &'static KeyRing {
-    static KEYS: OnceLock<KeyRing> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        KeyRing::new(&[Secret::new("bmV3LWtleS1uZXcta2V5LW5ldy1rZXktbmV3LWtleS0")]).expect("the key")
-    })
-}
 
 fn metadata(sends_iss: bool) -> Metadata {
     Metadata {
