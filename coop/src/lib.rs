@@ -87,6 +87,19 @@ mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+/// What the fuzz targets (server/fuzz, `coop_token_params`) call: the token endpoint's reading
+/// of its form body and client authentication, and the parameter parsers behind them. Not an API.
+#[cfg(feature = "provider")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::client_auth::authenticate;
+    pub use crate::endpoints::token::read as read_token_request;
+    pub use crate::error::OAuthError;
+    pub use crate::params::Params;
+    pub use crate::pkce::verify_s256;
+    pub use crate::scope::Scopes;
+}
+
 pub use config_error::{ConfigError, Problem};
 #[cfg(feature = "provider")]
 pub use provider::*;

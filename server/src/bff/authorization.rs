@@ -82,7 +82,7 @@ pub(crate) async fn request(
 
 /// RFC 9207 §2.4: the authorization response's `iss`, if any, against the provider's issuer
 /// (discovery's, which is the configured one byte for byte).
-pub(crate) fn check_issuer(metadata: &Metadata, iss: Option<&str>) -> Result<(), LoginRefusal> {
+pub fn check_issuer(metadata: &Metadata, iss: Option<&str>) -> Result<(), LoginRefusal> {
     match iss {
         Some(iss) if iss == metadata.issuer => Ok(()),
         Some(_) => Err(LoginRefusal::IssuerMismatch),

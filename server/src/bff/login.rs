@@ -91,6 +91,27 @@ pub(crate) async fn open_transaction(
     purpose: Purpose,
 ) -> Result<Response, BffError> {
     let provider = client_for(state, purpose)?;
+    let (start, prompt) = checked_start(start, purpose)?;
+    let now = state.clock.now();
+    let opened = Transaction {
+        state: transaction::random_token(32),
+        nonce: transaction::random_token(32),
+        challenge: start.code_challenge,
+        scopes,
+        expires_at: now + transaction::LIFETIME_SECONDS,
+        purpose,
+    };
+    let parameters = super::authorization::request(state, provider, &opened, prompt).await?;
+    ledger.with(cookies, ledger.open(cookies, now), opened, now);
+    Ok(Json(parameters).into_response())
+}
+
+/// The SPA's `GET /bff/login` query, checked: an S256 challenge, and the `prompt` a transaction
+/// of `purpose` sends (a login's `none` when asked, counting's `consent`).
+pub fn checked_start(
+    start: Result<Query<LoginStart>, QueryRejection>,
+    purpose: Purpose,
+) -> Result<(LoginStart, Option<&'static str>), BffError> {
     let Query(start) = start
         .map_err(|_| BffError::BadRequest("code_challenge and code_challenge_method=S256 are required"))?;
     if start.code_challenge_method != "S256" || !transaction::is_challenge(&start.code_challenge) {
@@ -108,18 +129,7 @@ pub(crate) async fn open_transaction(
             ));
         }
     };
-    let now = state.clock.now();
-    let opened = Transaction {
-        state: transaction::random_token(32),
-        nonce: transaction::random_token(32),
-        challenge: start.code_challenge,
-        scopes,
-        expires_at: now + transaction::LIFETIME_SECONDS,
-        purpose,
-    };
-    let parameters = super::authorization::request(state, provider, &opened, prompt).await?;
-    ledger.with(cookies, ledger.open(cookies, now), opened, now);
-    Ok(Json(parameters).into_response())
+    Ok((start, prompt))
 }
 
 pub async fn complete(
@@ -174,15 +184,7 @@ async fn redeem(
     throttle: &Throttle,
     connection: Option<Extension<Connection>>,
 ) -> Result<SessionInfo, BffError> {
-    if exchange.redirect_uri != state.settings.redirect_uri.as_str() {
-        return Err(BffError::BadRequest("redirect_uri is not this site's"));
-    }
-    if exchange.code.is_empty() {
-        return Err(BffError::BadRequest("code is required"));
-    }
-    if !transaction::is_verifier(&exchange.code_verifier) || !opened.verifies(&exchange.code_verifier) {
-        return Err(LoginRefusal::VerifierMismatch.into());
-    }
+    check_exchange(exchange, state.settings.redirect_uri.as_str(), opened)?;
     let provider = client_for(state, opened.purpose)?;
     super::authorization::check_issuer(provider.metadata().await?, exchange.iss.as_deref())?;
     let address = connection.map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.peer.ip());
@@ -235,6 +237,25 @@ async fn redeem(
     }
     tracing::info!(sub = %data.farmer.sub, "farmer logged in");
     Ok(data.info())
+}
+
+/// The `POST /bff/login` body's checks before the provider is asked anything: this site's
+/// `redirect_uri`, a code, and the PKCE verifier of `opened`'s challenge.
+pub fn check_exchange(
+    exchange: &CodeExchange,
+    redirect_uri: &str,
+    opened: &Transaction,
+) -> Result<(), BffError> {
+    if exchange.redirect_uri != redirect_uri {
+        return Err(BffError::BadRequest("redirect_uri is not this site's"));
+    }
+    if exchange.code.is_empty() {
+        return Err(BffError::BadRequest("code is required"));
+    }
+    if !transaction::is_verifier(&exchange.code_verifier) || !opened.verifies(&exchange.code_verifier) {
+        return Err(LoginRefusal::VerifierMismatch.into());
+    }
+    Ok(())
 }
 
 /// What the provider issued, checked: an ID token for `provider`'s client and this

@@ -22,6 +22,14 @@ pub(crate) use login::revoke_if_unkept;
 pub use login::{OPENINGS_BURST, OPENINGS_REFILL};
 pub use refusal::LoginRefusal;
 
+/// The login checks the fuzz targets call (server/fuzz, `login_body`): the `/bff/login` query's
+/// and body's checks and the `iss` check, as the handlers run them. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::authorization::check_issuer;
+    pub use super::login::{check_exchange, checked_start};
+}
+
 use axum::routing::{get, post};
 use axum::{Extension, Router, middleware};
 

@@ -80,19 +80,9 @@ async fn handle(
     headers: &HeaderMap,
     body: &[u8],
 ) -> (String, Result<TokenResponse, OAuthError>) {
-    let params = match Params::parse(body) {
-        Ok(params) => params,
-        Err(problem) => return ("unknown".into(), Err(OAuthError::InvalidRequest(problem))),
-    };
-    let grant_type = match params.get("grant_type") {
-        Some(g @ ("authorization_code" | "refresh_token")) => g.to_owned(),
-        Some(_) => return ("unsupported".into(), Err(OAuthError::UnsupportedGrantType)),
-        None => {
-            return (
-                "unknown".into(),
-                Err(OAuthError::InvalidRequest("grant_type is required".into())),
-            );
-        }
+    let (params, grant_type) = match read(body) {
+        Ok(read) => read,
+        Err((grant_type, error)) => return (grant_type.into(), Err(error)),
     };
     if let Err(error) = coop.faults.apply(&coop.clock).await {
         return (grant_type, Err(error));
@@ -105,6 +95,23 @@ async fn handle(
         }
     });
     (grant_type, result)
+}
+
+/// The form body's parameters and its grant type (one this endpoint knows); else the grant type
+/// as counted (`unknown`, `unsupported`) and the error.
+pub fn read(body: &[u8]) -> Result<(Params, String), (&'static str, OAuthError)> {
+    let params = Params::parse(body).map_err(|problem| ("unknown", OAuthError::InvalidRequest(problem)))?;
+    let grant_type = match params.get("grant_type") {
+        Some(g @ ("authorization_code" | "refresh_token")) => g.to_owned(),
+        Some(_) => return Err(("unsupported", OAuthError::UnsupportedGrantType)),
+        None => {
+            return Err((
+                "unknown",
+                OAuthError::InvalidRequest("grant_type is required".into()),
+            ));
+        }
+    };
+    Ok((params, grant_type))
 }
 
 /// Whether the form body asks for the `refresh_token` grant.
