@@ -90,10 +90,7 @@ async fn run(
 ) -> Result<Outcome, crate::store::StoreError> {
     let digest = Sha256::digest(presented.refresh_token.as_bytes()).to_vec();
     if let Some(outcome) = usable(store, &digest, presented, clock).await? {
-        if matches!(outcome, Outcome::Renewed(_)) {
-            crate::metrics::successor_served(crate::metrics::Via::Store);
-        }
-        return Ok(outcome);
+        return Ok(served(outcome));
     }
     // No outcome for it, and the session's newest token is another: an older copy of the cookie
     // whose link was pruned. Never sent. Unless the outcome was committed (by another instance)
@@ -104,7 +101,7 @@ async fn run(
     {
         return Ok(usable(store, &digest, presented, clock)
             .await?
-            .unwrap_or(Outcome::StaleCopy));
+            .map_or(Outcome::StaleCopy, served));
     }
     let waiting_since = tokio::time::Instant::now();
     let lease = loop {
@@ -366,6 +363,14 @@ async fn extended<T>(store: &Store, lease: &Lease, clock: &Clock, call: impl Fut
 
 /// The committed outcome for the presented token, when it answers the request: a rotation or an
 /// end always; a renewal that did not rotate only while its access token is fresh.
+/// An outcome committed in the store, counted when it gives the request newer tokens.
+fn served(outcome: Outcome) -> Outcome {
+    if matches!(outcome, Outcome::Renewed(_)) {
+        crate::metrics::successor_served(crate::metrics::Via::Store);
+    }
+    outcome
+}
+
 async fn usable(
     store: &Store,
     digest: &[u8],
