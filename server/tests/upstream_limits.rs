@@ -67,6 +67,16 @@ async fn bff_for(api_base: &str, extra: &[(&str, &str)]) -> (Harness, Bff, Strin
     (harness, bff, cookie)
 }
 
+/// A [`SlowApi`] answering in 600 ms, and a logged-in BFF in front of it with `extra` settings.
+async fn slow_api_and_bff(extra: &[(&str, &str)]) -> (SlowApi, Harness, Bff, String) {
+    let api = SlowApi::default();
+    let upstream = listener().await;
+    let base = format!("http://{}", upstream.local_addr().unwrap());
+    api.serve(upstream, Duration::from_millis(600));
+    let (harness, bff, cookie) = bff_for(&base, extra).await;
+    (api, harness, bff, cookie)
+}
+
 async fn eggs(bff: &Bff, method: reqwest::Method, cookie: &str) -> reqwest::Response {
     let mut request = http()
         .request(method.clone(), bff.url("/api/eggs"))
@@ -80,18 +90,11 @@ async fn eggs(bff: &Bff, method: reqwest::Method, cookie: &str) -> reqwest::Resp
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_api_gets_at_most_its_limit_at_once_and_the_rest_wait_or_are_told_to_retry() {
-    let api = SlowApi::default();
-    let upstream = listener().await;
-    let base = format!("http://{}", upstream.local_addr().unwrap());
     // Each answer takes 600 ms; two at a time; a request waits at most 900 ms for its turn.
-    api.serve(upstream, Duration::from_millis(600));
-    let (_harness, bff, cookie) = bff_for(
-        &base,
-        &[
-            ("TOPCLUCK_API_MAX_CONNECTIONS", "2"),
-            ("TOPCLUCK_UPSTREAM_QUEUE_MS", "900"),
-        ],
-    )
+    let (api, _harness, bff, cookie) = slow_api_and_bff(&[
+        ("TOPCLUCK_API_MAX_CONNECTIONS", "2"),
+        ("TOPCLUCK_UPSTREAM_QUEUE_MS", "900"),
+    ])
     .await;
 
     // Six at once: two now, two after 600 ms (waited less than 900), two would wait 1,200 ms.
@@ -130,20 +133,13 @@ async fn the_api_gets_at_most_its_limit_at_once_and_the_rest_wait_or_are_told_to
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn api_requests_beyond_the_edge_limit_wait_unread_and_the_bff_s_own_endpoints_never_do() {
-    let api = SlowApi::default();
-    let upstream = listener().await;
-    let base = format!("http://{}", upstream.local_addr().unwrap());
     // Each answer takes 600 ms. The API could take 32 at once, but the BFF works on one `/api`
     // request at a time; a request waits at most 900 ms in all.
-    api.serve(upstream, Duration::from_millis(600));
-    let (_harness, bff, cookie) = bff_for(
-        &base,
-        &[
-            ("TOPCLUCK_API_MAX_IN_FLIGHT", "1"),
-            ("TOPCLUCK_API_MAX_CONNECTIONS", "32"),
-            ("TOPCLUCK_UPSTREAM_QUEUE_MS", "900"),
-        ],
-    )
+    let (api, _harness, bff, cookie) = slow_api_and_bff(&[
+        ("TOPCLUCK_API_MAX_IN_FLIGHT", "1"),
+        ("TOPCLUCK_API_MAX_CONNECTIONS", "32"),
+        ("TOPCLUCK_UPSTREAM_QUEUE_MS", "900"),
+    ])
     .await;
 
     // Three at once: one now, one let in after 600 ms, one still waiting at 900 ms.
