@@ -54,11 +54,6 @@ impl Admission {
             queue,
         }
     }
-
-    /// Requests being worked on now.
-    pub fn in_flight(&self) -> usize {
-        self.max - self.permits.available_permits()
-    }
 }
 
 /// An `/api` request let in, in its extensions: how long it waited at the edge, and its place,
